@@ -1,0 +1,1 @@
+"""Logistics: shelters and beds, cases and matching, return-home transport."""
