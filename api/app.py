@@ -1,0 +1,57 @@
+"""The application factory: builds the service from settings, with no hidden global state.
+
+Each worker process calls `create_app()`; everything it shares with other workers (accounts,
+holds, counts) lives in the database, so any number of workers and machines can serve at once.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api import errors
+from api.config import Settings
+from api.deps import Services
+from api.observability import BodySizeLimitMiddleware, RequestContextMiddleware
+from api.routes import accounts, health
+from core.crypto import FieldCipher, load_or_create_key
+from core.db import Database, DatabaseSettings
+
+
+def build_services(settings: Settings) -> Services:
+    sqlite_path = settings.sqlite_path()
+    if sqlite_path is not None:
+        sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    db = Database(DatabaseSettings(
+        url=settings.database_url,
+        busy_timeout_ms=settings.busy_timeout_ms,
+        pool_size=settings.pool_size,
+        statement_timeout_ms=settings.statement_timeout_ms,
+    ))
+    cipher = FieldCipher(load_or_create_key(settings.secret_key, settings.key_file))
+    return Services(settings=settings, db=db, cipher=cipher)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    settings = settings or (services.settings if services else Settings.from_env())
+    services = services or build_services(settings)
+    app = FastAPI(
+        title="Homeward",
+        version="0.1.0",
+        description="Shelter beds, safety plans and travel home for an anti-trafficking hotline.",
+    )
+    app.state.services = services
+    errors.install(app, retry_after_s=settings.retry_after_s)
+    app.include_router(health.router)
+    app.include_router(accounts.router)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for `uvicorn --factory` in each worker process."""
+    from api.observability import configure_logging
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    return create_app(settings)

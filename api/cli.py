@@ -1,0 +1,145 @@
+"""The `homeward` command line: migrations, accounts, fixtures, the demo and the server.
+
+It reads the same settings as the service (`HOMEWARD_DATABASE_URL`, `HOMEWARD_SECRET_KEY`, ...)
+and calls the same use cases, acting as the system principal, so everything it does is
+audited like an API call.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from api import migrate
+from api.app import build_services
+from api.config import Settings
+from core import service as accounts
+from core.errors import DomainError
+from core.models import AccountCreate, AgencyKind, Role
+from core.principal import SYSTEM
+
+app = typer.Typer(help="Homeward: shelter beds, safety plans and travel home.",
+                  no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="Accounts and API tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+HOTLINE = "National Hotline"
+DEMO_AGENCIES = {
+    Role.ADMIN: (HOTLINE, AgencyKind.HOTLINE),
+    Role.ADVOCATE: (HOTLINE, AgencyKind.HOTLINE),
+    Role.CASE_MANAGER: (HOTLINE, AgencyKind.HOTLINE),
+    Role.SHELTER_COORDINATOR: ("Capital Shelter Network", AgencyKind.SHELTER_ORGANISATION),
+}
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code=1)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Bring the database schema to the newest (or the given) revision."""
+    services = build_services(Settings.from_env())
+    migrate.upgrade(services.db.engine, revision)
+    typer.echo(f"database at revision {migrate.current_revision(services.db.engine)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's schema revision and whether it is the newest."""
+    services = build_services(Settings.from_env())
+    current = migrate.current_revision(services.db.engine)
+    state = "current" if current == migrate.head_revision() else "behind"
+    typer.echo(f"{current} ({state})")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Option(help="account name (letters, digits, _ . @ -)")],
+    role: Annotated[Role, typer.Option(help="the account's role")],
+    agency: Annotated[str, typer.Option(help="agency name; created if new")] = HOTLINE,
+    agency_kind: Annotated[AgencyKind | None, typer.Option(help="kind of a new agency")] = None,
+    ttl_days: Annotated[int, typer.Option(min=1, max=365)] = 90,
+) -> None:
+    """Create an account and print its API token (shown only this once)."""
+    services = build_services(Settings.from_env())
+    kind = agency_kind or (AgencyKind.SHELTER_ORGANISATION
+                           if role is Role.SHELTER_COORDINATOR else AgencyKind.HOTLINE)
+    try:
+        with services.db.write_session() as session:
+            found = accounts.ensure_agency(session, actor=SYSTEM, name=agency, kind=kind)
+            assert found.id is not None
+            _, token = accounts.create_account(session, actor=SYSTEM, data=AccountCreate(
+                name=name, role=role, agency_id=found.id, token_ttl_days=ttl_days))
+    except DomainError as exc:
+        raise _fail(exc.detail) from exc
+    typer.echo(token.token)
+
+
+@users_app.command("revoke-token")
+def users_revoke_token(token_id: Annotated[int, typer.Option("--id")]) -> None:
+    """Revoke an API token by its id; it stops working at once."""
+    services = build_services(Settings.from_env())
+    try:
+        with services.db.write_session() as session:
+            accounts.revoke_token(session, actor=SYSTEM, token_id=token_id)
+    except DomainError as exc:
+        raise _fail(exc.detail) from exc
+    typer.echo(f"token {token_id} revoked")
+
+
+def _demo_tokens(settings: Settings) -> dict[str, str]:
+    services = build_services(settings)
+    migrate.upgrade(services.db.engine)
+    tokens: dict[str, str] = {}
+    with services.db.write_session() as session:
+        for role, (agency_name, kind) in DEMO_AGENCIES.items():
+            agency = accounts.ensure_agency(session, actor=SYSTEM, name=agency_name, kind=kind)
+            assert agency.id is not None
+            name = f"demo-{role.value.replace('_', '-')}"
+            existing = accounts.find_account(session, name=name)
+            if existing is None:
+                _, issued = accounts.create_account(session, actor=SYSTEM, data=AccountCreate(
+                    name=name, role=role, agency_id=agency.id, token_ttl_days=30))
+            else:
+                assert existing.id is not None
+                issued = accounts.issue_token(session, actor=SYSTEM, account_id=existing.id,
+                                              ttl_days=30)
+            tokens[name] = issued.token
+    return tokens
+
+
+@app.command()
+def demo(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
+) -> None:
+    """Migrate the database, load demo data, create one account per role, print tokens, serve."""
+    settings = Settings.from_env()
+    tokens = _demo_tokens(settings)
+    typer.echo("Demo accounts (tokens are shown once; run `make demo` again for new ones):")
+    for name, token in tokens.items():
+        typer.echo(f"  {name:<28} {token}")
+    typer.echo(f"API docs: http://{host}:{port}/docs")
+    if serve_after:
+        serve(host=host, port=port, workers=1)
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000,
+          workers: Annotated[int, typer.Option(min=1, max=64)] = 1) -> None:
+    """Serve the API with N worker processes (state is shared only through the database)."""
+    # Create the key file once, before workers race to create it.
+    build_services(Settings.from_env())
+    uvicorn.run("api.app:app_factory", factory=True, host=host, port=port, workers=workers,
+                access_log=False, log_config=None, proxy_headers=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,58 @@
+"""Configuration, read once from the environment at start-up and passed down as arguments.
+
+Nothing else in the project reads environment variables: domain code receives the values it
+needs (a cipher, a database, limits) from here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_VAR_DIR = Path("var")
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    database_url: str = Field(default=f"sqlite:///{DEFAULT_VAR_DIR / 'homeward.db'}")
+    secret_key: str | None = None
+    key_file: Path = DEFAULT_VAR_DIR / "secret.key"
+    max_body_bytes: int = 1_000_000
+    max_page_size: int = 100
+    busy_timeout_ms: int = 5000
+    pool_size: int = 10
+    statement_timeout_ms: int = 15000
+    retry_after_s: int = 2
+    log_level: str = "INFO"
+    token_ttl_days: int = 90
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        mapping = {
+            "HOMEWARD_DATABASE_URL": "database_url",
+            "HOMEWARD_SECRET_KEY": "secret_key",
+            "HOMEWARD_KEY_FILE": "key_file",
+            "HOMEWARD_MAX_BODY_BYTES": "max_body_bytes",
+            "HOMEWARD_BUSY_TIMEOUT_MS": "busy_timeout_ms",
+            "HOMEWARD_POOL_SIZE": "pool_size",
+            "HOMEWARD_STATEMENT_TIMEOUT_MS": "statement_timeout_ms",
+            "HOMEWARD_LOG_LEVEL": "log_level",
+            "HOMEWARD_TOKEN_TTL_DAYS": "token_ttl_days",
+        }
+        for var, name in mapping.items():
+            if env.get(var):
+                values[name] = env[var]
+        return cls.model_validate(values)
+
+    def sqlite_path(self) -> Path | None:
+        """The database file when the URL names a SQLite file, so its folder can be created."""
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
+            return Path(self.database_url[len(prefix) :])
+        return None

@@ -1,0 +1,104 @@
+"""Request dependencies: the database session, the authenticated principal, paging, If-Match.
+
+GET and HEAD requests get a read session; every other method gets a write session, whose
+transaction on SQLite begins IMMEDIATE so a read-then-write cannot interleave with another
+writer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+from sqlmodel import Session
+
+from api.config import Settings
+from core import service as accounts
+from core.crypto import FieldCipher
+from core.db import Database
+from core.errors import InvalidInput, PreconditionRequired, Unauthenticated
+from core.principal import Principal
+
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the app built at start-up from the settings, shared by every request."""
+
+    settings: Settings
+    db: Database
+    cipher: FieldCipher
+
+
+def get_services(request: Request) -> Services:
+    services = request.app.state.services
+    assert isinstance(services, Services)
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_session(request: Request, services: ServicesDep) -> Iterator[Session]:
+    db = services.db
+    factory = db.read_session if request.method in _READ_METHODS else db.write_session
+    with factory() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_principal(
+    request: Request,
+    services: ServicesDep,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Principal:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise Unauthenticated("a bearer API token is required")
+    secret = authorization[7:].strip()
+    request_id = getattr(request.state, "request_id", None)
+    with services.db.read_session() as session:
+        return accounts.authenticate(session, secret=secret, request_id=request_id)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+@dataclass(frozen=True)
+class Page:
+    limit: int
+    offset: int
+
+
+def get_page(
+    limit: Annotated[int, Query(ge=1, le=100, description="page size, at most 100")] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Page:
+    return Page(limit=limit, offset=offset)
+
+
+PageDep = Annotated[Page, Depends(get_page)]
+
+
+def if_match_version(
+    if_match: Annotated[str | None, Header(description="the version you read, as an ETag")] = None,
+) -> int:
+    if if_match is None:
+        raise PreconditionRequired("send If-Match with the version you last read")
+    found = _IF_MATCH.match(if_match)
+    if found is None:
+        raise InvalidInput("If-Match", 'If-Match must be a version such as "3"')
+    return int(found.group(1))
+
+
+IfMatchDep = Annotated[int, Depends(if_match_version)]
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'

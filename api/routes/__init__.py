@@ -1,0 +1,1 @@
+"""HTTP routes, one module per capability; each route validates, calls one use case, returns."""

@@ -1,0 +1,9 @@
+"""Imports every table module so that the metadata Alembic compares against is complete."""
+
+from __future__ import annotations
+
+from sqlmodel import SQLModel
+
+import core.models  # noqa: F401  (registers tables)
+
+metadata = SQLModel.metadata

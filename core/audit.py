@@ -1,0 +1,71 @@
+"""The append-only audit log: every change and every read of survivor records leaves a row.
+
+`record` adds the row to the caller's session, so it commits or rolls back with the change it
+describes. A session guard refuses to update or delete audit rows; the database triggers
+created by the migrations refuse it again for anyone who bypasses the ORM.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session
+
+from core.models import AuditEntry
+from core.principal import Principal
+
+
+class AuditTampering(RuntimeError):
+    """Raised when code tries to change or delete an audit row: a bug, never a user error."""
+
+
+def record(
+    session: Session,
+    actor: Principal,
+    *,
+    action: str,
+    object_type: str,
+    object_id: object,
+    purpose: str,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Add one audit row to the current transaction. `details` must hold no personal data."""
+    entry = AuditEntry(
+        actor_account_id=actor.account_id,
+        actor_role=actor.role_name,
+        agency_id=actor.agency_id,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        purpose=purpose,
+        request_id=actor.request_id,
+        details=details or {},
+    )
+    session.add(entry)
+    return entry
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _refuse_audit_changes(session: OrmSession, _ctx: object, _instances: object) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, AuditEntry) and (obj in session.deleted or session.is_modified(obj)):
+            raise AuditTampering("the audit log is append-only")
+
+
+SQLITE_AUDIT_TRIGGERS = (
+    """CREATE TRIGGER audit_entry_no_update BEFORE UPDATE ON audit_entry
+    BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END""",
+    """CREATE TRIGGER audit_entry_no_delete BEFORE DELETE ON audit_entry
+    BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END""",
+)
+
+POSTGRES_AUDIT_TRIGGERS = (
+    """CREATE OR REPLACE FUNCTION audit_entry_append_only() RETURNS trigger AS $$
+    BEGIN RAISE EXCEPTION 'audit log is append-only'; END; $$ LANGUAGE plpgsql""",
+    """CREATE TRIGGER audit_entry_no_change BEFORE UPDATE OR DELETE ON audit_entry
+    FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only()""",
+    """CREATE TRIGGER audit_entry_no_truncate BEFORE TRUNCATE ON audit_entry
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_append_only()""",
+)

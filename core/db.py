@@ -1,0 +1,115 @@
+"""Engines and transactions for SQLite (embedded default) and PostgreSQL (production).
+
+SQLite runs in WAL mode with a busy timeout and foreign keys on. The driver's own transaction
+handling is switched off so that we emit BEGIN ourselves: a write transaction starts with
+BEGIN IMMEDIATE, taking the write lock before its first read, so a read-then-write can never
+be invalidated halfway (SQLite has no row locks). Reads use a plain deferred BEGIN and run
+concurrently with writers under WAL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session
+
+_WRITE_OPTION = "homeward_write"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str
+    busy_timeout_ms: int = 5000
+    pool_size: int = 10
+    max_overflow: int = 10
+    pool_timeout_s: float = 5.0
+    statement_timeout_ms: int = 15000
+    echo: bool = False
+
+
+def _sqlite_engine(settings: DatabaseSettings) -> Engine:
+    engine = create_engine(
+        settings.url,
+        echo=settings.echo,
+        connect_args={"check_same_thread": False, "timeout": settings.busy_timeout_ms / 1000},
+        # One connection per checkout keeps WAL readers independent across threads; opening a
+        # SQLite file is cheap.
+        poolclass=NullPool,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(settings.busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(_WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def _postgres_engine(settings: DatabaseSettings) -> Engine:
+    url = settings.url
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return create_engine(
+        url,
+        echo=settings.echo,
+        pool_pre_ping=True,
+        pool_size=settings.pool_size,
+        max_overflow=settings.max_overflow,
+        pool_timeout=settings.pool_timeout_s,
+        connect_args={
+            "connect_timeout": 5,
+            "options": f"-c statement_timeout={int(settings.statement_timeout_ms)}",
+            "application_name": "homeward",
+        },
+    )
+
+
+def make_engine(settings: DatabaseSettings) -> Engine:
+    if settings.url.startswith("sqlite"):
+        return _sqlite_engine(settings)
+    if settings.url.startswith(("postgresql", "postgres")):
+        return _postgres_engine(settings)
+    raise ValueError("HOMEWARD_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+
+
+class Database:
+    """One engine and the two kinds of session the application uses."""
+
+    def __init__(self, settings: DatabaseSettings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings)
+        self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def write_session(self) -> Iterator[Session]:
+        """A session whose transactions start with BEGIN IMMEDIATE on SQLite."""
+        with Session(self._write_engine, expire_on_commit=False) as session:
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,81 @@
+"""The kernel's errors: one base class, and a `kind` that the API maps to an HTTP status.
+
+Domain packages derive their own base from `DomainError` and pick one of these kinds, so a
+"not found" in the registry and one in safety plans read the same to a client, and the mapping
+to problem+json lives in one place (`api/errors.py`).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+ErrorKind = Literal[
+    "invalid",
+    "not_found",
+    "forbidden",
+    "conflict",
+    "precondition_failed",
+    "precondition_required",
+    "unauthenticated",
+    "too_many",
+    "unavailable",
+]
+
+
+class DomainError(Exception):
+    """Base of every expected failure; `detail` is safe to show (no personal data)."""
+
+    kind: ClassVar[ErrorKind] = "invalid"
+    code: ClassVar[str] = "invalid-request"
+    title: ClassVar[str] = "Invalid request"
+
+    def __init__(self, detail: str, *, extra: dict[str, object] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra or {}
+
+
+class InvalidInput(DomainError):
+    kind = "invalid"
+    code = "invalid-input"
+    title = "Invalid input"
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(detail, extra={"errors": [{"field": field, "message": detail}]})
+        self.field = field
+
+
+class NotFound(DomainError):
+    kind = "not_found"
+    code = "not-found"
+    title = "Not found"
+
+
+class Forbidden(DomainError):
+    kind = "forbidden"
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class Unauthenticated(DomainError):
+    kind = "unauthenticated"
+    code = "unauthenticated"
+    title = "Authentication required"
+
+
+class Conflict(DomainError):
+    kind = "conflict"
+    code = "conflict"
+    title = "Conflict"
+
+
+class PreconditionFailed(DomainError):
+    kind = "precondition_failed"
+    code = "stale-version"
+    title = "The resource changed since you read it"
+
+
+class PreconditionRequired(DomainError):
+    kind = "precondition_required"
+    code = "if-match-required"
+    title = "If-Match header required"

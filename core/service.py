@@ -1,0 +1,243 @@
+"""Use cases of the kernel: agencies, accounts, tokens, authentication and audit reading.
+
+Each public function is keyword-only, takes the session and the acting principal, checks
+rights at the object level (another agency's account is simply not found), writes its audit
+row in the same transaction and commits once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from core import audit
+from core.clock import utcnow
+from core.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    Unauthenticated,
+)
+from core.models import (
+    Account,
+    AccountCreate,
+    AccountUpdate,
+    Agency,
+    AgencyCreate,
+    AgencyKind,
+    ApiToken,
+    AuditEntry,
+    Role,
+    TokenIssued,
+)
+from core.principal import Principal
+from core.tokens import hash_token, new_token_row
+
+_BAD_TOKEN = "missing, unknown, expired or revoked API token"  # noqa: S105 (a message, not a secret)
+
+
+def authenticate(session: Session, *, secret: str, request_id: str | None = None) -> Principal:
+    """The principal behind a bearer token, or Unauthenticated with one generic reason."""
+    row = session.exec(
+        select(ApiToken, Account)
+        .join(Account, col(Account.id) == col(ApiToken.account_id))
+        .where(ApiToken.token_hash == hash_token(secret))
+    ).first()
+    if row is None:
+        raise Unauthenticated(_BAD_TOKEN)
+    token, account = row
+    if token.revoked_at is not None or token.expires_at <= utcnow() or account.disabled:
+        raise Unauthenticated(_BAD_TOKEN)
+    assert account.id is not None
+    return Principal(
+        account_id=account.id,
+        name=account.name,
+        role=Role(account.role),
+        agency_id=account.agency_id,
+        request_id=request_id,
+    )
+
+
+def create_agency(session: Session, *, actor: Principal, data: AgencyCreate) -> Agency:
+    actor.require_role(Role.ADMIN)
+    agency = Agency(name=data.name, kind=data.kind)
+    session.add(agency)
+    _flush_unique(session, f"an agency named {data.name!r} already exists")
+    audit.record(session, actor, action="agency.create", object_type="agency",
+                 object_id=agency.id, purpose="administration", details={"kind": data.kind})
+    session.commit()
+    return agency
+
+
+def ensure_agency(session: Session, *, actor: Principal, name: str, kind: AgencyKind) -> Agency:
+    """The agency with this name, created if absent (for the CLI and fixtures)."""
+    found = session.exec(select(Agency).where(Agency.name == name)).first()
+    if found is not None:
+        return found
+    return create_agency(session, actor=actor, data=AgencyCreate(name=name, kind=kind))
+
+
+def list_agencies(session: Session, *, actor: Principal) -> Sequence[Agency]:
+    if actor.is_admin:
+        return session.exec(select(Agency).order_by(col(Agency.id))).all()
+    return session.exec(select(Agency).where(Agency.id == actor.agency_id)).all()
+
+
+def add_account(
+    session: Session, *, actor: Principal, data: AccountCreate
+) -> tuple[Account, TokenIssued]:
+    """Stage a new account and its first token in the session without committing.
+
+    Domain packages call this to create an account together with their own rows (a
+    coordinator's shelters) in one transaction.
+    """
+    actor.require_role(Role.ADMIN)
+    if session.get(Agency, data.agency_id) is None:
+        raise InvalidInput("agency_id", f"agency {data.agency_id} does not exist")
+    account = Account(name=data.name, role=data.role, agency_id=data.agency_id)
+    session.add(account)
+    _flush_unique(session, f"an account named {data.name!r} already exists")
+    assert account.id is not None
+    token, secret = new_token_row(account.id, data.token_ttl_days)
+    session.add(token)
+    session.flush()
+    audit.record(session, actor, action="account.create", object_type="account",
+                 object_id=account.id, purpose="administration",
+                 details={"role": data.role.value, "agency_id": data.agency_id})
+    issued = TokenIssued.model_validate({**token.model_dump(), "token": secret})
+    return account, issued
+
+
+def create_account(
+    session: Session, *, actor: Principal, data: AccountCreate
+) -> tuple[Account, TokenIssued]:
+    account, issued = add_account(session, actor=actor, data=data)
+    session.commit()
+    return account, issued
+
+
+def _visible_account(session: Session, actor: Principal, account_id: int) -> Account:
+    account = session.get(Account, account_id)
+    # Another agency's account answers exactly like a missing one: its existence is private.
+    if account is None or not (actor.is_admin or account.agency_id == actor.agency_id):
+        raise NotFound(f"account {account_id} not found")
+    return account
+
+
+def get_account(session: Session, *, actor: Principal, account_id: int) -> Account:
+    return _visible_account(session, actor, account_id)
+
+
+def list_accounts(
+    session: Session, *, actor: Principal, limit: int, offset: int
+) -> Sequence[Account]:
+    query = select(Account).order_by(col(Account.id)).limit(limit).offset(offset)
+    if not actor.is_admin:
+        query = query.where(Account.agency_id == actor.agency_id)
+    return session.exec(query).all()
+
+
+def update_account(
+    session: Session, *, actor: Principal, account_id: int, expected_version: int,
+    data: AccountUpdate,
+) -> Account:
+    account = _visible_account(session, actor, account_id)
+    actor.require_role(Role.ADMIN)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    before = {k: getattr(account, k) for k in changes}
+    # The version check and the write are one conditional UPDATE, so two admins editing the
+    # same account cannot both win.
+    result = session.execute(
+        update(Account)
+        .where(col(Account.id) == account_id, col(Account.version) == expected_version)
+        .values(**changes, version=Account.version + 1, updated_at=utcnow())
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise PreconditionFailed(
+            f"account {account_id} is at version {account.version}, not {expected_version}"
+        )
+    audit.record(session, actor, action="account.update", object_type="account",
+                 object_id=account_id, purpose="administration",
+                 details={"before": _plain(before), "after": _plain(changes)})
+    session.commit()
+    session.refresh(account)
+    return account
+
+
+def issue_token(
+    session: Session, *, actor: Principal, account_id: int, ttl_days: int
+) -> TokenIssued:
+    account = _visible_account(session, actor, account_id)
+    if not (actor.is_admin or actor.account_id == account.id):
+        raise Forbidden("only the account holder or an admin can issue its tokens")
+    token, secret = new_token_row(account_id, ttl_days)
+    session.add(token)
+    session.flush()
+    audit.record(session, actor, action="token.issue", object_type="api_token",
+                 object_id=token.id, purpose="authentication",
+                 details={"account_id": account_id})
+    issued = TokenIssued.model_validate({**token.model_dump(), "token": secret})
+    session.commit()
+    return issued
+
+
+def list_tokens(session: Session, *, actor: Principal, account_id: int) -> Sequence[ApiToken]:
+    account = _visible_account(session, actor, account_id)
+    if not (actor.is_admin or actor.account_id == account.id):
+        raise Forbidden("only the account holder or an admin can list its tokens")
+    return session.exec(
+        select(ApiToken).where(ApiToken.account_id == account_id).order_by(col(ApiToken.id))
+    ).all()
+
+
+def revoke_token(session: Session, *, actor: Principal, token_id: int) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None or not (actor.is_admin or token.account_id == actor.account_id):
+        raise NotFound(f"token {token_id} not found")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.add(token)
+        audit.record(session, actor, action="token.revoke", object_type="api_token",
+                     object_id=token_id, purpose="authentication",
+                     details={"account_id": token.account_id})
+        session.commit()
+    return token
+
+
+def list_audit(
+    session: Session, *, actor: Principal, object_type: str | None, object_id: str | None,
+    limit: int, offset: int,
+) -> Sequence[AuditEntry]:
+    actor.require_role(Role.ADMIN)
+    query = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit).offset(offset)
+    if object_type is not None:
+        query = query.where(AuditEntry.object_type == object_type)
+    if object_id is not None:
+        query = query.where(AuditEntry.object_id == object_id)
+    return session.exec(query).all()
+
+
+def find_account(session: Session, *, name: str) -> Account | None:
+    return session.exec(select(Account).where(Account.name == name)).first()
+
+
+def count_accounts(session: Session) -> int:
+    return int(session.exec(select(func.count()).select_from(Account)).one())
+
+
+def _flush_unique(session: Session, message: str) -> None:
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict(message) from exc
+
+
+def _plain(values: dict[str, object]) -> dict[str, object]:
+    return {k: (v.value if isinstance(v, Role) else v) for k, v in values.items()}
