@@ -90,7 +90,9 @@ class Account(SQLModel, table=True):
 
 
 class AccountCreate(SQLModel):
-    name: str = Field(min_length=1, max_length=100, regex=r"^[A-Za-z0-9_.@-]+$")
+    name: str = Field(
+        min_length=1, max_length=100, schema_extra={"pattern": r"^[A-Za-z0-9_.@-]+$"}
+    )
     role: Role
     agency_id: int
     token_ttl_days: int = Field(default=90, ge=1, le=365)

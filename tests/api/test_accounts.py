@@ -1,0 +1,166 @@
+"""Accounts, tokens and roles through HTTP: 401, 403, object-level 404, 409, 412, 428, 422."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from api.deps import Services
+from core.clock import utcnow
+from core.models import ApiToken, Role
+from tests.support import Account, AccountFactory
+
+PROBLEM = "application/problem+json"
+
+
+def test_protected_route_needs_a_token(client: TestClient, admin: Account) -> None:
+    missing = client.get("/v1/me")
+    assert missing.status_code == 401
+    assert missing.headers["content-type"] == PROBLEM
+    assert missing.headers["www-authenticate"] == "Bearer"
+    body = missing.json()
+    assert body["type"].startswith("urn:homeward:problem:") and body["title"] and body["detail"]
+    assert client.get("/v1/me", headers={"Authorization": "Bearer hw_wrong"}).status_code == 401
+    ok = client.get("/v1/me", headers=admin.headers)
+    assert ok.status_code == 200 and ok.json()["name"] == "admin"
+
+
+def test_health_needs_no_token(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    assert client.get("/docs").status_code == 200
+
+
+def test_admin_creates_account_token_shown_once(client: TestClient, admin: Account) -> None:
+    created = client.post("/v1/accounts", headers=admin.headers,
+                          json={"name": "maria", "role": "advocate",
+                                "agency_id": admin.agency_id})
+    assert created.status_code == 201, created.text
+    token = created.json()["token"]["token"]
+    assert token.startswith("hw_") and len(token) >= 43
+    me = client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json()["role"] == "advocate"
+    account_id = created.json()["account"]["id"]
+    listed = client.get(f"/v1/accounts/{account_id}/tokens", headers=admin.headers).json()
+    assert listed and all("token" not in t for t in listed)
+
+
+def test_roles_are_enforced(client: TestClient, make: AccountFactory) -> None:
+    advocate = make.account(Role.ADVOCATE)
+    denied = client.post("/v1/accounts", headers=advocate.headers,
+                         json={"name": "x", "role": "admin", "agency_id": advocate.agency_id})
+    assert denied.status_code == 403
+    assert client.get("/v1/audit", headers=advocate.headers).status_code == 403
+
+
+def test_other_agency_objects_are_not_found(client: TestClient, make: AccountFactory) -> None:
+    ours = make.account(Role.ADVOCATE, agency="Agency A")
+    colleague = make.account(Role.CASE_MANAGER, agency="Agency A")
+    theirs = make.account(Role.ADVOCATE, agency="Agency B")
+    assert client.get(f"/v1/accounts/{colleague.id}", headers=ours.headers).status_code == 200
+    hidden = client.get(f"/v1/accounts/{theirs.id}", headers=ours.headers)
+    assert hidden.status_code == 404
+    assert hidden.json() == client.get("/v1/accounts/99999", headers=ours.headers).json() | {
+        "detail": f"account {theirs.id} not found"}
+    names = {a["name"] for a in client.get("/v1/accounts", headers=ours.headers).json()}
+    assert theirs.name not in names and colleague.name in names
+
+
+def test_revoked_and_expired_tokens_stop_at_once(
+    client: TestClient, make: AccountFactory, services: Services
+) -> None:
+    user = make.account(Role.CASE_MANAGER)
+    tokens = client.get(f"/v1/accounts/{user.id}/tokens", headers=user.headers).json()
+    revoked = client.delete(f"/v1/tokens/{tokens[0]['id']}", headers=user.headers)
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"]
+    assert client.get("/v1/me", headers=user.headers).status_code == 401
+
+    other = make.account(Role.CASE_MANAGER)
+    with services.db.write_session() as session:
+        session.execute(update(ApiToken).where(ApiToken.account_id == other.id)  # type: ignore[arg-type]
+                        .values(expires_at=utcnow() - timedelta(seconds=1)))
+        session.commit()
+    assert client.get("/v1/me", headers=other.headers).status_code == 401
+
+
+def test_someone_elses_token_cannot_be_revoked(client: TestClient, make: AccountFactory) -> None:
+    a = make.account(Role.ADVOCATE)
+    b = make.account(Role.ADVOCATE)
+    b_tokens = client.get(f"/v1/accounts/{b.id}/tokens", headers=b.headers).json()
+    assert client.delete(f"/v1/tokens/{b_tokens[0]['id']}", headers=a.headers).status_code == 404
+    assert client.get("/v1/me", headers=b.headers).status_code == 200
+
+
+def test_duplicate_name_is_409(client: TestClient, admin: Account) -> None:
+    body = {"name": "dup", "role": "advocate", "agency_id": admin.agency_id}
+    assert client.post("/v1/accounts", json=body, headers=admin.headers).status_code == 201
+    again = client.post("/v1/accounts", json=body, headers=admin.headers)
+    assert again.status_code == 409 and again.headers["content-type"] == PROBLEM
+
+
+def test_if_match_is_required_and_checked(client: TestClient, admin: Account,
+                                          make: AccountFactory) -> None:
+    user = make.account(Role.ADVOCATE)
+    url = f"/v1/accounts/{user.id}"
+    assert client.get(url, headers=admin.headers).headers["etag"] == '"1"'
+    missing = client.patch(url, json={"role": "case_manager"}, headers=admin.headers)
+    assert missing.status_code == 428
+    ok = client.patch(url, json={"role": "case_manager"},
+                      headers={**admin.headers, "If-Match": '"1"'})
+    assert ok.status_code == 200 and ok.json()["version"] == 2 and ok.headers["etag"] == '"2"'
+    stale = client.patch(url, json={"disabled": True},
+                         headers={**admin.headers, "If-Match": '"1"'})
+    assert stale.status_code == 412
+    assert client.get("/v1/me", headers=user.headers).json()["disabled"] is False
+    disabled = client.patch(url, json={"disabled": True},
+                            headers={**admin.headers, "If-Match": '"2"'})
+    assert disabled.status_code == 200
+    assert client.get("/v1/me", headers=user.headers).status_code == 401
+
+
+def test_invalid_input_names_each_field_without_echoing(client: TestClient,
+                                                        admin: Account) -> None:
+    bad = client.post("/v1/accounts", headers=admin.headers,
+                      json={"name": "bad name with spaces zz91", "role": "wizard",
+                            "agency_id": "x"})
+    assert bad.status_code == 422 and bad.headers["content-type"] == PROBLEM
+    fields = {e["field"] for e in bad.json()["errors"]}
+    assert {"body.name", "body.role", "body.agency_id"} <= fields
+    assert "zz91" not in bad.text
+    unknown_agency = client.post("/v1/accounts", headers=admin.headers,
+                                 json={"name": "ok", "role": "advocate", "agency_id": 999})
+    assert unknown_agency.status_code == 422
+    assert unknown_agency.json()["errors"][0]["field"] == "agency_id"
+
+
+def test_page_size_and_body_size_are_capped(client: TestClient, admin: Account) -> None:
+    assert client.get("/v1/accounts?limit=101", headers=admin.headers).status_code == 422
+    assert client.get("/v1/accounts?limit=100", headers=admin.headers).status_code == 200
+    huge = client.post("/v1/agencies", headers={**admin.headers,
+                                                "content-type": "application/json"},
+                       content=b'{"name": "' + b"a" * 2_000_000 + b'", "kind": "hotline"}')
+    assert huge.status_code == 413 and huge.headers["content-type"] == PROBLEM
+
+
+def test_unknown_route_is_problem_json(client: TestClient) -> None:
+    response = client.get("/v1/nothing-here")
+    assert response.status_code == 404 and response.headers["content-type"] == PROBLEM
+
+
+def test_changes_are_audited_and_audit_is_admin_only(client: TestClient, admin: Account,
+                                                     make: AccountFactory) -> None:
+    user = make.account(Role.ADVOCATE)
+    client.patch(f"/v1/accounts/{user.id}", json={"role": "case_manager"},
+                 headers={**admin.headers, "If-Match": '"1"'})
+    rows = client.get(f"/v1/audit?object_type=account&object_id={user.id}",
+                      headers=admin.headers).json()
+    actions = [r["action"] for r in rows]
+    assert actions == ["account.update", "account.create"]
+    update_row = rows[0]
+    assert update_row["actor_account_id"] == admin.id and update_row["actor_role"] == "admin"
+    assert update_row["details"] == {"before": {"role": "advocate"},
+                                     "after": {"role": "case_manager"}}
+    assert update_row["request_id"]

@@ -1,0 +1,123 @@
+"""Shared fixtures: a fresh, migrated database per test on SQLite or PostgreSQL, and clients.
+
+The backend is SQLite unless `HOMEWARD_TEST_POSTGRES_URL` is set, in which case every
+database-backed test runs on PostgreSQL instead; `.ci/run` runs the suite once each way. The
+schema is migrated once per run into a template (a file on SQLite, a template database on
+PostgreSQL) and copied for each test, so every test starts from the real migrations quickly.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from api import migrate
+from api.app import build_services, create_app
+from api.config import Settings
+from api.deps import Services
+from core.crypto import new_key_text
+from core.db import Database, DatabaseSettings
+from core.models import Role
+from tests.support import BACKEND, POSTGRES_URL, Account, AccountFactory
+
+TEST_KEY = new_key_text()
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _pg_admin_url() -> str:
+    assert POSTGRES_URL is not None
+    return str(make_url(POSTGRES_URL).set(drivername="postgresql+psycopg"))
+
+
+def _pg_url_for(dbname: str) -> str:
+    assert POSTGRES_URL is not None
+    return make_url(POSTGRES_URL).set(drivername="postgresql+psycopg", database=dbname) \
+        .render_as_string(hide_password=False)
+
+
+def _pg_exec(sql: str) -> None:
+    engine = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(sql))
+    finally:
+        engine.dispose()
+
+
+@dataclass(frozen=True)
+class Template:
+    kind: str
+    location: str  # a file path on SQLite, a database name on PostgreSQL
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
+    if BACKEND == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        db = Database(DatabaseSettings(url=f"sqlite:///{path}"))
+        migrate.upgrade(db.engine)
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.dispose()
+        yield Template("sqlite", str(path))
+        return
+    name = f"hw_tpl_{uuid.uuid4().hex[:10]}"
+    _pg_exec(f'CREATE DATABASE "{name}"')
+    db = Database(DatabaseSettings(url=_pg_url_for(name)))
+    migrate.upgrade(db.engine)
+    db.dispose()
+    yield Template("postgresql", name)
+    _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(template: Template, tmp_path: Path) -> Iterator[str]:
+    """A URL to a fresh copy of the migrated schema, private to this test."""
+    if template.kind == "sqlite":
+        path = tmp_path / "homeward.db"
+        shutil.copyfile(template.location, path)
+        yield f"sqlite:///{path}"
+        return
+    name = f"hw_t_{uuid.uuid4().hex[:12]}"
+    _pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{template.location}"')
+    yield _pg_url_for(name)
+    _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, secret_key=TEST_KEY,
+                    key_file=tmp_path / "unused.key", busy_timeout_ms=2000)
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    built = build_services(settings)
+    yield built
+    built.db.dispose()
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    with TestClient(create_app(services=services)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def make(services: Services) -> AccountFactory:
+    return AccountFactory(services)
+
+
+@pytest.fixture
+def admin(make: AccountFactory) -> Account:
+    return make.account(Role.ADMIN, name="admin")
+
+

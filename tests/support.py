@@ -1,0 +1,59 @@
+"""Helpers shared by tests: accounts made through the real use cases, backend markers."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+
+import pytest
+
+from api.deps import Services
+from core import service as accounts
+from core.models import AccountCreate, AgencyKind, Role
+from core.principal import SYSTEM
+
+POSTGRES_URL = os.environ.get("HOMEWARD_TEST_POSTGRES_URL")
+BACKEND = "postgresql" if POSTGRES_URL else "sqlite"
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    name: str
+    role: Role
+    agency_id: int
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class AccountFactory:
+    """Creates agencies and accounts through the real use cases."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def agency(self, name: str, kind: AgencyKind = AgencyKind.HOTLINE) -> int:
+        with self.services.db.write_session() as session:
+            agency = accounts.ensure_agency(session, actor=SYSTEM, name=name, kind=kind)
+            assert agency.id is not None
+            return agency.id
+
+    def account(self, role: Role, *, agency: str = "National Hotline",
+                name: str | None = None) -> Account:
+        kind = (AgencyKind.SHELTER_ORGANISATION if role is Role.SHELTER_COORDINATOR
+                else AgencyKind.HOTLINE)
+        agency_id = self.agency(agency, kind)
+        name = name or f"{role.value}-{uuid.uuid4().hex[:8]}"
+        with self.services.db.write_session() as session:
+            account, issued = accounts.create_account(session, actor=SYSTEM, data=AccountCreate(
+                name=name, role=role, agency_id=agency_id))
+            assert account.id is not None
+        return Account(account.id, name, role, agency_id, issued.token)
+
+
+requires_postgres = pytest.mark.skipif(POSTGRES_URL is None,
+                                       reason="HOMEWARD_TEST_POSTGRES_URL is not set")

@@ -1,0 +1,60 @@
+"""Field encryption: round trips, field binding, tamper detection and key handling."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from core.crypto import (
+    DecryptionError,
+    FieldCipher,
+    KeyError_,
+    decode_key,
+    load_or_create_key,
+    new_key_text,
+)
+
+
+def test_round_trip_and_fresh_nonce() -> None:
+    cipher = FieldCipher(decode_key(new_key_text()))
+    a = cipher.seal("1600 Pennsylvania Ave", field="shelter.address")
+    b = cipher.seal("1600 Pennsylvania Ave", field="shelter.address")
+    assert a != b
+    assert b"Pennsylvania" not in a
+    assert cipher.open(a, field="shelter.address") == "1600 Pennsylvania Ave"
+
+
+def test_value_bound_to_its_field() -> None:
+    cipher = FieldCipher(decode_key(new_key_text()))
+    sealed = cipher.seal("secret", field="case.name")
+    with pytest.raises(DecryptionError):
+        cipher.open(sealed, field="shelter.address")
+
+
+def test_wrong_key_and_tampering_fail() -> None:
+    sealed = FieldCipher(decode_key(new_key_text())).seal("x", field="f")
+    with pytest.raises(DecryptionError):
+        FieldCipher(decode_key(new_key_text())).open(sealed, field="f")
+    cipher = FieldCipher(decode_key(new_key_text()))
+    good = bytearray(cipher.seal("hello", field="f"))
+    good[-1] ^= 1
+    with pytest.raises(DecryptionError):
+        cipher.open(bytes(good), field="f")
+
+
+def test_bad_keys_are_refused() -> None:
+    with pytest.raises(KeyError_):
+        decode_key("too-short")
+    with pytest.raises(KeyError_):
+        decode_key("!!!not base64!!!")
+
+
+def test_key_file_is_created_once_with_mode_0600(tmp_path: Path) -> None:
+    path = tmp_path / "var" / "secret.key"
+    first = load_or_create_key(None, path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_or_create_key(None, path) == first
+    env_key = new_key_text()
+    assert load_or_create_key(env_key, path) == decode_key(env_key)
