@@ -1,0 +1,45 @@
+"""Errors raised by the safety-plan engine when its caller hands it bad input.
+
+Every outcome of screening and planning is a value; an exception means the input itself was
+wrong (an unknown answer key, an answer of the wrong type, an unknown language, an edit naming a
+step that does not exist). Each subclass carries the offending ``field`` so the HTTP layer can
+turn it into a 422 that names the field without parsing messages.
+"""
+
+from __future__ import annotations
+
+
+class SafetyPlanError(Exception):
+    """Base class for every error the safety-plan engine raises on bad input."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class InvalidAnswerError(SafetyPlanError):
+    """A screening answer is unknown, of the wrong type, or out of range."""
+
+
+class UnknownLanguageError(SafetyPlanError):
+    """A language has no shipped catalogue and the caller did not allow English fallback."""
+
+    def __init__(self, language: str, available: tuple[str, ...], field: str = "language") -> None:
+        super().__init__(
+            field, f"unsupported language {language!r}; available: {', '.join(available)}"
+        )
+        self.language = language
+        self.available = available
+
+
+class InvalidPlanInputError(SafetyPlanError):
+    """Plan inputs (shelters, travel link, priorities, code word) are malformed."""
+
+
+class PlanEditError(SafetyPlanError):
+    """An advocate's edit cannot apply: unknown step, duplicate id, or a protected step."""
+
+
+class RenderError(SafetyPlanError):
+    """A rendering option is invalid (unknown format, bad segment limit, missing font file)."""
