@@ -1,0 +1,66 @@
+"""Storage settings that correctness depends on: SQLite pragmas, BEGIN IMMEDIATE, UTC times."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError, StatementError
+
+from api.deps import Services
+from core.db import Database, DatabaseSettings
+from core.models import Agency, AgencyKind
+from tests.support import BACKEND
+
+sqlite_only = pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite behaviour")
+
+
+@sqlite_only
+def test_sqlite_runs_wal_with_foreign_keys_and_busy_timeout(services: Services) -> None:
+    with services.db.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar_one() == 2000
+
+
+@sqlite_only
+def test_write_sessions_begin_immediate(services: Services) -> None:
+    impatient = Database(DatabaseSettings(url=services.settings.database_url,
+                                          busy_timeout_ms=100))
+    with services.db.write_session() as holder:
+        holder.execute(text("SELECT 1"))  # a read alone takes the write lock
+        with impatient.write_session() as second:
+            with pytest.raises(OperationalError, match="locked"):
+                second.execute(text("SELECT 1"))
+        with impatient.read_session() as reader:  # readers still proceed under WAL
+            assert reader.execute(text("SELECT count(*) FROM agency")).scalar_one() == 0
+    impatient.dispose()
+
+
+def test_foreign_keys_are_enforced(services: Services) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from core.models import Account, Role
+
+    with services.db.write_session() as session:
+        session.add(Account(name="orphan", role=Role.ADVOCATE, agency_id=424242))
+        with pytest.raises(IntegrityError):
+            session.commit()
+
+
+def test_timestamps_come_back_aware_utc_and_naive_is_refused(services: Services) -> None:
+    with services.db.write_session() as session:
+        agency = Agency(name="Tz", kind=AgencyKind.HOTLINE)
+        session.add(agency)
+        session.commit()
+        agency_id = agency.id
+    with services.db.read_session() as session:
+        loaded = session.get(Agency, agency_id)
+        assert loaded is not None and loaded.created_at.utcoffset() is not None
+        assert loaded.created_at.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+    with services.db.write_session() as session:
+        session.add(Agency(name="Naive", kind=AgencyKind.HOTLINE,
+                           created_at=datetime(2026, 1, 1)))  # noqa: DTZ001
+        with pytest.raises(StatementError, match="naive"):
+            session.commit()
