@@ -1,0 +1,283 @@
+"""Rendering a plan for people: a JSON-ready dict, printable HTML, PDF, plain text and SMS.
+
+Every format starts from :func:`localize`, which resolves each step to text in the requested
+language (an advocate's own wording wins over the catalogue) and groups it by section. The
+discreet mode gives the document an innocuous title and keeps the first page (the first
+segment, for SMS) free of any hotline or organisation name: printed forms get a plain cover
+page, and steps that name the hotline use their discreet wording. SMS lists the emergency
+contacts first and then the rest by priority, split by :mod:`safety_plans.sms`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from safety_plans.errors import RenderError
+from safety_plans.i18n import has_message, resolve_language, translate
+from safety_plans.planning import Plan, Step
+from safety_plans.rules import EMERGENCY_CONTACT_IDS
+from safety_plans.sms import encoding_of, split_segments
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+FORMATS: dict[str, str] = {
+    "json": "application/json",
+    "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
+    "txt": "text/plain; charset=utf-8",
+    "sms": "application/json",
+}
+# Names that must never appear on the first page of a discreet rendering.
+SENSITIVE_NAMES: tuple[str, ...] = (
+    "National Human Trafficking Hotline",
+    "Línea Directa Nacional contra la Trata de Personas",
+    "Polaris",
+    "Homeward",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StepView:
+    id: str
+    text: str
+    priority: int
+    priority_label: str
+    step: Step
+
+
+@dataclass(frozen=True, slots=True)
+class SectionView:
+    id: str
+    title: str
+    steps: tuple[StepView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanView:
+    """A plan resolved to text in one language, ready for any template."""
+
+    language: str
+    discreet: bool
+    title: str
+    cover_note: str
+    emergency_banner: str | None
+    danger_text: str
+    disclaimer: str
+    sections: tuple[SectionView, ...]
+    page_label: str
+
+    @property
+    def steps(self) -> tuple[StepView, ...]:
+        return tuple(s for sec in self.sections for s in sec.steps)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    media_type: str
+    body: bytes
+
+
+def step_text(step: Step, language: str, *, discreet: bool = False) -> str:
+    """A step's text: the advocate's wording, else its (discreet) catalogue message."""
+    if step.text is not None:
+        return step.text
+    if step.message_id is None:
+        return step.id
+    message_id = step.message_id
+    if discreet and has_message(language, f"{message_id}.discreet"):
+        message_id = f"{message_id}.discreet"
+    return translate(language, message_id, step.params)
+
+
+def localize(
+    plan: Plan,
+    language: str | None = None,
+    *,
+    discreet: bool = False,
+    allow_language_fallback: bool = False,
+) -> PlanView:
+    """Resolve every string of the plan in ``language`` (default: the plan's own language)."""
+    lang = resolve_language(language or plan.language, allow_fallback=allow_language_fallback)
+    labels = {p: translate(lang, f"priority.{p}") for p in (1, 2, 3)}
+    sections = tuple(
+        SectionView(
+            id=str(section),
+            title=translate(lang, f"section.{section}"),
+            steps=tuple(
+                StepView(
+                    id=s.id,
+                    text=step_text(s, lang, discreet=discreet),
+                    priority=int(s.priority),
+                    priority_label=labels[int(s.priority)],
+                    step=s,
+                )
+                for s in steps
+            ),
+        )
+        for section, steps in plan.sections()
+    )
+    level = translate(lang, f"level.{plan.danger_level}")
+    return PlanView(
+        language=lang,
+        discreet=discreet,
+        title=translate(lang, "plan.title_discreet" if discreet else "plan.title"),
+        cover_note=translate(lang, "plan.discreet_cover"),
+        emergency_banner=translate(lang, "plan.emergency") if plan.emergency else None,
+        danger_text=translate(lang, "plan.danger_level", {"level": level}),
+        disclaimer=translate(lang, "plan.disclaimer"),
+        sections=sections,
+        page_label=translate(lang, "plan.page", {"page": "{page}"}),
+    )
+
+
+def to_json(
+    plan: Plan,
+    language: str | None = None,
+    *,
+    discreet: bool = False,
+    allow_language_fallback: bool = False,
+) -> dict[str, Any]:
+    """A JSON-ready dict: the plan's data plus every string resolved in ``language``."""
+    view = localize(
+        plan, language, discreet=discreet, allow_language_fallback=allow_language_fallback
+    )
+    return {
+        "language": view.language,
+        "title": view.title,
+        "emergency": plan.emergency,
+        "danger_level": str(plan.danger_level),
+        "danger_text": view.danger_text,
+        "score": plan.score,
+        "emergency_triggers": list(plan.emergency_triggers),
+        "priorities": [str(p) for p in plan.priorities],
+        "disclaimer": view.disclaimer,
+        "removed_step_ids": list(plan.removed_step_ids),
+        "sections": [
+            {
+                "id": sec.id,
+                "title": sec.title,
+                "steps": [
+                    {
+                        "id": v.id,
+                        "text": v.text,
+                        "priority": v.priority,
+                        "triggered_by": list(v.step.triggered_by),
+                        "source": v.step.source,
+                        "edited": v.step.edited,
+                        "message_id": v.step.message_id,
+                        "params": dict(v.step.params),
+                    }
+                    for v in sec.steps
+                ],
+            }
+            for sec in view.sections
+        ],
+    }
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_html(plan: Plan, language: str | None = None, *, discreet: bool = False) -> str:
+    """A self-contained HTML page styled for printing on Letter or A4."""
+    view = localize(plan, language, discreet=discreet)
+    return _environment().get_template("plan.html").render(view=view)
+
+
+def render_text(plan: Plan, language: str | None = None, *, discreet: bool = False) -> str:
+    """Plain text; in discreet mode the cover ends with a form feed (a page break on print)."""
+    view = localize(plan, language, discreet=discreet)
+    lines = [view.title, "=" * len(view.title), ""]
+    if discreet:
+        lines += [view.cover_note, "\f"]
+    if view.emergency_banner:
+        lines += [view.emergency_banner, ""]
+    lines += [view.danger_text, ""]
+    for sec in view.sections:
+        lines += [sec.title, "-" * len(sec.title)]
+        lines += [f"* [{s.priority_label}] {s.text}" for s in sec.steps]
+        lines.append("")
+    lines.append(view.disclaimer)
+    return "\n".join(lines) + "\n"
+
+
+def sms_order(steps: Iterable[StepView]) -> list[StepView]:
+    """Emergency contacts first, then by priority; plan order breaks ties."""
+    indexed = list(enumerate(steps))
+    contact_rank = {sid: n for n, sid in enumerate(EMERGENCY_CONTACT_IDS)}
+
+    def key(item: tuple[int, StepView]) -> tuple[int, int, int]:
+        index, view = item
+        if view.id in contact_rank:
+            return (0, contact_rank[view.id], index)
+        return (1, view.priority, index)
+
+    return [v for _, v in sorted(indexed, key=key)]
+
+
+def render_sms(
+    plan: Plan,
+    language: str | None = None,
+    *,
+    discreet: bool = False,
+    max_segments: int | None = None,
+) -> list[str]:
+    """The plan as standalone SMS segments, most urgent first.
+
+    With ``max_segments`` the least urgent steps are dropped until the result fits; the
+    emergency contacts are always kept.
+    """
+    if max_segments is not None and max_segments < 1:
+        raise RenderError("max_segments", "must be at least 1")
+    view = localize(plan, language, discreet=discreet)
+    header = translate(view.language, "sms.header_discreet" if discreet else "sms.header")
+    ordered = sms_order(view.steps)
+    keep = len(ordered)
+    while True:
+        segments = split_segments([header, *(f"- {v.text}" for v in ordered[:keep])])
+        droppable = keep > sum(1 for v in ordered if v.id in EMERGENCY_CONTACT_IDS)
+        if max_segments is None or len(segments) <= max_segments or not droppable:
+            return segments
+        keep -= 1
+
+
+def render(
+    plan: Plan,
+    fmt: str,
+    language: str | None = None,
+    *,
+    discreet: bool = False,
+    max_sms_segments: int | None = None,
+) -> Rendered:
+    """One entry point for the HTTP layer: ``fmt`` is json, html, pdf, txt or sms."""
+    if fmt not in FORMATS:
+        raise RenderError("format", f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    media_type = FORMATS[fmt]
+    if fmt == "json":
+        body = json.dumps(to_json(plan, language, discreet=discreet), ensure_ascii=False)
+        return Rendered(media_type, body.encode("utf-8"))
+    if fmt == "html":
+        return Rendered(media_type, render_html(plan, language, discreet=discreet).encode())
+    if fmt == "txt":
+        return Rendered(media_type, render_text(plan, language, discreet=discreet).encode())
+    if fmt == "sms":
+        segments = render_sms(plan, language, discreet=discreet, max_segments=max_sms_segments)
+        payload = {"segments": [{"text": s, "encoding": encoding_of(s)} for s in segments]}
+        return Rendered(media_type, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+    from safety_plans.pdf import render_pdf
+
+    return Rendered(media_type, render_pdf(plan, language, discreet=discreet))
