@@ -1,0 +1,212 @@
+"""Multi-criteria itinerary search (McRAPTOR-style rounds) under the survivor-safety rules.
+
+Round r holds labels reached with r scheduled rides. Each label (ready time, arrival, party
+cost, rides, overnight layovers, locked) boards the earliest admissible trip of every pattern at
+its stop and scans that trip downstream; labels are kept per stop only when no other label is at
+least as good on every criterion, and are pruned against the destination's labels. Every stop a
+ride passes, every transfer and every door leg is checked against the query's constraints, so an
+avoided city is never touched even as an intermediate stop. Results are the Pareto set over
+arrival, total cost and transfers; when it is empty, `plan_trips` explains why by re-running the
+search with single constraints relaxed.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass
+
+from solvers.transit_index import Timetable, local_minute
+from solvers.transit_model import Mode, StationType, TripQuery
+from solvers.transit_rules import (
+    DAY_END,
+    DAY_START,
+    Access,
+    DoorLeg,
+    Party,
+    carrier_access,
+    next_service_start,
+    party_fare,
+    spans_night,
+)
+
+# (ready, arr, cost, rides, overnight, locked, parent, step)
+Label = tuple[int, int, int, int, int, int, int, tuple[object, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    arr: int
+    cost: int
+    rides: int
+    overnight: int
+    label: int
+    egress: DoorLeg
+    dep: int
+    escorted: bool
+
+
+def _dominates(a: Label, b: Label) -> bool:
+    return a[0] <= b[0] and a[2] <= b[2] and a[3] <= b[3] and a[4] <= b[4] and a[5] <= b[5]
+
+
+class Search:
+    def __init__(self, tt: Timetable, query: TripQuery, party: Party, forbidden: list[bool],
+                 origin: list[DoorLeg], dest: list[DoorLeg]) -> None:
+        self.tt, self.query, self.party, self.forbidden = tt, query, party, forbidden
+        self.origin = origin
+        self.egress: dict[int, list[DoorLeg]] = {}
+        for leg in dest:
+            self.egress.setdefault(leg.stop, []).append(leg)
+        self.access = [carrier_access(c, party, query.has_photo_id) for c in tt.network.carriers]
+        self.mtt = [max(m, query.min_transfer_minutes) for m in tt.transfer_minutes]
+        limit = query.depart_after + query.max_hours * 60
+        self.limit = limit if query.arrive_by is None else min(limit, query.arrive_by)
+        self.budget = query.budget_cents if query.budget_cents is not None else 1 << 62
+        self.labels: list[Label] = []
+        self.alive: list[bool] = []
+        self.bags: dict[int, list[int]] = {}
+        self.targets: list[Target] = []
+
+    def _pruned(self, arr: int, cost: int, rides: int) -> bool:
+        return any(t.arr <= arr and t.cost <= cost and t.rides <= rides for t in self.targets)
+
+    def _add(self, stop: int, label: Label) -> int | None:
+        if self.forbidden[stop] or label[1] > self.limit or label[2] > self.budget:
+            return None
+        if self._pruned(label[1], label[2], label[3]):
+            return None
+        bag = self.bags.setdefault(stop, [])
+        labels = self.labels
+        if any(_dominates(labels[i], label) for i in bag):
+            return None
+        keep = []
+        for i in bag:
+            if _dominates(label, labels[i]):
+                self.alive[i] = False
+            else:
+                keep.append(i)
+        lid = len(labels)
+        labels.append(label)
+        self.alive.append(True)
+        keep.append(lid)
+        self.bags[stop] = keep
+        self._reach_destination(stop, lid)
+        return lid
+
+    def _overnight_ok(self, stop: int, start: int, end: int, count: int) -> int | None:
+        """New overnight count after waiting at `stop`, or None if the wait is not allowed."""
+        st = self.tt.network.stops[stop]
+        if not spans_night(st.tz, start, end):
+            return count
+        if st.station_type != StationType.INDOOR and not self.query.allow_outdoor_overnight:
+            return None
+        return count + 1 if count < self.query.max_overnight_layovers else None
+
+    def _reach_destination(self, stop: int, lid: int) -> None:
+        label = self.labels[lid]
+        tz = self.tt.network.stops[stop].tz
+        for leg in self.egress.get(stop, ()):
+            dep = label[1]
+            if leg.service is not None:
+                dep = next_service_start(leg.service, tz, dep, leg.minutes)
+            overnight = self._overnight_ok(stop, label[1], dep, label[4])
+            arr, cost = dep + leg.minutes, label[2] + leg.cost_cents
+            if overnight is None or arr > self.limit or cost > self.budget or label[3] == 0:
+                continue
+            if self._pruned(arr, cost, label[3]):
+                continue
+            self.targets.append(
+                Target(arr, cost, label[3], overnight, lid, leg, dep, self.party.escorted)
+            )
+
+    def run(self) -> list[Target]:
+        marked: dict[int, list[int]] = {}
+        for leg in self.origin:
+            tz = self.tt.network.stops[leg.stop].tz
+            dep = self.query.depart_after
+            if leg.service is not None:
+                dep = next_service_start(leg.service, tz, dep, leg.minutes)
+            arr = dep + leg.minutes
+            ready = arr if leg.service is None else arr + self.query.min_transfer_minutes
+            lid = self._add(leg.stop, (ready, arr, leg.cost_cents, 0, 0, 0, -1, ("door", leg, dep)))
+            if lid is not None:
+                marked.setdefault(leg.stop, []).append(lid)
+        for _ in range(self.query.max_transfers + 1):
+            if not marked:
+                break
+            nxt: dict[int, list[int]] = {}
+            for stop in sorted(marked):
+                for lid in marked[stop]:
+                    if self.alive[lid]:
+                        self._scan_from(stop, lid, nxt)
+            marked = nxt
+        return self.targets
+
+    def _scan_from(self, stop: int, lid: int, nxt: dict[int, list[int]]) -> None:
+        tt = self.tt
+        label = self.labels[lid]
+        ready, arrived, cost, rides, overnight, locked = label[:6]
+        if locked:
+            return
+        carriers = tt.network.carriers
+        for pi, pos in tt.stop_patterns[stop]:
+            pat = tt.patterns[pi]
+            access = self.access[pat.carrier]
+            if access == Access.EXCLUDED or (access == Access.CONDITIONAL and rides > 0):
+                continue
+            carrier = carriers[pat.carrier]
+            deps = pat.dep[pos]
+            k = bisect_left(deps, ready)
+            while k < len(deps) and not self._trip_ok(pat.trips[k], deps[k], stop, access):
+                k += 1
+            if k == len(deps) or deps[k] > self.limit:
+                continue
+            dep = deps[k]
+            step0 = label[7]
+            if rides == 0 and step0[1].mode != Mode.DRIVER:  # type: ignore[attr-defined]
+                night: int | None = overnight
+            else:
+                night = self._overnight_ok(stop, arrived, dep, overnight)
+            if night is None:
+                continue
+            conditional = access == Access.CONDITIONAL
+            for j in range(pos + 1, len(pat.stops)):
+                v = pat.stops[j]
+                if self.forbidden[v]:
+                    break
+                a = pat.arr[j][k]
+                if a > self.limit:
+                    break
+                if conditional and not self._alone_ok(carrier.alone_max_minutes, dep, a, v):
+                    break
+                if not pat.dropoff[j]:
+                    continue
+                fare = party_fare(carrier, pat.cum_dist[j] - pat.cum_dist[pos], self.party)
+                if cost + fare > self.budget:
+                    break
+                lock = int(conditional and carrier.alone_no_transfers)
+                ride: tuple[object, ...] = ("ride", pi, k, pos, j, fare)
+                new = (a + self.mtt[v], a, cost + fare, rides + 1, night, lock, lid, ride)
+                nid = self._add(v, new)
+                if nid is not None:
+                    nxt.setdefault(v, []).append(nid)
+                for w, walk in tt.footpaths[v]:
+                    walked = (*ride, w, walk)
+                    t = a + walk
+                    wid = self._add(w, (t, t, cost + fare, rides + 1, night, lock, lid, walked))
+                    if wid is not None:
+                        nxt.setdefault(w, []).append(wid)
+
+    def _trip_ok(self, trip: int, dep: int, stop: int, access: Access) -> bool:
+        if self.query.accessible and self.tt.network.trips[trip].wheelchair == 2:
+            return False
+        if access == Access.CONDITIONAL:
+            minute = local_minute(self.tt.network.stops[stop].tz, dep) % 1440
+            return DAY_START <= minute <= DAY_END
+        return True
+
+    def _alone_ok(self, max_minutes: int, dep: int, arr: int, stop: int) -> bool:
+        if arr - dep > max_minutes:
+            return False
+        minute = local_minute(self.tt.network.stops[stop].tz, arr) % 1440
+        return DAY_START <= minute <= DAY_END and arr - dep <= DAY_END - DAY_START
