@@ -65,7 +65,7 @@ def test_served_by_two_workers_with_curl_like_client(settings: Settings, tmp_pat
     env = {**os.environ, **_env(settings)}
     log_path = tmp_path / "server.log"
     with log_path.open("w") as log:
-        server = subprocess.Popen(  # noqa: S603
+        server = subprocess.Popen(
             [str(HOMEWARD), "serve", "--port", str(port), "--workers", "2"],
             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
@@ -79,7 +79,7 @@ def test_served_by_two_workers_with_curl_like_client(settings: Settings, tmp_pat
                 pass
             assert time.monotonic() < deadline, log_path.read_text()
             time.sleep(0.2)
-        token = subprocess.run(  # noqa: S603
+        token = subprocess.run(
             [str(HOMEWARD), "users", "add", "--name", "served", "--role", "case_manager"],
             env=env, capture_output=True, text=True, check=True, cwd=tmp_path).stdout.strip()
         assert httpx.get(f"{base}/v1/me").status_code == 401

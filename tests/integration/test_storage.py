@@ -61,6 +61,6 @@ def test_timestamps_come_back_aware_utc_and_naive_is_refused(services: Services)
         assert loaded.created_at.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
     with services.db.write_session() as session:
         session.add(Agency(name="Naive", kind=AgencyKind.HOTLINE,
-                           created_at=datetime(2026, 1, 1)))  # noqa: DTZ001
+                           created_at=datetime(2026, 1, 1)))
         with pytest.raises(StatementError, match="naive"):
             session.commit()
