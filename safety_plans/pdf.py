@@ -32,6 +32,14 @@ _ASCII_LOOKALIKES = str.maketrans(
         "\u20ac": "EUR",
         "\u00a0": " ",
         "\u2010": "-",
+        # Letters NFKD cannot decompose but readers recognise without the stroke.
+        "\u0141": "L",
+        "\u0142": "l",
+        "\u0110": "D",
+        "\u0111": "d",
+        "\u0131": "i",
+        "\u0152": "OE",
+        "\u0153": "oe",
     }
 )
 MARGIN_MM = 18
