@@ -1,0 +1,34 @@
+"""Bad-input errors raised by the solvers package.
+
+Outcomes such as "no shelter fits" are result values, never exceptions; these classes exist
+only for input that is malformed (a household without members, an age outside 0-120, an
+exclusion naming an unknown shelter, a time limit above the cap). Each error names the field
+at fault so the HTTP layer can turn it into a 422 without parsing messages.
+"""
+
+from __future__ import annotations
+
+
+class SolverInputError(ValueError):
+    """Base class: `field` is a dotted path to the offending input (e.g. `members[0].age`)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class InvalidHouseholdError(SolverInputError):
+    """A household (case) field is missing, out of range or of an unknown kind."""
+
+
+class InvalidShelterError(SolverInputError):
+    """A shelter option field is out of range or names an unknown bed type or population."""
+
+
+class UnknownShelterError(SolverInputError):
+    """A household's exclusions name a shelter id that is not among the shelters given."""
+
+
+class InvalidOptionsError(SolverInputError):
+    """Solver options (time limit, workers, K, weights) are out of range."""
