@@ -219,4 +219,3 @@ def _insertion_point(steps: list[Step], step: Step, order: tuple[str, ...]) -> i
             return position[previous] + 1
     same = [n for n, s in enumerate(steps) if s.section == step.section]
     return same[0] if same else len(steps)
-

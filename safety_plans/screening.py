@@ -197,7 +197,14 @@ def danger_level_for(score: int, emergency: bool) -> DangerLevel:
 
 
 def screen(raw: Mapping[str, object]) -> Screening:
-    """Validate raw answers and score them; the single entry point callers need."""
+    """Validate raw answers and score them; the single entry point callers need.
+
+    The rule, also in docs/safety_plans.md: the score is the sum of the weights of the items
+    answered yes. Emergency mode is on when any of the three trigger items (weapon_threat,
+    threatened_to_kill, might_kill) is yes, or when four or more of the other danger items are
+    yes. The danger level is severe in emergency mode; otherwise 0-2 standard, 3-6 elevated,
+    7-11 high, 12 or more severe. This is a screening aid, not a validated instrument.
+    """
     answers = validate_answers(raw)
     score = score_answers(answers)
     triggers = emergency_triggers(answers)
