@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from solvers.transit_index import Timetable, local_iso
+from solvers.transit_index import Timetable, distance_m, local_iso
 from solvers.transit_model import (
     Avoid,
     Itinerary,
@@ -56,6 +56,9 @@ def _solve(tt: Timetable, query: TripQuery) -> tuple[tuple[Itinerary, ...], tupl
         for pos, stop in enumerate(pat.stops):
             if pat.dropoff[pos] and not forbidden[stop]:
                 alight[stop] = True
+    for walks in tt.footpaths:
+        for stop, _ in walks:
+            alight[stop] = alight[stop] or not forbidden[stop]
     origin, note_o = door_legs(tt, query.origin, query, board)
     dest, note_d = door_legs(tt, query.destination, query, alight)
     notes = [n for n in (note_o, note_d) if n is not None]
@@ -197,7 +200,8 @@ def _itinerary(search: Search, target: Target) -> Itinerary:
             to, walk = stops[int(step[6])], int(step[7])  # type: ignore[call-overload]
             legs.append(Leg(Mode.WALK, "walk", "", "", alight.stop_id, alight.name, to.stop_id,
                             to.name, arr, arr + walk, local_iso(alight.tz, arr),
-                            local_iso(to.tz, arr + walk), 0, 0, 0, None, False))
+                            local_iso(to.tz, arr + walk), 0,
+                            distance_m(alight.lat, alight.lon, to.lat, to.lon), 0, None, False))
             prev_arr = arr + walk
     start_stop = stops[door.stop]
     head = [_door(door, query.origin, start_stop, door_dep, inbound=True)]
@@ -207,7 +211,9 @@ def _itinerary(search: Search, target: Target) -> Itinerary:
     tail = replace(tail, layover_minutes=wait,
                    indoor_waiting=(end_stop.station_type == StationType.INDOOR) if wait else None,
                    overnight_layover=spans_night(end_stop.tz, prev_arr, target.dep))
-    every = [leg for leg in [*head, *legs, tail] if leg.mode != Mode.WALK or leg.distance_m > 0]
+    # A zero-length walk (door at the stop) is not worth showing.
+    every = [leg for leg in [*head, *legs, tail]
+             if leg.mode != Mode.WALK or leg.distance_m > 0 or leg.arrive > leg.depart]
     return Itinerary(
         every[0].depart, target.arr, every[0].depart_local, every[-1].arrive_local,
         target.cost, max(0, target.rides - 1), target.overnight, target.escorted, tuple(every),
