@@ -19,6 +19,8 @@ from core import service as accounts
 from core.errors import DomainError
 from core.models import AccountCreate, AgencyKind, Role
 from core.principal import SYSTEM
+from logistics import bed_service
+from logistics import service as shelters
 
 app = typer.Typer(help="Homeward: shelter beds, safety plans and travel home.",
                   no_args_is_help=True)
@@ -26,6 +28,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Accounts and API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+holds_app = typer.Typer(help="Bed holds.", no_args_is_help=True)
+app.add_typer(holds_app, name="holds")
 
 HOTLINE = "National Hotline"
 DEMO_AGENCIES = {
@@ -65,6 +69,8 @@ def users_add(
     agency: Annotated[str, typer.Option(help="agency name; created if new")] = HOTLINE,
     agency_kind: Annotated[AgencyKind | None, typer.Option(help="kind of a new agency")] = None,
     ttl_days: Annotated[int, typer.Option(min=1, max=365)] = 90,
+    shelter: Annotated[list[int] | None, typer.Option(
+        help="id of a shelter this coordinator runs (repeat for several)")] = None,
 ) -> None:
     """Create an account and print its API token (shown only this once)."""
     services = build_services(Settings.from_env())
@@ -74,8 +80,9 @@ def users_add(
         with services.db.write_session() as session:
             found = accounts.ensure_agency(session, actor=SYSTEM, name=agency, kind=kind)
             assert found.id is not None
-            _, token = accounts.create_account(session, actor=SYSTEM, data=AccountCreate(
-                name=name, role=role, agency_id=found.id, token_ttl_days=ttl_days))
+            _, token = shelters.create_staff_account(
+                session, actor=SYSTEM, shelter_ids=shelter or [], data=AccountCreate(
+                    name=name, role=role, agency_id=found.id, token_ttl_days=ttl_days))
     except DomainError as exc:
         raise _fail(exc.detail) from exc
     typer.echo(token.token)
@@ -91,6 +98,23 @@ def users_revoke_token(token_id: Annotated[int, typer.Option("--id")]) -> None:
     except DomainError as exc:
         raise _fail(exc.detail) from exc
     typer.echo(f"token {token_id} revoked")
+
+
+@holds_app.command("sweep")
+def holds_sweep(
+    every: Annotated[int, typer.Option(help="repeat every N seconds (0: once)", min=0)] = 0,
+) -> None:
+    """Tidy lapsed holds. They stop counting the moment they expire; this only tidies rows."""
+    import time
+
+    services = build_services(Settings.from_env())
+    while True:
+        with services.db.write_session() as session:
+            swept = bed_service.sweep_expired_holds(session)
+        typer.echo(f"{swept} lapsed holds tidied")
+        if not every:
+            return
+        time.sleep(every)
 
 
 def _demo_tokens(settings: Settings) -> dict[str, str]:

@@ -29,6 +29,7 @@ class Settings(BaseModel):
     retry_after_s: int = 2
     log_level: str = "INFO"
     token_ttl_days: int = 90
+    max_active_holds: int = 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -44,6 +45,7 @@ class Settings(BaseModel):
             "HOMEWARD_STATEMENT_TIMEOUT_MS": "statement_timeout_ms",
             "HOMEWARD_LOG_LEVEL": "log_level",
             "HOMEWARD_TOKEN_TTL_DAYS": "token_ttl_days",
+            "HOMEWARD_MAX_ACTIVE_HOLDS": "max_active_holds",
         }
         for var, name in mapping.items():
             if env.get(var):

@@ -5,5 +5,7 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 import core.models  # noqa: F401  (registers tables)
+import logistics.bed_models
+import logistics.models  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -57,3 +57,31 @@ class AccountFactory:
 
 requires_postgres = pytest.mark.skipif(POSTGRES_URL is None,
                                        reason="HOMEWARD_TEST_POSTGRES_URL is not set")
+
+
+def coordinator(factory: AccountFactory, shelter_ids: list[int], *,
+                agency: str = "Capital Shelter Network") -> Account:
+    """A shelter coordinator bound to the given shelters (all of `agency`)."""
+    from logistics import service as shelters
+
+    agency_id = factory.agency(agency, AgencyKind.SHELTER_ORGANISATION)
+    name = f"coord-{uuid.uuid4().hex[:8]}"
+    with factory.services.db.write_session() as session:
+        account, issued = shelters.create_staff_account(
+            session, actor=SYSTEM, shelter_ids=shelter_ids,
+            data=AccountCreate(name=name, role=Role.SHELTER_COORDINATOR, agency_id=agency_id))
+        assert account.id is not None
+    return Account(account.id, name, Role.SHELTER_COORDINATOR, agency_id, issued.token)
+
+
+def shelter_body(agency_id: int, **overrides: object) -> dict[str, object]:
+    """A valid shelter as the API takes it: a women's shelter in Washington, DC."""
+    body: dict[str, object] = {
+        "name": "Harbor House", "agency_id": agency_id, "lat": 38.9007, "lon": -77.0090,
+        "street_address": "425 2nd St NW", "city": "Washington", "state": "DC",
+        "zip_code": "20001", "timezone": "America/New_York",
+        "populations": ["adult_women"], "specialisation": "both", "languages": ["en", "es"],
+        "beds": [{"bed_type": "adult_female", "total": 20, "occupied": 0}],
+    }
+    body.update(overrides)
+    return body

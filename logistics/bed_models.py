@@ -1,0 +1,136 @@
+"""Tables and API models for holds, idempotency records and the unmet-need ledger.
+
+A hold reserves beds (or family units) for a case on its way; it counts in `held` until it is
+confirmed, released or expires. The unmet-need ledger records searches and holds that found
+nothing, with no personal data, for published statistics.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import model_validator
+from sqlalchemy import JSON, CheckConstraint, Column, Index, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from core.clock import utcnow
+from core.types import UTCDateTime
+from logistics.vocabulary import BedType, Population
+
+
+class HoldStatus(StrEnum):
+    ACTIVE = "active"
+    CONFIRMED = "confirmed"
+    RELEASED = "released"
+    EXPIRED = "expired"
+
+
+class BedHold(SQLModel, table=True):
+    __tablename__ = "bed_hold"
+    __table_args__ = (
+        Index("ix_bed_hold_inventory_status", "inventory_id", "status", "expires_at"),
+        Index("ix_bed_hold_account_status", "account_id", "status"),
+        CheckConstraint("beds >= 1", name="beds_positive"),
+        CheckConstraint("status IN ('active', 'confirmed', 'released', 'expired')",
+                        name="status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    inventory_id: int = Field(foreign_key="bed_inventory.id", ondelete="CASCADE")
+    shelter_id: int = Field(foreign_key="shelter.id", index=True, ondelete="CASCADE")
+    bed_type: BedType = Field(sa_type=String(16))
+    beds: int
+    case_ref: str = Field(sa_type=String(64))
+    account_id: int = Field(foreign_key="account.id")
+    agency_id: int = Field(foreign_key="agency.id")
+    status: HoldStatus = Field(default=HoldStatus.ACTIVE, sa_type=String(16))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class HoldCreate(SQLModel):
+    bed_type: BedType
+    beds: int = Field(default=1, ge=1, le=50)
+    case_ref: str = Field(min_length=1, max_length=64, schema_extra={"pattern": r"^[\w.-]+$"})
+    ttl_minutes: int = Field(default=90, ge=5, le=24 * 60)
+
+
+class HoldPublic(SQLModel):
+    id: int
+    shelter_id: int
+    bed_type: BedType
+    beds: int
+    case_ref: str
+    account_id: int
+    status: HoldStatus
+    created_at: datetime
+    expires_at: datetime
+    closed_at: datetime | None
+
+
+class BedCountPublic(SQLModel):
+    bed_type: BedType
+    total: int
+    occupied: int
+    held: int
+    available: int
+    max_household: int | None
+    version: int
+    updated_at: datetime
+    updated_by: int | None
+    age_minutes: int
+    stale: bool
+
+
+class BedCountUpdate(SQLModel):
+    total: int = Field(ge=0, le=100_000)
+    occupied: int = Field(ge=0, le=100_000)
+    max_household: int | None = Field(default=None, ge=1, le=30)
+
+    @model_validator(mode="after")
+    def _fits(self) -> BedCountUpdate:
+        if self.occupied > self.total:
+            raise ValueError("occupied cannot exceed total")
+        return self
+
+
+class BedMove(SQLModel):
+    beds: int = Field(default=1, ge=1, le=1000)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first response to a request made with an Idempotency-Key, replayed for repeats."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("account_id", "key", name="uq_idempotency_account_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    key: str = Field(sa_type=String(128))
+    request_hash: str = Field(sa_type=String(64))
+    status_code: int = 0
+    response: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class UnmetNeed(SQLModel, table=True):
+    """One search or hold that found nothing. No personal data, by construction."""
+
+    __tablename__ = "unmet_need"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    state: str | None = Field(default=None, sa_type=String(2))
+    population: Population | None = Field(default=None, sa_type=String(32))
+    bed_type: BedType | None = Field(default=None, sa_type=String(16))
+    reason: str = Field(sa_type=String(64))
+    source: str = Field(sa_type=String(16))  # "search" or "hold"
+
+
+class UnmetNeedPublic(SQLModel):
+    at: datetime
+    state: str | None
+    population: Population | None
+    bed_type: BedType | None
+    reason: str
+    source: str

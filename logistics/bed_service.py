@@ -1,0 +1,409 @@
+"""Use cases of bed inventory and holds, safe under any number of concurrent writers.
+
+Every write to an inventory follows one protocol: take the inventory row's lock with a no-op
+UPDATE (PostgreSQL row lock; SQLite's BEGIN IMMEDIATE already serialises writers), tidy that
+inventory's lapsed holds, then change counts with one conditional UPDATE whose WHERE clause
+carries the invariant. The CHECK constraint `occupied + held <= total` is the backstop. Because
+every path locks the inventory row first, no two paths can deadlock on hold rows. Reads ignore
+lapsed holds at once, so an expired hold stops counting before any sweeper runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from core import audit
+from core.clock import utcnow
+from core.models import Account, Role
+from core.principal import Principal
+from logistics.bed_models import (
+    BedCountPublic,
+    BedCountUpdate,
+    BedHold,
+    HoldCreate,
+    HoldPublic,
+    HoldStatus,
+    IdempotencyRecord,
+    UnmetNeed,
+)
+from logistics.errors import (
+    HoldNotActive,
+    HoldNotFound,
+    IdempotencyMismatch,
+    InsufficientCapacity,
+    InvalidLogistics,
+    NotShelterStaff,
+    ShelterNotFound,
+    StaleCounts,
+    TooManyHolds,
+)
+from logistics.models import BedInventory, Shelter
+from logistics.visibility import can_manage, is_staff, require_manager
+from logistics.vocabulary import BedType
+
+
+@dataclass(frozen=True)
+class HoldLimits:
+    max_active_per_account: int = 10
+
+
+def _shelter(session: Session, shelter_id: int) -> Shelter:
+    shelter = session.get(Shelter, shelter_id)
+    if shelter is None:
+        raise ShelterNotFound(f"shelter {shelter_id} not found")
+    return shelter
+
+
+def _inventory(session: Session, shelter_id: int, bed_type: BedType) -> BedInventory | None:
+    return session.exec(select(BedInventory).where(
+        BedInventory.shelter_id == shelter_id, BedInventory.bed_type == bed_type)).first()
+
+
+def _lock_and_tidy(session: Session, inventory_id: int, now: datetime) -> BedInventory:
+    """Lock the inventory row, expire its lapsed holds, and return the fresh row."""
+    session.execute(update(BedInventory).where(col(BedInventory.id) == inventory_id)
+                    .values(held=BedInventory.held))
+    lapsed = session.execute(
+        update(BedHold)
+        .where(col(BedHold.inventory_id) == inventory_id, col(BedHold.status) == "active",
+               col(BedHold.expires_at) <= now)
+        .values(status=HoldStatus.EXPIRED.value, closed_at=now)
+        .returning(col(BedHold.beds))
+    ).scalars().all()
+    if lapsed:
+        session.execute(update(BedInventory).where(col(BedInventory.id) == inventory_id)
+                        .values(held=BedInventory.held - sum(lapsed)))
+    row: BedInventory = session.execute(
+        select(BedInventory).where(col(BedInventory.id) == inventory_id)
+        .execution_options(populate_existing=True)).scalar_one()
+    return row
+
+
+def _counts(inv: BedInventory) -> dict[str, int]:
+    return {"total": inv.total, "occupied": inv.occupied, "held": inv.held}
+
+
+def _public(inv: BedInventory, shelter: Shelter, lapsed: int, now: datetime) -> BedCountPublic:
+    held = inv.held - lapsed
+    age = max(0, int((now - inv.updated_at).total_seconds() // 60))
+    return BedCountPublic(
+        bed_type=BedType(inv.bed_type), total=inv.total, occupied=inv.occupied, held=held,
+        available=inv.total - inv.occupied - held, max_household=inv.max_household,
+        version=inv.version, updated_at=inv.updated_at, updated_by=inv.updated_by,
+        age_minutes=age, stale=age > shelter.stale_after_hours * 60,
+    )
+
+
+def lapsed_holds_subquery(now: datetime) -> Any:
+    """Beds of holds that have lapsed but are not yet tidied, per inventory row."""
+    return (select(func.coalesce(func.sum(BedHold.beds), 0))
+            .where(col(BedHold.inventory_id) == col(BedInventory.id),
+                   col(BedHold.status) == "active", col(BedHold.expires_at) <= now)
+            .scalar_subquery())
+
+
+def list_beds(session: Session, *, actor: Principal, shelter_id: int,
+              now: datetime | None = None) -> list[BedCountPublic]:
+    now = now or utcnow()
+    shelter = _shelter(session, shelter_id)
+    rows = session.exec(
+        select(BedInventory, lapsed_holds_subquery(now))
+        .where(BedInventory.shelter_id == shelter_id).order_by(col(BedInventory.bed_type))
+    ).all()
+    return [_public(inv, shelter, int(lapsed), now) for inv, lapsed in rows]
+
+
+def get_bed_count(session: Session, *, actor: Principal, shelter_id: int,
+                  bed_type: BedType) -> BedCountPublic:
+    for count in list_beds(session, actor=actor, shelter_id=shelter_id):
+        if count.bed_type is bed_type:
+            return count
+    raise ShelterNotFound(f"shelter {shelter_id} has no {bed_type.value} beds")
+
+
+def set_counts(session: Session, *, actor: Principal, shelter_id: int, bed_type: BedType,
+               expected_version: int, data: BedCountUpdate) -> BedCountPublic:
+    """Set total and occupied, guarded by the version the coordinator read (If-Match)."""
+    shelter = _shelter(session, shelter_id)
+    require_manager(session, actor, shelter_id)
+    now = utcnow()
+    inv = _inventory(session, shelter_id, bed_type)
+    if inv is None:
+        if expected_version != 0:
+            raise StaleCounts(f"shelter {shelter_id} has no {bed_type.value} beds yet; "
+                              'create them with If-Match: "0"')
+        inv = BedInventory(shelter_id=shelter_id, bed_type=bed_type, total=data.total,
+                           occupied=data.occupied, max_household=data.max_household,
+                           updated_by=actor.account_id, updated_at=now)
+        session.add(inv)
+        _flush_or_conflict(session, "these beds were created meanwhile; read them again")
+        before: dict[str, int] = {}
+    else:
+        assert inv.id is not None
+        inv = _lock_and_tidy(session, inv.id, now)
+        before = _counts(inv)
+        result = session.execute(
+            update(BedInventory)
+            .where(col(BedInventory.id) == inv.id, col(BedInventory.version) == expected_version,
+                   col(BedInventory.held) + data.occupied <= data.total)
+            .values(total=data.total, occupied=data.occupied, max_household=data.max_household,
+                    version=BedInventory.version + 1, updated_at=now,
+                    updated_by=actor.account_id))
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            current_version, held = inv.version, inv.held
+            session.rollback()
+            if current_version != expected_version:
+                raise StaleCounts(f"bed counts are at version {current_version}, "
+                                  f"not {expected_version}; read them again")
+            raise InsufficientCapacity(
+                f"{held} beds are held: total must be at least occupied + held",
+                extra={"held": held})
+        session.refresh(inv)
+    audit.record(session, actor, action="beds.set", object_type="bed_inventory",
+                 object_id=inv.id, purpose="bed counts",
+                 details={"shelter_id": shelter_id, "bed_type": bed_type.value,
+                          "before": before, "after": _counts(inv)})
+    session.commit()
+    return _public(inv, shelter, 0, now)
+
+
+def move_beds(session: Session, *, actor: Principal, shelter_id: int, bed_type: BedType,
+              beds: int, admit: bool) -> BedCountPublic:
+    """Admit (occupy free beds) or discharge (free occupied beds), atomically."""
+    shelter = _shelter(session, shelter_id)
+    require_manager(session, actor, shelter_id)
+    now = utcnow()
+    found = _inventory(session, shelter_id, bed_type)
+    if found is None or found.id is None:
+        raise ShelterNotFound(f"shelter {shelter_id} has no {bed_type.value} beds")
+    inv = _lock_and_tidy(session, found.id, now)
+    before = _counts(inv)
+    free = col(BedInventory.total) - col(BedInventory.occupied) - col(BedInventory.held)
+    guard = free >= beds if admit else col(BedInventory.occupied) >= beds
+    result = session.execute(
+        update(BedInventory).where(col(BedInventory.id) == inv.id, guard)
+        .values(occupied=BedInventory.occupied + (beds if admit else -beds),
+                version=BedInventory.version + 1, updated_at=now, updated_by=actor.account_id))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        available, occupied = inv.total - inv.occupied - inv.held, inv.occupied
+        session.rollback()
+        if admit:
+            raise InsufficientCapacity(f"only {available} {bed_type.value} beds are available",
+                                       extra={"available": available})
+        raise InsufficientCapacity(f"only {occupied} {bed_type.value} beds are occupied",
+                                   extra={"occupied": occupied})
+    session.refresh(inv)
+    audit.record(session, actor, action="beds.admit" if admit else "beds.discharge",
+                 object_type="bed_inventory", object_id=inv.id, purpose="bed counts",
+                 details={"shelter_id": shelter_id, "bed_type": bed_type.value, "beds": beds,
+                          "before": before, "after": _counts(inv)})
+    session.commit()
+    return _public(inv, shelter, 0, now)
+
+
+def verify_counts(session: Session, *, actor: Principal, shelter_id: int,
+                  bed_type: BedType) -> BedCountPublic:
+    """A "still accurate" check-in: refresh the counts' age without changing them."""
+    shelter = _shelter(session, shelter_id)
+    require_manager(session, actor, shelter_id)
+    now = utcnow()
+    found = _inventory(session, shelter_id, bed_type)
+    if found is None or found.id is None:
+        raise ShelterNotFound(f"shelter {shelter_id} has no {bed_type.value} beds")
+    inv = _lock_and_tidy(session, found.id, now)
+    session.execute(update(BedInventory).where(col(BedInventory.id) == inv.id)
+                    .values(updated_at=now, updated_by=actor.account_id))
+    audit.record(session, actor, action="beds.verify", object_type="bed_inventory",
+                 object_id=inv.id, purpose="bed counts",
+                 details={"shelter_id": shelter_id, "bed_type": bed_type.value,
+                          "counts": _counts(inv)})
+    session.commit()
+    session.refresh(inv)
+    return _public(inv, shelter, 0, now)
+
+
+def _flush_or_conflict(session: Session, message: str) -> None:
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise StaleCounts(message) from exc
+
+
+def hold_public(hold: BedHold) -> HoldPublic:
+    return HoldPublic.model_validate(hold, from_attributes=True)
+
+
+def _claim_key(session: Session, actor: Principal, key: str,
+               request_hash: str) -> HoldPublic | None:
+    """Replay the stored response for a repeated key, or claim the key for this request."""
+    assert actor.account_id is not None
+    query = select(IdempotencyRecord).where(IdempotencyRecord.account_id == actor.account_id,
+                                            IdempotencyRecord.key == key)
+    stored = session.exec(query).first()
+    if stored is None:
+        session.add(IdempotencyRecord(account_id=actor.account_id, key=key,
+                                      request_hash=request_hash))
+        try:
+            session.flush()
+            return None
+        except IntegrityError:
+            # A concurrent request with the same key committed first (PostgreSQL blocks the
+            # insert until then): replay what it answered.
+            session.rollback()
+            stored = session.exec(query).one()
+    if stored.request_hash != request_hash:
+        raise IdempotencyMismatch("this Idempotency-Key was used with a different request body")
+    return HoldPublic.model_validate(stored.response)
+
+
+def place_hold(session: Session, *, actor: Principal, shelter_id: int, data: HoldCreate,
+               limits: HoldLimits, idempotency_key: str | None = None,
+               request_hash: str = "") -> tuple[HoldPublic, bool]:
+    """Hold beds for a case if capacity allows; returns the hold and whether it was replayed."""
+    actor.require_role(Role.ADVOCATE, Role.CASE_MANAGER, Role.SHELTER_COORDINATOR)
+    shelter = _shelter(session, shelter_id)
+    if actor.role is Role.SHELTER_COORDINATOR and not is_staff(session, actor, shelter_id):
+        raise NotShelterStaff("coordinators hold beds only in their own shelters")
+    if data.ttl_minutes > shelter.max_hold_minutes:
+        raise InvalidLogistics("ttl_minutes", f"this shelter holds beds for at most "
+                                              f"{shelter.max_hold_minutes} minutes")
+    assert actor.account_id is not None and actor.agency_id is not None
+    if idempotency_key is not None:
+        replay = _claim_key(session, actor, idempotency_key, request_hash)
+        if replay is not None:
+            session.rollback()
+            return replay, True
+    now = utcnow()
+    # Serialise one account's hold requests, so the cap cannot be overrun by a burst.
+    session.exec(select(Account).where(Account.id == actor.account_id).with_for_update()).one()
+    active = session.exec(select(func.count()).select_from(BedHold).where(
+        BedHold.account_id == actor.account_id, BedHold.status == "active",
+        col(BedHold.expires_at) > now)).one()
+    if active >= limits.max_active_per_account:
+        raise TooManyHolds(f"an account may keep at most {limits.max_active_per_account} "
+                           "active holds; confirm or release some first")
+    found = _inventory(session, shelter_id, data.bed_type)
+    if found is None or found.id is None:
+        return _no_capacity(session, shelter, data.bed_type, 0)
+    inv = _lock_and_tidy(session, found.id, now)
+    result = session.execute(
+        update(BedInventory)
+        .where(col(BedInventory.id) == inv.id,
+               col(BedInventory.total) - col(BedInventory.occupied) - col(BedInventory.held)
+               >= data.beds)
+        .values(held=BedInventory.held + data.beds))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return _no_capacity(session, shelter, data.bed_type, inv.total - inv.occupied - inv.held)
+    assert inv.id is not None
+    hold = BedHold(inventory_id=inv.id, shelter_id=shelter_id, bed_type=data.bed_type,
+                   beds=data.beds, case_ref=data.case_ref, account_id=actor.account_id,
+                   agency_id=actor.agency_id, created_at=now,
+                   expires_at=now + timedelta(minutes=data.ttl_minutes))
+    session.add(hold)
+    session.flush()
+    public = hold_public(hold)
+    audit.record(session, actor, action="hold.create", object_type="bed_hold",
+                 object_id=hold.id, purpose="placement",
+                 details={"shelter_id": shelter_id, "bed_type": data.bed_type.value,
+                          "beds": data.beds, "ttl_minutes": data.ttl_minutes})
+    if idempotency_key is not None:
+        session.execute(update(IdempotencyRecord).where(
+            col(IdempotencyRecord.account_id) == actor.account_id,
+            col(IdempotencyRecord.key) == idempotency_key,
+        ).values(status_code=201, response=public.model_dump(mode="json")))
+    session.commit()
+    return public, False
+
+
+def _no_capacity(session: Session, shelter: Shelter, bed_type: BedType,
+                 available: int) -> tuple[HoldPublic, bool]:
+    session.rollback()
+    session.add(UnmetNeed(state=shelter.state, bed_type=bed_type, reason="no_capacity",
+                          source="hold"))
+    session.commit()
+    raise InsufficientCapacity(
+        f"only {max(available, 0)} {bed_type.value} beds are available at shelter {shelter.id}",
+        extra={"available": max(available, 0)})
+
+
+def _visible_hold(session: Session, actor: Principal, hold_id: int) -> BedHold:
+    hold = session.get(BedHold, hold_id)
+    if hold is None or not (actor.is_admin or hold.agency_id == actor.agency_id
+                            or is_staff(session, actor, hold.shelter_id)):
+        raise HoldNotFound(f"hold {hold_id} not found")
+    return hold
+
+
+def get_hold(session: Session, *, actor: Principal, hold_id: int) -> HoldPublic:
+    hold = _visible_hold(session, actor, hold_id)
+    if hold.status == "active" and hold.expires_at <= utcnow():
+        hold.status = HoldStatus.EXPIRED  # as it reads; the row is tidied by the next write
+    return hold_public(hold)
+
+
+def close_hold(session: Session, *, actor: Principal, hold_id: int,
+               confirm: bool) -> HoldPublic:
+    """Confirm a hold into occupied beds, or release it; both only while it is active."""
+    hold = _visible_hold(session, actor, hold_id)
+    if confirm and not (hold.agency_id == actor.agency_id or can_manage(
+            session, actor, hold.shelter_id)):
+        raise NotShelterStaff("only the holding agency, the shelter's staff or an admin "
+                              "may confirm this hold")
+    now = utcnow()
+    _lock_and_tidy(session, hold.inventory_id, now)
+    new_status = HoldStatus.CONFIRMED if confirm else HoldStatus.RELEASED
+    result = session.execute(
+        update(BedHold).where(col(BedHold.id) == hold_id, col(BedHold.status) == "active")
+        .values(status=new_status.value, closed_at=now))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.commit()  # keep the tidy-up of lapsed holds
+        session.refresh(hold)
+        raise HoldNotActive(f"hold {hold_id} is {hold.status}, not active")
+    moved: dict[str, Any] = {"held": BedInventory.held - hold.beds}
+    if confirm:
+        moved.update(occupied=BedInventory.occupied + hold.beds,
+                     version=BedInventory.version + 1, updated_at=now,
+                     updated_by=actor.account_id)
+    session.execute(update(BedInventory).where(col(BedInventory.id) == hold.inventory_id)
+                    .values(**moved))
+    audit.record(session, actor, action="hold.confirm" if confirm else "hold.release",
+                 object_type="bed_hold", object_id=hold_id, purpose="placement",
+                 details={"shelter_id": hold.shelter_id, "beds": hold.beds})
+    session.commit()
+    session.refresh(hold)
+    return hold_public(hold)
+
+
+def list_shelter_holds(session: Session, *, actor: Principal, shelter_id: int,
+                       limit: int, offset: int) -> list[HoldPublic]:
+    _shelter(session, shelter_id)
+    require_manager(session, actor, shelter_id)
+    now = utcnow()
+    rows = session.exec(select(BedHold).where(
+        BedHold.shelter_id == shelter_id, BedHold.status == "active",
+        col(BedHold.expires_at) > now).order_by(col(BedHold.expires_at))
+        .limit(limit).offset(offset)).all()
+    return [hold_public(h) for h in rows]
+
+
+def sweep_expired_holds(session: Session, *, now: datetime | None = None) -> int:
+    """Tidy every lapsed hold (they already stopped counting); returns how many."""
+    now = now or utcnow()
+    inventory_ids = session.exec(select(BedHold.inventory_id).where(
+        BedHold.status == "active", col(BedHold.expires_at) <= now).distinct()).all()
+    swept = 0
+    for inventory_id in sorted(inventory_ids):
+        before = session.exec(select(func.count()).select_from(BedHold).where(
+            BedHold.inventory_id == inventory_id, BedHold.status == "active",
+            col(BedHold.expires_at) <= now)).one()
+        _lock_and_tidy(session, inventory_id, now)
+        swept += int(before)
+    session.commit()
+    return swept
