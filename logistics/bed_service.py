@@ -89,7 +89,7 @@ def _counts(inv: BedInventory) -> dict[str, int]:
     return {"total": inv.total, "occupied": inv.occupied, "held": inv.held}
 
 
-def _public(inv: BedInventory, shelter: Shelter, lapsed: int, now: datetime) -> BedCountPublic:
+def count_view(inv: BedInventory, shelter: Shelter, lapsed: int, now: datetime) -> BedCountPublic:
     held = inv.held - lapsed
     age = max(0, int((now - inv.updated_at).total_seconds() // 60))
     return BedCountPublic(
@@ -116,7 +116,7 @@ def list_beds(session: Session, *, actor: Principal, shelter_id: int,
         select(BedInventory, lapsed_holds_subquery(now))
         .where(BedInventory.shelter_id == shelter_id).order_by(col(BedInventory.bed_type))
     ).all()
-    return [_public(inv, shelter, int(lapsed), now) for inv, lapsed in rows]
+    return [count_view(inv, shelter, int(lapsed), now) for inv, lapsed in rows]
 
 
 def get_bed_count(session: Session, *, actor: Principal, shelter_id: int,
@@ -170,7 +170,7 @@ def set_counts(session: Session, *, actor: Principal, shelter_id: int, bed_type:
                  details={"shelter_id": shelter_id, "bed_type": bed_type.value,
                           "before": before, "after": _counts(inv)})
     session.commit()
-    return _public(inv, shelter, 0, now)
+    return count_view(inv, shelter, 0, now)
 
 
 def move_beds(session: Session, *, actor: Principal, shelter_id: int, bed_type: BedType,
@@ -204,7 +204,7 @@ def move_beds(session: Session, *, actor: Principal, shelter_id: int, bed_type: 
                  details={"shelter_id": shelter_id, "bed_type": bed_type.value, "beds": beds,
                           "before": before, "after": _counts(inv)})
     session.commit()
-    return _public(inv, shelter, 0, now)
+    return count_view(inv, shelter, 0, now)
 
 
 def verify_counts(session: Session, *, actor: Principal, shelter_id: int,
@@ -225,7 +225,7 @@ def verify_counts(session: Session, *, actor: Principal, shelter_id: int,
                           "counts": _counts(inv)})
     session.commit()
     session.refresh(inv)
-    return _public(inv, shelter, 0, now)
+    return count_view(inv, shelter, 0, now)
 
 
 def _flush_or_conflict(session: Session, message: str) -> None:

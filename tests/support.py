@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +22,7 @@ from core.principal import SYSTEM
 
 POSTGRES_URL = os.environ.get("HOMEWARD_TEST_POSTGRES_URL")
 BACKEND = "postgresql" if POSTGRES_URL else "sqlite"
+HOMEWARD = Path(sys.executable).with_name("homeward")
 
 
 @dataclass(frozen=True)
@@ -85,3 +93,37 @@ def shelter_body(agency_id: int, **overrides: object) -> dict[str, object]:
     }
     body.update(overrides)
     return body
+
+
+@contextmanager
+def served(database_url: str, secret_key: str, workdir: Path, *, workers: int = 1,
+           env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run `homeward serve` as its own process on a free loopback port; yield its base URL."""
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    full_env = {**os.environ, "HOMEWARD_DATABASE_URL": database_url,
+                "HOMEWARD_SECRET_KEY": secret_key, **(env or {})}
+    log_path = workdir / f"server-{port}.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [str(HOMEWARD), "serve", "--port", str(port), "--workers", str(workers)],
+            env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

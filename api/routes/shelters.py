@@ -6,15 +6,32 @@ import hashlib
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, Field
 
 from api.deps import IfMatchDep, PageDep, PrincipalDep, ServicesDep, SessionDep, etag
+from core.errors import InvalidInput
 from logistics import bed_service, service
-from logistics.bed_models import BedCountPublic, BedCountUpdate, BedMove, HoldCreate, HoldPublic
+from logistics.bed_models import (
+    BedCountPublic,
+    BedCountUpdate,
+    BedMove,
+    HoldCreate,
+    HoldPublic,
+    UnmetNeed,
+    UnmetNeedPublic,
+)
 from logistics.bed_service import HoldLimits
+from logistics.languages import normalise_language
 from logistics.models import ShelterCreate, ShelterPublic
-from logistics.vocabulary import BedType
+from logistics.search import (
+    MAX_RADIUS_KM,
+    SearchPage,
+    SearchQuery,
+    list_unmet_need,
+    search_shelters,
+)
+from logistics.vocabulary import BedType, Population
 
 router = APIRouter(prefix="/v1", tags=["shelters"])
 
@@ -25,6 +42,58 @@ IdempotencyKey = Annotated[str | None, Header(
 
 class StaffAssign(BaseModel):
     account_id: int = Field(ge=1)
+
+
+def _near(near: str) -> tuple[float, float]:
+    try:
+        lat_text, lon_text = near.split(",")
+        lat, lon = float(lat_text), float(lon_text)
+    except ValueError as exc:
+        raise InvalidInput("near", "near must be 'lat,lon', e.g. 38.8973,-77.0063") from exc
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise InvalidInput("near", "latitude must be within ±90 and longitude within ±180")
+    return lat, lon
+
+
+@router.get("/shelters", response_model=SearchPage)
+def search(
+    session: SessionDep, principal: PrincipalDep, services: ServicesDep,
+    near: Annotated[str, Query(description="lat,lon of the search centre")],
+    radius_km: Annotated[float, Query(gt=0, le=MAX_RADIUS_KM)] = 50,
+    population: Population | None = None,
+    bed_type: BedType | None = None,
+    min_available: Annotated[int, Query(ge=0, le=1000)] = 1,
+    language: Annotated[str | None, Query(max_length=12)] = None,
+    accessible: bool | None = None,
+    pets: bool | None = None,
+    open_now: bool = False,
+    state: Annotated[str | None, Query(pattern="^[A-Z]{2}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> object:
+    lat, lon = _near(near)
+    if language is not None:
+        try:
+            language = normalise_language(language)
+        except ValueError as exc:
+            raise InvalidInput("language", str(exc)) from exc
+
+    def record(entry: UnmetNeed) -> None:
+        with services.db.write_session() as ledger:
+            ledger.add(entry)
+            ledger.commit()
+
+    query = SearchQuery(lat=lat, lon=lon, radius_km=radius_km, population=population,
+                        bed_type=bed_type, min_available=min_available, language=language,
+                        accessible=accessible, pets=pets, open_now=open_now, state=state,
+                        limit=limit, offset=offset)
+    return search_shelters(session, actor=principal, cipher=services.cipher, query=query,
+                           record_unmet=record)
+
+
+@router.get("/unmet-need", response_model=list[UnmetNeedPublic])
+def unmet_need(session: SessionDep, principal: PrincipalDep, page: PageDep) -> object:
+    return list_unmet_need(session, actor=principal, limit=page.limit, offset=page.offset)
 
 
 @router.post("/shelters", response_model=ShelterPublic, status_code=201)

@@ -1,0 +1,170 @@
+"""Shelter search: who has open beds near a point, for this population, language and need.
+
+The database does the narrowing: an indexed bounding box on lat/lon, the population bit mask,
+language, flags and "has at least N available beds of this type" (lapsed holds excluded) are
+all SQL. Python then computes exact great-circle distances for the few rows left, applies the
+radius and intake hours, ranks, and builds views for one page only. Stale counts rank as if
+the shelter were 25 km further away, so a fresh count wins a near tie. Confidential shelters
+show a distance rounded to 5 km and no place. A search that finds nothing is recorded in the
+unmet-need ledger, without personal data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import exists, literal
+from sqlmodel import Session, SQLModel, col, select
+
+from core.clock import utcnow
+from core.crypto import FieldCipher
+from core.models import Role
+from core.principal import Principal
+from logistics import bed_service
+from logistics.bed_models import BedCountPublic, UnmetNeed
+from logistics.models import BedInventory, Shelter, ShelterLanguage, ShelterPublic, ShelterStaff
+from logistics.schedule import is_open
+from logistics.service import languages_of, present
+from logistics.visibility import rounded_distance_m
+from logistics.vocabulary import POPULATION_BITS, BedType, Population
+from solvers.geo import bounding_box, haversine_m
+
+STALE_PENALTY_M = 25_000
+MAX_RADIUS_KM = 5_000
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    lat: float
+    lon: float
+    radius_km: float = 50.0
+    population: Population | None = None
+    bed_type: BedType | None = None
+    min_available: int = 1
+    language: str | None = None
+    accessible: bool | None = None
+    pets: bool | None = None
+    open_now: bool = False
+    state: str | None = None
+    limit: int = 20
+    offset: int = 0
+
+
+class SearchHit(SQLModel):
+    shelter: ShelterPublic
+    distance_km: float
+    distance_rounded: bool
+    open_now: bool
+    stale: bool
+    beds: list[BedCountPublic]
+
+
+class SearchPage(SQLModel):
+    items: list[SearchHit]
+    total: int
+    limit: int
+    offset: int
+
+
+def _candidates(session: Session, query: SearchQuery, now: datetime) -> list[Shelter]:
+    box = bounding_box(query.lat, query.lon, int(query.radius_km * 1000))
+    stmt = select(Shelter).where(
+        col(Shelter.lat).between(box.min_lat, box.max_lat),
+        col(Shelter.lon).between(box.min_lon, box.max_lon),
+    )
+    if query.population is not None:
+        bit = POPULATION_BITS[query.population]
+        stmt = stmt.where(col(Shelter.populations_mask).op("&")(bit) != literal(0))
+    if query.language is not None:
+        stmt = stmt.where(exists().where(col(ShelterLanguage.shelter_id) == col(Shelter.id),
+                                         col(ShelterLanguage.language) == query.language))
+    if query.accessible is not None:
+        stmt = stmt.where(col(Shelter.accessible) == query.accessible)
+    if query.pets is not None:
+        stmt = stmt.where(col(Shelter.pets) == query.pets)
+    if query.state is not None:
+        stmt = stmt.where(col(Shelter.state) == query.state)
+    if query.bed_type is not None or query.min_available > 0:
+        lapsed = bed_service.lapsed_holds_subquery(now)
+        free = (col(BedInventory.total) - col(BedInventory.occupied)
+                - (col(BedInventory.held) - lapsed))
+        has_beds = exists().where(col(BedInventory.shelter_id) == col(Shelter.id),
+                                  free >= query.min_available)
+        if query.bed_type is not None:
+            has_beds = has_beds.where(col(BedInventory.bed_type) == query.bed_type.value)
+        stmt = stmt.where(has_beds)
+    return list(session.exec(stmt).all())
+
+
+def search_shelters(
+    session: Session, *, actor: Principal, cipher: FieldCipher, query: SearchQuery,
+    record_unmet: Callable[[UnmetNeed], None] | None = None,
+) -> SearchPage:
+    now = utcnow()
+    ranked: list[tuple[int, int, Shelter, bool]] = []
+    for shelter in _candidates(session, query, now):
+        distance = haversine_m(query.lat, query.lon, shelter.lat, shelter.lon)
+        if distance > query.radius_km * 1000:
+            continue
+        open_now = is_open(shelter.intake_hours, shelter.timezone, now)
+        if query.open_now and not open_now:
+            continue
+        assert shelter.id is not None
+        ranked.append((distance, shelter.id, shelter, open_now))
+    if not ranked and record_unmet is not None:
+        record_unmet(UnmetNeed(state=query.state, population=query.population,
+                               bed_type=query.bed_type, reason="no_shelter_found",
+                               source="search"))
+    beds = _beds_for(session, [r[1] for r in ranked], now)
+    staleness = {sid: any(b.stale for b in counts) for sid, counts in beds.items()}
+    ranked.sort(key=lambda r: (r[0] + (STALE_PENALTY_M if staleness.get(r[1]) else 0), r[1]))
+    page = ranked[query.offset:query.offset + query.limit]
+    ids = [r[1] for r in page]
+    languages = languages_of(session, ids)
+    managed = _managed(session, actor, ids)
+    items = []
+    for distance, sid, shelter, open_now in page:
+        manager = actor.is_admin or sid in managed
+        hidden = shelter.confidential_location and not manager
+        shown = rounded_distance_m(distance) if hidden else distance
+        items.append(SearchHit(
+            shelter=present(session, actor=actor, cipher=cipher, shelter=shelter,
+                            languages=languages[sid], manager=manager),
+            distance_km=round(shown / 1000, 1), distance_rounded=hidden, open_now=open_now,
+            stale=staleness.get(sid, False), beds=beds.get(sid, [])))
+    return SearchPage(items=items, total=len(ranked), limit=query.limit, offset=query.offset)
+
+
+def _beds_for(session: Session, shelter_ids: list[int],
+              now: datetime) -> dict[int, list[BedCountPublic]]:
+    found: dict[int, list[BedCountPublic]] = {}
+    if not shelter_ids:
+        return found
+    lapsed = bed_service.lapsed_holds_subquery(now)
+    rows = session.exec(
+        select(BedInventory, lapsed, Shelter)
+        .join(Shelter, col(Shelter.id) == col(BedInventory.shelter_id))
+        .where(col(BedInventory.shelter_id).in_(shelter_ids))
+        .order_by(col(BedInventory.bed_type))).all()
+    for inv, lapsed_beds, shelter in rows:
+        found.setdefault(inv.shelter_id, []).append(
+            bed_service.count_view(inv, shelter, int(lapsed_beds), now))
+    return found
+
+
+def _managed(session: Session, actor: Principal, shelter_ids: list[int]) -> set[int]:
+    if actor.account_id is None or not shelter_ids:
+        return set()
+    rows = session.exec(select(ShelterStaff.shelter_id).where(
+        ShelterStaff.account_id == actor.account_id,
+        col(ShelterStaff.shelter_id).in_(shelter_ids)))
+    return set(rows)
+
+
+def list_unmet_need(session: Session, *, actor: Principal, limit: int,
+                    offset: int) -> list[UnmetNeed]:
+    actor.require_role(Role.ADMIN)
+    return list(session.exec(select(UnmetNeed).order_by(col(UnmetNeed.id).desc())
+                             .limit(limit).offset(offset)).all())
