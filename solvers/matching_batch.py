@@ -5,12 +5,13 @@ and bed type; eligibility, exclusion zones and maximum travel are hard because o
 pairs become variables. The objective is solved level by level: (1) maximise priority-weighted
 persons placed, (2) with level 1 fixed, minimise total travel (sum of household distances in
 metres), (3) with levels 1-2 fixed, maximise preference points (language, specialisation,
-fresh counts). Each household is pruned to its K nearest eligible shelters; K doubles while the
-level-1 value is below the min-cost-flow bound of the unpruned problem (`matching_bound`) and
-time remains. The greedy plan seeds every solve as a hint and is the fallback, so the answer
-never places less priority than greedy. Inputs are sorted, the search is seeded and the worker
-count explicit, so the same input gives the same output when solves finish within the limit
-(set `interleave_search` to make this hold even among tied optima, at a speed cost).
+fresh counts). Each household is pruned to its K nearest eligible shelters plus the pairs
+that carry flow in the optimal relaxation over all pairs (`matching_bound`), so the pruned
+model's own relaxation reaches the unpruned bound; K doubles while the level-1 value is below
+that bound and time remains. The greedy plan seeds every solve as a hint and is the fallback,
+so the answer never places less priority than greedy. Inputs are sorted, the search is seeded
+and the worker count explicit, so the same input gives the same output when solves finish
+within the limit (set `interleave_search` to make this hold even among tied optima).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from solvers.matching_types import (
 
 _STATUS = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible"}
 # Share of the time limit that level 1 (with K widening) may use; levels 2-3 share the rest.
-_LEVEL1_SHARE = 0.6
+_LEVEL1_SHARE = 0.5
 _LEVEL2_SHARE = 0.85
 
 
@@ -154,7 +155,17 @@ def solve_batch(
     if n_eligible == 0:
         cert = Certificate(0, True, 0, 0, 0, 0)
         return build_result(hs, cands, index, {}, w, "infeasible", 0, cert, ())
-    ub = flow_upper_bound([h.size for h in hs], prio, all_pairs, cap, index.arr.family_max)
+    ub, support = flow_upper_bound(
+        [h.size for h in hs], prio, all_pairs, cap, index.arr.family_max
+    )
+    # Rows of the relaxation's support are always modelled (see matching_bound).
+    must = [
+        np.array(
+            [k for k in range(len(c)) if (int(c.shelter[k]), int(c.bed_col[k])) in support[i]],
+            dtype=np.int64,
+        )
+        for i, c in enumerate(cands)
+    ]
     best = greedy_assign(hs, cands, index, w)
     ranks = [_shelter_rank(c) for c in cands]
     max_rank = max(int(r[-1]) + 1 if len(r) else 0 for r in ranks)
@@ -166,10 +177,8 @@ def solve_batch(
         rounds += 1
         sel = []
         for i, r in enumerate(ranks):
-            rows = np.flatnonzero(r < k)
-            if i in best and best[i] not in set(rows.tolist()):
-                rows = np.append(rows, best[i])
-            sel.append(rows)
+            extra = np.array([best[i]] if i in best else [], dtype=np.int64)
+            sel.append(np.unique(np.concatenate([np.flatnonzero(r < k), must[i], extra])))
         modelled = sum(len(s) for s in sel)
         model = _Model(cands, sel, cap, prio, w)
         model.m.maximize(model.placed)
@@ -186,7 +195,10 @@ def solve_batch(
             certified = level1 == "optimal"
             bound = min(ub, int(cp_bound + 1e-6))
             break
-        if k >= min(o.max_candidate_k, max_rank) or time.perf_counter() >= deadline1:
+        # Widen only when pruning, not search time, is what holds level 1 below the bound.
+        if level1 != "optimal" or k >= min(o.max_candidate_k, max_rank):
+            break
+        if time.perf_counter() >= deadline1:
             break
         k = min(k * 2, o.max_candidate_k, max_rank)
     p1 = _value(best, prio)

@@ -25,9 +25,13 @@ def flow_upper_bound(
     pairs: Sequence[Sequence[tuple[int, int]]],
     capacity: np.ndarray,
     family_max: np.ndarray,
-) -> int:
+) -> tuple[int, list[set[tuple[int, int]]]]:
     """Bound for households i (size, priority) that may use the (row, bed column) nodes in
-    `pairs[i]`; `capacity[row, col]` beds or units, `family_max[row]` persons per unit."""
+    `pairs[i]`; `capacity[row, col]` beds or units, `family_max[row]` persons per unit.
+
+    Also returns, per household, the pairs that carry flow in the optimal relaxation: adding
+    them to a pruned model makes that model's own relaxation reach the same bound.
+    """
     node_of: dict[tuple[int, int], int] = {}
     for ps in pairs:
         for p in ps:
@@ -38,6 +42,7 @@ def flow_upper_bound(
     scale = 1
     for n in set(sizes):
         scale = math.lcm(scale, n)
+    arc_pair: list[tuple[int, tuple[int, int]]] = []
     tails: list[int] = []
     heads: list[int] = []
     caps: list[int] = []
@@ -52,6 +57,7 @@ def flow_upper_bound(
         caps.append(n)
         costs.append(-(pr * scale // n))
         for p in pairs[i]:
+            arc_pair.append((len(tails), p))
             tails.append(h0 + i)
             heads.append(s0 + node_of[p])
             caps.append(n)
@@ -77,5 +83,10 @@ def flow_upper_bound(
     status = smcf.solve()
     if status != smcf.OPTIMAL:
         raise RuntimeError(f"min-cost flow failed with status {status}")
+    support: list[set[tuple[int, int]]] = [set() for _ in sizes]
+    flows = smcf.flows(np.array([a for a, _ in arc_pair], np.int64)) if arc_pair else []
+    for (arc, p), f in zip(arc_pair, flows, strict=True):
+        if f > 0:
+            support[tails[arc] - h0].add(p)
     # Floor is valid: the true objective is an integer no larger than the relaxation.
-    return int((-smcf.optimal_cost()) // scale)
+    return int((-smcf.optimal_cost()) // scale), support
