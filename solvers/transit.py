@@ -12,9 +12,7 @@ after max(stop minimum transfer, query minimum transfer) minutes, or walk a one-
 
 from __future__ import annotations
 
-import heapq
-from bisect import bisect_left
-
+from solvers.transit_ea import earliest_arrival_multi
 from solvers.transit_index import Timetable, build_timetable, distance_m, local_iso
 from solvers.transit_model import (
     Avoid,
@@ -63,9 +61,6 @@ __all__ = [
     "plan_trips",
 ]
 
-INF = 1 << 62
-
-
 def earliest_arrival(
     tt: Timetable,
     origin: int,
@@ -82,67 +77,4 @@ def earliest_arrival(
         raise TransitInputError("min_transfer_minutes", "must not be negative")
     if origin == target:
         return depart_after
-    patterns = tt.patterns
-    stop_patterns = tt.stop_patterns
-    footpaths = tt.footpaths
-    mtt = [max(m, min_transfer_minutes) for m in tt.transfer_minutes]
-    ready = [INF] * n
-    ready[origin] = depart_after
-    best = INF
-    boarded: dict[int, list[tuple[int, int]]] = {}
-    heap = [(depart_after, origin)]
-    while heap:
-        now, stop = heapq.heappop(heap)
-        if now != ready[stop]:
-            continue
-        if now >= best:
-            break
-        for pi, pos in stop_patterns[stop]:
-            pat = patterns[pi]
-            deps = pat.dep[pos]
-            k = bisect_left(deps, now)
-            if k == len(deps):
-                continue
-            end = len(pat.stops)
-            seen = boarded.get(pi)
-            if seen is None:
-                boarded[pi] = [(k, pos)]
-            else:
-                # FIFO: an earlier-or-same trip boarded upstream already reaches every later
-                # stop no later than this one, so the scan stops where that one began.
-                dominated = False
-                for k2, pos2 in seen:
-                    if k2 <= k:
-                        if pos2 <= pos:
-                            dominated = True
-                            break
-                        end = min(end, pos2 + 1)
-                if dominated:
-                    continue
-                seen.append((k, pos))
-            arr_rows = pat.arr
-            pat_stops = pat.stops
-            dropoff = pat.dropoff
-            for j in range(pos + 1, end):
-                a = arr_rows[j][k]
-                if a >= best:
-                    break
-                if not dropoff[j]:
-                    continue
-                v = pat_stops[j]
-                if v == target:
-                    best = a
-                    break
-                r = a + mtt[v]
-                if r < ready[v]:
-                    ready[v] = r
-                    heapq.heappush(heap, (r, v))
-                for w, walk in footpaths[v]:
-                    t = a + walk
-                    if w == target:
-                        if t < best:
-                            best = t
-                    elif t < ready[w]:
-                        ready[w] = t
-                        heapq.heappush(heap, (t, w))
-    return None if best == INF else best
+    return earliest_arrival_multi(tt, {origin: depart_after}, {target: 0}, min_transfer_minutes)

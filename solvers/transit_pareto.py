@@ -51,7 +51,7 @@ def _dominates(a: Label, b: Label) -> bool:
 
 class Search:
     def __init__(self, tt: Timetable, query: TripQuery, party: Party, forbidden: list[bool],
-                 origin: list[DoorLeg], dest: list[DoorLeg]) -> None:
+                 origin: list[DoorLeg], dest: list[DoorLeg], window_end: int) -> None:
         self.tt, self.query, self.party, self.forbidden = tt, query, party, forbidden
         self.origin = origin
         self.egress: dict[int, list[DoorLeg]] = {}
@@ -60,6 +60,7 @@ class Search:
         self.access = [carrier_access(c, party, query.has_photo_id) for c in tt.network.carriers]
         self.mtt = [max(m, query.min_transfer_minutes) for m in tt.transfer_minutes]
         limit = query.depart_after + query.max_hours * 60
+        limit = min(limit, window_end)
         self.limit = limit if query.arrive_by is None else min(limit, query.arrive_by)
         self.budget = query.budget_cents if query.budget_cents is not None else 1 << 62
         self.labels: list[Label] = []
@@ -72,6 +73,9 @@ class Search:
 
     def _add(self, stop: int, label: Label) -> int | None:
         if self.forbidden[stop] or label[1] > self.limit or label[2] > self.budget:
+            return None
+        # With no ride left, only a stop with a door leg to the destination is worth a label.
+        if label[3] > self.query.max_transfers and stop not in self.egress:
             return None
         if self._pruned(label[1], label[2], label[3]):
             return None

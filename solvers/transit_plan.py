@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from solvers.transit_ea import earliest_arrival_multi
 from solvers.transit_index import Timetable, distance_m, local_iso
 from solvers.transit_model import (
     Avoid,
@@ -72,9 +73,12 @@ def _solve(tt: Timetable, query: TripQuery) -> tuple[tuple[Itinerary, ...], tupl
     )
     if query.escort_available and needs_escort:
         parties.append(party_for(query, escorted=True))
+    limit = _window(tt, query, forbidden, origin, dest)
     found: list[tuple[Target, Search]] = []
     for party in parties:
-        search = Search(tt, query, party, forbidden, origin, dest)
+        if limit is None:
+            break
+        search = Search(tt, query, party, forbidden, origin, dest, limit)
         found.extend((t, search) for t in search.run())
     found.sort(key=lambda ts: (ts[0].arr, ts[0].cost, ts[0].rides, ts[0].escorted))
     kept: list[tuple[Target, Search]] = []
@@ -82,6 +86,29 @@ def _solve(tt: Timetable, query: TripQuery) -> tuple[tuple[Itinerary, ...], tupl
         if not any(k.arr <= t.arr and k.cost <= t.cost and k.rides <= t.rides for k, _ in kept):
             kept.append((t, s))
     return tuple(_itinerary(s, t) for t, s in kept), tuple(notes)
+
+
+def _window(tt: Timetable, query: TripQuery, forbidden: list[bool], origin: list[DoorLeg],
+            dest: list[DoorLeg]) -> int | None:
+    """Latest arrival worth searching: the unconstrained earliest arrival plus a day or the
+    fastest trip's duration, whichever is longer; None when nothing is reachable at all.
+
+    The earliest arrival ignores budgets, carriers and layover rules, so it is a lower bound;
+    the window keeps the next day's departures (often cheaper or safer) in the Pareto set
+    while sparing the search from labels that arrive days later.
+    """
+    sources: dict[int, int] = {}
+    for leg in origin:
+        start = query.depart_after + leg.minutes
+        sources[leg.stop] = min(sources.get(leg.stop, start), start)
+    targets: dict[int, int] = {}
+    for leg in dest:
+        targets[leg.stop] = min(targets.get(leg.stop, leg.minutes), leg.minutes)
+    usable = [not f for f in forbidden]
+    fastest = earliest_arrival_multi(tt, sources, targets, query.min_transfer_minutes, usable)
+    if fastest is None:
+        return None
+    return fastest + max(24 * 60, fastest - query.depart_after)
 
 
 def _party_notes(tt: Timetable, query: TripQuery) -> list[str]:
