@@ -6,6 +6,8 @@ from sqlmodel import SQLModel
 
 import core.models  # noqa: F401  (registers tables)
 import logistics.bed_models
+import logistics.cases
 import logistics.models  # noqa: F401
+import safety_plans.models  # noqa: F401
 
 metadata = SQLModel.metadata

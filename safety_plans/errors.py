@@ -8,12 +8,25 @@ turn it into a 422 that names the field without parsing messages.
 
 from __future__ import annotations
 
+from typing import ClassVar
 
-class SafetyPlanError(Exception):
-    """Base class for every error the safety-plan engine raises on bad input."""
+from core.errors import DomainError, ErrorKind
+
+
+class SafetyPlanError(DomainError):
+    """Base class for every error the safety-plan engine raises on bad input.
+
+    A kernel DomainError of kind "invalid", so the API answers 422 with ``errors`` naming the
+    field, through the one mapping in ``api/errors.py``.
+    """
+
+    kind: ClassVar[ErrorKind] = "invalid"
+    code = "invalid-input"
+    title = "Invalid input"
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+        super().__init__(f"{field}: {message}",
+                         extra={"errors": [{"field": field, "message": message}]})
         self.field = field
         self.message = message
 
@@ -43,3 +56,19 @@ class PlanEditError(SafetyPlanError):
 
 class RenderError(SafetyPlanError):
     """A rendering option is invalid (unknown format, bad segment limit, missing font file)."""
+
+
+class SafetyPlanNotFound(DomainError):
+    """A plan, screening or proposal that does not exist or belongs to another agency's case."""
+
+    kind: ClassVar[ErrorKind] = "not_found"
+    code = "safety-plan-not-found"
+    title = "Not found"
+
+
+class StaleProposal(DomainError):
+    """A proposal computed against an older revision of the plan than the current one."""
+
+    kind: ClassVar[ErrorKind] = "conflict"
+    code = "stale-proposal"
+    title = "The plan changed since this proposal was made"

@@ -1,0 +1,62 @@
+"""Cases over HTTP: open, read, list, update (with If-Match) and close a survivor's case."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import IfMatchDep, PageDep, PrincipalDep, ServicesDep, SessionDep, etag
+from logistics import case_service
+from logistics.cases import CaseCreate, CasePublic, CaseStatus, CaseUpdate
+
+router = APIRouter(prefix="/v1", tags=["cases"])
+
+
+def _private(response: Response, version: int) -> None:
+    response.headers["ETag"] = etag(version)
+    response.headers["Cache-Control"] = "no-store"
+
+
+@router.post("/cases", response_model=CasePublic, status_code=201)
+def create_case(body: CaseCreate, session: SessionDep, principal: PrincipalDep,
+                services: ServicesDep, response: Response) -> object:
+    case = case_service.create_case(session, actor=principal, cipher=services.cipher, data=body)
+    _private(response, case.version)
+    return case
+
+
+@router.get("/cases", response_model=list[CasePublic])
+def list_cases(session: SessionDep, principal: PrincipalDep, services: ServicesDep,
+               page: PageDep, response: Response,
+               status: Annotated[CaseStatus | None, Query()] = None) -> object:
+    response.headers["Cache-Control"] = "no-store"
+    return case_service.list_cases(session, actor=principal, cipher=services.cipher,
+                                   status=status, limit=page.limit, offset=page.offset)
+
+
+@router.get("/cases/{case_id}", response_model=CasePublic)
+def get_case(case_id: int, session: SessionDep, principal: PrincipalDep, services: ServicesDep,
+             response: Response) -> object:
+    case = case_service.get_case(session, actor=principal, cipher=services.cipher,
+                                 case_id=case_id)
+    _private(response, case.version)
+    return case
+
+
+@router.patch("/cases/{case_id}", response_model=CasePublic)
+def update_case(case_id: int, body: CaseUpdate, version: IfMatchDep, session: SessionDep,
+                principal: PrincipalDep, services: ServicesDep, response: Response) -> object:
+    case = case_service.update_case(session, actor=principal, cipher=services.cipher,
+                                    case_id=case_id, expected_version=version, data=body)
+    _private(response, case.version)
+    return case
+
+
+@router.post("/cases/{case_id}/close", response_model=CasePublic)
+def close_case(case_id: int, session: SessionDep, principal: PrincipalDep,
+               services: ServicesDep, response: Response) -> object:
+    case = case_service.close_case(session, actor=principal, cipher=services.cipher,
+                                   case_id=case_id)
+    _private(response, case.version)
+    return case

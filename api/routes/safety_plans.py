@@ -1,0 +1,139 @@
+"""Safety plans over HTTP: screenings, plans, renderings, step edits, revisions, proposals.
+
+Plan responses carry the plan's version as an ETag and `Cache-Control: no-store`; every edit
+needs `If-Match` with that version.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from api.deps import IfMatchDep, PageDep, PrincipalDep, ServicesDep, SessionDep, etag
+from safety_plans import service
+from safety_plans.models import (
+    PlanCreate,
+    ProposalApply,
+    ProposalCreate,
+    ProposalPublic,
+    RevisionPublic,
+    SafetyPlanPublic,
+    ScreeningCreate,
+    ScreeningPublic,
+    StepAdd,
+    StepEdit,
+)
+
+router = APIRouter(prefix="/v1", tags=["safety plans"])
+
+StepId = Annotated[str, Path(max_length=120, pattern=r"^[a-z0-9_.\-]+$")]
+Language = Annotated[str | None, Query(max_length=35, description="default: the plan's")]
+Fallback = Annotated[bool, Query(description="fall back to English for an unknown language")]
+Discreet = Annotated[bool, Query(description="innocuous title, no hotline names on page one")]
+
+
+def _plan(response: Response, plan: SafetyPlanPublic) -> SafetyPlanPublic:
+    response.headers["ETag"] = etag(plan.version)
+    response.headers["Cache-Control"] = "no-store"
+    return plan
+
+
+@router.post("/cases/{case_id}/screenings", response_model=ScreeningPublic, status_code=201)
+def create_screening(case_id: int, body: ScreeningCreate, session: SessionDep,
+                     principal: PrincipalDep, services: ServicesDep) -> object:
+    return service.record_screening(session, actor=principal, cipher=services.cipher,
+                                    case_id=case_id, answers=body.answers)
+
+
+@router.post("/safety-plans", response_model=SafetyPlanPublic, status_code=201)
+def create_plan(body: PlanCreate, session: SessionDep, principal: PrincipalDep,
+                services: ServicesDep, response: Response) -> object:
+    return _plan(response, service.create_plan(session, actor=principal,
+                                               cipher=services.cipher, data=body))
+
+
+@router.get("/safety-plans/{plan_id}", response_model=SafetyPlanPublic)
+def get_plan(plan_id: int, session: SessionDep, principal: PrincipalDep, services: ServicesDep,
+             response: Response, language: Language = None, discreet: Discreet = False,
+             allow_language_fallback: Fallback = False) -> object:
+    return _plan(response, service.get_plan(
+        session, actor=principal, cipher=services.cipher, plan_id=plan_id, language=language,
+        discreet=discreet, allow_language_fallback=allow_language_fallback))
+
+
+@router.get("/safety-plans/{plan_id}/render", response_class=Response,
+            responses={200: {"content": {"text/html": {}, "application/pdf": {},
+                                         "text/plain": {}, "application/json": {}}}})
+def render_plan(plan_id: int, session: SessionDep, principal: PrincipalDep,
+                services: ServicesDep,
+                format: Annotated[str, Query(max_length=8, description="html, pdf, txt or sms")],
+                language: Language = None, discreet: Discreet = False,
+                allow_language_fallback: Fallback = False) -> Response:
+    rendered = service.render_plan(
+        session, actor=principal, cipher=services.cipher, plan_id=plan_id, fmt=format,
+        language=language, discreet=discreet, allow_language_fallback=allow_language_fallback)
+    headers = {"Cache-Control": "no-store"}
+    if format == "pdf":
+        name = "notes.pdf" if discreet else f"safety-plan-{plan_id}.pdf"
+        headers["Content-Disposition"] = f'inline; filename="{name}"'
+    return Response(rendered.body, media_type=rendered.media_type, headers=headers)
+
+
+@router.patch("/safety-plans/{plan_id}/steps/{step_id}", response_model=SafetyPlanPublic)
+def edit_step(plan_id: int, step_id: StepId, body: StepEdit, version: IfMatchDep,
+              session: SessionDep, principal: PrincipalDep, services: ServicesDep,
+              response: Response) -> object:
+    return _plan(response, service.edit_step(
+        session, actor=principal, cipher=services.cipher, plan_id=plan_id,
+        expected_version=version, step_id=step_id, data=body))
+
+
+@router.post("/safety-plans/{plan_id}/steps", response_model=SafetyPlanPublic, status_code=201)
+def add_step(plan_id: int, body: StepAdd, version: IfMatchDep, session: SessionDep,
+             principal: PrincipalDep, services: ServicesDep, response: Response) -> object:
+    return _plan(response, service.add_step(
+        session, actor=principal, cipher=services.cipher, plan_id=plan_id,
+        expected_version=version, data=body))
+
+
+@router.delete("/safety-plans/{plan_id}/steps/{step_id}", response_model=SafetyPlanPublic)
+def remove_step(plan_id: int, step_id: StepId, version: IfMatchDep, session: SessionDep,
+                principal: PrincipalDep, services: ServicesDep, response: Response) -> object:
+    return _plan(response, service.remove_step(
+        session, actor=principal, cipher=services.cipher, plan_id=plan_id,
+        expected_version=version, step_id=step_id))
+
+
+@router.get("/safety-plans/{plan_id}/revisions", response_model=list[RevisionPublic])
+def list_revisions(plan_id: int, session: SessionDep, principal: PrincipalDep,
+                   services: ServicesDep, page: PageDep, response: Response) -> object:
+    response.headers["Cache-Control"] = "no-store"
+    return service.list_revisions(session, actor=principal, cipher=services.cipher,
+                                  plan_id=plan_id, limit=page.limit, offset=page.offset)
+
+
+@router.post("/safety-plans/{plan_id}/proposals", response_model=ProposalPublic,
+             status_code=201)
+def propose(plan_id: int, body: ProposalCreate, session: SessionDep, principal: PrincipalDep,
+            services: ServicesDep) -> object:
+    return service.propose(session, actor=principal, cipher=services.cipher, plan_id=plan_id,
+                           screening_id=body.screening_id)
+
+
+@router.get("/safety-plans/{plan_id}/proposals/{proposal_id}", response_model=ProposalPublic)
+def get_proposal(plan_id: int, proposal_id: int, session: SessionDep, principal: PrincipalDep,
+                 services: ServicesDep) -> object:
+    return service.get_proposal(session, actor=principal, cipher=services.cipher,
+                                plan_id=plan_id, proposal_id=proposal_id)
+
+
+@router.post("/safety-plans/{plan_id}/proposals/{proposal_id}/apply",
+             response_model=SafetyPlanPublic)
+def apply_proposal(plan_id: int, proposal_id: int, body: ProposalApply, version: IfMatchDep,
+                   session: SessionDep, principal: PrincipalDep, services: ServicesDep,
+                   response: Response) -> object:
+    return _plan(response, service.apply_proposal(
+        session, actor=principal, cipher=services.cipher, plan_id=plan_id,
+        proposal_id=proposal_id, expected_version=version, accept=body.accept,
+        accept_header=body.accept_header))
