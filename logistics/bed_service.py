@@ -263,6 +263,50 @@ def _claim_key(session: Session, actor: Principal, key: str,
     return HoldPublic.model_validate(stored.response)
 
 
+def stage_hold(session: Session, *, actor: Principal, shelter_id: int, bed_type: BedType,
+               beds: int, case_ref: str, ttl_minutes: int, now: datetime) -> BedHold | None:
+    """Add a hold to the caller's transaction without committing; None when capacity is gone.
+
+    Same protocol as every inventory write (lock, tidy, one conditional UPDATE), so several
+    holds staged in one transaction commit or roll back together. The caller checks roles,
+    the shelter's hold limit and the account cap, and commits or rolls back.
+    """
+    hold, _ = _stage(session, actor=actor, shelter_id=shelter_id, bed_type=bed_type, beds=beds,
+                     case_ref=case_ref, ttl_minutes=ttl_minutes, now=now)
+    return hold
+
+
+def _stage(session: Session, *, actor: Principal, shelter_id: int, bed_type: BedType,
+           beds: int, case_ref: str, ttl_minutes: int,
+           now: datetime) -> tuple[BedHold | None, int]:
+    """The staged hold (or None) and the beds that were available when it was tried."""
+    assert actor.account_id is not None and actor.agency_id is not None
+    found = _inventory(session, shelter_id, bed_type)
+    if found is None or found.id is None:
+        return None, 0
+    inv = _lock_and_tidy(session, found.id, now)
+    result = session.execute(
+        update(BedInventory)
+        .where(col(BedInventory.id) == inv.id,
+               col(BedInventory.total) - col(BedInventory.occupied) - col(BedInventory.held)
+               >= beds)
+        .values(held=BedInventory.held + beds))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None, inv.total - inv.occupied - inv.held
+    assert inv.id is not None
+    hold = BedHold(inventory_id=inv.id, shelter_id=shelter_id, bed_type=bed_type,
+                   beds=beds, case_ref=case_ref, account_id=actor.account_id,
+                   agency_id=actor.agency_id, created_at=now,
+                   expires_at=now + timedelta(minutes=ttl_minutes))
+    session.add(hold)
+    session.flush()
+    audit.record(session, actor, action="hold.create", object_type="bed_hold",
+                 object_id=hold.id, purpose="placement",
+                 details={"shelter_id": shelter_id, "bed_type": bed_type.value,
+                          "beds": beds, "ttl_minutes": ttl_minutes})
+    return hold, inv.total - inv.occupied - inv.held
+
+
 def place_hold(session: Session, *, actor: Principal, shelter_id: int, data: HoldCreate,
                limits: HoldLimits, idempotency_key: str | None = None,
                request_hash: str = "") -> tuple[HoldPublic, bool]:
@@ -289,30 +333,12 @@ def place_hold(session: Session, *, actor: Principal, shelter_id: int, data: Hol
     if active >= limits.max_active_per_account:
         raise TooManyHolds(f"an account may keep at most {limits.max_active_per_account} "
                            "active holds; confirm or release some first")
-    found = _inventory(session, shelter_id, data.bed_type)
-    if found is None or found.id is None:
-        return _no_capacity(session, shelter, data.bed_type, 0)
-    inv = _lock_and_tidy(session, found.id, now)
-    result = session.execute(
-        update(BedInventory)
-        .where(col(BedInventory.id) == inv.id,
-               col(BedInventory.total) - col(BedInventory.occupied) - col(BedInventory.held)
-               >= data.beds)
-        .values(held=BedInventory.held + data.beds))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return _no_capacity(session, shelter, data.bed_type, inv.total - inv.occupied - inv.held)
-    assert inv.id is not None
-    hold = BedHold(inventory_id=inv.id, shelter_id=shelter_id, bed_type=data.bed_type,
-                   beds=data.beds, case_ref=data.case_ref, account_id=actor.account_id,
-                   agency_id=actor.agency_id, created_at=now,
-                   expires_at=now + timedelta(minutes=data.ttl_minutes))
-    session.add(hold)
-    session.flush()
+    hold, available = _stage(session, actor=actor, shelter_id=shelter_id,
+                             bed_type=data.bed_type, beds=data.beds, case_ref=data.case_ref,
+                             ttl_minutes=data.ttl_minutes, now=now)
+    if hold is None:
+        return _no_capacity(session, shelter, data.bed_type, available)
     public = hold_public(hold)
-    audit.record(session, actor, action="hold.create", object_type="bed_hold",
-                 object_id=hold.id, purpose="placement",
-                 details={"shelter_id": shelter_id, "bed_type": data.bed_type.value,
-                          "beds": data.beds, "ttl_minutes": data.ttl_minutes})
     if idempotency_key is not None:
         session.execute(update(IdempotencyRecord).where(
             col(IdempotencyRecord.account_id) == actor.account_id,
