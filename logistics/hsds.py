@@ -231,7 +231,7 @@ def _parse_service(path: str, record: Any, result: ImportResult,
     status = record.get("status", "active")
     if status != "active":
         result.skipped.append({"field": path or "service",
-                               "message": f"service status is {status!r}, not 'active'"})
+                               "message": "service status is not 'active'"})
         return
     organization = record.get("organization")
     if not isinstance(organization, dict) or not str(organization.get("name") or "").strip():
