@@ -265,3 +265,29 @@ def test_still_accurate_check_in_keeps_counts(client: TestClient, shelter_id: in
     assert after.json()["version"] == before.json()["version"]
     assert after.json()["updated_at"] > before.json()["updated_at"]
     assert after.json()["total"] == before.json()["total"]
+
+
+def test_sweeper_tidies_lapsed_holds(client: TestClient, shelter_id: int, advocate: Account,
+                                     services: Services, settings: object) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+    from api.config import Settings
+    from tests.conftest import TEST_KEY
+
+    assert isinstance(settings, Settings)
+    hold = client.post(f"/v1/shelters/{shelter_id}/holds", headers=advocate.headers, json={
+        "bed_type": "adult_female", "beds": 3, "case_ref": "C-3"}).json()
+    with services.db.write_session() as session:
+        session.execute(update(BedHold).where(BedHold.id == hold["id"])  # type: ignore[arg-type]
+                        .values(expires_at=utcnow() - timedelta(seconds=1)))
+        session.commit()
+    result = CliRunner().invoke(cli, ["holds", "sweep"], env={
+        "HOMEWARD_DATABASE_URL": settings.database_url, "HOMEWARD_SECRET_KEY": TEST_KEY})
+    assert result.exit_code == 0 and "1 lapsed holds tidied" in result.output
+    with services.db.read_session() as session:
+        row = session.get(BedHold, hold["id"])
+        assert row is not None and row.status == "expired"
+        from logistics.models import BedInventory
+        inv = session.get(BedInventory, row.inventory_id)
+        assert inv is not None and inv.held == 0
