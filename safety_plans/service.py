@@ -58,6 +58,16 @@ REVISION_DIFF_FIELD = "safety_plan_revision.diff"
 PROPOSAL_DIFF_FIELD = "safety_plan_proposal.diff"
 
 
+def _audit(session: Session, actor: Principal, plan_id: object, action: str,
+           details: dict[str, Any] | None = None) -> None:
+    audit.record(session, actor, action=f"safety_plan.{action}", object_type="safety_plan",
+                 object_id=plan_id, purpose="safety_planning", details=details)
+
+
+def _language(language: str | None, allow_fallback: bool) -> str | None:
+    return None if language is None else resolve_language(language, allow_fallback=allow_fallback)
+
+
 def _screen_body(answers: dict[str, Any]) -> Screening:
     try:
         return screen(answers)
@@ -176,9 +186,7 @@ def create_plan(
     session.flush()
     assert record.id is not None
     _add_revision(session, cipher, actor, record.id, 1, "create", plan, None)
-    audit.record(session, actor, action="safety_plan.create", object_type="safety_plan",
-                 object_id=record.id, purpose="safety_planning",
-                 details={"case_id": data.case_id, "revision": 1})
+    _audit(session, actor, record.id, "create", {"case_id": data.case_id, "revision": 1})
     session.commit()
     return _present(record, plan)
 
@@ -188,12 +196,9 @@ def get_plan(
     language: str | None = None, discreet: bool = False, allow_language_fallback: bool = False,
 ) -> SafetyPlanPublic:
     record = _visible_plan(session, actor, plan_id)
-    lang = None if language is None else resolve_language(
-        language, allow_fallback=allow_language_fallback)
+    lang = _language(language, allow_language_fallback)
     plan = _open_plan(cipher, record)
-    audit.record(session, actor, action="safety_plan.read", object_type="safety_plan",
-                 object_id=plan_id, purpose="safety_planning",
-                 details={"version": record.version})
+    _audit(session, actor, plan_id, "read", {"version": record.version})
     session.commit()
     return _present(record, plan, language=lang, discreet=discreet)
 
@@ -204,12 +209,10 @@ def render_plan(
 ) -> Rendered:
     """The plan as html, pdf, txt, sms (or json) bytes with their media type."""
     record = _visible_plan(session, actor, plan_id)
-    lang = None if language is None else resolve_language(
-        language, allow_fallback=allow_language_fallback)
+    lang = _language(language, allow_language_fallback)
     rendered = render(_open_plan(cipher, record), fmt, lang, discreet=discreet)
-    audit.record(session, actor, action="safety_plan.render", object_type="safety_plan",
-                 object_id=plan_id, purpose="safety_planning",
-                 details={"format": fmt, "discreet": discreet, "version": record.version})
+    _audit(session, actor, plan_id, "render",
+           {"format": fmt, "discreet": discreet, "version": record.version})
     session.commit()
     return rendered
 
@@ -250,9 +253,7 @@ def _change(
 
 def _commit_change(session: Session, actor: Principal, record: SafetyPlanRecord, plan: Plan,
                    action: str, revision: int) -> SafetyPlanPublic:
-    audit.record(session, actor, action=f"safety_plan.{action}", object_type="safety_plan",
-                 object_id=record.id, purpose="safety_planning",
-                 details={"revision": revision})
+    _audit(session, actor, record.id, action, {"revision": revision})
     session.commit()
     session.refresh(record)
     return _present(record, plan)
@@ -304,8 +305,7 @@ def list_revisions(
     rows = session.exec(
         select(PlanRevision).where(PlanRevision.plan_id == plan_id)
         .order_by(col(PlanRevision.revision)).limit(limit).offset(offset)).all()
-    audit.record(session, actor, action="safety_plan.read_revisions", object_type="safety_plan",
-                 object_id=plan_id, purpose="safety_planning")
+    _audit(session, actor, plan_id, "read_revisions")
     session.commit()
     return [RevisionPublic(
         revision=r.revision, action=r.action, actor_account_id=r.actor_account_id, at=r.at,
@@ -351,9 +351,8 @@ def propose(
         created_by=actor.account_id)
     session.add(proposal)
     session.flush()
-    audit.record(session, actor, action="safety_plan.propose", object_type="safety_plan",
-                 object_id=plan_id, purpose="safety_planning",
-                 details={"proposal_id": proposal.id, "base_version": record.version})
+    _audit(session, actor, plan_id, "propose",
+           {"proposal_id": proposal.id, "base_version": record.version})
     session.commit()
     return _proposal_public(proposal, diff)
 
@@ -373,9 +372,7 @@ def get_proposal(
     proposal = _proposal(session, plan_id, proposal_id)
     diff = editing.PlanDiff.model_validate_json(
         cipher.open(proposal.diff_sealed, field=PROPOSAL_DIFF_FIELD))
-    audit.record(session, actor, action="safety_plan.read_proposal", object_type="safety_plan",
-                 object_id=plan_id, purpose="safety_planning",
-                 details={"proposal_id": proposal_id})
+    _audit(session, actor, plan_id, "read_proposal", {"proposal_id": proposal_id})
     session.commit()
     return _proposal_public(proposal, diff)
 

@@ -135,6 +135,12 @@ def test_duplicate_case_ref_is_a_conflict_within_an_agency(client: TestClient,
     assert client.post("/v1/cases", json=case_body(), headers=ours.headers).status_code == 201
     assert client.post("/v1/cases", json=case_body(), headers=ours.headers).status_code == 409
     assert client.post("/v1/cases", json=case_body(), headers=theirs.headers).status_code == 201
+    second = client.post("/v1/cases", json=case_body(case_ref="C-2"), headers=ours.headers)
+    renamed = client.patch(f"/v1/cases/{second.json()['id']}", json={"case_ref": "C-1042"},
+                           headers={**ours.headers, "If-Match": '"1"'})
+    assert renamed.status_code == 409
+    assert client.patch(f"/v1/cases/{second.json()['id']}", json={"household": None},
+                        headers={**ours.headers, "If-Match": '"1"'}).status_code == 422
 
 
 def test_other_agencies_get_404_and_admins_see_all(client: TestClient, make: AccountFactory,
