@@ -10,7 +10,9 @@ conditional UPDATE.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
+from zoneinfo import available_timezones
 
 from pydantic import field_validator, model_validator
 from sqlalchemy import JSON, CheckConstraint, Column, Index, LargeBinary, String, UniqueConstraint
@@ -101,6 +103,12 @@ class IntakeHours(SQLModel):
         return value
 
 
+@cache
+def _known_timezones() -> frozenset[str]:
+    # Reading the zone database takes milliseconds; bulk imports validate thousands of rows.
+    return frozenset(available_timezones())
+
+
 def _hhmm(text: str) -> int:
     try:
         hours, minutes = text.split(":")
@@ -148,9 +156,7 @@ class ShelterBase(SQLModel):
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        from zoneinfo import available_timezones
-
-        if value not in available_timezones():
+        if value not in _known_timezones():
             raise ValueError(f"unknown time zone {value!r}")
         return value
 
