@@ -124,6 +124,20 @@ class PlanCreate(SQLModel):
     travel_planner_url: str | None = Field(default=None, max_length=2000)
 
 
+class SafetyPlanSummary(SQLModel):
+    """A plan in a case's list: its facts without the steps."""
+
+    id: int
+    case_id: int
+    screening_id: int
+    version: int
+    language: str
+    emergency: bool
+    danger_level: str
+    created_at: datetime
+    updated_at: datetime
+
+
 class SafetyPlanPublic(SQLModel):
     """A plan with every string resolved in the requested language (see render.to_json)."""
 

@@ -41,6 +41,7 @@ from safety_plans.models import (
     RevisionPublic,
     SafetyPlanPublic,
     SafetyPlanRecord,
+    SafetyPlanSummary,
     ScreeningPublic,
     ScreeningRecord,
     StepAdd,
@@ -201,6 +202,20 @@ def get_plan(
     _audit(session, actor, plan_id, "read", {"version": record.version})
     session.commit()
     return _present(record, plan, language=lang, discreet=discreet)
+
+
+def list_case_plans(
+    session: Session, *, actor: Principal, case_id: int, limit: int, offset: int
+) -> list[SafetyPlanSummary]:
+    """The plans of a case, oldest first, without their (sealed) steps."""
+    case_service.visible_case(session, actor, case_id)
+    rows = session.exec(
+        select(SafetyPlanRecord).where(SafetyPlanRecord.case_id == case_id)
+        .order_by(col(SafetyPlanRecord.id)).limit(limit).offset(offset)).all()
+    audit.record(session, actor, action="safety_plan.list", object_type="case",
+                 object_id=case_id, purpose="safety_planning")
+    session.commit()
+    return [SafetyPlanSummary.model_validate(r, from_attributes=True) for r in rows]
 
 
 def render_plan(

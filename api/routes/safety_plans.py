@@ -19,6 +19,7 @@ from safety_plans.models import (
     ProposalPublic,
     RevisionPublic,
     SafetyPlanPublic,
+    SafetyPlanSummary,
     ScreeningCreate,
     ScreeningPublic,
     StepAdd,
@@ -51,6 +52,13 @@ def create_plan(body: PlanCreate, session: SessionDep, principal: PrincipalDep,
                 services: ServicesDep, response: Response) -> object:
     return _plan(response, service.create_plan(session, actor=principal,
                                                cipher=services.cipher, data=body))
+
+
+@router.get("/cases/{case_id}/safety-plans", response_model=list[SafetyPlanSummary])
+def list_case_plans(case_id: int, session: SessionDep, principal: PrincipalDep,
+                    page: PageDep) -> object:
+    return service.list_case_plans(session, actor=principal, case_id=case_id,
+                                   limit=page.limit, offset=page.offset)
 
 
 @router.get("/safety-plans/{plan_id}", response_model=SafetyPlanPublic)

@@ -284,6 +284,11 @@ def test_privacy_404_and_audited_reads(client: TestClient, make: AccountFactory,
                        headers=outsider.headers).status_code == 404
     assert client.post(f"{base}/proposals", json={"screening_id": plan["screening_id"]},
                        headers=outsider.headers).status_code == 404
+    listed = client.get(f"/v1/cases/{plan['case_id']}/safety-plans", headers=colleague.headers)
+    assert [p["id"] for p in listed.json()] == [plan["id"]]
+    assert "plan" not in listed.json()[0]
+    assert client.get(f"/v1/cases/{plan['case_id']}/safety-plans",
+                      headers=outsider.headers).status_code == 404
     rows = client.get("/v1/audit", params={"object_type": "safety_plan",
                       "object_id": str(plan["id"])}, headers=admin.headers).json()
     actions = [r["action"] for r in rows]
