@@ -12,7 +12,7 @@ from sqlmodel import col, func, select
 from api.deps import Services
 from core.models import Agency, AgencyKind, AuditEntry, Role
 from core.principal import Principal
-from fixtures.loader import LoadReport, load, load_dc
+from fixtures.loader import LoadReport, load, load_demo
 from fixtures.national import Scale, generate
 from logistics import service as shelters
 from logistics.models import BedInventory, Shelter
@@ -62,6 +62,6 @@ def test_loading_again_adds_nothing_and_dc_loads_beside_it(services: Services,
         again = load(session, cipher=services.cipher, scale=Scale.SMALL, seed=0)
         assert (again.shelters_created, again.shelters_skipped, again.agencies_created) == (
             0, 50, 0)
-        dc = load_dc(session, cipher=services.cipher)
-        assert dc.shelters_created == 18
+        dc, small = load_demo(session, cipher=services.cipher)
+        assert (dc.shelters_created, small.shelters_created) == (18, 0)
         assert session.exec(select(func.count()).select_from(Shelter)).one() == 68
