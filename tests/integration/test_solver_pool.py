@@ -1,0 +1,137 @@
+"""Batch solves in a worker process: kills, crashes, memory caps and overruns become a domain
+error of kind "unavailable", the next solve works, and the same input gives the same plan."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from logistics.solver_pool import (
+    PoolLimits,
+    SolverUnavailable,
+    run_in_worker,
+    solve_batch_in_worker,
+)
+from solvers.errors import SolverInputError
+from solvers.matching import (
+    BatchOptions,
+    BatchResult,
+    Household,
+    MatchWeights,
+    Member,
+    ShelterOption,
+)
+from solvers.validation import validate_plan
+
+LIMITS = PoolLimits(wall_time_s=20, memory_mb=2048)
+OPTIONS = BatchOptions(max_time_in_seconds=2, num_workers=2, random_seed=7)
+
+
+def _instance() -> tuple[list[Household], list[ShelterOption]]:
+    """8 households, 5 shelters, fewer beds than people: a scarce instance with ties."""
+    genders = ["female", "male", "female", "nonbinary", "female", "male", "female", "male"]
+    households = []
+    for i, gender in enumerate(genders):
+        members = [Member(25 + i, gender)]
+        if i % 3 == 0:
+            members.append(Member(6 + i, "female"))
+        households.append(Household(f"C-{i:02d}", tuple(members), 29.70 + i * 0.02,
+                                    -95.40 + i * 0.01, urgency=1 + i % 5,
+                                    languages=("es",) if i % 2 else ("en",)))
+    pops = frozenset({"adult_women", "adult_men", "transgender_nonbinary_adults",
+                      "families_with_children"})
+    shelters = [
+        ShelterOption(f"S{j}", 29.72 + j * 0.03, -95.38 + j * 0.02, pops,
+                      {"adult_female": 1 + j % 2, "adult_male": j % 2, "adult_any": 1,
+                       "family_unit": 1 if j % 2 == 0 else 0},
+                      family_unit_max_household=4, children_max_age=17,
+                      languages=frozenset({"en", "es"} if j % 2 else {"en"}))
+        for j in range(5)
+    ]
+    return households, shelters
+
+
+def _solve(limits: PoolLimits = LIMITS) -> BatchResult:
+    households, shelters = _instance()
+    return solve_batch_in_worker(households, shelters, MatchWeights(), OPTIONS, limits)
+
+
+def test_a_solve_in_the_worker_is_a_valid_plan() -> None:
+    households, shelters = _instance()
+    result = _solve()
+    assert result.status in ("optimal", "feasible") and result.assignments
+    assert validate_plan(households, shelters, result.assignments, result.unplaced,
+                         MatchWeights(), result.objective) == []
+
+
+def test_same_input_and_seed_give_the_same_plan_20_of_20() -> None:
+    first = _solve()
+    for _ in range(19):
+        again = _solve()
+        assert again.assignments == first.assignments
+        assert again.unplaced == first.unplaced and again.objective == first.objective
+
+
+def _kill_child_when_it_appears(before: set[int], done: threading.Event) -> None:
+    while not done.is_set():
+        for child in multiprocessing.active_children():
+            if child.pid is not None and child.pid not in before:
+                os.kill(child.pid, signal.SIGKILL)
+                return
+        time.sleep(0.02)
+
+
+def test_a_worker_killed_with_sigkill_is_unavailable_and_the_next_solve_works() -> None:
+    _solve()  # the fork server is up, so the only new child below is the solve's
+    before = {c.pid for c in multiprocessing.active_children() if c.pid is not None}
+    done = threading.Event()
+    killer = threading.Thread(target=_kill_child_when_it_appears, args=(before, done))
+    killer.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(SolverUnavailable) as caught:
+            run_in_worker(time.sleep, (30,), LIMITS)
+    finally:
+        done.set()
+        killer.join()
+    assert caught.value.kind == "unavailable"
+    assert time.monotonic() - started < 10
+    assert _solve().assignments
+
+
+def test_exceeding_the_memory_cap_is_unavailable_and_the_next_solve_works() -> None:
+    with pytest.raises(SolverUnavailable) as caught:
+        run_in_worker(bytearray, (3 * 1024**3,), PoolLimits(wall_time_s=20, memory_mb=1024))
+    assert "memory" in caught.value.detail
+    # A cap below what the solver needs: the real solve fails the same way.
+    with pytest.raises(SolverUnavailable):
+        _solve(PoolLimits(wall_time_s=20, memory_mb=64))
+    assert _solve().assignments
+
+
+def test_an_overrun_is_killed_at_the_wall_time_limit() -> None:
+    started = time.monotonic()
+    with pytest.raises(SolverUnavailable) as caught:
+        run_in_worker(time.sleep, (30,), PoolLimits(wall_time_s=0.5, memory_mb=2048))
+    assert "wall-time" in caught.value.detail
+    assert time.monotonic() - started < 5
+    assert _solve().assignments
+
+
+def test_a_native_crash_is_unavailable() -> None:
+    with pytest.raises(SolverUnavailable):
+        run_in_worker(os.abort, (), LIMITS)
+    assert _solve().assignments
+
+
+def test_bad_input_found_in_the_worker_names_the_field() -> None:
+    households, shelters = _instance()
+    with pytest.raises(SolverInputError) as caught:
+        solve_batch_in_worker([households[0], households[0]], shelters, MatchWeights(),
+                              OPTIONS, LIMITS)
+    assert caught.value.field == "case_ref"
