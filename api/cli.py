@@ -7,6 +7,8 @@ audited like an API call.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -15,6 +17,7 @@ import uvicorn
 from api import migrate
 from api.app import build_services
 from api.config import Settings
+from api.deps import Services
 from core import service as accounts
 from core.errors import DomainError
 from core.models import AccountCreate, AgencyKind, Role
@@ -40,6 +43,16 @@ DEMO_AGENCIES = {
 }
 
 
+@contextmanager
+def _services(settings: Settings | None = None) -> Iterator[Services]:
+    """The app's services for one command, with the database closed afterwards."""
+    services = build_services(settings or Settings.from_env())
+    try:
+        yield services
+    finally:
+        services.db.dispose()
+
+
 def _fail(message: str) -> typer.Exit:
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     return typer.Exit(code=1)
@@ -48,16 +61,16 @@ def _fail(message: str) -> typer.Exit:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Bring the database schema to the newest (or the given) revision."""
-    services = build_services(Settings.from_env())
-    migrate.upgrade(services.db.engine, revision)
-    typer.echo(f"database at revision {migrate.current_revision(services.db.engine)}")
+    with _services() as services:
+        migrate.upgrade(services.db.engine, revision)
+        typer.echo(f"database at revision {migrate.current_revision(services.db.engine)}")
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Print the database's schema revision and whether it is the newest."""
-    services = build_services(Settings.from_env())
-    current = migrate.current_revision(services.db.engine)
+    with _services() as services:
+        current = migrate.current_revision(services.db.engine)
     state = "current" if current == migrate.head_revision() else "behind"
     typer.echo(f"{current} ({state})")
 
@@ -73,11 +86,10 @@ def users_add(
         help="id of a shelter this coordinator runs (repeat for several)")] = None,
 ) -> None:
     """Create an account and print its API token (shown only this once)."""
-    services = build_services(Settings.from_env())
     kind = agency_kind or (AgencyKind.SHELTER_ORGANISATION
                            if role is Role.SHELTER_COORDINATOR else AgencyKind.HOTLINE)
     try:
-        with services.db.write_session() as session:
+        with _services() as services, services.db.write_session() as session:
             found = accounts.ensure_agency(session, actor=SYSTEM, name=agency, kind=kind)
             assert found.id is not None
             _, token = shelters.create_staff_account(
@@ -91,9 +103,8 @@ def users_add(
 @users_app.command("revoke-token")
 def users_revoke_token(token_id: Annotated[int, typer.Option("--id")]) -> None:
     """Revoke an API token by its id; it stops working at once."""
-    services = build_services(Settings.from_env())
     try:
-        with services.db.write_session() as session:
+        with _services() as services, services.db.write_session() as session:
             accounts.revoke_token(session, actor=SYSTEM, token_id=token_id)
     except DomainError as exc:
         raise _fail(exc.detail) from exc
@@ -107,34 +118,34 @@ def holds_sweep(
     """Tidy lapsed holds. They stop counting the moment they expire; this only tidies rows."""
     import time
 
-    services = build_services(Settings.from_env())
-    while True:
-        with services.db.write_session() as session:
-            swept = bed_service.sweep_expired_holds(session)
-        typer.echo(f"{swept} lapsed holds tidied")
-        if not every:
-            return
-        time.sleep(every)
+    with _services() as services:
+        while True:
+            with services.db.write_session() as session:
+                swept = bed_service.sweep_expired_holds(session)
+            typer.echo(f"{swept} lapsed holds tidied")
+            if not every:
+                return
+            time.sleep(every)
 
 
 def _demo_tokens(settings: Settings) -> dict[str, str]:
-    services = build_services(settings)
-    migrate.upgrade(services.db.engine)
     tokens: dict[str, str] = {}
-    with services.db.write_session() as session:
-        for role, (agency_name, kind) in DEMO_AGENCIES.items():
-            agency = accounts.ensure_agency(session, actor=SYSTEM, name=agency_name, kind=kind)
-            assert agency.id is not None
-            name = f"demo-{role.value.replace('_', '-')}"
-            existing = accounts.find_account(session, name=name)
-            if existing is None:
-                _, issued = accounts.create_account(session, actor=SYSTEM, data=AccountCreate(
-                    name=name, role=role, agency_id=agency.id, token_ttl_days=30))
-            else:
-                assert existing.id is not None
-                issued = accounts.issue_token(session, actor=SYSTEM, account_id=existing.id,
-                                              ttl_days=30)
-            tokens[name] = issued.token
+    with _services(settings) as services:
+        migrate.upgrade(services.db.engine)
+        with services.db.write_session() as session:
+            for role, (agency_name, kind) in DEMO_AGENCIES.items():
+                agency = accounts.ensure_agency(session, actor=SYSTEM, name=agency_name, kind=kind)
+                assert agency.id is not None
+                name = f"demo-{role.value.replace('_', '-')}"
+                existing = accounts.find_account(session, name=name)
+                if existing is None:
+                    _, issued = accounts.create_account(session, actor=SYSTEM, data=AccountCreate(
+                        name=name, role=role, agency_id=agency.id, token_ttl_days=30))
+                else:
+                    assert existing.id is not None
+                    issued = accounts.issue_token(session, actor=SYSTEM, account_id=existing.id,
+                                                  ttl_days=30)
+                tokens[name] = issued.token
     return tokens
 
 
@@ -160,7 +171,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
           workers: Annotated[int, typer.Option(min=1, max=64)] = 1) -> None:
     """Serve the API with N worker processes (state is shared only through the database)."""
     # Create the key file once, before workers race to create it.
-    build_services(Settings.from_env())
+    with _services():
+        pass
     uvicorn.run("api.app:app_factory", factory=True, host=host, port=port, workers=workers,
                 access_log=False, log_config=None, proxy_headers=False)
 
