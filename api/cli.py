@@ -22,6 +22,8 @@ from core import service as accounts
 from core.errors import DomainError
 from core.models import AccountCreate, AgencyKind, Role
 from core.principal import SYSTEM
+from fixtures import loader as fixture_loader
+from fixtures.national import Scale
 from logistics import bed_service
 from logistics import service as shelters
 
@@ -33,13 +35,39 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 holds_app = typer.Typer(help="Bed holds.", no_args_is_help=True)
 app.add_typer(holds_app, name="holds")
+fixtures_app = typer.Typer(help="Data built from real public data.", no_args_is_help=True)
+app.add_typer(fixtures_app, name="fixtures")
+
+
+@fixtures_app.command("load")
+def fixtures_load(
+    scale: Annotated[Scale, typer.Option(help="small (~50), state (one state) or national")]
+    = Scale.SMALL,
+    seed: Annotated[int, typer.Option(help="the same seed gives the same shelters")] = 0,
+    state: Annotated[str | None, typer.Option(help="two-letter state for --scale state")] = None,
+    dc: Annotated[bool, typer.Option("--dc", help="also load the 18 real DC shelters")] = False,
+) -> None:
+    """Load shelters built from HUD, GeoNames and DC open data (loading twice adds nothing)."""
+    with _services() as services:
+        migrate.upgrade(services.db.engine)
+        with services.db.write_session() as session:
+            try:
+                reports = [fixture_loader.load(session, cipher=services.cipher, scale=scale,
+                                               seed=seed, state=state)]
+            except ValueError as exc:
+                raise _fail(str(exc)) from exc
+            if dc:
+                reports.append(fixture_loader.load_dc(session, cipher=services.cipher))
+    for report in reports:
+        typer.echo(report.summary())
 
 HOTLINE = "National Hotline"
 DEMO_AGENCIES = {
     Role.ADMIN: (HOTLINE, AgencyKind.HOTLINE),
     Role.ADVOCATE: (HOTLINE, AgencyKind.HOTLINE),
     Role.CASE_MANAGER: (HOTLINE, AgencyKind.HOTLINE),
-    Role.SHELTER_COORDINATOR: ("Capital Shelter Network", AgencyKind.SHELTER_ORGANISATION),
+    # The demo coordinator runs the real DC shelters of this provider (see fixtures/dc.py).
+    Role.SHELTER_COORDINATOR: ("Catholic Charities (DC)", AgencyKind.SHELTER_ORGANISATION),
 }
 
 
@@ -133,14 +161,19 @@ def _demo_tokens(settings: Settings) -> dict[str, str]:
     with _services(settings) as services:
         migrate.upgrade(services.db.engine)
         with services.db.write_session() as session:
+            for report in fixture_loader.load_demo(session, cipher=services.cipher):
+                typer.echo(report.summary())
             for role, (agency_name, kind) in DEMO_AGENCIES.items():
                 agency = accounts.ensure_agency(session, actor=SYSTEM, name=agency_name, kind=kind)
                 assert agency.id is not None
                 name = f"demo-{role.value.replace('_', '-')}"
                 existing = accounts.find_account(session, name=name)
                 if existing is None:
-                    _, issued = accounts.create_account(session, actor=SYSTEM, data=AccountCreate(
-                        name=name, role=role, agency_id=agency.id, token_ttl_days=30))
+                    runs = (shelters.shelter_ids_of_agency(session, agency_id=agency.id)
+                            if role is Role.SHELTER_COORDINATOR else [])
+                    _, issued = shelters.create_staff_account(
+                        session, actor=SYSTEM, shelter_ids=runs, data=AccountCreate(
+                            name=name, role=role, agency_id=agency.id, token_ttl_days=30))
                 else:
                     assert existing.id is not None
                     issued = accounts.issue_token(session, actor=SYSTEM, account_id=existing.id,

@@ -197,3 +197,9 @@ def staff_shelter_ids(session: Session, *, account_id: int) -> list[int]:
     rows = session.exec(select(ShelterStaff.shelter_id).where(
         ShelterStaff.account_id == account_id).order_by(col(ShelterStaff.shelter_id)))
     return list(rows)
+
+
+def shelter_ids_of_agency(session: Session, *, agency_id: int) -> list[int]:
+    rows = session.exec(select(Shelter.id).where(Shelter.agency_id == agency_id)
+                        .order_by(col(Shelter.id)))
+    return [int(r) for r in rows if r is not None]

@@ -1,0 +1,47 @@
+"""`homeward demo` end to end: real DC shelters, one account per role, tokens that work."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from api.cli import app as cli
+from api.config import Settings
+from tests.conftest import TEST_KEY
+
+UNION_STATION = "38.8973,-77.0063"
+
+
+def test_demo_sets_up_accounts_and_dc_shelters(settings: Settings, client: TestClient) -> None:
+    result = CliRunner().invoke(cli, ["demo", "--no-serve"], env={
+        "HOMEWARD_DATABASE_URL": settings.database_url, "HOMEWARD_SECRET_KEY": TEST_KEY})
+    assert result.exit_code == 0, result.output
+    tokens = dict(re.findall(r"^\s+(demo-[a-z-]+)\s+(hw_\S+)$", result.output, re.MULTILINE))
+    assert set(tokens) == {"demo-admin", "demo-advocate", "demo-case-manager",
+                           "demo-shelter-coordinator"}
+
+    def auth(name: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {tokens[name]}"}
+
+    youth = client.get(f"/v1/shelters?near={UNION_STATION}&radius_km=20&population=youth_12_17",
+                       headers=auth("demo-advocate")).json()
+    assert [i["shelter"]["name"] for i in youth["items"]] == ["Sasha Bruce Youthworks"]
+    women = client.get(f"/v1/shelters?near={UNION_STATION}&radius_km=20&population=adult_women"
+                       "&min_available=0", headers=auth("demo-advocate")).json()
+    distances = [i["distance_km"] for i in women["items"]]
+    assert len(distances) >= 3 and distances == sorted(distances)
+
+    me = client.get("/v1/me", headers=auth("demo-shelter-coordinator")).json()
+    assert me["role"] == "shelter_coordinator"
+    runs = [i for i in client.get(f"/v1/shelters?near={UNION_STATION}&radius_km=30"
+                                  "&min_available=1&limit=100",
+                                  headers=auth("demo-advocate")).json()["items"]
+            if i["shelter"]["agency_id"] == me["agency_id"]]
+    assert runs, "the demo coordinator should run DC shelters with open beds"
+    shelter = runs[0]["shelter"]["id"]
+    bed_type = next(b["bed_type"] for b in runs[0]["beds"] if b["available"] > 0)
+    admitted = client.post(f"/v1/shelters/{shelter}/beds/{bed_type}/admit", json={"beds": 1},
+                           headers=auth("demo-shelter-coordinator"))
+    assert admitted.status_code == 200, admitted.text
