@@ -30,6 +30,12 @@ class Settings(BaseModel):
     log_level: str = "INFO"
     token_ttl_days: int = 90
     max_active_holds: int = 10
+    # Batch matching (logistics/solver_pool.py): each solve runs in a child process.
+    solver_time_limit_cap_s: float = Field(default=60.0, gt=0)
+    solver_default_time_limit_s: float = Field(default=5.0, gt=0)
+    solver_memory_mb: int = Field(default=2048, ge=64)
+    solver_max_concurrent: int = Field(default=2, ge=1)
+    solver_workers: int = Field(default=2, ge=1, le=64)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -46,6 +52,10 @@ class Settings(BaseModel):
             "HOMEWARD_LOG_LEVEL": "log_level",
             "HOMEWARD_TOKEN_TTL_DAYS": "token_ttl_days",
             "HOMEWARD_MAX_ACTIVE_HOLDS": "max_active_holds",
+            "HOMEWARD_SOLVER_TIME_LIMIT_CAP_S": "solver_time_limit_cap_s",
+            "HOMEWARD_SOLVER_MEMORY_MB": "solver_memory_mb",
+            "HOMEWARD_SOLVER_MAX_CONCURRENT": "solver_max_concurrent",
+            "HOMEWARD_SOLVER_WORKERS": "solver_workers",
         }
         for var, name in mapping.items():
             if env.get(var):

@@ -1,0 +1,42 @@
+"""Shelter matching over HTTP: rank shelters for one household, or place a whole batch.
+
+Both routes open their own short transactions through the service (a batch solves for
+seconds in a worker process between reading counts and holding beds, so it must not sit in a
+write transaction meanwhile). Responses are private to the caller and never cached.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from api.deps import PrincipalDep, ServicesDep
+from logistics import matching_service
+from logistics.matching_models import (
+    BatchMatchRequest,
+    BatchResponse,
+    MatchRequest,
+    MatchResponse,
+)
+
+router = APIRouter(prefix="/v1", tags=["matching"])
+
+
+@router.post("/matches", response_model=MatchResponse)
+def match(body: MatchRequest, principal: PrincipalDep, services: ServicesDep,
+          response: Response) -> object:
+    response.headers["Cache-Control"] = "no-store"
+    return matching_service.match_household(services.db, actor=principal,
+                                            cipher=services.cipher, request=body)
+
+
+@router.post("/matches/batch", response_model=BatchResponse)
+def match_batch(body: BatchMatchRequest, principal: PrincipalDep, services: ServicesDep,
+                response: Response) -> object:
+    response.headers["Cache-Control"] = "no-store"
+    s = services.settings
+    config = matching_service.BatchConfig(
+        time_limit_cap_s=s.solver_time_limit_cap_s,
+        default_time_limit_s=s.solver_default_time_limit_s, memory_mb=s.solver_memory_mb,
+        max_concurrent=s.solver_max_concurrent, workers=s.solver_workers)
+    return matching_service.match_batch(services.db, actor=principal, cipher=services.cipher,
+                                        request=body, config=config)
