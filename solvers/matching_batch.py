@@ -1,17 +1,22 @@
-"""Batch placement with CP-SAT: many households, whole, to shelters, lexicographically optimal.
+"""Batch placement: many households, whole, to shelters, lexicographically optimal.
 
 A household goes whole to one (shelter, bed type) or stays unplaced; capacity holds per shelter
 and bed type; eligibility, exclusion zones and maximum travel are hard because only eligible
-pairs become variables. The objective is solved level by level: (1) maximise priority-weighted
-persons placed, (2) with level 1 fixed, minimise total travel (sum of household distances in
-metres), (3) with levels 1-2 fixed, maximise preference points (language, specialisation,
-fresh counts). Each household is pruned to its K nearest eligible shelters plus the pairs
-that carry flow in the optimal relaxation over all pairs (`matching_bound`), so the pruned
-model's own relaxation reaches the unpruned bound; K doubles while the level-1 value is below
-that bound and time remains. The greedy plan seeds every solve as a hint and is the fallback,
-so the answer never places less priority than greedy. Inputs are sorted, the search is seeded
-and the worker count explicit, so the same input gives the same output when solves finish
-within the limit (set `interleave_search` to make this hold even among tied optima).
+pairs become variables. Objective, strictly in order: (1) priority-weighted persons placed,
+(2) total travel (sum of household distances in metres), (3) preference points.
+
+The solve is decomposed. Households that share no (shelter, bed type) node, even through
+others, are independent; for each such component a lexicographic min-cost flow over ALL its
+eligible pairs (`matching_bound`) gives the level-1 bound (the certificate) and a travel-aware
+plan: households the flow keeps whole are placed as it says, split ones are repaired nearest
+first. Where the flow splits nobody, that plan is proven optimal for levels 1-2 and CP-SAT only
+settles level 3. Elsewhere CP-SAT works per component of the *modelled* graph (each household's
+K nearest eligible shelters, the flow's pairs and the hint's pair), level by level, hinted with
+the best of the flow plan and greedy; K doubles while the pruned level 1 is proven optimal yet
+below the unpruned bound. The answer never places less priority than greedy. Inputs are sorted,
+CP-SAT is seeded, its worker count explicit, and each call is limited in deterministic time as
+well as wall time, so the same input gives the same output unless the machine is so slow that
+the wall-clock safety limit binds first.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Sequence
+from fractions import Fraction
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -31,9 +37,11 @@ from solvers.matching import (
     build_result,
     candidates,
     greedy_assign,
+    priority_order,
 )
-from solvers.matching_bound import flow_upper_bound
+from solvers.matching_bound import FlowRelaxation, IntArray, lexicographic_flow
 from solvers.matching_types import (
+    BED_TYPES,
     BatchOptions,
     BatchResult,
     Certificate,
@@ -43,87 +51,176 @@ from solvers.matching_types import (
 )
 
 _STATUS = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible"}
-# Share of the time limit that level 1 (with K widening) may use; levels 2-3 share the rest.
+_NCOL = len(BED_TYPES)
+# Share of the time limit after which no further K-widening round starts.
 _LEVEL1_SHARE = 0.5
-_LEVEL2_SHARE = 0.85
+Plan = dict[int, int]
 
 
-def _shelter_rank(c: Candidates) -> np.ndarray:
+def components(owner: IntArray, node: IntArray, n: int) -> IntArray:
+    """Per household, the smallest household index of its connected component, where two
+    households are connected when they share a node (min-label propagation with jumping)."""
+    lab = np.arange(n, dtype=np.int64)
+    if len(owner) == 0:
+        return lab
+    nodes, dense = np.unique(node, return_inverse=True)
+    while True:
+        low = np.full(len(nodes), n, np.int64)
+        np.minimum.at(low, dense, lab[owner])
+        new = lab.copy()
+        np.minimum.at(new, owner, low[dense])
+        while True:
+            nxt = new[new]
+            if np.array_equal(nxt, new):
+                break
+            new = nxt
+        if np.array_equal(new, lab):
+            return lab
+        lab = new
+
+
+def _shelter_rank(c: Candidates) -> IntArray:
     """For each candidate row, the rank of its shelter in nearest-first order (0 = nearest)."""
     if len(c) == 0:
         return np.zeros(0, np.int64)
     new = np.ones(len(c), dtype=np.bool_)
-    # Rows are grouped by shelter (sorted by distance, then id), so a shelter starts where the
-    # row differs from the previous one.
+    # Rows are grouped by shelter (sorted by distance, then id).
     new[1:] = c.shelter[1:] != c.shelter[:-1]
-    rank: np.ndarray = np.cumsum(new) - 1
+    rank: IntArray = np.cumsum(new) - 1
     return rank
 
 
-class _Model:
-    """One CP-SAT model over a selection of candidate rows, reused across the three levels."""
+class _Problem:
+    """The shared data of one solve: candidates, priorities, capacities, preference points."""
 
-    def __init__(
-        self,
-        cands: Sequence[Candidates],
-        sel: Sequence[np.ndarray],
-        capacity: np.ndarray,
-        priorities: Sequence[int],
-        weights: MatchWeights,
-    ) -> None:
+    def __init__(self, hs: Sequence[Household], index: ShelterIndex, w: MatchWeights) -> None:
+        self.hs = hs
+        self.w = w
+        self.cands = [candidates(h, index, w) for h in hs]
+        self.prio = [w.person_priority(h) for h in hs]
+        self.cap = index.arr.capacity.reshape(-1)
+        self.nodes = [c.shelter * _NCOL + c.bed_col for c in self.cands]
+        self.pref = [c.preference(w) for c in self.cands]
+        self.order = priority_order(hs, w)
+
+    def key(self, plan: Plan, ids: Sequence[int]) -> tuple[int, int, int]:
+        """Lexicographic value (higher is better) of `plan` restricted to households `ids`."""
+        v = t = p = 0
+        for i in ids:
+            k = plan.get(i)
+            if k is not None:
+                v += self.prio[i]
+                t -= int(self.cands[i].distance_m[k])
+                p += int(self.pref[i][k])
+        return v, t, p
+
+    def round_flow(self, flows: Sequence[dict[int, int]], units: Sequence[int]) -> Plan:
+        """Households the flow keeps whole go where it sends them; the rest, in greedy order,
+        take the nearest pair that still fits (their flow pairs first)."""
+        left = self.cap.copy()
+        plan: Plan = {}
+        for i, f in enumerate(flows):
+            if len(f) == 1:
+                ((k, u),) = f.items()
+                c = self.cands[i]
+                need = int(c.beds[k])
+                if u == units[i] == need and left[self.nodes[i][k]] >= need:
+                    left[self.nodes[i][k]] -= need
+                    plan[i] = k
+        for i in self.order:
+            if i in plan:
+                continue
+            c = self.cands[i]
+            tried = sorted(flows[i], key=lambda k: (-flows[i][k], k))
+            for k in itertools.chain(tried, range(len(c))):
+                node, need = self.nodes[i][k], int(c.beds[k])
+                if left[node] >= need:
+                    left[node] -= need
+                    plan[i] = k
+                    break
+        return plan
+
+
+class _Model:
+    """One CP-SAT model over the modelled rows of one component, reused across levels."""
+
+    def __init__(self, pb: _Problem, ids: Sequence[int], sel: dict[int, IntArray]) -> None:
         m = cp_model.CpModel()
         self.m = m
-        self.x: list[dict[int, cp_model.IntVar]] = []
-        load: dict[tuple[int, int], list[tuple[int, cp_model.IntVar]]] = {}
+        self.x: dict[int, dict[int, cp_model.IntVar]] = {}
+        load: dict[int, list[tuple[int, cp_model.IntVar]]] = {}
         placed, travel, pref = [], [], []
-        for i, c in enumerate(cands):
-            pts = c.preference(weights)
+        for i in ids:
+            c = pb.cands[i]
             xi: dict[int, cp_model.IntVar] = {}
             for k in sel[i].tolist():
                 v = m.new_bool_var(f"x_{i}_{k}")
                 xi[k] = v
-                key = (int(c.shelter[k]), int(c.bed_col[k]))
-                load.setdefault(key, []).append((int(c.beds[k]), v))
-                placed.append(priorities[i] * v)
+                load.setdefault(int(pb.nodes[i][k]), []).append((int(c.beds[k]), v))
+                placed.append(pb.prio[i] * v)
                 travel.append(int(c.distance_m[k]) * v)
-                if pts[k]:
-                    pref.append(int(pts[k]) * v)
+                if pb.pref[i][k]:
+                    pref.append(int(pb.pref[i][k]) * v)
             if xi:
                 m.add_at_most_one(xi.values())
-            self.x.append(xi)
-        for (row, col), terms in sorted(load.items()):
-            cap = int(capacity[row, col])
+            self.x[i] = xi
+        for node, terms in sorted(load.items()):
+            cap = int(pb.cap[node])
             if sum(b for b, _ in terms) > cap:
                 m.add(sum(b * v for b, v in terms) <= cap)
         self.placed = sum(placed)
         self.travel = sum(travel)
         self.pref = sum(pref)
+        self.size = sum(len(xi) for xi in self.x.values())
 
     def solve(
-        self, options: BatchOptions, seconds: float, hint: dict[int, int]
-    ) -> tuple[str, dict[int, int] | None, float]:
+        self, o: BatchOptions, limits: tuple[float, float], hint: Plan
+    ) -> tuple[str, Plan | None]:
         m = self.m
         m.clear_hints()  # type: ignore[no-untyped-call]
-        for i, xi in enumerate(self.x):
+        for i, xi in self.x.items():
             for k, v in xi.items():
                 m.add_hint(v, hint.get(i) == k)
         solver = cp_model.CpSolver()
         p = solver.parameters
-        p.random_seed = options.random_seed
-        p.num_workers = options.num_workers
-        p.max_time_in_seconds = max(0.05, seconds)
-        # Off by default: it slowed level 2 about tenfold in measurements. With it on, the
-        # outcome is independent of thread timing even among tied optima.
-        p.interleave_search = options.interleave_search
+        p.random_seed = o.random_seed
+        p.num_workers = o.num_workers
+        p.interleave_search = o.interleave_search
+        # Presolve spent seconds on these assignment models without shrinking them, while the
+        # complete hint plus the LP bound usually settles a level at once.
+        p.cp_model_presolve = False
+        p.max_time_in_seconds = max(0.05, limits[0])
+        p.max_deterministic_time = max(0.01, limits[1])
         st = solver.solve(m)
         if st not in _STATUS:
-            return "unknown", None, 0.0
-        sol = {i: k for i, xi in enumerate(self.x) for k, v in xi.items() if solver.value(v)}
-        return _STATUS[st], sol, float(solver.best_objective_bound)
+            return "unknown", None
+        sol = {i: k for i, xi in self.x.items() for k, v in xi.items() if solver.value(v)}
+        return _STATUS[st], sol
 
 
-def _value(chosen: dict[int, int], priorities: Sequence[int]) -> int:
-    return sum(priorities[i] for i in chosen)
+def _plan_for(pb: _Problem, ids: Sequence[int], plans: Sequence[Plan]) -> Plan:
+    """The best of the given plans on households `ids` (ties: the earlier plan)."""
+    best = max(plans, key=lambda p: pb.key(p, ids))
+    return {i: best[i] for i in ids if i in best}
+
+
+class _Budget:
+    """Splits the time left over the CP-SAT calls still planned, in proportion to their size.
+
+    A call's deterministic-time share depends only on the options and the instance (shares
+    are handed out, not measured), so a solve that stops early stops at the same point on
+    every run; its wall-clock share of the time left is the safety net for a slow machine.
+    """
+
+    def __init__(self, o: BatchOptions, end: float) -> None:
+        self.det = o.max_time_in_seconds * o.deterministic_time_per_second
+        self.end = end
+
+    def take(self, work: int, planned: int) -> tuple[float, float]:
+        part = work / max(1, planned)
+        det = self.det * part
+        self.det -= det
+        return (self.end - time.perf_counter()) * part, det
 
 
 def solve_batch(
@@ -132,7 +229,7 @@ def solve_batch(
     weights: MatchWeights | None = None,
     options: BatchOptions | None = None,
 ) -> BatchResult:
-    """Place every household it can; see the module docstring for the model and objective."""
+    """Place every household it can; see the module docstring for the method."""
     t0 = time.perf_counter()
     w = weights or MatchWeights()
     o = options or BatchOptions()
@@ -144,82 +241,169 @@ def solve_batch(
     if o.strict_exclusion_ids:
         for h in hs:
             index.check_exclusion_ids(h)
-    cands = [candidates(h, index, w) for h in hs]
-    prio = [w.person_priority(h) for h in hs]
-    cap = index.arr.capacity
-    all_pairs = [
-        sorted({(int(r), int(col)) for r, col in zip(c.shelter, c.bed_col, strict=True)})
-        for c in cands
-    ]
-    n_eligible = sum(len(c) for c in cands)
+    pb = _Problem(hs, index, w)
+    n = len(hs)
+    n_eligible = sum(len(c) for c in pb.cands)
     if n_eligible == 0:
         cert = Certificate(0, True, 0, 0, 0, 0)
-        return build_result(hs, cands, index, {}, w, "infeasible", 0, cert, ())
-    ub, support = flow_upper_bound(
-        [h.size for h in hs], prio, all_pairs, cap, index.arr.family_max
-    )
-    # Rows of the relaxation's support are always modelled (see matching_bound).
-    must = [
-        np.array(
-            [k for k in range(len(c)) if (int(c.shelter[k]), int(c.bed_col[k])) in support[i]],
-            dtype=np.int64,
+        return build_result(hs, pb.cands, index, {}, w, "infeasible", 0, cert, ())
+    owner = np.concatenate([np.full(len(c), i, np.int64) for i, c in enumerate(pb.cands)])
+    full_comp = components(owner, np.concatenate(pb.nodes), n)
+    flows: list[dict[int, int]] = [{} for _ in hs]
+    units = [0] * n
+    value = [Fraction(0)] * n
+    exact_travel = [False] * n
+    bound = 0
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        if len(pb.cands[i]):
+            groups.setdefault(int(full_comp[i]), []).append(i)
+    for ids in groups.values():
+        rel: FlowRelaxation = lexicographic_flow(
+            [pb.prio[i] for i in ids],
+            [pb.nodes[i] for i in ids],
+            [pb.cands[i].beds for i in ids],
+            [pb.cands[i].distance_m for i in ids],
+            pb.cap,
         )
-        for i, c in enumerate(cands)
+        bound += rel.bound
+        for j, i in enumerate(ids):
+            flows[i], units[i] = rel.flow[j], rel.units[j]
+            value[i] = Fraction(rel.household_value_scaled(j), rel.scale)
+            exact_travel[i] = rel.travel_exact
+    # A household is "exact" when the flow sends it whole to one pair needing exactly its units.
+    exact = [
+        not f
+        or (
+            len(f) == 1
+            and next(iter(f.values())) == units[i] == int(pb.cands[i].beds[next(iter(f))])
+            and exact_travel[i]
+        )
+        for i, f in enumerate(flows)
     ]
-    best = greedy_assign(hs, cands, index, w)
-    ranks = [_shelter_rank(c) for c in cands]
+    rounded = pb.round_flow(flows, units)
+    greedy = greedy_assign(hs, pb.cands, index, w)
+    everyone = range(n)
+    best = _plan_for(pb, everyone, [rounded, greedy])
+    ranks = [_shelter_rank(c) for c in pb.cands]
     max_rank = max(int(r[-1]) + 1 if len(r) else 0 for r in ranks)
-    k = o.candidate_k if o.candidate_k > 0 else max_rank
+    k_cand = o.candidate_k if o.candidate_k > 0 else max_rank
+    must = [np.array(sorted(f), dtype=np.int64) for f in flows]
     deadline1 = t0 + o.max_time_in_seconds * _LEVEL1_SHARE
-    rounds, certified, solved_any, level1 = 0, False, False, "unknown"
-    bound = ub
+    budget = _Budget(o, t0 + o.max_time_in_seconds)
+    rounds, certified = 0, False
+    level1_ok = True
     while True:
         rounds += 1
         sel = []
         for i, r in enumerate(ranks):
-            extra = np.array([best[i]] if i in best else [], dtype=np.int64)
-            sel.append(np.unique(np.concatenate([np.flatnonzero(r < k), must[i], extra])))
+            extra = [p[i] for p in (best, greedy, rounded) if i in p]
+            sel.append(
+                np.unique(
+                    np.concatenate([np.flatnonzero(r < k_cand), must[i], np.array(extra, np.int64)])
+                )
+            )
         modelled = sum(len(s) for s in sel)
-        model = _Model(cands, sel, cap, prio, w)
-        model.m.maximize(model.placed)
-        level1, sol, cp_bound = model.solve(o, deadline1 - time.perf_counter(), best)
-        if sol is not None:
-            solved_any = True
-            if _value(sol, prio) >= _value(best, prio):
-                best = sol
-        full = modelled == n_eligible
-        if _value(best, prio) >= ub:
+        sel_owner = np.concatenate([np.full(len(s), i, np.int64) for i, s in enumerate(sel)])
+        sel_nodes = np.concatenate([pb.nodes[i][s] for i, s in enumerate(sel)])
+        comp = components(sel_owner, sel_nodes, n)
+        parts: dict[int, list[int]] = {}
+        for i in range(n):
+            if len(sel[i]):
+                parts.setdefault(int(comp[i]), []).append(i)
+        comps = sorted(parts.values())
+        models: dict[int, _Model] = {}
+        level1_ok = True
+        l1_status: list[str] = []
+        todo = []
+        for ids in comps:
+            ceiling = int(sum((value[i] for i in ids), Fraction(0)))
+            # A hint that reaches its component's share of the relaxation is proven optimal.
+            todo.append(pb.key(best, ids)[0] < ceiling)
+        planned = 2 * modelled + sum(
+            sum(len(sel[i]) for i in ids) for ids, t in zip(comps, todo, strict=True) if t
+        )
+        for ci, ids in enumerate(comps):
+            hint = {i: best[i] for i in ids if i in best}
+            if not todo[ci]:
+                l1_status.append("optimal")
+                continue
+            work = sum(len(sel[i]) for i in ids)
+            model = _Model(pb, ids, {i: sel[i] for i in ids})
+            model.m.maximize(model.placed)
+            st, sol = model.solve(o, budget.take(work, planned), hint)
+            planned -= work
+            models[ci] = model
+            l1_status.append(st)
+            level1_ok &= st == "optimal"
+            if sol is not None and pb.key(sol, ids)[0] >= pb.key(hint, ids)[0]:
+                for i in ids:
+                    best.pop(i, None)
+                best.update(sol)
+        total = pb.key(best, everyone)[0]
+        if total >= bound:
             certified = True
             break
-        if full:
-            certified = level1 == "optimal"
-            bound = min(ub, int(cp_bound + 1e-6))
+        if modelled == n_eligible:
+            certified = level1_ok
+            if certified:
+                bound = total
             break
         # Widen only when pruning, not search time, is what holds level 1 below the bound.
-        if level1 != "optimal" or k >= min(o.max_candidate_k, max_rank):
+        if not level1_ok or k_cand >= min(o.max_candidate_k, max_rank):
             break
         if time.perf_counter() >= deadline1:
             break
-        k = min(k * 2, o.max_candidate_k, max_rank)
-    p1 = _value(best, prio)
-    model.m.add(model.placed >= p1)
-    model.m.minimize(model.travel)
-    deadline2 = t0 + o.max_time_in_seconds * _LEVEL2_SHARE
-    level2, sol, _ = model.solve(o, deadline2 - time.perf_counter(), best)
-    if sol is not None:
-        best = sol
-    travel = sum(int(cands[i].distance_m[k_]) for i, k_ in best.items())
-    model.m.add(model.travel <= travel)
-    model.m.maximize(model.pref)
-    level3, sol, _ = model.solve(o, t0 + o.max_time_in_seconds - time.perf_counter(), best)
-    if sol is not None:
-        best = sol
-    levels = (level1, level2, level3)
-    if not solved_any:
+        k_cand = min(k_cand * 2, o.max_candidate_k, max_rank)
+    levels: list[list[str]] = [l1_status, [], []]
+    exact_comp = []
+    for ids in comps:
+        flow_plan = {i: rounded[i] for i in ids if i in rounded}
+        exact_comp.append(
+            all(exact[i] for i in ids) and pb.key(flow_plan, ids)[:2] >= pb.key(best, ids)[:2]
+        )
+    works = [sum(len(sel[i]) for i in ids) for ids in comps]
+    planned = sum(w_ * (1 if e else 2) for w_, e in zip(works, exact_comp, strict=True))
+    for ci, ids in enumerate(comps):
+        work = works[ci]
+        flow_plan = {i: rounded[i] for i in ids if i in rounded}
+        flow_exact = exact_comp[ci]
+        model = models.get(ci) or _Model(pb, ids, {i: sel[i] for i in ids})
+        hint = {i: best[i] for i in ids if i in best}
+        p1, neg_t, _ = pb.key(hint, ids)
+        model.m.add(model.placed >= p1)
+        if flow_exact:
+            # The flow plan is the lexicographic optimum of levels 1-2 over all pairs.
+            hint = _plan_for(pb, ids, [flow_plan, hint])
+            levels[1].append("optimal")
+        else:
+            model.m.minimize(model.travel)
+            st, sol = model.solve(o, budget.take(work, planned), hint)
+            planned -= work
+            levels[1].append(st)
+            if sol is not None and pb.key(sol, ids)[:2] >= pb.key(hint, ids)[:2]:
+                hint = sol
+        neg_t = pb.key(hint, ids)[1]
+        model.m.add(model.travel <= -neg_t)
+        model.m.maximize(model.pref)
+        st, sol = model.solve(o, budget.take(work, planned), hint)
+        planned -= work
+        levels[2].append(st)
+        if sol is not None and pb.key(sol, ids) >= pb.key(hint, ids):
+            hint = sol
+        for i in ids:
+            best.pop(i, None)
+        best.update(hint)
+    level_status = tuple(_worst(ls) for ls in levels)
+    status = "optimal" if certified and level_status == ("optimal",) * 3 else "feasible"
+    if status != "optimal" and level_status[0] == "unknown":
         status = "timeout"
-    elif certified and level2 == "optimal" and level3 == "optimal":
-        status = "optimal"
-    else:
-        status = "feasible"
-    cert = Certificate(ub, certified, k, rounds, n_eligible, modelled)
-    return build_result(hs, cands, index, best, w, status, bound, cert, levels)
+    cert = Certificate(bound, certified, k_cand, rounds, n_eligible, modelled)
+    return build_result(hs, pb.cands, index, best, w, status, bound, cert, level_status)
+
+
+def _worst(statuses: Sequence[str]) -> str:
+    for s in ("unknown", "feasible"):
+        if s in statuses:
+            return s
+    return "optimal"

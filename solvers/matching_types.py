@@ -230,6 +230,7 @@ class BatchOptions:
     time_limit_cap_seconds: float = 300.0
     strict_exclusion_ids: bool = True
     interleave_search: bool = False
+    deterministic_time_per_second: float = 0.6
 
     def __post_init__(self) -> None:
         err = InvalidOptionsError
@@ -237,6 +238,8 @@ class BatchOptions:
             raise err("max_time_in_seconds", f"must be in (0, {self.time_limit_cap_seconds}]")
         if not 1 <= self.num_workers <= 64:
             raise err("num_workers", "must be within 1..64")
+        if self.deterministic_time_per_second <= 0:
+            raise err("deterministic_time_per_second", "must be > 0")
         if self.candidate_k < 0 or self.max_candidate_k < 1:
             raise err("candidate_k", "must be >= 0 (0 = no pruning)")
 
