@@ -156,3 +156,21 @@ def test_validator_catches_broken_plans():
     assert {"household_split", "over_capacity", "wrong_bed_type", "wrong_distance",
             "minor_not_in_youth", "ineligible"} <= codes
     assert validate_plan(hs[:1], shelters, [a1]) == []
+
+
+
+def test_second_widening_round_when_pruning_holds_level_1_below_the_bound():
+    # Three shelters of 3 beds, four pairs: the flow relaxation places all 8 persons (one pair
+    # split over two shelters), but a whole pair per shelter is all that fits. With K=1 the
+    # pruned optimum (3 pairs) is proven yet below the bound 24, so K widens; once every
+    # eligible pair is modelled, CP-SAT's proof lowers the bound to 18 and certifies it.
+    spots = (("a", 40.1), ("b", 40.2), ("c", 40.3))
+    shelters = [sh(n, lat, {"adult_female": 3}) for n, lat in spots]
+    hs = [hh(f"p{j}", 2) for j in range(4)]
+    r = solve_batch(hs, shelters, options=BatchOptions(max_time_in_seconds=3, candidate_k=1))
+    c = r.certificate
+    assert c is not None and c.rounds >= 2 and c.candidate_k >= 2
+    assert c.certified and c.pairs_modelled == c.pairs_eligible == 12
+    assert c.upper_bound == 18 and r.bound == 18 and r.gap == 0.0
+    assert r.objective.weighted_persons == 18 and r.status == "optimal"
+    check(hs, shelters, r)
