@@ -15,12 +15,13 @@ matching is audited, and so is every match made for one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, case, cast, func, select
 from sqlmodel import Session, col
 
 from core import audit
@@ -54,7 +55,7 @@ from logistics.visibility import rounded_distance_m
 from logistics.vocabulary import BedType, mask_to_populations
 from solvers.eligibility import REASONS
 from solvers.errors import SolverInputError
-from solvers.geo import BoundingBox, bounding_box, travel_minutes
+from solvers.geo import BoundingBox, bounding_box, haversine_m, travel_minutes
 from solvers.matching import (
     BatchOptions,
     BatchResult,
@@ -101,8 +102,8 @@ class Snapshot:
 _SHELTER_COLUMNS = (
     "id", "name", "lat", "lon", "location_sealed", "city", "state", "timezone",
     "confidential_location", "populations_mask", "specialisation", "accessible", "pets",
-    "children_max_age", "intake_hours", "requires_photo_id", "requires_referral",
-    "requires_sobriety", "stale_after_hours", "max_hold_minutes")
+    "children_max_age", "requires_photo_id", "requires_referral", "requires_sobriety",
+    "stale_after_hours", "max_hold_minutes")
 _BED_COLUMNS = ("shelter_id", "bed_type", "total", "occupied", "held", "max_household",
                 "updated_at")
 
@@ -119,43 +120,77 @@ def _boxed(stmt: Any, box: BoundingBox | None) -> Any:
                       col(Shelter.lon).between(box.min_lon, box.max_lon))
 
 
+def _beds_per_shelter(now: datetime, box: BoundingBox | None) -> Any:
+    """One row per shelter: free beds per bed type (lapsed holds excluded), unit size, age."""
+    inv = BedInventory
+    free = (col(inv.total) - col(inv.occupied)
+            - (col(inv.held) - bed_service.lapsed_holds_subquery(now)))
+    per_type = [func.sum(case((col(inv.bed_type) == b.value, free), else_=None)).label(b.value)
+                for b in BedType]
+    unit = case((col(inv.bed_type) == BedType.FAMILY_UNIT.value,
+                 func.coalesce(col(inv.max_household), _UNLIMITED_UNIT)), else_=None)
+    stmt = (select(col(inv.shelter_id).label("sid"), *per_type,
+                   func.max(unit).label("family_max"),
+                   func.min(col(inv.updated_at)).label("counted_at"))
+            .join(Shelter, col(Shelter.id) == col(inv.shelter_id))
+            .group_by(col(inv.shelter_id)))
+    return _boxed(stmt, box).subquery()
+
+
+def _beyond(near: tuple[float, float, int], lat: float, lon: float) -> bool:
+    return haversine_m(near[0], near[1], lat, lon) > near[2] + _BOX_MARGIN_M
+
+
 def load_snapshot(session: Session, *, cipher: FieldCipher, now: datetime | None = None,
-                  box: BoundingBox | None = None) -> Snapshot:
-    """Shelters (inside `box`, or all) as `ShelterOption` values, with capacity read now."""
+                  box: BoundingBox | None = None,
+                  near: tuple[float, float, int] | None = None) -> Snapshot:
+    """Shelters (inside `box`, or all) as `ShelterOption` values, with capacity read now.
+
+    With `near` = (lat, lon, metres), shelters clearly beyond that reach are left out too;
+    `total` still counts them, so callers can report them as out of reach.
+    """
     now = now or utcnow()
-    s = Shelter
-    rows = session.execute(_boxed(_columns(s, _SHELTER_COLUMNS), box)).all()
-    lapsed = bed_service.lapsed_holds_subquery(now)
-    beds: dict[int, list[Any]] = {}
-    for row in session.execute(_boxed(
-            _columns(BedInventory, _BED_COLUMNS).add_columns(lapsed)
-            .join(s, col(s.id) == col(BedInventory.shelter_id)), box)).all():
-        beds.setdefault(row[0], []).append(row)
+    beds = _beds_per_shelter(now, box)
+    # Core rows on the session's connection: no ORM row processing for thousands of rows.
+    conn = session.connection()
+    rows = conn.execute(_boxed(
+        _columns(Shelter, _SHELTER_COLUMNS)
+        .add_columns(*(beds.c[b.value] for b in BedType), beds.c.family_max, beds.c.counted_at,
+                     # The schedule as JSON text, so that equal schedules are parsed once.
+                     cast(col(Shelter.intake_hours), Text).label("intake_hours"))
+        .outerjoin(beds, beds.c.sid == col(Shelter.id)), box)).all()
     languages: dict[int, set[str]] = {}
-    for sid, language in session.execute(_boxed(
+    for sid, language in conn.execute(_boxed(
             _columns(ShelterLanguage, ("shelter_id", "language"))
-            .join(s, col(s.id) == col(ShelterLanguage.shelter_id)), box)).all():
+            .join(Shelter, col(Shelter.id) == col(ShelterLanguage.shelter_id)), box)).all():
         languages.setdefault(sid, set()).add(language)
+    populations = {mask: frozenset(p.value for p in mask_to_populations(mask))
+                   for mask in {r.populations_mask for r in rows}}
+    # Schedules repeat across shelters: each distinct one is parsed and evaluated once.
+    open_now: dict[tuple[str | None, str], bool] = {}
+    n_types = len(BedType)
     options, meta = [], {}
     for r in rows:
-        available: dict[str, int] = {}
-        family_max, age = 0, 0
-        for _, bed_type, total, occupied, held, max_household, updated_at, gone in beds.get(
-                r.id, []):
-            available[str(bed_type)] = max(0, total - occupied - (held - int(gone)))
-            age = max(age, int((now - updated_at).total_seconds() // 60))
-            if bed_type == BedType.FAMILY_UNIT:
-                family_max = max_household or _UNLIMITED_UNIT
+        if near is not None and _beyond(near, r.lat, r.lon):
+            continue
+        counts = r[len(_SHELTER_COLUMNS):len(_SHELTER_COLUMNS) + n_types]
+        available = {b.value: max(0, int(n)) for b, n in zip(BedType, counts, strict=True)
+                     if n is not None}
+        age = 0 if r.counted_at is None else max(
+            0, int((now - r.counted_at).total_seconds() // 60))
+        key = (r.intake_hours, r.timezone)
+        if key not in open_now:
+            hours = None if r.intake_hours is None else json.loads(r.intake_hours)
+            open_now[key] = is_open(hours, r.timezone, now)
         lat, lon = r.lat, r.lon
         if r.confidential_location and r.location_sealed is not None:
             exact = cipher.open(r.location_sealed, field=LOCATION_FIELD)
             lat, lon = (float(part) for part in exact.split(","))
         options.append(ShelterOption(
-            shelter_id=str(r.id), lat=lat, lon=lon,
-            populations=frozenset(p.value for p in mask_to_populations(r.populations_mask)),
+            shelter_id=str(r.id), lat=lat, lon=lon, populations=populations[r.populations_mask],
             available=available, city=r.city, state=r.state,
             languages=frozenset(languages.get(r.id, ())),
-            family_unit_max_household=family_max, children_max_age=r.children_max_age,
+            family_unit_max_household=r.family_max or 0, children_max_age=r.children_max_age,
             wheelchair_accessible=r.accessible, pets_allowed=r.pets,
             # The registry records no medical support yet, so a medical need matches nowhere
             # and is reported as such rather than silently ignored.
@@ -163,12 +198,12 @@ def load_snapshot(session: Session, *, cipher: FieldCipher, now: datetime | None
             requires_photo_id=r.requires_photo_id, requires_referral=r.requires_referral,
             requires_sobriety=r.requires_sobriety,
             trafficking_specialisation=str(r.specialisation),
-            intake_open_now=is_open(r.intake_hours, r.timezone, now),
-            count_age_minutes=age, confidential=r.confidential_location))
+            intake_open_now=open_now[key], count_age_minutes=age,
+            confidential=r.confidential_location))
         meta[r.id] = ShelterMeta(r.name, r.city, r.state, r.confidential_location,
                                  age > r.stale_after_hours * 60, r.max_hold_minutes)
-    total = len(rows) if box is None else int(
-        session.execute(select(func.count()).select_from(Shelter)).scalar_one())
+    total = len(rows) if box is None and near is None else int(
+        conn.execute(select(func.count()).select_from(Shelter)).scalar_one())
     return Snapshot(tuple(options), meta, total, now)
 
 
@@ -334,7 +369,9 @@ def match_household(db: Database, *, actor: Principal, cipher: FieldCipher,
             assert request.case_id is not None
             case = stored_case(session, actor=actor, cipher=cipher, case_id=request.case_id)
         household = to_household(session, case)
-        snapshot = load_snapshot(session, cipher=cipher, box=box_for([household]))
+        snapshot = load_snapshot(session, cipher=cipher, box=box_for([household]),
+                                 near=(household.lat, household.lon,
+                                       household.max_travel_km * 1000))
         ranked = rank_for_household(household, snapshot.options, limit=request.limit,
                                     strict_exclusion_ids=False)
         response = _match_response(session, actor, cipher, snapshot, ranked, request.case_id)
