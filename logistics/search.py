@@ -15,13 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, literal
+import numpy as np
+from sqlalchemy import exists, func, literal
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
 from core.clock import utcnow
 from core.crypto import FieldCipher
 from core.models import Role
 from core.principal import Principal
+from core.types import UTCDateTime
 from logistics import bed_service
 from logistics.bed_models import BedCountPublic, UnmetNeed
 from logistics.models import BedInventory, Shelter, ShelterLanguage, ShelterPublic, ShelterStaff
@@ -29,7 +32,7 @@ from logistics.schedule import is_open
 from logistics.service import languages_of, present
 from logistics.visibility import rounded_distance_m
 from logistics.vocabulary import POPULATION_BITS, BedType, Population
-from solvers.geo import bounding_box, haversine_m
+from solvers.geo import bounding_box, haversine_m_many
 
 STALE_PENALTY_M = 25_000
 MAX_RADIUS_KM = 5_000
@@ -68,9 +71,24 @@ class SearchPage(SQLModel):
     offset: int
 
 
-def _candidates(session: Session, query: SearchQuery, now: datetime) -> list[Shelter]:
+@dataclass(frozen=True)
+class _Candidate:
+    id: int
+    lat: float
+    lon: float
+    timezone: str
+    intake_hours: dict[str, list[list[str]]] | None
+    stale: bool
+
+
+def _candidates(session: Session, query: SearchQuery, now: datetime) -> list[_Candidate]:
+    """Light rows for every shelter passing the SQL filters (no ORM objects: there may be
+    thousands), each with whether its oldest bed count is stale."""
     box = bounding_box(query.lat, query.lon, int(query.radius_km * 1000))
-    stmt = select(Shelter).where(
+    oldest = (select(func.min(BedInventory.updated_at))
+              .where(col(BedInventory.shelter_id) == col(Shelter.id)).scalar_subquery())
+    stmt = sa_select(col(Shelter.id), col(Shelter.lat), col(Shelter.lon), col(Shelter.timezone),
+                     col(Shelter.intake_hours), col(Shelter.stale_after_hours), oldest).where(
         col(Shelter.lat).between(box.min_lat, box.max_lat),
         col(Shelter.lon).between(box.min_lon, box.max_lon),
     )
@@ -95,7 +113,17 @@ def _candidates(session: Session, query: SearchQuery, now: datetime) -> list[She
         if query.bed_type is not None:
             has_beds = has_beds.where(col(BedInventory.bed_type) == query.bed_type.value)
         stmt = stmt.where(has_beds)
-    return list(session.exec(stmt).all())
+    rows = session.execute(stmt).all()
+    oldest_type = UTCDateTime()
+    found = []
+    for sid, lat, lon, tz, hours, stale_hours, oldest_at in rows:
+        if isinstance(oldest_at, str):  # SQLite returns an aggregate of a typed column as text
+            oldest_at = datetime.fromisoformat(oldest_at)
+        if oldest_at is not None:
+            oldest_at = oldest_type.process_result_value(oldest_at, session.get_bind().dialect)
+        stale = oldest_at is not None and (now - oldest_at).total_seconds() > stale_hours * 3600
+        found.append(_Candidate(sid, lat, lon, tz, hours, stale))
+    return found
 
 
 def search_shelters(
@@ -103,37 +131,43 @@ def search_shelters(
     record_unmet: Callable[[UnmetNeed], None] | None = None,
 ) -> SearchPage:
     now = utcnow()
-    ranked: list[tuple[int, int, Shelter, bool]] = []
-    for shelter in _candidates(session, query, now):
-        distance = haversine_m(query.lat, query.lon, shelter.lat, shelter.lon)
-        if distance > query.radius_km * 1000:
+    candidates = _candidates(session, query, now)
+    distances = haversine_m_many(query.lat, query.lon,
+                                 np.array([c.lat for c in candidates], dtype=np.float64),
+                                 np.array([c.lon for c in candidates], dtype=np.float64))
+    limit_m = query.radius_km * 1000
+    ranked: list[tuple[float, int, _Candidate]] = []
+    for candidate, distance in zip(candidates, distances.tolist(), strict=True):
+        if distance > limit_m:
             continue
-        open_now = is_open(shelter.intake_hours, shelter.timezone, now)
-        if query.open_now and not open_now:
+        if query.open_now and not is_open(candidate.intake_hours, candidate.timezone, now):
             continue
-        assert shelter.id is not None
-        ranked.append((distance, shelter.id, shelter, open_now))
+        penalty = STALE_PENALTY_M if candidate.stale else 0
+        ranked.append((distance + penalty, candidate.id, candidate))
     if not ranked and record_unmet is not None:
         record_unmet(UnmetNeed(state=query.state, population=query.population,
                                bed_type=query.bed_type, reason="no_shelter_found",
                                source="search"))
-    beds = _beds_for(session, [r[1] for r in ranked], now)
-    staleness = {sid: any(b.stale for b in counts) for sid, counts in beds.items()}
-    ranked.sort(key=lambda r: (r[0] + (STALE_PENALTY_M if staleness.get(r[1]) else 0), r[1]))
+    ranked.sort(key=lambda r: (r[0], r[1]))
     page = ranked[query.offset:query.offset + query.limit]
     ids = [r[1] for r in page]
+    shelters = {s.id: s for s in session.exec(select(Shelter).where(col(Shelter.id).in_(ids)))}
+    beds = _beds_for(session, ids, now)
     languages = languages_of(session, ids)
     managed = _managed(session, actor, ids)
     items = []
-    for distance, sid, shelter, open_now in page:
+    for score, sid, candidate in page:
+        shelter = shelters[sid]
+        distance = round(score - (STALE_PENALTY_M if candidate.stale else 0))
         manager = actor.is_admin or sid in managed
         hidden = shelter.confidential_location and not manager
         shown = rounded_distance_m(distance) if hidden else distance
         items.append(SearchHit(
             shelter=present(session, actor=actor, cipher=cipher, shelter=shelter,
                             languages=languages[sid], manager=manager),
-            distance_km=round(shown / 1000, 1), distance_rounded=hidden, open_now=open_now,
-            stale=staleness.get(sid, False), beds=beds.get(sid, [])))
+            distance_km=round(shown / 1000, 1), distance_rounded=hidden,
+            open_now=is_open(candidate.intake_hours, candidate.timezone, now),
+            stale=candidate.stale, beds=beds.get(sid, [])))
     return SearchPage(items=items, total=len(ranked), limit=query.limit, offset=query.offset)
 
 
