@@ -11,9 +11,8 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left
 
+from solvers.transit_bound import INF, lower_bounds
 from solvers.transit_index import Timetable
-
-INF = 1 << 62
 
 
 def earliest_arrival_multi(
@@ -22,28 +21,37 @@ def earliest_arrival_multi(
     targets: dict[int, int],
     min_transfer_minutes: int = 0,
     usable: list[bool] | None = None,
+    bound: list[int] | None = None,
 ) -> int | None:
     """Earliest arrival from stops ready at given times to any target stop plus its extra
-    minutes (a door leg); `usable` masks stops that may not be touched."""
-    n = len(tt.network.stops)
+    minutes (a door leg); `usable` masks stops that may not be touched. `bound` is the static
+    lower bound to the targets (`target_bounds`), computed here when not given."""
+    h = target_bounds(tt, targets, usable) if bound is None else bound
     patterns = tt.patterns
     stop_patterns = tt.stop_patterns
     footpaths = tt.footpaths
-    mtt = [max(m, min_transfer_minutes) for m in tt.transfer_minutes]
+    transfer = tt.transfer_minutes
+    n = len(transfer)
     ready = [INF] * n
     best = INF
+    heap: list[tuple[int, int]] = []
     for stop, t in sources.items():
+        if h[stop] >= INF:
+            continue
         ready[stop] = t
+        heap.append((t + h[stop], stop))
         if stop in targets:
             best = min(best, t + targets[stop])
+    heapq.heapify(heap)
+    push, pop = heapq.heappush, heapq.heappop
     boarded: dict[int, list[tuple[int, int]]] = {}
-    heap = sorted((t, stop) for stop, t in sources.items())
     while heap:
-        now, stop = heapq.heappop(heap)
-        if now != ready[stop]:
-            continue
-        if now >= best:
+        key, stop = pop(heap)
+        if key >= best:
             break
+        now = ready[stop]
+        if key != now + h[stop]:
+            continue
         for pi, pos in stop_patterns[stop]:
             pat = patterns[pi]
             deps = pat.dep[pos]
@@ -72,9 +80,11 @@ def earliest_arrival_multi(
             dropoff = pat.dropoff
             for j in range(pos + 1, end):
                 a = arr_rows[j][k]
-                if a >= best:
-                    break
                 v = pat_stops[j]
+                # The bound is consistent along a trip: once it reaches `best`, so do all
+                # later stops of this trip.
+                if a + h[v] >= best:
+                    break
                 if usable is not None and not usable[v]:
                     break
                 if not dropoff[j]:
@@ -83,10 +93,11 @@ def earliest_arrival_multi(
                     best = min(best, a + targets[v])
                     if targets[v] == 0:
                         break
-                r = a + mtt[v]
+                r = a + max(transfer[v], min_transfer_minutes)
                 if r < ready[v]:
                     ready[v] = r
-                    heapq.heappush(heap, (r, v))
+                    if r + h[v] < best:
+                        push(heap, (r + h[v], v))
                 for w, walk in footpaths[v]:
                     t = a + walk
                     if usable is not None and not usable[w]:
@@ -95,5 +106,13 @@ def earliest_arrival_multi(
                         best = min(best, t + targets[w])
                     if t < ready[w]:
                         ready[w] = t
-                        heapq.heappush(heap, (t, w))
+                        if t + h[w] < best:
+                            push(heap, (t + h[w], w))
     return None if best == INF else best
+
+
+def target_bounds(
+    tt: Timetable, targets: dict[int, int], usable: list[bool] | None = None
+) -> list[int]:
+    """Static lower bound on the minutes from every stop to the targets (INF: unreachable)."""
+    return lower_bounds(tt.static_in, targets, usable)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from solvers.transit_bound import static_in_edges
 from solvers.transit_model import Connection, Network, TransitInputError
 
 EARTH_RADIUS_M = 6_371_000
@@ -78,6 +79,8 @@ class Timetable:
     footpaths: list[list[tuple[int, int]]]
     transfer_minutes: list[int]
     sorted_connections: list[Connection]
+    # Per stop: incoming static edges (from stop, fastest minutes) for A* lower bounds.
+    static_in: list[tuple[tuple[int, int], ...]] = field(default_factory=list)
 
 
 def _trip_rows(network: Network) -> dict[int, list[Connection]]:
@@ -160,4 +163,8 @@ def build_timetable(network: Network) -> Timetable:
             footpaths[fp.from_stop].append((fp.to_stop, fp.minutes))
     transfer = [s.min_transfer_minutes for s in network.stops]
     ordered = sorted(network.connections, key=lambda c: (c.dep, c.arr, c.trip, c.seq))
-    return Timetable(network, patterns, stop_patterns, footpaths, transfer, ordered)
+    hops = [(pat.stops[j - 1], pat.stops[j], min(map(int.__sub__, pat.arr[j], pat.dep[j - 1])))
+            for pat in patterns for j in range(1, len(pat.stops))]
+    hops.extend((u, v, walk) for u, walks in enumerate(footpaths) for v, walk in walks)
+    return Timetable(network, patterns, stop_patterns, footpaths, transfer, ordered,
+                     static_in_edges(n, hops))

@@ -30,6 +30,8 @@ from solvers.transit import (
     earliest_arrival,
     plan_trips,
 )
+from solvers.transit_bound import INF
+from solvers.transit_ea import target_bounds
 from solvers.transit_reference import build_reference, reference_earliest_arrival
 
 T0 = 28_000_000  # 2023-03-28 UTC, in epoch minutes
@@ -93,6 +95,21 @@ def test_earliest_arrival_matches_networkx(net: Network, data: st.DataObject) ->
         start = T0 + data.draw(st.integers(0, 2000))
         expected = reference_earliest_arrival(ref, o, d, start)
         assert earliest_arrival(tt, o, d, start, min_transfer_minutes=mtt) == expected
+
+
+@given(networks(), st.data())
+@SETTINGS
+def test_static_bound_never_exceeds_the_earliest_arrival(net: Network, data: st.DataObject) -> None:
+    n = len(net.stops)
+    tt = build_timetable(net)
+    o, d = data.draw(st.integers(0, n - 1)), data.draw(st.integers(0, n - 1))
+    start = T0 + data.draw(st.integers(0, 2000))
+    arrival = earliest_arrival(tt, o, d, start, min_transfer_minutes=data.draw(st.integers(0, 30)))
+    bound = target_bounds(tt, {d: 0})[o]
+    if arrival is not None:
+        assert arrival - start >= bound
+    if bound == INF:
+        assert arrival is None
 
 
 @given(networks(), st.data())
