@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import exists, func, literal
+from sqlalchemy import exists, func, literal, type_coerce
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
@@ -85,10 +85,14 @@ def _candidates(session: Session, query: SearchQuery, now: datetime) -> list[_Ca
     """Light rows for every shelter passing the SQL filters (no ORM objects: there may be
     thousands), each with whether its oldest bed count is stale."""
     box = bounding_box(query.lat, query.lon, int(query.radius_km * 1000))
-    oldest = (select(func.min(BedInventory.updated_at))
-              .where(col(BedInventory.shelter_id) == col(Shelter.id)).scalar_subquery())
+    oldest = type_coerce(select(func.min(BedInventory.updated_at))
+                         .where(col(BedInventory.shelter_id) == col(Shelter.id))
+                         .scalar_subquery(), UTCDateTime)
+    # Decoding the JSON schedule of thousands of rows is the costliest part; skip it unless
+    # the caller filters on intake hours (the page's own rows decode it later).
+    hours = col(Shelter.intake_hours) if query.open_now else literal(None)
     stmt = sa_select(col(Shelter.id), col(Shelter.lat), col(Shelter.lon), col(Shelter.timezone),
-                     col(Shelter.intake_hours), col(Shelter.stale_after_hours), oldest).where(
+                     hours, col(Shelter.stale_after_hours), oldest).where(
         col(Shelter.lat).between(box.min_lat, box.max_lat),
         col(Shelter.lon).between(box.min_lon, box.max_lon),
     )
@@ -113,16 +117,10 @@ def _candidates(session: Session, query: SearchQuery, now: datetime) -> list[_Ca
         if query.bed_type is not None:
             has_beds = has_beds.where(col(BedInventory.bed_type) == query.bed_type.value)
         stmt = stmt.where(has_beds)
-    rows = session.execute(stmt).all()
-    oldest_type = UTCDateTime()
     found = []
-    for sid, lat, lon, tz, hours, stale_hours, oldest_at in rows:
-        if isinstance(oldest_at, str):  # SQLite returns an aggregate of a typed column as text
-            oldest_at = datetime.fromisoformat(oldest_at)
-        if oldest_at is not None:
-            oldest_at = oldest_type.process_result_value(oldest_at, session.get_bind().dialect)
+    for sid, lat, lon, tz, schedule, stale_hours, oldest_at in session.execute(stmt).all():
         stale = oldest_at is not None and (now - oldest_at).total_seconds() > stale_hours * 3600
-        found.append(_Candidate(sid, lat, lon, tz, hours, stale))
+        found.append(_Candidate(sid, lat, lon, tz, schedule, stale))
     return found
 
 
@@ -166,7 +164,7 @@ def search_shelters(
             shelter=present(session, actor=actor, cipher=cipher, shelter=shelter,
                             languages=languages[sid], manager=manager),
             distance_km=round(shown / 1000, 1), distance_rounded=hidden,
-            open_now=is_open(candidate.intake_hours, candidate.timezone, now),
+            open_now=is_open(shelter.intake_hours, shelter.timezone, now),
             stale=candidate.stale, beds=beds.get(sid, [])))
     return SearchPage(items=items, total=len(ranked), limit=query.limit, offset=query.offset)
 
