@@ -7,7 +7,7 @@ nothing, with no personal data, for published statistics.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -80,6 +80,7 @@ class BedCountPublic(SQLModel):
     version: int
     updated_at: datetime
     updated_by: int | None
+    surge: int = 0  # surge beds open now, already included in available
     age_minutes: int
     stale: bool
 
@@ -98,6 +99,57 @@ class BedCountUpdate(SQLModel):
 
 class BedMove(SQLModel):
     beds: int = Field(default=1, ge=1, le=1000)
+
+
+class SurgeWindow(SQLModel, table=True):
+    """Temporary overflow capacity (a white-flag night): extra beds from start to end."""
+
+    __tablename__ = "surge_window"
+    __table_args__ = (
+        Index("ix_surge_window_inventory_time", "inventory_id", "starts_at", "ends_at"),
+        CheckConstraint("beds >= 1", name="beds_positive"),
+        CheckConstraint("ends_at > starts_at", name="window"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    inventory_id: int = Field(foreign_key="bed_inventory.id", ondelete="CASCADE")
+    shelter_id: int = Field(foreign_key="shelter.id", index=True, ondelete="CASCADE")
+    bed_type: BedType = Field(sa_type=String(16))
+    beds: int
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    reason: str = Field(default="overflow", sa_type=String(64))
+    created_by: int | None = Field(default=None, foreign_key="account.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SurgeCreate(SQLModel):
+    beds: int = Field(ge=1, le=1000)
+    starts_at: datetime
+    ends_at: datetime
+    reason: str = Field(default="overflow", min_length=1, max_length=64,
+                        schema_extra={"pattern": r"^[\w .,'-]+$"})
+
+    @model_validator(mode="after")
+    def _window(self) -> SurgeCreate:
+        if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
+            raise ValueError("starts_at and ends_at need a UTC offset")
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        if self.ends_at - self.starts_at > timedelta(days=31):
+            raise ValueError("a surge window lasts at most 31 days")
+        return self
+
+
+class SurgePublic(SQLModel):
+    id: int
+    shelter_id: int
+    bed_type: BedType
+    beds: int
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    created_by: int | None
+    created_at: datetime
 
 
 class IdempotencyRecord(SQLModel, table=True):

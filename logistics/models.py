@@ -213,7 +213,9 @@ class BedInventory(SQLModel, table=True):
         UniqueConstraint("shelter_id", "bed_type", name="uq_bed_inventory_shelter_type"),
         CheckConstraint(f"bed_type IN {BED_TYPE_SQL}", name="bed_type"),
         CheckConstraint("total >= 0 AND occupied >= 0 AND held >= 0", name="non_negative"),
-        CheckConstraint("occupied + held <= total", name="capacity"),
+        CheckConstraint("surge >= 0", name="surge_non_negative"),
+        # Surge beds count while a window is open, and for as long as people still use them.
+        CheckConstraint("occupied + held <= total + surge", name="capacity"),
         CheckConstraint("max_household IS NULL OR max_household >= 1", name="max_household"),
     )
     id: int | None = Field(default=None, primary_key=True)
@@ -223,6 +225,7 @@ class BedInventory(SQLModel, table=True):
     occupied: int = 0
     held: int = 0
     max_household: int | None = None  # family units only: the largest household a unit takes
+    surge: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     version: int = 1
     updated_at: datetime = _ts()
     updated_by: int | None = Field(default=None, foreign_key="account.id")
