@@ -51,7 +51,8 @@ def _dominates(a: Label, b: Label) -> bool:
 
 class Search:
     def __init__(self, tt: Timetable, query: TripQuery, party: Party, forbidden: list[bool],
-                 origin: list[DoorLeg], dest: list[DoorLeg], window_end: int) -> None:
+                 origin: list[DoorLeg], dest: list[DoorLeg], window_end: int,
+                 bound: list[int] | None = None) -> None:
         self.tt, self.query, self.party, self.forbidden = tt, query, party, forbidden
         self.origin = origin
         self.egress: dict[int, list[DoorLeg]] = {}
@@ -67,17 +68,30 @@ class Search:
         self.alive: list[bool] = []
         self.bags: dict[int, list[int]] = {}
         self.targets: list[Target] = []
+        # Lower bounds on what any completion adds: minutes (static, door leg included), and
+        # the cheapest ride for this party when another ride is still needed.
+        self.bound = bound if bound is not None else [0] * len(tt.transfer_minutes)
+        fares = [party_fare(c, 0, party) for c, a in zip(tt.network.carriers, self.access,
+                                                         strict=True) if a != Access.EXCLUDED]
+        self.min_ride_cents = min(fares, default=0)
 
     def _pruned(self, arr: int, cost: int, rides: int) -> bool:
         return any(t.arr <= arr and t.cost <= cost and t.rides <= rides for t in self.targets)
 
     def _add(self, stop: int, label: Label) -> int | None:
-        if self.forbidden[stop] or label[1] > self.limit or label[2] > self.budget:
+        # A label is useless when even its fastest completion misses the window, or when a
+        # destination label found already is at least as good as its best completion.
+        if (self.forbidden[stop] or label[1] + self.bound[stop] > self.limit
+                or label[2] > self.budget):
             return None
         # With no ride left, only a stop with a door leg to the destination is worth a label.
         if label[3] > self.query.max_transfers and stop not in self.egress:
             return None
-        if self._pruned(label[1], label[2], label[3]):
+        if label[3] == 0 or stop not in self.egress:
+            if self._pruned(label[1] + self.bound[stop], label[2] + self.min_ride_cents,
+                            label[3] + 1):
+                return None
+        elif self._pruned(label[1] + self.bound[stop], label[2], label[3]):
             return None
         bag = self.bags.setdefault(stop, [])
         labels = self.labels
@@ -179,7 +193,8 @@ class Search:
                 if self.forbidden[v]:
                     break
                 a = pat.arr[j][k]
-                if a > self.limit:
+                # The static bound grows along a trip, so no later stop is within the window.
+                if a + self.bound[v] > self.limit:
                     break
                 if conditional and not self._alone_ok(carrier.alone_max_minutes, dep, a, v):
                     break

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from solvers.transit_ea import earliest_arrival_multi
+from solvers.transit_ea import earliest_arrival_multi, target_bounds
 from solvers.transit_index import Timetable, distance_m, local_iso
 from solvers.transit_model import (
     Avoid,
@@ -73,12 +73,13 @@ def _solve(tt: Timetable, query: TripQuery) -> tuple[tuple[Itinerary, ...], tupl
     )
     if query.escort_available and needs_escort:
         parties.append(party_for(query, escorted=True))
-    limit = _window(tt, query, forbidden, origin, dest)
+    window = _window(tt, query, forbidden, origin, dest)
     found: list[tuple[Target, Search]] = []
     for party in parties:
-        if limit is None:
+        if window is None:
             break
-        search = Search(tt, query, party, forbidden, origin, dest, limit)
+        limit, bound = window
+        search = Search(tt, query, party, forbidden, origin, dest, limit, bound)
         found.extend((t, search) for t in search.run())
     found.sort(key=lambda ts: (ts[0].arr, ts[0].cost, ts[0].rides, ts[0].escorted))
     kept: list[tuple[Target, Search]] = []
@@ -89,9 +90,10 @@ def _solve(tt: Timetable, query: TripQuery) -> tuple[tuple[Itinerary, ...], tupl
 
 
 def _window(tt: Timetable, query: TripQuery, forbidden: list[bool], origin: list[DoorLeg],
-            dest: list[DoorLeg]) -> int | None:
+            dest: list[DoorLeg]) -> tuple[int, list[int]] | None:
     """Latest arrival worth searching: the unconstrained earliest arrival plus a day or the
-    fastest trip's duration, whichever is longer; None when nothing is reachable at all.
+    fastest trip's duration, whichever is longer; None when nothing is reachable at all. Also
+    the static lower bound from every stop to the destination, which prunes the search.
 
     The earliest arrival ignores budgets, carriers and layover rules, so it is a lower bound;
     the window keeps the next day's departures (often cheaper or safer) in the Pareto set
@@ -105,10 +107,12 @@ def _window(tt: Timetable, query: TripQuery, forbidden: list[bool], origin: list
     for leg in dest:
         targets[leg.stop] = min(targets.get(leg.stop, leg.minutes), leg.minutes)
     usable = [not f for f in forbidden]
-    fastest = earliest_arrival_multi(tt, sources, targets, query.min_transfer_minutes, usable)
+    bound = target_bounds(tt, targets, usable)
+    fastest = earliest_arrival_multi(tt, sources, targets, query.min_transfer_minutes, usable,
+                                     bound)
     if fastest is None:
         return None
-    return fastest + max(24 * 60, fastest - query.depart_after)
+    return fastest + max(24 * 60, fastest - query.depart_after), bound
 
 
 def _party_notes(tt: Timetable, query: TripQuery) -> list[str]:
