@@ -12,7 +12,7 @@ from api import errors
 from api.config import Settings
 from api.deps import Services
 from api.observability import BodySizeLimitMiddleware, RequestContextMiddleware
-from api.routes import accounts, cases, health, interop, matching, safety_plans, shelters
+from api.routes import accounts, cases, health, interop, matching, safety_plans, shelters, travel
 from core.crypto import FieldCipher, load_or_create_key
 from core.db import Database, DatabaseSettings
 
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(cases.router)
     app.include_router(safety_plans.router)
     app.include_router(matching.router)
+    app.include_router(travel.router)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -156,6 +156,56 @@ def holds_sweep(
             time.sleep(every)
 
 
+transport_app = typer.Typer(help="Transport feeds for travel home.", no_args_is_help=True)
+app.add_typer(transport_app, name="transport")
+
+
+@transport_app.command("import-gtfs")
+def transport_import_gtfs(
+    path: Annotated[str, typer.Argument(help="a GTFS folder or zip")],
+    name: Annotated[str | None, typer.Option(help="feed name (default: the folder name); "
+                                                  "importing a name again replaces it")] = None,
+    stations: Annotated[str | None, typer.Option(
+        help="Amtrak station metadata CSV (station types, cities)")] = None,
+) -> None:
+    """Validate and store a GTFS feed in one transaction; a broken feed changes nothing."""
+    from pathlib import Path
+
+    from logistics import transport_service
+
+    with _services() as services:
+        migrate.upgrade(services.db.engine)
+        try:
+            with services.db.write_session() as session:
+                feed = transport_service.import_gtfs(
+                    session, actor=SYSTEM, path=Path(path), name=name,
+                    stations_csv=Path(stations) if stations else None)
+        except DomainError as exc:
+            raise _fail(exc.detail) from exc
+    typer.echo(f"feed {feed.id} {feed.name}: {feed.stops} stops, {feed.trips} trips, "
+               f"{feed.stop_times} stop times, service {feed.start_date}..{feed.end_date}")
+
+
+@transport_app.command("load-national")
+def transport_load_national(
+    data_dir: Annotated[str, typer.Option(help="shared data folder holding amtrak_gtfs_2023")]
+    = "../shared/data",
+    cities: Annotated[int, typer.Option(min=2, max=3407, help="synthetic bus cities")] = 2000,
+) -> None:
+    """Load the real Amtrak feed (if present) plus the synthetic bus and air network."""
+    from pathlib import Path
+
+    from logistics import transport_service
+
+    with _services() as services:
+        migrate.upgrade(services.db.engine)
+        with services.db.write_session() as session:
+            feeds = transport_service.load_national(session, actor=SYSTEM,
+                                                    data_dir=Path(data_dir), cities=cities)
+    for feed in feeds:
+        typer.echo(f"feed {feed.id} {feed.name}: {feed.stops} stops, {feed.trips} trips")
+
+
 def _demo_tokens(settings: Settings) -> dict[str, str]:
     tokens: dict[str, str] = {}
     with _services(settings) as services:

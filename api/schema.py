@@ -7,7 +7,9 @@ from sqlmodel import SQLModel
 import core.models  # noqa: F401  (registers tables)
 import logistics.bed_models
 import logistics.cases
-import logistics.models  # noqa: F401
+import logistics.models
+import logistics.transport_models
+import logistics.travel_plans  # noqa: F401
 import safety_plans.models  # noqa: F401
 
 metadata = SQLModel.metadata
