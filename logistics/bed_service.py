@@ -30,6 +30,7 @@ from logistics.bed_models import (
     HoldPublic,
     HoldStatus,
     IdempotencyRecord,
+    SurgeWindow,
     UnmetNeed,
 )
 from logistics.errors import (
@@ -65,7 +66,7 @@ def _inventory(session: Session, shelter_id: int, bed_type: BedType) -> BedInven
         BedInventory.shelter_id == shelter_id, BedInventory.bed_type == bed_type)).first()
 
 
-def _lock_and_tidy(session: Session, inventory_id: int, now: datetime) -> BedInventory:
+def lock_and_tidy(session: Session, inventory_id: int, now: datetime) -> BedInventory:
     """Lock the inventory row, expire its lapsed holds, and return the fresh row."""
     session.execute(update(BedInventory).where(col(BedInventory.id) == inventory_id)
                     .values(held=BedInventory.held))
@@ -82,19 +83,49 @@ def _lock_and_tidy(session: Session, inventory_id: int, now: datetime) -> BedInv
     row: BedInventory = session.execute(
         select(BedInventory).where(col(BedInventory.id) == inventory_id)
         .execution_options(populate_existing=True)).scalar_one()
+    # Surge beds count while their window is open, and afterwards for as long as people still
+    # use them: nobody is put out when a white-flag night ends, but nobody new is placed.
+    active = int(session.execute(select(active_surge_subquery(now, inventory_id))).scalar_one())
+    surge = max(active, row.occupied + row.held - row.total, 0)
+    if surge != row.surge:
+        session.execute(update(BedInventory).where(col(BedInventory.id) == inventory_id)
+                        .values(surge=surge))
+        session.refresh(row)
     return row
 
 
+def active_surge_subquery(now: datetime, inventory_id: int | None = None) -> Any:
+    """Surge beds whose window is open at `now`, per inventory row (or for one row)."""
+    target = col(BedInventory.id) if inventory_id is None else inventory_id
+    return (select(func.coalesce(func.sum(SurgeWindow.beds), 0))
+            .where(col(SurgeWindow.inventory_id) == target, col(SurgeWindow.starts_at) <= now,
+                   col(SurgeWindow.ends_at) > now)
+            .scalar_subquery())
+
+
+def available_expression(now: datetime) -> Any:
+    """Beds free now, as SQL over a bed_inventory row: lapsed holds and open surge counted."""
+    return (col(BedInventory.total) + active_surge_subquery(now) - col(BedInventory.occupied)
+            - (col(BedInventory.held) - lapsed_holds_subquery(now)))
+
+
+_CAPACITY = col(BedInventory.total) + col(BedInventory.surge)
+
+
 def _counts(inv: BedInventory) -> dict[str, int]:
-    return {"total": inv.total, "occupied": inv.occupied, "held": inv.held}
+    return {"total": inv.total, "occupied": inv.occupied, "held": inv.held, "surge": inv.surge}
 
 
-def count_view(inv: BedInventory, shelter: Shelter, lapsed: int, now: datetime) -> BedCountPublic:
+def count_view(inv: BedInventory, shelter: Shelter, lapsed: int, now: datetime,
+               surge: int | None = None) -> BedCountPublic:
+    """The counts as read now; `surge` is the open surge beds (default: the row's own)."""
     held = inv.held - lapsed
+    surge = inv.surge if surge is None else surge
     age = max(0, int((now - inv.updated_at).total_seconds() // 60))
     return BedCountPublic(
         bed_type=BedType(inv.bed_type), total=inv.total, occupied=inv.occupied, held=held,
-        available=inv.total - inv.occupied - held, max_household=inv.max_household,
+        available=max(0, inv.total + surge - inv.occupied - held), surge=surge,
+        max_household=inv.max_household,
         version=inv.version, updated_at=inv.updated_at, updated_by=inv.updated_by,
         age_minutes=age, stale=age > shelter.stale_after_hours * 60,
     )
@@ -113,10 +144,11 @@ def list_beds(session: Session, *, actor: Principal, shelter_id: int,
     now = now or utcnow()
     shelter = _shelter(session, shelter_id)
     rows = session.exec(
-        select(BedInventory, lapsed_holds_subquery(now))
+        select(BedInventory, lapsed_holds_subquery(now), active_surge_subquery(now))
         .where(BedInventory.shelter_id == shelter_id).order_by(col(BedInventory.bed_type))
     ).all()
-    return [count_view(inv, shelter, int(lapsed), now) for inv, lapsed in rows]
+    return [count_view(inv, shelter, int(lapsed), now, int(surge))
+            for inv, lapsed, surge in rows]
 
 
 def get_bed_count(session: Session, *, actor: Principal, shelter_id: int,
@@ -146,12 +178,12 @@ def set_counts(session: Session, *, actor: Principal, shelter_id: int, bed_type:
         before: dict[str, int] = {}
     else:
         assert inv.id is not None
-        inv = _lock_and_tidy(session, inv.id, now)
+        inv = lock_and_tidy(session, inv.id, now)
         before = _counts(inv)
         result = session.execute(
             update(BedInventory)
             .where(col(BedInventory.id) == inv.id, col(BedInventory.version) == expected_version,
-                   col(BedInventory.held) + data.occupied <= data.total)
+                   col(BedInventory.held) + data.occupied <= data.total + col(BedInventory.surge))
             .values(total=data.total, occupied=data.occupied, max_household=data.max_household,
                     version=BedInventory.version + 1, updated_at=now,
                     updated_by=actor.account_id))
@@ -182,16 +214,16 @@ def move_beds(session: Session, *, actor: Principal, shelter_id: int, bed_type: 
     found = _inventory(session, shelter_id, bed_type)
     if found is None or found.id is None:
         raise ShelterNotFound(f"shelter {shelter_id} has no {bed_type.value} beds")
-    inv = _lock_and_tidy(session, found.id, now)
+    inv = lock_and_tidy(session, found.id, now)
     before = _counts(inv)
-    free = col(BedInventory.total) - col(BedInventory.occupied) - col(BedInventory.held)
+    free = _CAPACITY - col(BedInventory.occupied) - col(BedInventory.held)
     guard = free >= beds if admit else col(BedInventory.occupied) >= beds
     result = session.execute(
         update(BedInventory).where(col(BedInventory.id) == inv.id, guard)
         .values(occupied=BedInventory.occupied + (beds if admit else -beds),
                 version=BedInventory.version + 1, updated_at=now, updated_by=actor.account_id))
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        available, occupied = inv.total - inv.occupied - inv.held, inv.occupied
+        available, occupied = inv.total + inv.surge - inv.occupied - inv.held, inv.occupied
         session.rollback()
         if admit:
             raise InsufficientCapacity(f"only {available} {bed_type.value} beds are available",
@@ -216,7 +248,7 @@ def verify_counts(session: Session, *, actor: Principal, shelter_id: int,
     found = _inventory(session, shelter_id, bed_type)
     if found is None or found.id is None:
         raise ShelterNotFound(f"shelter {shelter_id} has no {bed_type.value} beds")
-    inv = _lock_and_tidy(session, found.id, now)
+    inv = lock_and_tidy(session, found.id, now)
     session.execute(update(BedInventory).where(col(BedInventory.id) == inv.id)
                     .values(updated_at=now, updated_by=actor.account_id))
     audit.record(session, actor, action="beds.verify", object_type="bed_inventory",
@@ -284,15 +316,15 @@ def _stage(session: Session, *, actor: Principal, shelter_id: int, bed_type: Bed
     found = _inventory(session, shelter_id, bed_type)
     if found is None or found.id is None:
         return None, 0
-    inv = _lock_and_tidy(session, found.id, now)
+    inv = lock_and_tidy(session, found.id, now)
     result = session.execute(
         update(BedInventory)
         .where(col(BedInventory.id) == inv.id,
-               col(BedInventory.total) - col(BedInventory.occupied) - col(BedInventory.held)
+               _CAPACITY - col(BedInventory.occupied) - col(BedInventory.held)
                >= beds)
         .values(held=BedInventory.held + beds))
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        return None, inv.total - inv.occupied - inv.held
+        return None, inv.total + inv.surge - inv.occupied - inv.held
     assert inv.id is not None
     hold = BedHold(inventory_id=inv.id, shelter_id=shelter_id, bed_type=bed_type,
                    beds=beds, case_ref=case_ref, account_id=actor.account_id,
@@ -304,7 +336,7 @@ def _stage(session: Session, *, actor: Principal, shelter_id: int, bed_type: Bed
                  object_id=hold.id, purpose="placement",
                  details={"shelter_id": shelter_id, "bed_type": bed_type.value,
                           "beds": beds, "ttl_minutes": ttl_minutes})
-    return hold, inv.total - inv.occupied - inv.held
+    return hold, inv.total + inv.surge - inv.occupied - inv.held
 
 
 def place_hold(session: Session, *, actor: Principal, shelter_id: int, data: HoldCreate,
@@ -383,7 +415,7 @@ def close_hold(session: Session, *, actor: Principal, hold_id: int,
         raise NotShelterStaff("only the holding agency, the shelter's staff or an admin "
                               "may confirm this hold")
     now = utcnow()
-    _lock_and_tidy(session, hold.inventory_id, now)
+    lock_and_tidy(session, hold.inventory_id, now)
     new_status = HoldStatus.CONFIRMED if confirm else HoldStatus.RELEASED
     result = session.execute(
         update(BedHold).where(col(BedHold.id) == hold_id, col(BedHold.status) == "active")
@@ -429,7 +461,7 @@ def sweep_expired_holds(session: Session, *, now: datetime | None = None) -> int
         before = session.exec(select(func.count()).select_from(BedHold).where(
             BedHold.inventory_id == inventory_id, BedHold.status == "active",
             col(BedHold.expires_at) <= now)).one()
-        _lock_and_tidy(session, inventory_id, now)
+        lock_and_tidy(session, inventory_id, now)
         swept += int(before)
     session.commit()
     return swept

@@ -123,8 +123,7 @@ def _boxed(stmt: Any, box: BoundingBox | None) -> Any:
 def _beds_per_shelter(now: datetime, box: BoundingBox | None) -> Any:
     """One row per shelter: free beds per bed type (lapsed holds excluded), unit size, age."""
     inv = BedInventory
-    free = (col(inv.total) - col(inv.occupied)
-            - (col(inv.held) - bed_service.lapsed_holds_subquery(now)))
+    free = bed_service.available_expression(now)
     per_type = [func.sum(case((col(inv.bed_type) == b.value, free), else_=None)).label(b.value)
                 for b in BedType]
     unit = case((col(inv.bed_type) == BedType.FAMILY_UNIT.value,

@@ -109,9 +109,7 @@ def _candidates(session: Session, query: SearchQuery, now: datetime) -> list[_Ca
     if query.state is not None:
         stmt = stmt.where(col(Shelter.state) == query.state)
     if query.bed_type is not None or query.min_available > 0:
-        lapsed = bed_service.lapsed_holds_subquery(now)
-        free = (col(BedInventory.total) - col(BedInventory.occupied)
-                - (col(BedInventory.held) - lapsed))
+        free = bed_service.available_expression(now)
         has_beds = exists().where(col(BedInventory.shelter_id) == col(Shelter.id),
                                   free >= query.min_available)
         if query.bed_type is not None:
@@ -174,15 +172,15 @@ def _beds_for(session: Session, shelter_ids: list[int],
     found: dict[int, list[BedCountPublic]] = {}
     if not shelter_ids:
         return found
-    lapsed = bed_service.lapsed_holds_subquery(now)
     rows = session.exec(
-        select(BedInventory, lapsed, Shelter)
+        select(BedInventory, bed_service.lapsed_holds_subquery(now),
+               bed_service.active_surge_subquery(now), Shelter)
         .join(Shelter, col(Shelter.id) == col(BedInventory.shelter_id))
         .where(col(BedInventory.shelter_id).in_(shelter_ids))
         .order_by(col(BedInventory.bed_type))).all()
-    for inv, lapsed_beds, shelter in rows:
+    for inv, lapsed_beds, surge, shelter in rows:
         found.setdefault(inv.shelter_id, []).append(
-            bed_service.count_view(inv, shelter, int(lapsed_beds), now))
+            bed_service.count_view(inv, shelter, int(lapsed_beds), now, int(surge)))
     return found
 
 

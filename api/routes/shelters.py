@@ -11,13 +11,15 @@ from pydantic import BaseModel, Field
 
 from api.deps import IfMatchDep, PageDep, PrincipalDep, ServicesDep, SessionDep, etag
 from core.errors import InvalidInput
-from logistics import bed_service, service
+from logistics import bed_service, service, surge_service
 from logistics.bed_models import (
     BedCountPublic,
     BedCountUpdate,
     BedMove,
     HoldCreate,
     HoldPublic,
+    SurgeCreate,
+    SurgePublic,
     UnmetNeed,
     UnmetNeedPublic,
 )
@@ -159,6 +161,24 @@ def verify(shelter_id: int, bed_type: BedType, session: SessionDep,
            principal: PrincipalDep) -> object:
     return bed_service.verify_counts(session, actor=principal, shelter_id=shelter_id,
                                      bed_type=bed_type)
+
+
+@router.post("/shelters/{shelter_id}/beds/{bed_type}/surge", response_model=SurgePublic,
+             status_code=201)
+def open_surge(shelter_id: int, bed_type: BedType, body: SurgeCreate, session: SessionDep,
+               principal: PrincipalDep) -> object:
+    return surge_service.open_surge(session, actor=principal, shelter_id=shelter_id,
+                                    bed_type=bed_type, data=body)
+
+
+@router.get("/shelters/{shelter_id}/surge", response_model=list[SurgePublic])
+def list_surge(shelter_id: int, session: SessionDep, principal: PrincipalDep) -> object:
+    return surge_service.list_surge(session, actor=principal, shelter_id=shelter_id)
+
+
+@router.delete("/surge/{window_id}", response_model=SurgePublic)
+def end_surge(window_id: int, session: SessionDep, principal: PrincipalDep) -> object:
+    return surge_service.end_surge(session, actor=principal, window_id=window_id)
 
 
 @router.post("/shelters/{shelter_id}/holds", response_model=HoldPublic, status_code=201)
