@@ -1,5 +1,6 @@
 """A Hypothesis state machine over bed inventory: every sequence keeps the invariant and agrees
-with a plain Python model of the counts (hold, confirm, release, expire, admit, discharge, set).
+with a plain Python model of the counts (hold, confirm, release, expire, admit, discharge, set
+counts, open and end surge windows).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from api.deps import Services
 from core.clock import utcnow
 from core.errors import DomainError
 from core.principal import Principal
-from logistics import bed_service, service
-from logistics.bed_models import BedCountUpdate, BedHold, HoldCreate
+from logistics import bed_service, service, surge_service
+from logistics.bed_models import BedCountUpdate, BedHold, HoldCreate, SurgeCreate
 from logistics.bed_service import HoldLimits
 from logistics.models import BedCountCreate, ShelterCreate
 from logistics.vocabulary import BedType, Population
@@ -38,14 +39,20 @@ class Model:
     total: int
     occupied: int = 0
     holds: dict[int, int] = field(default_factory=dict)  # active, unexpired hold id -> beds
+    surge_open: int = 0  # beds of surge windows open now
 
     @property
     def held(self) -> int:
         return sum(self.holds.values())
 
     @property
+    def surge_in_force(self) -> int:
+        """Open surge, or the surge beds still in use after windows ended."""
+        return max(self.surge_open, self.occupied + self.held - self.total, 0)
+
+    @property
     def available(self) -> int:
-        return self.total - self.occupied - self.held
+        return max(0, self.total + self.surge_open - self.occupied - self.held)
 
 
 def test_inventory_state_machine(services: Services, admin: Account,
@@ -148,9 +155,34 @@ def test_inventory_state_machine(services: Services, admin: Account,
                                            bed_type=BED, expected_version=version,
                                            data=BedCountUpdate(total=total, occupied=occupied))
                 except DomainError as exc:
-                    assert exc.kind == "conflict" and occupied + self.model.held > total
+                    assert exc.kind == "conflict"
+                    assert occupied + self.model.held > total + self.model.surge_in_force
                     return
             self.model.total, self.model.occupied = total, occupied
+
+        @rule(beds=st.integers(1, 4))
+        def open_surge(self, beds: int) -> None:
+            if not self.shelter_id:
+                return
+            now = utcnow()
+            with db.write_session() as session:
+                surge_service.open_surge(
+                    session, actor=actor, shelter_id=self.shelter_id, bed_type=BED,
+                    data=SurgeCreate(beds=beds, starts_at=now - timedelta(minutes=1),
+                                     ends_at=now + timedelta(hours=10)))
+            self.model.surge_open += beds
+
+        @rule()
+        def end_surges(self) -> None:
+            if not self.shelter_id:
+                return
+            with db.write_session() as session:
+                windows = surge_service.list_surge(session, actor=actor,
+                                                   shelter_id=self.shelter_id)
+            for window in windows:
+                with db.write_session() as session:
+                    surge_service.end_surge(session, actor=actor, window_id=window.id)
+            self.model.surge_open = 0
 
         @invariant()
         def agrees_with_model(self) -> None:
@@ -160,11 +192,12 @@ def test_inventory_state_machine(services: Services, admin: Account,
                 count = bed_service.get_bed_count(session, actor=actor,
                                                   shelter_id=self.shelter_id, bed_type=BED)
                 raw = session.execute(text(
-                    "SELECT total, occupied, held FROM bed_inventory WHERE shelter_id = :s"
+                    "SELECT total, occupied, held, surge FROM bed_inventory WHERE shelter_id = :s"
                 ), {"s": self.shelter_id}).one()
-            assert (count.total, count.occupied, count.held, count.available) == (
-                self.model.total, self.model.occupied, self.model.held, self.model.available)
-            assert 0 <= raw.occupied + raw.held <= raw.total
+            assert (count.total, count.occupied, count.held, count.available, count.surge) == (
+                self.model.total, self.model.occupied, self.model.held, self.model.available,
+                self.model.surge_open)
+            assert 0 <= raw.occupied + raw.held <= raw.total + raw.surge
 
     run_state_machine_as_test(InventoryMachine, settings=settings(
         max_examples=30, stateful_step_count=25, deadline=None))
