@@ -228,3 +228,26 @@ def test_real_amtrak_chicago_to_denver(client: TestClient, services: Services,
     assert any("no stop within 40 km of Nashville, TN" in r for r in nashville["reasons"])
     assert nashville["itineraries"]
     assert nashville["itineraries"][0]["legs"][-1]["mode"] == "volunteer_driver"
+
+
+def test_allocate_over_http(client: TestClient, make: AccountFactory) -> None:
+    body = {"cases": [{"case_id": "C-1", "priority": 2, "ages": [17],
+                       "candidates": [{"itinerary_id": "a", "cost_cents": 12_000},
+                                      {"itinerary_id": "b", "cost_cents": 9_000}]},
+                      {"case_id": "C-2", "ages": [45],
+                       "candidates": [{"itinerary_id": "c", "cost_cents": 50_000}]}],
+            "sources": [{"source_id": "youth", "budget_cents": 30_000, "min_age": 12,
+                         "max_age": 21, "lifetime_from_age": 18, "priority": 2}]}
+    manager = make.account(Role.CASE_MANAGER)
+    got = client.post("/v1/travel/allocate", json=body, headers=manager.headers)
+    assert got.status_code == 200, got.text
+    result = got.json()
+    assert result["funded"] == [{"case_id": "C-1", "itinerary_id": "b", "source_id": "youth",
+                                 "cost_cents": 9_000}]
+    assert result["unfunded"][0]["case_id"] == "C-2"
+    assert "ages 12-21" in result["unfunded"][0]["reason"]
+    assert client.post("/v1/travel/allocate", json=body,
+                       headers=make.account(Role.ADVOCATE).headers).status_code == 403
+    body["cases"][0]["candidates"][0]["cost_cents"] = -1  # type: ignore[index]
+    bad = client.post("/v1/travel/allocate", json=body, headers=manager.headers)
+    assert _fields(bad) == ["body.cases.0.candidates.0.cost_cents"]
