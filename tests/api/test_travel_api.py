@@ -3,6 +3,7 @@ HTTP on a small feed built in tmp_path, the real Amtrak case, and 422s naming th
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,12 @@ from api.deps import Services
 from core.models import Role
 from core.principal import SYSTEM
 from logistics import transport_service
-from logistics.gtfs import StopInfo
+from logistics.gtfs import StopInfo, build_network
 from logistics.transport_models import TransportFeed, TransportStop
+from logistics.transport_national import synthetic_cities, to_gtfs
 from logistics.transport_service import FeedInvalid
 from solvers.transit import StationType
+from solvers.transit_synth import synthetic_network
 from tests.conftest import SHARED_DATA, TEST_KEY
 from tests.support import AccountFactory
 
@@ -251,3 +254,33 @@ def test_allocate_over_http(client: TestClient, make: AccountFactory) -> None:
     body["cases"][0]["candidates"][0]["cost_cents"] = -1  # type: ignore[index]
     bad = client.post("/v1/travel/allocate", json=body, headers=manager.headers)
     assert _fields(bad) == ["body.cases.0.candidates.0.cost_cents"]
+
+
+def test_synthetic_network_round_trips_through_gtfs() -> None:
+    day0 = int(datetime(2023, 4, 12, tzinfo=UTC).timestamp()) // 60
+    net = synthetic_network(synthetic_cities(40), [day0], seed=7)
+    files, info = to_gtfs(net, date(2023, 4, 1), date(2023, 4, 30))
+    back = build_network(transport_service.parse(files), date(2023, 4, 12), date(2023, 4, 12),
+                         stop_info=info)
+    want = sorted((net.stops[c.from_stop].name, net.stops[c.to_stop].name, c.dep, c.arr)
+                  for c in net.connections)
+    got = sorted((back.stops[c.from_stop].name, back.stops[c.to_stop].name, c.dep, c.arr)
+                 for c in back.connections if back.trips[c.trip].service_date == "2023-04-12")
+    assert got == want
+    assert {s.station_type for s in back.stops} == {s.station_type for s in net.stops}
+
+
+def test_cli_load_national_then_search(client: TestClient, make: AccountFactory,
+                                       database_url: str, tmp_path: Path) -> None:
+    env = {"HOMEWARD_DATABASE_URL": database_url, "HOMEWARD_SECRET_KEY": TEST_KEY}
+    result = CliRunner().invoke(cli, ["transport", "load-national", "--data-dir",
+                                      str(tmp_path / "absent"), "--cities", "60"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "synthetic-national" in result.output
+    h = make.account(Role.ADVOCATE).headers
+    body = query(to={"city": "Houston", "state": "TX"}, depart_after="2023-06-01T06:00:00-05:00")
+    flights = client.post("/v1/itineraries/search", json=body, headers=h).json()
+    assert any(leg["mode"] == "air" for it in flights["itineraries"] for leg in it["legs"])
+    no_id = client.post("/v1/itineraries/search", json={**body, "has_id": False},
+                        headers=h).json()
+    assert not any(leg["mode"] == "air" for it in no_id["itineraries"] for leg in it["legs"])
