@@ -7,13 +7,18 @@ target's door-leg minutes) never exceeds any timetable journey from that stop: t
 admissible, and consistent along a trip, because a trip's arrival times grow at least by the
 fastest hop between consecutive stops. A reverse Dijkstra from the targets gives every stop's
 bound in a few milliseconds; a stop that cannot reach a target at all gets INF, which also
-answers unreachable queries without scanning the timetable.
+answers unreachable queries without scanning the timetable. The same collapse counts the fewest
+rides from each stop to the destination, which bounds the multi-criteria search's rounds.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
 
 INF = 1 << 62
 
@@ -60,3 +65,51 @@ def lower_bounds(
                 dist[u] = nd
                 push(heap, (nd, u))
     return dist
+
+
+@dataclass(frozen=True, slots=True)
+class FlatPatterns:
+    """Every route pattern's stop sequence concatenated, for vectorised ride counting."""
+
+    stops: NDArray[np.int64]
+    starts: NDArray[np.int64]
+    segment: NDArray[np.int64]
+    foot_from: NDArray[np.int64]
+    foot_to: NDArray[np.int64]
+
+
+def flat_patterns(
+    pattern_stops: Sequence[Sequence[int]], footpaths: Sequence[Sequence[tuple[int, int]]]
+) -> FlatPatterns:
+    lengths = np.array([len(s) for s in pattern_stops], dtype=np.int64)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    stops = np.fromiter((v for s in pattern_stops for v in s), dtype=np.int64,
+                        count=int(lengths.sum()))
+    segment = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    pairs = [(u, v) for u, walks in enumerate(footpaths) for v, _ in walks]
+    foot = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    return FlatPatterns(stops, starts, segment, foot[:, 0].copy(), foot[:, 1].copy())
+
+
+def ride_bounds(
+    flat: FlatPatterns, n: int, egress: Iterable[int], max_rides: int
+) -> tuple[list[int], list[list[int]]]:
+    """Fewest scheduled rides from each stop to an egress stop (more than `max_rides`: INF),
+    and, per number b of rides left after the current one, the last position of each pattern
+    worth alighting at (negative: none). A ride may end with one footpath, as in the search;
+    pickup and drop-off rules are ignored, which keeps both bounds optimistic."""
+    rides = np.full(n, INF, dtype=np.int64)
+    rides[list(egress)] = 0
+    index = np.arange(len(flat.stops), dtype=np.int64)
+    last_useful: list[list[int]] = []
+    for left in range(max_rides):
+        good = rides <= left
+        good[flat.foot_from[good[flat.foot_to]]] = True
+        if len(flat.starts) == 0:
+            last_useful.append([])
+            continue
+        last = np.maximum.reduceat(np.where(good[flat.stops], index, -1), flat.starts)
+        last_useful.append((last - flat.starts).tolist())
+        before = flat.stops[index < last[flat.segment]]
+        rides[before] = np.minimum(rides[before], left + 1)
+    return rides.tolist(), last_useful

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from solvers.transit_bound import static_in_edges
+from solvers.transit_bound import FlatPatterns, flat_patterns, static_in_edges
 from solvers.transit_model import Connection, Network, TransitInputError
 
 EARTH_RADIUS_M = 6_371_000
@@ -81,6 +81,8 @@ class Timetable:
     sorted_connections: list[Connection]
     # Per stop: incoming static edges (from stop, fastest minutes) for A* lower bounds.
     static_in: list[tuple[tuple[int, int], ...]] = field(default_factory=list)
+    # Pattern stop sequences as flat arrays, for the search's ride-count bounds.
+    flat: FlatPatterns | None = None
 
 
 def _trip_rows(network: Network) -> dict[int, list[Connection]]:
@@ -167,4 +169,5 @@ def build_timetable(network: Network) -> Timetable:
             for pat in patterns for j in range(1, len(pat.stops))]
     hops.extend((u, v, walk) for u, walks in enumerate(footpaths) for v, walk in walks)
     return Timetable(network, patterns, stop_patterns, footpaths, transfer, ordered,
-                     static_in_edges(n, hops))
+                     static_in_edges(n, hops),
+                     flat_patterns([p.stops for p in patterns], footpaths))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass
 
+from solvers.transit_bound import flat_patterns, ride_bounds
 from solvers.transit_index import Timetable, local_minute
 from solvers.transit_model import Mode, StationType, TripQuery
 from solvers.transit_rules import (
@@ -74,6 +75,9 @@ class Search:
         fares = [party_fare(c, 0, party) for c, a in zip(tt.network.carriers, self.access,
                                                          strict=True) if a != Access.EXCLUDED]
         self.min_ride_cents = min(fares, default=0)
+        flat = tt.flat or flat_patterns([p.stops for p in tt.patterns], tt.footpaths)
+        self.rides_left, self.last_useful = ride_bounds(
+            flat, len(tt.transfer_minutes), self.egress, query.max_transfers + 1)
 
     def _pruned(self, arr: int, cost: int, rides: int) -> bool:
         return any(t.arr <= arr and t.cost <= cost and t.rides <= rides for t in self.targets)
@@ -84,14 +88,14 @@ class Search:
         if (self.forbidden[stop] or label[1] + self.bound[stop] > self.limit
                 or label[2] > self.budget):
             return None
-        # With no ride left, only a stop with a door leg to the destination is worth a label.
-        if label[3] > self.query.max_transfers and stop not in self.egress:
+        # Too few rides left to reach a stop with a door leg to the destination.
+        need = self.rides_left[stop]
+        if label[3] + need > self.query.max_transfers + 1:
             return None
-        if label[3] == 0 or stop not in self.egress:
-            if self._pruned(label[1] + self.bound[stop], label[2] + self.min_ride_cents,
-                            label[3] + 1):
-                return None
-        elif self._pruned(label[1] + self.bound[stop], label[2], label[3]):
+        if label[3] == 0 and need == 0:
+            need = 1
+        if self._pruned(label[1] + self.bound[stop],
+                        label[2] + (self.min_ride_cents if need else 0), label[3] + need):
             return None
         bag = self.bags.setdefault(stop, [])
         labels = self.labels
@@ -167,10 +171,15 @@ class Search:
         if locked:
             return
         carriers = tt.network.carriers
+        useful = self.last_useful[self.query.max_transfers - rides]
         for pi, pos in tt.stop_patterns[stop]:
             pat = tt.patterns[pi]
             access = self.access[pat.carrier]
             if access == Access.EXCLUDED or (access == Access.CONDITIONAL and rides > 0):
+                continue
+            # Alighting after `end` leaves too few rides to reach the destination.
+            end = useful[pi] + 1
+            if end <= pos + 1:
                 continue
             carrier = carriers[pat.carrier]
             deps = pat.dep[pos]
@@ -188,7 +197,7 @@ class Search:
             if night is None:
                 continue
             conditional = access == Access.CONDITIONAL
-            for j in range(pos + 1, len(pat.stops)):
+            for j in range(pos + 1, end):
                 v = pat.stops[j]
                 if self.forbidden[v]:
                     break
