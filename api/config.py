@@ -30,6 +30,8 @@ class Settings(BaseModel):
     log_level: str = "INFO"
     token_ttl_days: int = 90
     max_active_holds: int = 10
+    auth_failure_limit: int = 20
+    auth_failure_window_s: int = 300
     # Batch matching (logistics/solver_pool.py): each solve runs in a child process.
     solver_time_limit_cap_s: float = Field(default=60.0, gt=0)
     solver_default_time_limit_s: float = Field(default=5.0, gt=0)
@@ -52,6 +54,8 @@ class Settings(BaseModel):
             "HOMEWARD_LOG_LEVEL": "log_level",
             "HOMEWARD_TOKEN_TTL_DAYS": "token_ttl_days",
             "HOMEWARD_MAX_ACTIVE_HOLDS": "max_active_holds",
+            "HOMEWARD_AUTH_FAILURE_LIMIT": "auth_failure_limit",
+            "HOMEWARD_AUTH_FAILURE_WINDOW_S": "auth_failure_window_s",
             "HOMEWARD_SOLVER_TIME_LIMIT_CAP_S": "solver_time_limit_cap_s",
             "HOMEWARD_SOLVER_MEMORY_MB": "solver_memory_mb",
             "HOMEWARD_SOLVER_MAX_CONCURRENT": "solver_max_concurrent",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
@@ -19,7 +20,7 @@ from api.config import Settings
 from core import service as accounts
 from core.crypto import FieldCipher
 from core.db import Database
-from core.errors import InvalidInput, PreconditionRequired, Unauthenticated
+from core.errors import InvalidInput, PreconditionRequired, TooManyAttempts, Unauthenticated
 from core.principal import Principal
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -63,8 +64,22 @@ def get_principal(
         raise Unauthenticated("a bearer API token is required")
     secret = authorization[7:].strip()
     request_id = getattr(request.state, "request_id", None)
-    with services.db.read_session() as session:
-        return accounts.authenticate(session, secret=secret, request_id=request_id)
+    try:
+        with services.db.read_session() as session:
+            return accounts.authenticate(session, secret=secret, request_id=request_id)
+    except Unauthenticated:
+        # Only failures pay for throttling: a valid token never waits on this bookkeeping.
+        settings = services.settings
+        throttle = accounts.Throttle(limit=settings.auth_failure_limit,
+                                     window=timedelta(seconds=settings.auth_failure_window_s))
+        client = request.client.host if request.client else "unknown"
+        with services.db.write_session() as session:
+            wait = accounts.auth_retry_after(session, client=client, throttle=throttle)
+            if wait is not None:
+                raise TooManyAttempts("too many failed authentications from this address; "
+                                      "wait before trying again", retry_after=wait) from None
+            accounts.record_auth_failure(session, client=client, throttle=throttle)
+        raise
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -55,7 +55,8 @@ def install(app: FastAPI, *, retry_after_s: int) -> None:
         status = STATUS_BY_KIND[exc.kind]
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         if status in (429, 503):
-            headers = {"Retry-After": str(retry_after_s)}
+            wait = getattr(exc, "retry_after", None) or retry_after_s
+            headers = {"Retry-After": str(wait)}
         return problem(status, exc.code, exc.title, exc.detail, headers=headers, **exc.extra)
 
     @app.exception_handler(RequestValidationError)

@@ -79,3 +79,13 @@ class PreconditionRequired(DomainError):
     kind = "precondition_required"
     code = "if-match-required"
     title = "If-Match header required"
+
+
+class TooManyAttempts(DomainError):
+    kind = "too_many"
+    code = "too-many-attempts"
+    title = "Too many failed attempts"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

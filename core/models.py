@@ -177,3 +177,13 @@ class AuditEntryPublic(SQLModel):
     purpose: str
     request_id: str | None
     details: dict[str, Any]
+
+
+class AuthFailure(SQLModel, table=True):
+    """One failed authentication, keyed by a hash of the client address (never the address)."""
+
+    __tablename__ = "auth_failure"
+    __table_args__ = (Index("ix_auth_failure_key_at", "key_hash", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key_hash: str = Field(sa_type=String(64))
+    at: datetime = _ts()

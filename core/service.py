@@ -7,9 +7,12 @@ row in the same transaction and commits once.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -32,6 +35,7 @@ from core.models import (
     AgencyKind,
     ApiToken,
     AuditEntry,
+    AuthFailure,
     Role,
     TokenIssued,
 )
@@ -61,6 +65,40 @@ def authenticate(session: Session, *, secret: str, request_id: str | None = None
         agency_id=account.agency_id,
         request_id=request_id,
     )
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """At most `limit` failed authentications per client address within `window`."""
+
+    limit: int = 20
+    window: timedelta = timedelta(minutes=5)
+
+
+def _client_key(client: str) -> str:
+    # The address is personal data: only its keyed hash is stored, and only for the window.
+    return hashlib.sha256(f"homeward-auth:{client}".encode()).hexdigest()
+
+
+def auth_retry_after(session: Session, *, client: str, throttle: Throttle) -> int | None:
+    """Seconds until this client may try again, or None when it is not throttled."""
+    since = utcnow() - throttle.window
+    rows = session.exec(select(AuthFailure.at).where(
+        AuthFailure.key_hash == _client_key(client), col(AuthFailure.at) > since)
+        .order_by(col(AuthFailure.at))).all()
+    if len(rows) < throttle.limit:
+        return None
+    oldest_counted = rows[len(rows) - throttle.limit]
+    return max(1, int((oldest_counted + throttle.window - utcnow()).total_seconds()) + 1)
+
+
+def record_auth_failure(session: Session, *, client: str, throttle: Throttle) -> None:
+    key = _client_key(client)
+    now = utcnow()
+    session.execute(delete(AuthFailure).where(col(AuthFailure.key_hash) == key,
+                                              col(AuthFailure.at) <= now - throttle.window))
+    session.add(AuthFailure(key_hash=key, at=now))
+    session.commit()
 
 
 def create_agency(session: Session, *, actor: Principal, data: AgencyCreate) -> Agency:

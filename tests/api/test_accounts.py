@@ -164,3 +164,24 @@ def test_changes_are_audited_and_audit_is_admin_only(client: TestClient, admin: 
     assert update_row["details"] == {"before": {"role": "advocate"},
                                      "after": {"role": "case_manager"}}
     assert update_row["request_id"]
+
+
+def test_repeated_failed_authentication_gets_429(settings: object, admin: Account) -> None:
+    from api.app import build_services, create_app
+    from api.config import Settings
+
+    assert isinstance(settings, Settings)
+    strict = settings.model_copy(update={"auth_failure_limit": 3, "auth_failure_window_s": 60})
+    services = build_services(strict)
+    with TestClient(create_app(services=services)) as client:
+        bad = {"Authorization": "Bearer hw_guess"}
+        codes = [client.get("/v1/me", headers=bad).status_code for _ in range(4)]
+        assert codes == [401, 401, 401, 429]
+        throttled = client.get("/v1/me", headers=bad)
+        assert throttled.status_code == 429 and 0 < int(throttled.headers["retry-after"]) <= 61
+        assert throttled.headers["content-type"] == PROBLEM
+        # A valid token is never slowed down by the bookkeeping of failures.
+        assert client.get("/v1/me", headers=admin.headers).status_code == 200
+        # Requests without any token are not guesses and are not counted.
+        assert client.get("/v1/me").status_code == 401
+    services.db.dispose()
