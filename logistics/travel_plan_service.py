@@ -29,7 +29,7 @@ from logistics import bed_service
 from logistics.bed_models import BedHold
 from logistics.case_service import can_see, visible_case
 from logistics.cases import CaseStatus
-from logistics.errors import HoldNotActive, LogisticsError, NotShelterStaff, TooManyHolds
+from logistics.errors import LogisticsError, NotShelterStaff, TooManyHolds
 from logistics.models import Shelter
 from logistics.transport_models import ItineraryOut
 from logistics.travel_plans import (
@@ -268,7 +268,7 @@ def transition(session: Session, *, actor: Principal, cipher: FieldCipher, plan_
     if target is PlanStatus.CANCELLED and plan.hold_id is not None:
         try:
             bed_service.close_hold(session, actor=actor, hold_id=plan.hold_id, confirm=False)
-        except (HoldNotActive, LogisticsError):
+        except LogisticsError:
             session.rollback()  # a hold already confirmed, lapsed or released stays as it is
     return _public(session, cipher, plan)
 
