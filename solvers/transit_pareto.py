@@ -141,7 +141,8 @@ class Search:
                 Target(arr, cost, label[3], overnight, lid, leg, dep, self.party.escorted)
             )
 
-    def run(self) -> list[Target]:
+    def run(self, any_one: bool = False) -> list[Target]:
+        """Destination labels found; with `any_one`, as soon as there is one."""
         marked: dict[int, list[int]] = {}
         for leg in self.origin:
             tz = self.tt.network.stops[leg.stop].tz
@@ -161,6 +162,8 @@ class Search:
                 for lid in marked[stop]:
                     if self.alive[lid]:
                         self._scan_from(stop, lid, nxt)
+                        if any_one and self.targets:
+                            return self.targets
             marked = nxt
         return self.targets
 

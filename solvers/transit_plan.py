@@ -49,7 +49,10 @@ def plan_trips(tt: Timetable, query: TripQuery) -> SearchResult:
     return SearchResult((), notes + _explain(tt, query, notes))
 
 
-def _solve(tt: Timetable, query: TripQuery) -> tuple[tuple[Itinerary, ...], tuple[str, ...]]:
+def _solve(tt: Timetable, query: TripQuery, any_one: bool = False
+           ) -> tuple[tuple[Itinerary, ...], tuple[str, ...]]:
+    """Itineraries and notes; with `any_one`, stop at the first itinerary found (the
+    explanations only ask whether a relaxed query has any)."""
     forbidden = forbidden_stops(tt, query)
     board = [not forbidden[i] and bool(tt.stop_patterns[i]) for i in range(len(forbidden))]
     alight = [False] * len(forbidden)
@@ -76,11 +79,11 @@ def _solve(tt: Timetable, query: TripQuery) -> tuple[tuple[Itinerary, ...], tupl
     window = _window(tt, query, forbidden, origin, dest)
     found: list[tuple[Target, Search]] = []
     for party in parties:
-        if window is None:
+        if window is None or (any_one and found):
             break
         limit, bound = window
         search = Search(tt, query, party, forbidden, origin, dest, limit, bound)
-        found.extend((t, search) for t in search.run())
+        found.extend((t, search) for t in search.run(any_one))
     found.sort(key=lambda ts: (ts[0].arr, ts[0].cost, ts[0].rides, ts[0].escorted))
     kept: list[tuple[Target, Search]] = []
     for t, s in found:
@@ -171,7 +174,8 @@ def _explain(tt: Timetable, query: TripQuery, notes: tuple[str, ...]) -> tuple[s
                             f"no accessible trip by {by}"))
     reasons = []
     for relaxed, reason in relaxations:
-        found, _ = _solve(tt, relaxed)
+        # Only the budget reason quotes a figure (the cheapest cost); the others need one trip.
+        found, _ = _solve(tt, relaxed, any_one=relaxed.budget_cents == query.budget_cents)
         if found:
             if relaxed.budget_cents is None and query.budget_cents is not None:
                 cheapest = min(i.cost_cents for i in found)
