@@ -32,6 +32,11 @@ class Settings(BaseModel):
     max_active_holds: int = 10
     auth_failure_limit: int = 20
     auth_failure_window_s: int = 300
+    # Browser sessions (api/web): idle timeout, absolute lifetime, the quick-exit page, map tiles.
+    web_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    web_session_hours: int = Field(default=12, ge=1, le=7 * 24)
+    web_quick_exit_url: str = "https://www.weather.gov/"
+    web_map_tiles_url: str = ""  # e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; "" = none
     # Batch matching (logistics/solver_pool.py): each solve runs in a child process.
     solver_time_limit_cap_s: float = Field(default=60.0, gt=0)
     solver_default_time_limit_s: float = Field(default=5.0, gt=0)
@@ -56,6 +61,10 @@ class Settings(BaseModel):
             "HOMEWARD_MAX_ACTIVE_HOLDS": "max_active_holds",
             "HOMEWARD_AUTH_FAILURE_LIMIT": "auth_failure_limit",
             "HOMEWARD_AUTH_FAILURE_WINDOW_S": "auth_failure_window_s",
+            "HOMEWARD_WEB_IDLE_MINUTES": "web_idle_minutes",
+            "HOMEWARD_WEB_SESSION_HOURS": "web_session_hours",
+            "HOMEWARD_WEB_QUICK_EXIT_URL": "web_quick_exit_url",
+            "HOMEWARD_WEB_MAP_TILES_URL": "web_map_tiles_url",
             "HOMEWARD_SOLVER_TIME_LIMIT_CAP_S": "solver_time_limit_cap_s",
             "HOMEWARD_SOLVER_MEMORY_MB": "solver_memory_mb",
             "HOMEWARD_SOLVER_MAX_CONCURRENT": "solver_max_concurrent",
