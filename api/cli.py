@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -62,6 +63,8 @@ def fixtures_load(
         typer.echo(report.summary())
 
 HOTLINE = "National Hotline"
+# The public data set lives beside the project root (see ../shared/data/README.md).
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEMO_AGENCIES = {
     Role.ADMIN: (HOTLINE, AgencyKind.HOTLINE),
     Role.ADVOCATE: (HOTLINE, AgencyKind.HOTLINE),
@@ -237,10 +240,17 @@ def demo(
     host: str = "127.0.0.1",
     port: int = 8000,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
+    data_dir: Annotated[Path, typer.Option(help="shared public data (Amtrak GTFS), if present")]
+    = SHARED_DATA,
 ) -> None:
     """Migrate the database, load demo data, create one account per role, print tokens, serve."""
+    from logistics import transport_service
+
     settings = Settings.from_env()
     tokens = _demo_tokens(settings)
+    with _services(settings) as services, services.db.write_session() as session:
+        feed = transport_service.load_demo_transport(session, actor=SYSTEM, data_dir=data_dir)
+    typer.echo(f"Amtrak timetable: {'loaded' if feed else f'not found under {data_dir}'}")
     typer.echo("Demo accounts (tokens are shown once; run `make demo` again for new ones):")
     for name, token in tokens.items():
         typer.echo(f"  {name:<28} {token}")

@@ -7,6 +7,7 @@ import re
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from api.cli import SHARED_DATA
 from api.cli import app as cli
 from api.config import Settings
 from tests.conftest import TEST_KEY
@@ -18,6 +19,8 @@ def test_demo_sets_up_accounts_and_dc_shelters(settings: Settings, client: TestC
     result = CliRunner().invoke(cli, ["demo", "--no-serve"], env={
         "HOMEWARD_DATABASE_URL": settings.database_url, "HOMEWARD_SECRET_KEY": TEST_KEY})
     assert result.exit_code == 0, result.output
+    if SHARED_DATA.is_dir():
+        assert "Amtrak timetable: loaded" in result.output
     tokens = dict(re.findall(r"^\s+(demo-[a-z-]+)\s+(hw_\S+)$", result.output, re.MULTILINE))
     assert set(tokens) == {"demo-admin", "demo-advocate", "demo-case-manager",
                            "demo-shelter-coordinator"}
