@@ -69,6 +69,9 @@ class Search:
         self.alive: list[bool] = []
         self.bags: dict[int, list[int]] = {}
         self.targets: list[Target] = []
+        self.target_keys: list[tuple[int, int, int]] = []
+        self.max_rides = query.max_transfers + 1
+        self.fare_cache: dict[tuple[int, int], int] = {}
         # Lower bounds on what any completion adds: minutes (static, door leg included), and
         # the cheapest ride for this party when another ride is still needed.
         self.bound = bound if bound is not None else [0] * len(tt.transfer_minutes)
@@ -80,39 +83,56 @@ class Search:
             flat, len(tt.transfer_minutes), self.egress, query.max_transfers + 1)
 
     def _pruned(self, arr: int, cost: int, rides: int) -> bool:
-        return any(t.arr <= arr and t.cost <= cost and t.rides <= rides for t in self.targets)
+        for t_arr, t_cost, t_rides in self.target_keys:
+            if t_arr <= arr and t_cost <= cost and t_rides <= rides:
+                return True
+        return False
 
     def _add(self, stop: int, label: Label) -> int | None:
         # A label is useless when even its fastest completion misses the window, or when a
         # destination label found already is at least as good as its best completion.
-        if (self.forbidden[stop] or label[1] + self.bound[stop] > self.limit
-                or label[2] > self.budget):
+        ready, arr, cost, rides, night, locked = label[:6]
+        if self.forbidden[stop] or arr + self.bound[stop] > self.limit or cost > self.budget:
             return None
         # Too few rides left to reach a stop with a door leg to the destination.
         need = self.rides_left[stop]
-        if label[3] + need > self.query.max_transfers + 1:
+        if rides + need > self.max_rides:
             return None
-        if label[3] == 0 and need == 0:
+        if rides == 0 and need == 0:
             need = 1
-        if self._pruned(label[1] + self.bound[stop],
-                        label[2] + (self.min_ride_cents if need else 0), label[3] + need):
+        if self.target_keys and self._pruned(arr + self.bound[stop],
+                                             cost + (self.min_ride_cents if need else 0),
+                                             rides + need):
             return None
-        bag = self.bags.setdefault(stop, [])
         labels = self.labels
-        if any(_dominates(labels[i], label) for i in bag):
-            return None
-        keep = []
+        bag = self.bags.get(stop)
+        if bag is None:
+            bag = self.bags[stop] = []
+        dominates_some = False
         for i in bag:
-            if _dominates(label, labels[i]):
-                self.alive[i] = False
-            else:
-                keep.append(i)
+            b = labels[i]
+            if (b[0] <= ready and b[2] <= cost and b[3] <= rides and b[4] <= night
+                    and b[5] <= locked):
+                return None
+            if (ready <= b[0] and cost <= b[2] and rides <= b[3] and night <= b[4]
+                    and locked <= b[5]):
+                dominates_some = True
         lid = len(labels)
+        if dominates_some:
+            keep = []
+            for i in bag:
+                if _dominates(label, labels[i]):
+                    self.alive[i] = False
+                else:
+                    keep.append(i)
+            keep.append(lid)
+            self.bags[stop] = keep
+        else:
+            bag.append(lid)
         labels.append(label)
         self.alive.append(True)
-        keep.append(lid)
-        self.bags[stop] = keep
-        self._reach_destination(stop, lid)
+        if stop in self.egress:
+            self._reach_destination(stop, lid)
         return lid
 
     def _overnight_ok(self, stop: int, start: int, end: int, count: int) -> int | None:
@@ -140,6 +160,7 @@ class Search:
             self.targets.append(
                 Target(arr, cost, label[3], overnight, lid, leg, dep, self.party.escorted)
             )
+            self.target_keys.append((arr, cost, label[3]))
 
     def run(self, any_one: bool = False) -> list[Target]:
         """Destination labels found; with `any_one`, as soon as there is one."""
@@ -212,7 +233,11 @@ class Search:
                     break
                 if not pat.dropoff[j]:
                     continue
-                fare = party_fare(carrier, pat.cum_dist[j] - pat.cum_dist[pos], self.party)
+                dist = pat.cum_dist[j] - pat.cum_dist[pos]
+                fare = self.fare_cache.get((pat.carrier, dist), -1)
+                if fare < 0:
+                    fare = party_fare(carrier, dist, self.party)
+                    self.fare_cache[(pat.carrier, dist)] = fare
                 if cost + fare > self.budget:
                     break
                 lock = int(conditional and carrier.alone_no_transfers)
