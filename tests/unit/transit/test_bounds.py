@@ -1,0 +1,21 @@
+"""Static lower bounds behind the searches' pruning: fastest minutes and fewest rides."""
+
+from __future__ import annotations
+
+from solvers.transit_bound import INF, flat_patterns, lower_bounds, ride_bounds, static_in_edges
+
+
+def test_time_bound_is_the_static_shortest_path_and_respects_blocked_stops() -> None:
+    incoming = static_in_edges(4, [(0, 1, 30), (1, 2, 40), (0, 2, 90), (2, 3, 5), (0, 1, 50)])
+    assert lower_bounds(incoming, {2: 7}) == [77, 47, 7, INF]
+    # Stop 1 may not be passed: the direct edge is the only way, but 1 may still start a path.
+    assert lower_bounds(incoming, {2: 0}, [True, False, True, True]) == [90, 40, 0, INF]
+
+
+def test_ride_bound_counts_rides_ending_with_one_footpath() -> None:
+    # Pattern 0 runs 0-1-2, pattern 1 runs 2-3; stop 3 walks to the destination stop 4.
+    flat = flat_patterns([(0, 1, 2), (2, 3)], [[], [], [], [(4, 5)], []])
+    rides, last = ride_bounds(flat, 5, [4], 3)
+    assert rides == [2, 2, 1, INF, 0]
+    assert last[0][0] < 0 and last[0][1] == 1
+    assert last[1] == [2, 1]
