@@ -142,6 +142,25 @@ def users_revoke_token(token_id: Annotated[int, typer.Option("--id")]) -> None:
     typer.echo(f"token {token_id} revoked")
 
 
+@users_app.command("set-password")
+def users_set_password(name: Annotated[str, typer.Option(help="the account's name")]) -> None:
+    """Set an account's web sign-in password: typed at a hidden prompt, or read from stdin."""
+    import sys
+
+    from core import web_auth
+
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        with _services() as services, services.db.write_session() as session:
+            web_auth.set_password(session, actor=SYSTEM, name=name, password=password)
+    except DomainError as exc:
+        raise _fail(exc.detail) from exc
+    typer.echo(f"password set for {name}; their open web sessions have ended")
+
+
 @holds_app.command("sweep")
 def holds_sweep(
     every: Annotated[int, typer.Option(help="repeat every N seconds (0: once)", min=0)] = 0,
@@ -207,6 +226,29 @@ def transport_load_national(
                                                     data_dir=Path(data_dir), cities=cities)
     for feed in feeds:
         typer.echo(f"feed {feed.id} {feed.name}: {feed.stops} stops, {feed.trips} trips")
+
+
+retention_app = typer.Typer(help="Retention of personal data.", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
+
+
+@retention_app.command("run")
+def retention_run(
+    days: Annotated[int | None, typer.Option(
+        help="purge cases closed more than this many days ago "
+             "(default: HOMEWARD_RETENTION_DAYS, 365)", min=0)] = None,
+) -> None:
+    """Purge closed cases past the retention period (schedule it daily)."""
+    from datetime import timedelta
+
+    from logistics import case_purge
+
+    settings = Settings.from_env()
+    keep = settings.retention_days if days is None else days
+    with _services(settings) as services, services.db.write_session() as session:
+        reports = case_purge.purge_closed_cases(session, actor=SYSTEM,
+                                                older_than=timedelta(days=keep))
+    typer.echo(f"{len(reports)} closed cases older than {keep} days purged")
 
 
 def _demo_tokens(settings: Settings) -> dict[str, str]:

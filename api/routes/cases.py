@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
 
 from api.deps import IfMatchDep, PageDep, PrincipalDep, ServicesDep, SessionDep, etag
-from logistics import case_service
+from logistics import case_purge, case_service
 from logistics.cases import CaseCreate, CasePublic, CaseStatus, CaseUpdate
 
 router = APIRouter(prefix="/v1", tags=["cases"])
@@ -60,3 +61,15 @@ def close_case(case_id: int, session: SessionDep, principal: PrincipalDep,
                                    case_id=case_id)
     _private(response, case.version)
     return case
+
+
+class PurgeReportPublic(BaseModel):
+    case_id: int
+    removed: dict[str, int]
+
+
+@router.post("/cases/{case_id}/purge", response_model=PurgeReportPublic)
+def purge(case_id: int, session: SessionDep, principal: PrincipalDep) -> object:
+    """Remove the case and all its personal data on the survivor's request (irreversible)."""
+    report = case_purge.purge_case(session, actor=principal, case_id=case_id)
+    return PurgeReportPublic(case_id=report.case_id, removed=report.removed)
