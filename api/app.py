@@ -12,6 +12,7 @@ from api import errors
 from api.config import Settings
 from api.deps import Services
 from api.observability import BodySizeLimitMiddleware, RequestContextMiddleware
+from api.openapi import install as install_openapi
 from api.routes import accounts, cases, health, interop, matching, safety_plans, shelters, travel
 from core.crypto import FieldCipher, load_or_create_key
 from core.db import Database, DatabaseSettings
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.state.services = services
     errors.install(app, retry_after_s=settings.retry_after_s)
+    install_openapi(app)
     app.include_router(health.router)
     app.include_router(accounts.router)
     app.include_router(shelters.router)
