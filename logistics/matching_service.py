@@ -1,27 +1,24 @@
-"""Use cases of shelter matching: the registry read as solver input, one household or a batch.
+"""Use cases of shelter matching: one household ranked now, or a batch placed at once.
 
-Every request reads a fresh snapshot of the registry (nothing is cached in process memory):
-for each shelter, the beds available per bed type net of active, unexpired holds, the age of
-its oldest count, whether intake is open now, its languages, populations, requirements and,
-for a confidential safe house, its exact point opened from the sealed column (used only for
-distances and exclusion zones, never returned). Cases, inline or stored, become
-`solvers.matching.Household` values. One household is ranked in process (it takes
-milliseconds); a batch is solved in a worker process (`logistics.solver_pool`). With
-`hold: true` the batch's holds are staged in ONE transaction through the registry's
-conditional UPDATE; if any count changed since the snapshot, everything rolls back and the
-batch is solved again on fresh counts, a bounded number of times. Reading a stored case for
-matching is audited, and so is every match made for one.
+Every request reads a fresh snapshot of the registry (`logistics.matching_snapshot`; nothing is
+cached in process memory). Cases, inline or stored, become `solvers.matching.Household`
+values. One household is ranked in process over a column index of the shelters within its
+reach (it takes milliseconds); `rank_in_session` is that use case inside the caller's
+transaction, which the safety-plan layer reuses to list shelters with open beds in a plan. A
+batch is solved in a worker process (`logistics.solver_pool`). With `hold: true` the batch's
+holds are staged in ONE transaction through the registry's conditional UPDATE; if any count
+changed since the snapshot, everything rolls back and the batch is solved again on fresh
+counts, a bounded number of times. Reading a stored case for matching is audited, and so is
+every match made for one.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Text, case, cast, func, select
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from core import audit
@@ -31,8 +28,9 @@ from core.db import Database
 from core.errors import Conflict, InvalidInput
 from core.models import Role
 from core.principal import Principal
-from logistics import bed_service, case_service, solver_pool
+from logistics import bed_service, solver_pool
 from logistics.bed_models import BedHold
+from logistics.matching_cases import stored_case, to_household
 from logistics.matching_models import (
     BatchAssignment,
     BatchCertificate,
@@ -47,241 +45,38 @@ from logistics.matching_models import (
     MatchResponse,
     ScoreParts,
 )
-from logistics.models import BedInventory, Shelter, ShelterLanguage, ShelterStaff
-from logistics.schedule import is_open
-from logistics.service import ADDRESS_FIELD, LOCATION_FIELD
+from logistics.matching_snapshot import (
+    IndexedSnapshot,
+    ShelterMeta,
+    Snapshot,
+    box_for,
+    load_index,
+    load_snapshot,
+)
+from logistics.models import Shelter, ShelterStaff
+from logistics.service import ADDRESS_FIELD
 from logistics.solver_pool import PoolLimits
 from logistics.visibility import rounded_distance_m
-from logistics.vocabulary import BedType, mask_to_populations
+from logistics.vocabulary import BedType
 from solvers.eligibility import REASONS
 from solvers.errors import SolverInputError
-from solvers.geo import BoundingBox, bounding_box, haversine_m, travel_minutes
+from solvers.geo import travel_minutes
 from solvers.matching import (
     BatchOptions,
     BatchResult,
-    ExclusionPoint,
-    Exclusions,
     Household,
     MatchWeights,
-    Member,
     RankResult,
-    ShelterOption,
     rank_for_household,
 )
 
+__all__ = [
+    "MATCHERS", "BatchConfig", "HouseholdMatch", "ShelterMeta", "Snapshot", "box_for",
+    "load_snapshot", "match_batch", "match_household", "rank_in_session", "stored_case",
+    "to_household",
+]
+
 MATCHERS = (Role.ADVOCATE, Role.CASE_MANAGER)
-# Confidential shelters are filtered on their coarse grid point (within ~4 km of the house), so
-# the SQL box is widened by this much to never miss one.
-_BOX_MARGIN_M = 10_000
-# A family unit whose size limit is not recorded takes any household the case model allows.
-_UNLIMITED_UNIT = 30
-
-
-@dataclass(frozen=True)
-class ShelterMeta:
-    """What the response needs about a shelter beyond the solver's view of it."""
-
-    name: str
-    city: str
-    state: str
-    confidential: bool
-    stale: bool
-    max_hold_minutes: int
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The registry as the matcher sees it at `at`; `total` counts every shelter in it."""
-
-    options: tuple[ShelterOption, ...]
-    meta: dict[int, ShelterMeta]
-    total: int
-    at: datetime
-
-
-_SHELTER_COLUMNS = (
-    "id", "name", "lat", "lon", "location_sealed", "city", "state", "timezone",
-    "confidential_location", "populations_mask", "specialisation", "accessible", "pets",
-    "children_max_age", "requires_photo_id", "requires_referral", "requires_sobriety",
-    "stale_after_hours", "max_hold_minutes")
-_BED_COLUMNS = ("shelter_id", "bed_type", "total", "occupied", "held", "max_household",
-                "updated_at")
-
-
-def _columns(table: type[Any], names: Sequence[str]) -> Any:
-    # Plain column rows, not ORM objects: thousands of shelters load in a few milliseconds.
-    return select(*(col(getattr(table, name)) for name in names))
-
-
-def _boxed(stmt: Any, box: BoundingBox | None) -> Any:
-    if box is None:
-        return stmt
-    return stmt.where(col(Shelter.lat).between(box.min_lat, box.max_lat),
-                      col(Shelter.lon).between(box.min_lon, box.max_lon))
-
-
-def _beds_per_shelter(now: datetime, box: BoundingBox | None) -> Any:
-    """One row per shelter: free beds per bed type (lapsed holds excluded), unit size, age."""
-    inv = BedInventory
-    free = bed_service.available_expression(now)
-    per_type = [func.sum(case((col(inv.bed_type) == b.value, free), else_=None)).label(b.value)
-                for b in BedType]
-    unit = case((col(inv.bed_type) == BedType.FAMILY_UNIT.value,
-                 func.coalesce(col(inv.max_household), _UNLIMITED_UNIT)), else_=None)
-    stmt = (select(col(inv.shelter_id).label("sid"), *per_type,
-                   func.max(unit).label("family_max"),
-                   func.min(col(inv.updated_at)).label("counted_at"))
-            .join(Shelter, col(Shelter.id) == col(inv.shelter_id))
-            .group_by(col(inv.shelter_id)))
-    return _boxed(stmt, box).subquery()
-
-
-def _beyond(near: tuple[float, float, int], lat: float, lon: float) -> bool:
-    return haversine_m(near[0], near[1], lat, lon) > near[2] + _BOX_MARGIN_M
-
-
-def load_snapshot(session: Session, *, cipher: FieldCipher, now: datetime | None = None,
-                  box: BoundingBox | None = None,
-                  near: tuple[float, float, int] | None = None) -> Snapshot:
-    """Shelters (inside `box`, or all) as `ShelterOption` values, with capacity read now.
-
-    With `near` = (lat, lon, metres), shelters clearly beyond that reach are left out too;
-    `total` still counts them, so callers can report them as out of reach.
-    """
-    now = now or utcnow()
-    beds = _beds_per_shelter(now, box)
-    # Core rows on the session's connection: no ORM row processing for thousands of rows.
-    conn = session.connection()
-    rows = conn.execute(_boxed(
-        _columns(Shelter, _SHELTER_COLUMNS)
-        .add_columns(*(beds.c[b.value] for b in BedType), beds.c.family_max, beds.c.counted_at,
-                     # The schedule as JSON text, so that equal schedules are parsed once.
-                     cast(col(Shelter.intake_hours), Text).label("intake_hours"))
-        .outerjoin(beds, beds.c.sid == col(Shelter.id)), box)).all()
-    languages: dict[int, set[str]] = {}
-    for sid, language in conn.execute(_boxed(
-            _columns(ShelterLanguage, ("shelter_id", "language"))
-            .join(Shelter, col(Shelter.id) == col(ShelterLanguage.shelter_id)), box)).all():
-        languages.setdefault(sid, set()).add(language)
-    populations = {mask: frozenset(p.value for p in mask_to_populations(mask))
-                   for mask in {r.populations_mask for r in rows}}
-    # Schedules repeat across shelters: each distinct one is parsed and evaluated once.
-    open_now: dict[tuple[str | None, str], bool] = {}
-    n_types = len(BedType)
-    options, meta = [], {}
-    for r in rows:
-        if near is not None and _beyond(near, r.lat, r.lon):
-            continue
-        counts = r[len(_SHELTER_COLUMNS):len(_SHELTER_COLUMNS) + n_types]
-        available = {b.value: max(0, int(n)) for b, n in zip(BedType, counts, strict=True)
-                     if n is not None}
-        age = 0 if r.counted_at is None else max(
-            0, int((now - r.counted_at).total_seconds() // 60))
-        key = (r.intake_hours, r.timezone)
-        if key not in open_now:
-            hours = None if r.intake_hours is None else json.loads(r.intake_hours)
-            open_now[key] = is_open(hours, r.timezone, now)
-        lat, lon = r.lat, r.lon
-        if r.confidential_location and r.location_sealed is not None:
-            exact = cipher.open(r.location_sealed, field=LOCATION_FIELD)
-            lat, lon = (float(part) for part in exact.split(","))
-        options.append(ShelterOption(
-            shelter_id=str(r.id), lat=lat, lon=lon, populations=populations[r.populations_mask],
-            available=available, city=r.city, state=r.state,
-            languages=frozenset(languages.get(r.id, ())),
-            family_unit_max_household=r.family_max or 0, children_max_age=r.children_max_age,
-            wheelchair_accessible=r.accessible, pets_allowed=r.pets,
-            # The registry records no medical support yet, so a medical need matches nowhere
-            # and is reported as such rather than silently ignored.
-            medical_support=False,
-            requires_photo_id=r.requires_photo_id, requires_referral=r.requires_referral,
-            requires_sobriety=r.requires_sobriety,
-            trafficking_specialisation=str(r.specialisation),
-            intake_open_now=open_now[key], count_age_minutes=age,
-            confidential=r.confidential_location))
-        meta[r.id] = ShelterMeta(r.name, r.city, r.state, r.confidential_location,
-                                 age > r.stale_after_hours * 60, r.max_hold_minutes)
-    total = len(rows) if box is None and near is None else int(
-        conn.execute(select(func.count()).select_from(Shelter)).scalar_one())
-    return Snapshot(tuple(options), meta, total, now)
-
-
-# ---- cases -> households ----------------------------------------------------------------
-
-
-def stored_case(session: Session, *, actor: Principal, cipher: FieldCipher,
-                case_id: int) -> MatchCase:
-    """A stored case as a match input; the read is audited in the caller's transaction."""
-    data = case_service.load_case_data(session, actor=actor, cipher=cipher, case_id=case_id,
-                                       purpose="matching")
-    public = data.public().model_dump(mode="json", include=set(MatchCase.model_fields))
-    return MatchCase.model_validate(public)
-
-
-def _point(session: Session, case: MatchCase, prefix: str) -> tuple[float, float]:
-    loc = case.location
-    if loc.lat is not None and loc.lon is not None:
-        return loc.lat, loc.lon
-    # A city without a point is matched from the centre of the shelters listed in it.
-    lat, lon = session.execute(
-        select(func.avg(col(Shelter.lat)), func.avg(col(Shelter.lon))).where(
-            func.lower(col(Shelter.city)) == (loc.city or "").strip().lower(),
-            col(Shelter.state) == loc.state)).one()
-    if lat is None:
-        raise InvalidInput(f"{prefix}location",
-                           "no known point for this city; give lat and lon")
-    return float(lat), float(lon)
-
-
-def check_shelter_ids(session: Session, case: MatchCase, prefix: str) -> None:
-    wanted = set(case.exclusions.shelter_ids)
-    if not wanted:
-        return
-    ids = select(col(Shelter.id)).where(col(Shelter.id).in_(wanted))
-    found = set(session.execute(ids).scalars())
-    for i, sid in enumerate(case.exclusions.shelter_ids):
-        if sid not in found:
-            raise InvalidInput(f"{prefix}exclusions.shelter_ids[{i}]",
-                               f"unknown shelter {sid}")
-
-
-def to_household(session: Session, case: MatchCase, prefix: str = "case.") -> Household:
-    """The solver's view of a case; bad input is a 422 naming the field under `prefix`."""
-    check_shelter_ids(session, case, prefix)
-    lat, lon = _point(session, case, prefix)
-    ex = case.exclusions
-    try:
-        return Household(
-            case_ref=case.case_ref,
-            members=tuple(Member(m.age, m.gender.value) for m in case.household),
-            lat=lat, lon=lon, urgency=case.urgency, max_travel_km=case.max_travel_km,
-            languages=tuple(case.languages), needs=frozenset(n.value for n in case.needs),
-            trafficking_type=case.trafficking_type.value,
-            exclusions=Exclusions(
-                points=tuple(ExclusionPoint(p.lat, p.lon, round(p.radius_km * 1000))
-                             for p in ex.points),
-                cities=tuple(ex.cities), states=tuple(ex.states),
-                shelter_ids=tuple(str(i) for i in ex.shelter_ids)),
-            has_photo_id=case.has_photo_id,
-            # A placement made through the hotline is itself a referral.
-            has_referral=True)
-    except SolverInputError as exc:
-        raise solver_input(exc, prefix) from exc
-
-
-def solver_input(exc: SolverInputError, prefix: str) -> InvalidInput:
-    field = {"members": "household"}.get(exc.field, exc.field.replace("members[", "household["))
-    return InvalidInput(f"{prefix}{field}", exc.message)
-
-
-def box_for(households: Sequence[Household]) -> BoundingBox | None:
-    """The SQL box around every household's reach (None when there is no household)."""
-    boxes = [bounding_box(h.lat, h.lon, h.max_travel_km * 1000 + _BOX_MARGIN_M)
-             for h in households]
-    if not boxes:
-        return None
-    return BoundingBox(min(b.min_lat for b in boxes), max(b.max_lat for b in boxes),
-                       min(b.min_lon for b in boxes), max(b.max_lon for b in boxes))
 
 
 # ---- what a caller may see ----------------------------------------------------------------
@@ -353,38 +148,60 @@ def stage_holds(session: Session, *, actor: Principal, plan: Sequence[Planned],
 # ---- use cases ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class HouseholdMatch:
+    """A ranking as answered, plus the free beds of each option's bed type (for plans)."""
+
+    response: MatchResponse
+    open_beds: dict[int, int]
+
+
+def rank_in_session(session: Session, *, actor: Principal, cipher: FieldCipher,
+                    case: MatchCase | None = None, case_id: int | None = None,
+                    limit: int = 10) -> HouseholdMatch:
+    """Rank shelters for an inline case or a stored one, in the caller's transaction.
+
+    A stored case's read and its match are audited here; the caller commits.
+    """
+    actor.require_role(*MATCHERS)
+    if (case is None) == (case_id is None):
+        raise InvalidInput("case", "give either an inline case or a case_id, not both")
+    if case is None:
+        assert case_id is not None
+        case = stored_case(session, actor=actor, cipher=cipher, case_id=case_id)
+    household = to_household(session, case)
+    snapshot = load_index(session, cipher=cipher, household=household)
+    ranked = rank_for_household(household, snapshot.index, limit=limit,
+                                strict_exclusion_ids=False)
+    response = _match_response(session, actor, cipher, snapshot, ranked, case_id)
+    if case_id is not None:
+        audit.record(session, actor, action="case.match", object_type="case",
+                     object_id=case_id, purpose="matching",
+                     details={"options": len(response.options),
+                              "eligible": ranked.eligible_shelters})
+    open_beds = {o.shelter_id: snapshot.option(o.shelter_id).beds(o.bed_type)
+                 for o in response.options}
+    return HouseholdMatch(response, open_beds)
+
+
 def match_household(db: Database, *, actor: Principal, cipher: FieldCipher,
                     request: MatchRequest) -> MatchResponse:
     """The best `limit` shelters for one household now, with every exclusion counted."""
     actor.require_role(*MATCHERS)
-    if (request.case is None) == (request.case_id is None):
-        raise InvalidInput("case", "give either an inline case or a case_id, not both")
     # A stored case's read and match are audited, so that path needs a write transaction;
     # an inline case leaves no trace and reads only.
     factory = db.read_session if request.case_id is None else db.write_session
     with factory() as session:
-        case = request.case
-        if case is None:
-            assert request.case_id is not None
-            case = stored_case(session, actor=actor, cipher=cipher, case_id=request.case_id)
-        household = to_household(session, case)
-        snapshot = load_snapshot(session, cipher=cipher, box=box_for([household]),
-                                 near=(household.lat, household.lon,
-                                       household.max_travel_km * 1000))
-        ranked = rank_for_household(household, snapshot.options, limit=request.limit,
-                                    strict_exclusion_ids=False)
-        response = _match_response(session, actor, cipher, snapshot, ranked, request.case_id)
+        found = rank_in_session(session, actor=actor, cipher=cipher, case=request.case,
+                                case_id=request.case_id, limit=request.limit)
         if request.case_id is not None:
-            audit.record(session, actor, action="case.match", object_type="case",
-                         object_id=request.case_id, purpose="matching",
-                         details={"options": len(response.options),
-                                  "eligible": ranked.eligible_shelters})
             session.commit()
-    return response
+    return found.response
 
 
 def _excluded(ranked: RankResult, unloaded: int) -> list[ExcludedReason]:
-    # Shelters outside the SQL box were never loaded: they are all beyond the travel limit.
+    # Shelters beyond the household's reach were never loaded: they are all beyond the
+    # travel limit.
     counts = {e.code: e.count for e in ranked.excluded}
     if unloaded:
         counts["beyond_max_travel"] = counts.get("beyond_max_travel", 0) + unloaded
@@ -393,15 +210,16 @@ def _excluded(ranked: RankResult, unloaded: int) -> list[ExcludedReason]:
 
 
 def _match_response(session: Session, actor: Principal, cipher: FieldCipher,
-                    snapshot: Snapshot, ranked: RankResult,
+                    snapshot: IndexedSnapshot, ranked: RankResult,
                     case_id: int | None) -> MatchResponse:
     ids = [int(o.shelter_id) for o in ranked.options]
+    meta = {sid: snapshot.meta(sid) for sid in ids}
     managed = managed_ids(session, actor, ids)
-    address = addresses(session, cipher, snapshot.meta, ids)
+    address = addresses(session, cipher, meta, ids)
     options = []
     for o in ranked.options:
         sid = int(o.shelter_id)
-        m = snapshot.meta[sid]
+        m = meta[sid]
         hidden = m.confidential and sid not in managed
         distance, minutes = shown_distance(o.distance_m, o.travel_minutes, hidden)
         # The travel part is recomputed from the shown distance: an exact part would let the
@@ -417,7 +235,7 @@ def _match_response(session: Session, actor: Principal, cipher: FieldCipher,
     return MatchResponse(
         case_ref=ranked.case_ref, case_id=case_id, options=options,
         eligible_shelters=ranked.eligible_shelters, shelters_considered=snapshot.total,
-        excluded=_excluded(ranked, snapshot.total - len(snapshot.options)),
+        excluded=_excluded(ranked, snapshot.total - snapshot.loaded),
         computed_at=snapshot.at)
 
 
