@@ -13,7 +13,17 @@ from api.config import Settings
 from api.deps import Services
 from api.observability import BodySizeLimitMiddleware, RequestContextMiddleware
 from api.openapi import install as install_openapi
-from api.routes import accounts, cases, health, interop, matching, safety_plans, shelters, travel
+from api.routes import (
+    accounts,
+    cases,
+    health,
+    interop,
+    matching,
+    network,
+    safety_plans,
+    shelters,
+    travel,
+)
 from core.crypto import FieldCipher, load_or_create_key
 from core.db import Database, DatabaseSettings
 
@@ -51,6 +61,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(safety_plans.router)
     app.include_router(matching.router)
     app.include_router(travel.router)
+    app.include_router(network.router)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -10,6 +10,9 @@ import logistics.cases
 import logistics.models
 import logistics.transport_models
 import logistics.travel_plans  # noqa: F401
+import network.consent_models
+import network.directory_models
+import network.referral_models  # noqa: F401
 import safety_plans.models  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT = ("core", "logistics", "safety_plans", "solvers", "api", "fixtures")
+PROJECT = ("core", "logistics", "safety_plans", "solvers", "api", "fixtures", "network")
 SOLVER_ALLOWED_THIRD_PARTY = {"ortools", "networkx", "numpy"}
 
 
@@ -54,17 +54,22 @@ def test_solvers_import_only_stdlib_ortools_networkx_numpy() -> None:
 
 def test_domain_packages_do_not_import_the_web_layer() -> None:
     bad = []
-    for package in ("core", "logistics", "safety_plans"):
+    for package in ("core", "logistics", "safety_plans", "network"):
         bad += _violations(package, {"api", "fastapi", "starlette", "fixtures", "uvicorn"})
     assert bad == []
 
 
 def test_core_imports_no_domain_package() -> None:
-    assert _violations("core", {"logistics", "safety_plans", "solvers"}) == []
+    assert _violations("core", {"logistics", "safety_plans", "solvers", "network"}) == []
 
 
 def test_logistics_does_not_import_safety_plans() -> None:
     assert _violations("logistics", {"safety_plans"}) == []
+
+
+def test_network_imports_only_core_logistics_solvers() -> None:
+    assert _violations("network", {"safety_plans", "api", "fixtures"}) == []
+    assert _violations("logistics", {"network"}) == []
 
 
 def test_only_the_cli_and_tests_import_fixtures() -> None:
@@ -80,7 +85,7 @@ def test_only_the_cli_and_tests_import_fixtures() -> None:
 
 def test_nothing_outside_api_imports_fastapi() -> None:
     bad = []
-    for package in ("core", "logistics", "safety_plans", "solvers", "fixtures"):
+    for package in ("core", "logistics", "safety_plans", "solvers", "fixtures", "network"):
         bad += _violations(package, {"fastapi", "starlette"})
     assert bad == []
 
