@@ -22,6 +22,7 @@ from api.routes import (
     network,
     safety_plans,
     shelters,
+    tips_stats,
     travel,
 )
 from core.crypto import FieldCipher, load_or_create_key
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(matching.router)
     app.include_router(travel.router)
     app.include_router(network.router)
+    app.include_router(tips_stats.router)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     return app

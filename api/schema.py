@@ -12,7 +12,8 @@ import logistics.transport_models
 import logistics.travel_plans  # noqa: F401
 import network.consent_models
 import network.directory_models
-import network.referral_models  # noqa: F401
+import network.referral_models
+import network.tips_models  # noqa: F401
 import safety_plans.models  # noqa: F401
 
 metadata = SQLModel.metadata

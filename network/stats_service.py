@@ -1,0 +1,329 @@
+"""Published statistics: count the domain tables by month, state, type and venue, then suppress.
+
+Each measure is one SQL aggregate grouped by (month, state, trafficking type, venue), so no
+row about a person ever reaches Python; survivors served needs distinct cases across two
+sources, so it groups by case first and counts in Python. A dimension a source lacks reads
+"unknown" (cases, placements and trips have no venue; unmet need has no trafficking type).
+Month is the event's UTC month. Multi-state tips count once in each state they touch.
+
+Then `network.suppression` makes every measure's table safe (see there and
+docs/tips_and_stats.md), and only the suppressed figures leave this module: the CSV and the
+charts are built from a `StatsPublic`, never from raw counts. Statistics are public-safe by
+construction, so any account may read them; they are national (every agency's activity).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, ClassVar
+
+import numpy as np
+from sqlalchemy import and_, func, literal, select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col
+
+from core.errors import ErrorKind
+from core.principal import Principal
+from logistics.bed_models import BedHold, HoldStatus, UnmetNeed
+from logistics.cases import Case
+from logistics.models import Shelter
+from logistics.travel_plans import PlanStatus, TravelPlan
+from network import suppression
+from network.errors import InvalidNetwork, NetworkError
+from network.stats_models import (
+    ALL,
+    UNKNOWN,
+    Dimension,
+    Measure,
+    MeasureTable,
+    Shown,
+    StatsPublic,
+)
+from network.tips_models import Tip, TipState
+
+MAX_DAYS = 5 * 366
+MAX_CELLS = 20_000
+Key = tuple[str, str, str, str]  # month, state, trafficking type, venue
+NOTES = [
+    "'<3' is a count of 1 or 2; 'x' is hidden so that no '<3' can be worked out from the "
+    "totals and the other figures; 0 is published.",
+    "contacts = tips received + cases opened; survivors_served counts cases (households) with "
+    "a placement or a trip home in the month; multi-state tips count in each state.",
+]
+
+
+def _month(session: Session, column: Any) -> ColumnElement[str]:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+def _window(column: Any, start: datetime, end: datetime) -> ColumnElement[bool]:
+    return and_(column >= start, column < end)
+
+
+def _rows(session: Session, stmt: Any) -> Counter[Key]:
+    out: Counter[Key] = Counter()
+    for month, state, kind, venue, count in session.execute(stmt).all():
+        out[(month, state or UNKNOWN, kind or UNKNOWN, venue or UNKNOWN)] += int(count)
+    return out
+
+
+def _grouped(session: Session, month: Any, state: Any, kind: Any, venue: Any) -> Any:
+    return select(month, state, kind, venue, func.count()).group_by(month, state, kind, venue)
+
+
+def count_tips(session: Session, start: datetime, end: datetime, *, routed: bool) -> Counter[Key]:
+    at = col(Tip.routed_at) if routed else col(Tip.received_at)
+    month = _month(session, at)
+    stmt = (_grouped(session, month, col(TipState.state), col(Tip.trafficking_type),
+                     col(Tip.venue))
+            .join_from(Tip, TipState, col(TipState.tip_id) == col(Tip.id))
+            .where(_window(at, start, end)))
+    return _rows(session, stmt)
+
+
+def count_cases(session: Session, start: datetime, end: datetime) -> Counter[Key]:
+    month = _month(session, col(Case.created_at))
+    stmt = (_grouped(session, month, col(Case.state), col(Case.trafficking_type),
+                     literal(UNKNOWN))
+            .select_from(Case).where(_window(col(Case.created_at), start, end)))
+    return _rows(session, stmt)
+
+
+def _placement_rows(session: Session, start: datetime, end: datetime) -> Any:
+    month = _month(session, col(BedHold.closed_at))
+    case_match = and_(col(Case.agency_id) == col(BedHold.agency_id),
+                      col(Case.case_ref) == col(BedHold.case_ref))
+    return (select(month, col(Shelter.state), col(Case.trafficking_type), col(Case.id),
+                   col(BedHold.agency_id), col(BedHold.case_ref))
+            .select_from(BedHold)
+            .join(Shelter, col(Shelter.id) == col(BedHold.shelter_id))
+            .outerjoin(Case, case_match)
+            .where(col(BedHold.status) == HoldStatus.CONFIRMED.value,
+                   _window(col(BedHold.closed_at), start, end)))
+
+
+def count_placements(session: Session, start: datetime, end: datetime) -> Counter[Key]:
+    sub = _placement_rows(session, start, end).subquery()
+    cols = list(sub.c)
+    stmt = select(cols[0], cols[1], cols[2], literal(UNKNOWN), func.count()).group_by(
+        cols[0], cols[1], cols[2])
+    return _rows(session, stmt)
+
+
+def _trip_rows(session: Session, start: datetime, end: datetime) -> Any:
+    month = _month(session, col(TravelPlan.arrive_at))
+    return (select(month, col(Case.state), col(Case.trafficking_type), col(Case.id))
+            .select_from(TravelPlan)
+            .join(Case, col(Case.id) == col(TravelPlan.case_id))
+            .where(col(TravelPlan.status) == PlanStatus.ARRIVED.value,
+                   _window(col(TravelPlan.arrive_at), start, end)))
+
+
+def count_trips(session: Session, start: datetime, end: datetime) -> Counter[Key]:
+    sub = _trip_rows(session, start, end).subquery()
+    cols = list(sub.c)
+    stmt = select(cols[0], cols[1], cols[2], literal(UNKNOWN), func.count()).group_by(
+        cols[0], cols[1], cols[2])
+    return _rows(session, stmt)
+
+
+def count_survivors(session: Session, start: datetime, end: datetime) -> Counter[Key]:
+    """Distinct cases (households) with a placement or a trip home, per month."""
+    seen: set[tuple[str, str, str, object]] = set()
+    placements = _placement_rows(session, start, end).distinct()
+    for month, state, kind, case_id, agency, ref in session.execute(placements).all():
+        seen.add((month, state or UNKNOWN, kind or UNKNOWN,
+                  case_id if case_id is not None else (agency, ref)))
+    for month, state, kind, case_id in session.execute(
+            _trip_rows(session, start, end).distinct()).all():
+        seen.add((month, state or UNKNOWN, kind or UNKNOWN, case_id))
+    return Counter((m, s, k, UNKNOWN) for m, s, k, _ in seen)
+
+
+def count_unmet(session: Session, start: datetime, end: datetime) -> Counter[Key]:
+    month = _month(session, col(UnmetNeed.at))
+    stmt = (_grouped(session, month, col(UnmetNeed.state), literal(UNKNOWN), literal(UNKNOWN))
+            .select_from(UnmetNeed).where(_window(col(UnmetNeed.at), start, end)))
+    return _rows(session, stmt)
+
+
+def raw_counts(session: Session, start: datetime, end: datetime) -> dict[Measure, Counter[Key]]:
+    tips = count_tips(session, start, end, routed=False)
+    cases = count_cases(session, start, end)
+    return {
+        Measure.CONTACTS: tips + cases,
+        Measure.CASES: cases,
+        Measure.SURVIVORS_SERVED: count_survivors(session, start, end),
+        Measure.TIPS: tips,
+        Measure.TIPS_ROUTED: count_tips(session, start, end, routed=True),
+        Measure.PLACEMENTS: count_placements(session, start, end),
+        Measure.TRIPS_HOME: count_trips(session, start, end),
+        Measure.UNMET_NEED: count_unmet(session, start, end),
+    }
+
+
+_POSITION = {Dimension.MONTH: 0, Dimension.STATE: 1, Dimension.TRAFFICKING_TYPE: 2,
+             Dimension.VENUE: 3}
+
+
+def months(first: date, last: date) -> list[str]:
+    out, year, month = [], first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def parse_group_by(text: str) -> list[Dimension]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise InvalidNetwork("group_by", "name at least one of: "
+                             + ", ".join(d.value for d in Dimension))
+    try:
+        dims = [Dimension(name) for name in names]
+    except ValueError as exc:
+        raise InvalidNetwork("group_by", "group_by takes: "
+                             + ", ".join(d.value for d in Dimension)) from exc
+    if len(set(dims)) != len(dims):
+        raise InvalidNetwork("group_by", "a dimension is named twice")
+    return dims
+
+
+def period(date_from: date | None, date_to: date | None) -> tuple[date, date]:
+    """The inclusive period asked for; by default the last twelve whole months and this one."""
+    today = datetime.now(UTC).date()
+    last = date_to or today
+    first = date_from or date(last.year - 1, last.month, 1)
+    if first > last:
+        raise InvalidNetwork("from", "from is after to")
+    if (last - first).days > MAX_DAYS:
+        raise InvalidNetwork("from", "a period is at most five years")
+    return first, last
+
+
+def _table(counts: Counter[Key], dims: Sequence[Dimension], rows: list[str],
+           columns: list[tuple[str, ...]] | None) -> MeasureTable:
+    projected: Counter[tuple[str, ...]] = Counter()
+    for key, value in counts.items():
+        projected[tuple(key[_POSITION[d]] for d in dims)] += value
+    row_index = {r: i for i, r in enumerate(rows)}
+    if columns is None:
+        grid = np.zeros(len(rows), dtype=np.int64)
+        for one, value in projected.items():
+            grid[row_index[one[0]]] += value
+        layout = suppression.one_way(grid.tolist())
+        shown = suppression.display(layout.values, suppression.suppress(layout))
+        return MeasureTable(cells=[[v] for v in shown[:-1]], row_totals=None,
+                            column_totals=None, total=shown[-1])
+    col_index = {c: j for j, c in enumerate(columns)}
+    matrix = np.zeros((len(rows), len(columns)), dtype=np.int64)
+    for cell, value in projected.items():
+        matrix[row_index[cell[0]], col_index[cell[1:]]] += value
+    layout = suppression.two_way(matrix.tolist())
+    shown = suppression.display(layout.values, suppression.suppress(layout))
+    n_rows, n_cols = matrix.shape
+    cells = [shown[r * n_cols:(r + 1) * n_cols] for r in range(n_rows)]
+    base = n_rows * n_cols
+    return MeasureTable(cells=cells, row_totals=shown[base:base + n_rows],
+                        column_totals=shown[base + n_rows:base + n_rows + n_cols],
+                        total=shown[-1])
+
+
+def _axis(dim: Dimension, counts: Iterable[Counter[Key]], first: date, last: date) -> list[str]:
+    if dim is Dimension.MONTH:
+        return months(first, last)
+    return sorted({key[_POSITION[dim]] for c in counts for key in c})
+
+
+def build(counts: dict[Measure, Counter[Key]], dims: Sequence[Dimension], first: date,
+          last: date) -> StatsPublic:
+    """Suppressed tables for every measure over one shared set of rows and columns."""
+    rows = _axis(dims[0], counts.values(), first, last)
+    columns: list[tuple[str, ...]] | None = None
+    if len(dims) > 1:
+        axes = [_axis(d, counts.values(), first, last) for d in dims[1:]]
+        seen = {tuple(key[_POSITION[d]] for d in dims[1:]) for c in counts.values()
+                for key in c}
+        # Combinations never seen in any measure are left out: they would be all zeros.
+        columns = [combo for combo in itertools.product(*axes)
+                   if len(axes) == 1 or combo in seen]
+        if len(rows) * len(columns) > MAX_CELLS:
+            raise InvalidNetwork("group_by", f"more than {MAX_CELLS} cells; group by fewer "
+                                 "dimensions or a shorter period")
+    tables = {m: _table(c, dims, rows, columns) for m, c in counts.items()}
+    return StatsPublic(group_by=list(dims), date_from=first, date_to=last, rows=rows,
+                       columns=[list(c) for c in columns] if columns is not None else None,
+                       measures=tables, notes=NOTES)
+
+
+def get_stats(session: Session, *, actor: Principal, group_by: str,
+              date_from: date | None, date_to: date | None) -> StatsPublic:
+    """National statistics for any account (safe by construction; nothing is audited)."""
+    del actor  # every account may read published statistics
+    dims = parse_group_by(group_by)
+    first, last = period(date_from, date_to)
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+    return build(raw_counts(session, start, end), dims, first, last)
+
+
+def to_csv(stats: StatsPublic) -> str:
+    """Long form: measure, one column per dimension ("all" in totals), value."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    dims = [d.value for d in stats.group_by]
+    writer.writerow(["measure", *dims, "value"])
+    rest = len(dims) - 1
+    for measure, table in stats.measures.items():
+        for r, row in enumerate(stats.rows):
+            cols = stats.columns or [[]]
+            for j, combo in enumerate(cols):
+                writer.writerow([measure.value, row, *combo, table.cells[r][j]])
+            if table.row_totals is not None:
+                writer.writerow([measure.value, row, *([ALL] * rest), table.row_totals[r]])
+        if stats.columns is not None and table.column_totals is not None:
+            for j, combo in enumerate(stats.columns):
+                writer.writerow([measure.value, ALL, *combo, table.column_totals[j]])
+        writer.writerow([measure.value, *([ALL] * len(dims)), table.total])
+    return out.getvalue()
+
+
+def shown_value(value: Shown) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def get_chart(session: Session, *, actor: Principal, name: str, fmt: str,
+              measures: Sequence[Measure], date_from: date | None,
+              date_to: date | None) -> tuple[bytes, str]:
+    """A chart drawn from the suppressed table only: (body, media type)."""
+    from network import charts
+
+    if name not in charts.CHART_NAMES:
+        raise ChartNotFound(f"charts: {', '.join(charts.CHART_NAMES)}")
+    if fmt not in ("png", "svg"):
+        raise InvalidNetwork("format", "format is png or svg")
+    group = Dimension.MONTH if name == "monthly_trends" else Dimension.STATE
+    stats = get_stats(session, actor=actor, group_by=group.value, date_from=date_from,
+                      date_to=date_to)
+    if name == "monthly_trends":
+        canvas = charts.monthly_trends(stats, list(measures) or list(Measure))
+    else:
+        if len(measures) > 1:
+            raise InvalidNetwork("measure", "states_ranked draws one measure")
+        canvas = charts.states_ranked(stats, measures[0] if measures else Measure.CASES)
+    if fmt == "svg":
+        return charts.to_svg(canvas).encode(), "image/svg+xml"
+    return charts.to_png(canvas), "image/png"
+
+
+class ChartNotFound(NetworkError):
+    kind: ClassVar[ErrorKind] = "not_found"
+    code = "chart-not-found"
+    title = "No such chart"
