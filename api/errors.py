@@ -13,7 +13,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from psycopg.errors import NumericValueOutOfRange
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -83,10 +84,18 @@ def install(app: FastAPI, *, retry_after_s: int) -> None:
                        "the database is busy or unreachable; retry shortly",
                        headers={"Retry-After": str(retry_after_s)})
 
+    async def _out_of_range(_request: Request, _exc: Exception) -> JSONResponse:
+        # A number no database column can hold (an id of 2**70, say) is bad input, not a bug.
+        return problem(422, "invalid-input", "Invalid input",
+                       "a number in the request is out of range",
+                       errors=[{"field": "request", "message": "number out of range"}])
+
     async def _dbapi(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DBAPIError)
         if exc.connection_invalidated or isinstance(exc, OperationalError):
             return await _unavailable(request, exc)
+        if isinstance(exc, DataError) and isinstance(exc.orig, NumericValueOutOfRange):
+            return await _out_of_range(request, exc)
         return await _unexpected(request, exc)
 
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
@@ -95,5 +104,6 @@ def install(app: FastAPI, *, retry_after_s: int) -> None:
                        "an unexpected error occurred; it has been logged without request data")
 
     app.add_exception_handler(PoolTimeout, _unavailable)
+    app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(DBAPIError, _dbapi)
     app.add_exception_handler(Exception, _unexpected)

@@ -185,3 +185,10 @@ def test_repeated_failed_authentication_gets_429(settings: object, admin: Accoun
         # Requests without any token are not guesses and are not counted.
         assert client.get("/v1/me").status_code == 401
     services.db.dispose()
+
+
+def test_huge_ids_are_422_not_500(client: TestClient, admin: Account) -> None:
+    for url in ("/v1/accounts/99999999999999999999999", "/v1/shelters/123456789012345678901234"):
+        response = client.get(url, headers=admin.headers)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == PROBLEM
