@@ -24,6 +24,7 @@ from core.errors import DomainError
 from core.models import AccountCreate, AgencyKind, Role
 from core.principal import SYSTEM
 from fixtures import loader as fixture_loader
+from fixtures import network as network_fixture
 from fixtures.national import Scale
 from logistics import bed_service
 from logistics import service as shelters
@@ -47,6 +48,9 @@ def fixtures_load(
     seed: Annotated[int, typer.Option(help="the same seed gives the same shelters")] = 0,
     state: Annotated[str | None, typer.Option(help="two-letter state for --scale state")] = None,
     dc: Annotated[bool, typer.Option("--dc", help="also load the 18 real DC shelters")] = False,
+    directory: Annotated[bool, typer.Option(
+        "--directory/--no-directory",
+        help="also load the national partner directory (~3,000 providers and contacts)")] = True,
 ) -> None:
     """Load shelters built from HUD, GeoNames and DC open data (loading twice adds nothing)."""
     with _services() as services:
@@ -59,8 +63,12 @@ def fixtures_load(
                 raise _fail(str(exc)) from exc
             if dc:
                 reports.append(fixture_loader.load_dc(session, cipher=services.cipher))
+            if directory:
+                added = network_fixture.load_directory(session, seed=seed)
     for report in reports:
         typer.echo(report.summary())
+    if directory:
+        typer.echo(f"partner directory: {added} organisations added")
 
 HOTLINE = "National Hotline"
 # The public data set lives beside the project root (see ../shared/data/README.md).
@@ -258,6 +266,8 @@ def _demo_tokens(settings: Settings) -> dict[str, str]:
         with services.db.write_session() as session:
             for report in fixture_loader.load_demo(session, cipher=services.cipher):
                 typer.echo(report.summary())
+            added = network_fixture.load_directory(session, seed=0)
+            typer.echo(f"partner directory: {added} organisations added")
             for role, (agency_name, kind) in DEMO_AGENCIES.items():
                 agency = accounts.ensure_agency(session, actor=SYSTEM, name=agency_name, kind=kind)
                 assert agency.id is not None

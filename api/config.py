@@ -33,6 +33,7 @@ class Settings(BaseModel):
     auth_failure_limit: int = 20
     auth_failure_window_s: int = 300
     retention_days: int = 365
+    release_max_days: int = 90
     # Browser sessions (api/web): idle timeout, absolute lifetime, the quick-exit page, map tiles.
     web_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     web_session_hours: int = Field(default=12, ge=1, le=7 * 24)
@@ -63,6 +64,7 @@ class Settings(BaseModel):
             "HOMEWARD_AUTH_FAILURE_LIMIT": "auth_failure_limit",
             "HOMEWARD_AUTH_FAILURE_WINDOW_S": "auth_failure_window_s",
             "HOMEWARD_RETENTION_DAYS": "retention_days",
+            "HOMEWARD_RELEASE_MAX_DAYS": "release_max_days",
             "HOMEWARD_WEB_IDLE_MINUTES": "web_idle_minutes",
             "HOMEWARD_WEB_SESSION_HOURS": "web_session_hours",
             "HOMEWARD_WEB_QUICK_EXIT_URL": "web_quick_exit_url",

@@ -15,7 +15,7 @@ from api.deps import IfMatchDep, PageDep, PrincipalDep, ServicesDep, SessionDep,
 from core.errors import InvalidInput
 from logistics.languages import normalise_language
 from network import consent_service, directory_hsds, directory_service, referral_service
-from network.consent_models import DEFAULT_RELEASE_MAX_DAYS, ReleaseCreate, ReleasePublic
+from network.consent_models import ReleaseCreate, ReleasePublic
 from network.directory_models import (
     LawLevel,
     OrganizationCreate,
@@ -127,7 +127,7 @@ def export_hsds(session: SessionDep, principal: PrincipalDep,
 @router.post("/cases/{case_id}/releases", response_model=ReleasePublic, status_code=201)
 def create_release(case_id: int, body: ReleaseCreate, session: SessionDep,
                    principal: PrincipalDep, services: ServicesDep) -> object:
-    max_days = getattr(services.settings, "release_max_days", DEFAULT_RELEASE_MAX_DAYS)
+    max_days = services.settings.release_max_days
     return consent_service.create_release(session, actor=principal, cipher=services.cipher,
                                           case_id=case_id, data=body, max_days=int(max_days))
 
