@@ -76,7 +76,11 @@ class PlanRevision(SQLModel, table=True):
 
 
 class PlanProposal(SQLModel, table=True):
-    """Changes a new screening proposes to a plan, kept until an advocate applies them."""
+    """Changes a new screening or new inputs propose to a plan, kept until applied.
+
+    `inputs_sealed` holds the proposed inputs (priorities, code word, shelters, travel link)
+    when the proposal changes them; None when it comes from a screening.
+    """
 
     __tablename__ = "safety_plan_proposal"
     __table_args__ = (CheckConstraint("status IN ('open', 'applied')", name="status"),)
@@ -88,6 +92,7 @@ class PlanProposal(SQLModel, table=True):
     danger_level: str = Field(sa_type=String(8))
     emergency: bool
     diff_sealed: bytes = Field(sa_type=LargeBinary)
+    inputs_sealed: bytes | None = Field(default=None, sa_type=LargeBinary)
     created_by: int | None = Field(default=None, foreign_key="account.id")
     created_at: datetime = _ts()
     applied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -101,6 +106,8 @@ class ScreeningCreate(SQLModel):
 
 
 class ScreeningPublic(SQLModel):
+    """A stored screening: its result, never the answers (those are read one by one)."""
+
     id: int
     case_id: int
     danger_level: str
@@ -108,6 +115,13 @@ class ScreeningPublic(SQLModel):
     score: int
     emergency_triggers: list[str]
     created_at: datetime
+    created_by: int | None = None
+
+
+class ScreeningDetail(ScreeningPublic):
+    """One screening with its answers (`GET /v1/screenings/{id}`; the read is audited)."""
+
+    answers: dict[str, JsonValue]
 
 
 class PlanCreate(SQLModel):
@@ -118,10 +132,14 @@ class PlanCreate(SQLModel):
     priorities: list[str] = Field(default_factory=list, max_length=20,
                                   description="the survivor's ranked sections, most wanted first")
     code_word: str | None = None
-    shelters: list[dict[str, JsonValue]] = Field(
-        default_factory=list, max_length=20,
-        description="shelter options with open beds; the matcher supplies these later")
-    travel_planner_url: str | None = Field(default=None, max_length=2000)
+    shelters: list[dict[str, JsonValue]] | None = Field(
+        default=None, max_length=20,
+        description="shelter options with open beds; omit to ask the matcher for the case")
+    shelter_limit: int = Field(default=3, ge=0, le=10,
+                               description="how many matched shelters the plan lists")
+    travel_planner_url: str | None = Field(
+        default=None, max_length=2000,
+        description="omit for the case's travel plans when the survivor wants to go home")
 
 
 class SafetyPlanSummary(SQLModel):
@@ -165,6 +183,27 @@ class StepAdd(SQLModel):
     after: str | None = Field(default=None, max_length=120)
 
 
+class InputsUpdate(SQLModel):
+    """New inputs for a plan; omitted fields keep their current value."""
+
+    priorities: list[str] | None = Field(default=None, max_length=20)
+    code_word: str | None = None
+    clear_code_word: bool = False
+    refresh_shelters: bool = False
+    shelter_limit: int = Field(default=3, ge=0, le=10)
+
+
+class RevisionSnapshot(SQLModel):
+    """One revision with the whole plan as it was then, in the requested language."""
+
+    revision: int
+    action: str
+    actor_account_id: int | None
+    at: datetime
+    counts: dict[str, int]
+    plan: dict[str, Any]
+
+
 class RevisionPublic(SQLModel):
     revision: int
     action: str
@@ -183,6 +222,7 @@ class ProposalPublic(SQLModel):
     plan_id: int
     screening_id: int
     base_version: int
+    kind: str = "screening"
     status: str
     danger_level: str
     emergency: bool

@@ -1,26 +1,30 @@
 """Safety plans over HTTP: screenings, plans, renderings, step edits, revisions, proposals.
 
 Plan responses carry the plan's version as an ETag and `Cache-Control: no-store`; every edit
-needs `If-Match` with that version.
+needs `If-Match` with that version. Creating a plan passes the request's base URL, from which
+the way-home step links to the case's travel plans (`/v1/travel-plans?case_id=`).
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.deps import IfMatchDep, PageDep, PrincipalDep, ServicesDep, SessionDep, etag
-from safety_plans import service
+from safety_plans import service, service_proposals, service_screenings
 from safety_plans.models import (
+    InputsUpdate,
     PlanCreate,
     ProposalApply,
     ProposalCreate,
     ProposalPublic,
     RevisionPublic,
+    RevisionSnapshot,
     SafetyPlanPublic,
     SafetyPlanSummary,
     ScreeningCreate,
+    ScreeningDetail,
     ScreeningPublic,
     StepAdd,
     StepEdit,
@@ -40,18 +44,40 @@ def _plan(response: Response, plan: SafetyPlanPublic) -> SafetyPlanPublic:
     return plan
 
 
+def _private(response: Response) -> None:
+    response.headers["Cache-Control"] = "no-store"
+
+
 @router.post("/cases/{case_id}/screenings", response_model=ScreeningPublic, status_code=201)
 def create_screening(case_id: int, body: ScreeningCreate, session: SessionDep,
                      principal: PrincipalDep, services: ServicesDep) -> object:
-    return service.record_screening(session, actor=principal, cipher=services.cipher,
-                                    case_id=case_id, answers=body.answers)
+    return service_screenings.record_screening(
+        session, actor=principal, cipher=services.cipher, case_id=case_id, answers=body.answers)
+
+
+@router.get("/cases/{case_id}/screenings", response_model=list[ScreeningPublic])
+def list_screenings(case_id: int, session: SessionDep, principal: PrincipalDep,
+                    services: ServicesDep, page: PageDep, response: Response) -> object:
+    _private(response)
+    return service_screenings.list_case_screenings(
+        session, actor=principal, cipher=services.cipher, case_id=case_id, limit=page.limit,
+        offset=page.offset)
+
+
+@router.get("/screenings/{screening_id}", response_model=ScreeningDetail)
+def get_screening(screening_id: int, session: SessionDep, principal: PrincipalDep,
+                  services: ServicesDep, response: Response) -> object:
+    _private(response)
+    return service_screenings.get_screening(session, actor=principal, cipher=services.cipher,
+                                            screening_id=screening_id)
 
 
 @router.post("/safety-plans", response_model=SafetyPlanPublic, status_code=201)
 def create_plan(body: PlanCreate, session: SessionDep, principal: PrincipalDep,
-                services: ServicesDep, response: Response) -> object:
-    return _plan(response, service.create_plan(session, actor=principal,
-                                               cipher=services.cipher, data=body))
+                services: ServicesDep, request: Request, response: Response) -> object:
+    return _plan(response, service.create_plan(
+        session, actor=principal, cipher=services.cipher, data=body,
+        base_url=str(request.base_url)))
 
 
 @router.get("/cases/{case_id}/safety-plans", response_model=list[SafetyPlanSummary])
@@ -121,19 +147,36 @@ def list_revisions(plan_id: int, session: SessionDep, principal: PrincipalDep,
                                   plan_id=plan_id, limit=page.limit, offset=page.offset)
 
 
+@router.get("/safety-plans/{plan_id}/revisions/{revision}", response_model=RevisionSnapshot)
+def get_revision(plan_id: int, revision: int, session: SessionDep, principal: PrincipalDep,
+                 services: ServicesDep, response: Response, language: Language = None,
+                 allow_language_fallback: Fallback = False) -> object:
+    _private(response)
+    return service.get_revision(session, actor=principal, cipher=services.cipher,
+                                plan_id=plan_id, revision=revision, language=language,
+                                allow_language_fallback=allow_language_fallback)
+
+
+@router.post("/safety-plans/{plan_id}/inputs", response_model=ProposalPublic, status_code=201)
+def propose_inputs(plan_id: int, body: InputsUpdate, session: SessionDep,
+                   principal: PrincipalDep, services: ServicesDep) -> object:
+    return service_proposals.propose_inputs(session, actor=principal, cipher=services.cipher,
+                                            plan_id=plan_id, data=body)
+
+
 @router.post("/safety-plans/{plan_id}/proposals", response_model=ProposalPublic,
              status_code=201)
 def propose(plan_id: int, body: ProposalCreate, session: SessionDep, principal: PrincipalDep,
             services: ServicesDep) -> object:
-    return service.propose(session, actor=principal, cipher=services.cipher, plan_id=plan_id,
-                           screening_id=body.screening_id)
+    return service_proposals.propose(session, actor=principal, cipher=services.cipher,
+                                     plan_id=plan_id, screening_id=body.screening_id)
 
 
 @router.get("/safety-plans/{plan_id}/proposals/{proposal_id}", response_model=ProposalPublic)
 def get_proposal(plan_id: int, proposal_id: int, session: SessionDep, principal: PrincipalDep,
                  services: ServicesDep) -> object:
-    return service.get_proposal(session, actor=principal, cipher=services.cipher,
-                                plan_id=plan_id, proposal_id=proposal_id)
+    return service_proposals.get_proposal(session, actor=principal, cipher=services.cipher,
+                                          plan_id=plan_id, proposal_id=proposal_id)
 
 
 @router.post("/safety-plans/{plan_id}/proposals/{proposal_id}/apply",
@@ -141,7 +184,7 @@ def get_proposal(plan_id: int, proposal_id: int, session: SessionDep, principal:
 def apply_proposal(plan_id: int, proposal_id: int, body: ProposalApply, version: IfMatchDep,
                    session: SessionDep, principal: PrincipalDep, services: ServicesDep,
                    response: Response) -> object:
-    return _plan(response, service.apply_proposal(
+    return _plan(response, service_proposals.apply_proposal(
         session, actor=principal, cipher=services.cipher, plan_id=plan_id,
         proposal_id=proposal_id, expected_version=version, accept=body.accept,
         accept_header=body.accept_header))
