@@ -21,16 +21,20 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, insert, text
+from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api import migrate
 from api.app import build_services
 from api.config import Settings
+from api.deps import Services
 from core.crypto import new_key_text
+from core.principal import SYSTEM
 from fixtures.national import places_by_state
 from fixtures.network import load_directory
 from network.directory_models import LawLevel, OrganizationKind, ServiceType
@@ -106,10 +110,140 @@ def bench_directory(queries: int, seed: int) -> dict[str, float]:
 
 
 # ---------------------------------------------------------------------------------------
-# STATISTICS BENCHMARK — owned by the tips/statistics work (network/stats*). Add
-# `def bench_stats(args: argparse.Namespace) -> dict[str, float]` here; `main` calls it when
-# it exists. Keep the directory function above unchanged.
+# STATISTICS BENCHMARK (network/stats*): a generated year of national activity, then
+# GET /v1/stats's use case for several groupings, beside a baseline measured in the same run:
+# one COUNT(*) over each source table (the rows the statistics read, without grouping).
 # ---------------------------------------------------------------------------------------
+
+STATS_TARGET_S = 1.0
+STATS_YEAR = 2025
+STATS_VOLUME = {"cases": 12_000, "tips": 20_000, "placements": 6_000, "trips": 2_000,
+                "unmet": 8_000}
+
+
+def _stamp(rng: random.Random) -> datetime:
+    start = datetime(STATS_YEAR, 1, 1, tzinfo=UTC)
+    return start + timedelta(seconds=rng.randrange(365 * 86_400))
+
+
+def _generate_year(session: Session, services: Services, seed: int) -> None:
+    """A year of national activity: cases, tips (some multi-state), confirmed placements,
+    trips home and unmet need, spread over states by population."""
+    from core.models import Account, Role
+    from fixtures.loader import load
+    from logistics.bed_models import BedHold, UnmetNeed
+    from logistics.cases import Case
+    from logistics.travel_plans import TravelPlan
+    from network.tips_models import Tip, TipState, Venue
+
+    rng = random.Random(seed)
+    load(session, cipher=services.cipher, scale="small", seed=seed)
+    agency = session.execute(text("SELECT id FROM agency ORDER BY id LIMIT 1")).scalar_one()
+    bench_account = Account(name="stats-bench", role=Role.ADMIN, agency_id=agency)
+    session.add(bench_account)
+    session.flush()
+    account = bench_account.id
+    weights = {state: sum(p.population for p in ps) for state, ps in places_by_state().items()}
+    states, w = list(weights), list(weights.values())
+    kinds = ["sex"] * 6 + ["labor"] * 3 + ["both"]
+    blob = b"-"  # sealed columns hold placeholders: statistics never open them
+    cases = [{"agency_id": agency, "case_ref": f"B-{i}", "status": "open", "urgency": 3,
+              "trafficking_type": rng.choice(kinds), "state": rng.choices(states, w)[0],
+              "household_sealed": blob, "location_sealed": blob, "exclusions_sealed": blob,
+              "profile_sealed": blob, "created_at": _stamp(rng), "updated_at": _stamp(rng),
+              "version": 1} for i in range(STATS_VOLUME["cases"])]
+    session.execute(insert(Case), cases)
+    tips, tip_states = [], []
+    for i in range(STATS_VOLUME["tips"]):
+        received = _stamp(rng)
+        routed = rng.random() < 0.6
+        tips.append({"id": i + 1, "agency_id": agency, "trafficking_type": rng.choice(kinds),
+                     "venue": rng.choice(list(Venue)).value, "minors_involved": False,
+                     "harm_imminent": False, "consent_share": routed, "consent_fields": [],
+                     "locations_sealed": blob, "details_sealed": blob,
+                     "status": "routed" if routed else "withheld", "received_at": received,
+                     "routed_at": received + timedelta(minutes=3) if routed else None,
+                     "created_at": received})
+        touched = {rng.choices(states, w)[0] for _ in range(1 + (rng.random() < 0.1))}
+        tip_states += [{"tip_id": i + 1, "state": s} for s in touched]
+    session.execute(insert(Tip), tips)
+    session.execute(insert(TipState), tip_states)
+    inventories = session.execute(text("SELECT id, shelter_id FROM bed_inventory")).all()
+    holds = []
+    for _ in range(STATS_VOLUME["placements"]):
+        inv, shelter = rng.choice(inventories)
+        at = _stamp(rng)
+        holds.append({"inventory_id": inv, "shelter_id": shelter, "bed_type": "adult_female",
+                      "beds": 1, "case_ref": f"B-{rng.randrange(len(cases))}",
+                      "account_id": account, "agency_id": agency, "status": "confirmed",
+                      "created_at": at, "expires_at": at, "closed_at": at})
+    session.execute(insert(BedHold), holds)
+    case_ids = [r[0] for r in session.execute(text("SELECT id FROM survivor_case")).all()]
+    trips = []
+    for _ in range(STATS_VOLUME["trips"]):
+        at = _stamp(rng)
+        trips.append({"case_id": rng.choice(case_ids), "agency_id": agency, "status": "arrived",
+                      "depart_at": at, "arrive_at": at, "cost_cents": 9_000,
+                      "itinerary_sealed": blob, "version": 1, "created_at": at,
+                      "updated_at": at})
+    session.execute(insert(TravelPlan), trips)
+    session.execute(insert(UnmetNeed), [
+        {"at": _stamp(rng), "state": rng.choices(states, w)[0], "reason": "no_beds",
+         "source": "search"} for _ in range(STATS_VOLUME["unmet"])])
+    session.commit()
+
+
+def stats_benchmark(seed: int = 0, repeats: int = 5) -> dict[str, float]:
+    from network.stats_service import get_stats, raw_counts
+
+    groupings = ["month", "state", "month,state", "state,trafficking_type",
+                 "month,state,trafficking_type", "state,venue"]
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/stats.db"
+        migrate.upgrade(create_engine(url))
+        services = build_services(Settings(database_url=url, secret_key=new_key_text(),
+                                           key_file=Path(tmp) / "k"))
+        started = time.perf_counter()
+        with services.db.write_session() as session:
+            _generate_year(session, services, seed)
+        print(f"generated a year of national activity in {time.perf_counter() - started:.1f} s"
+              f" ({', '.join(f'{k} {v:,}' for k, v in STATS_VOLUME.items())})")
+        sources = ["survivor_case", "tip", "tip_state", "bed_hold", "travel_plan",
+                   "unmet_need"]
+        first, last = date(STATS_YEAR, 1, 1), date(STATS_YEAR, 12, 31)
+        figures: dict[str, float] = {}
+        with services.db.read_session() as session:
+            def baseline() -> None:
+                for table in sources:
+                    session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+
+            base = min(_timed([baseline] * repeats)) / 1000
+            print(f"baseline (COUNT(*) over the {len(sources)} source tables): "
+                  f"{base * 1000:.1f} ms")
+            start_at = datetime(STATS_YEAR, 1, 1, tzinfo=UTC)
+            end_at = datetime(STATS_YEAR + 1, 1, 1, tzinfo=UTC)
+            sql = min(_timed([lambda: raw_counts(session, start_at, end_at)] * repeats)) / 1000
+            figures["sql_aggregates"] = sql
+            print(f"SQL aggregates alone (every measure, no suppression): {sql * 1000:.0f} ms "
+                  f"({sql / base:.0f}x baseline)")
+            for grouping in groupings:
+                def run(g: str = grouping) -> None:
+                    get_stats(session, actor=SYSTEM, group_by=g, date_from=first,
+                              date_to=last)
+
+                best = min(_timed([run] * repeats)) / 1000
+                figures[grouping] = best
+                verdict = "ok" if best <= STATS_TARGET_S else "OVER TARGET"
+                print(f"stats group_by={grouping}: {best * 1000:.0f} ms "
+                      f"({best / base:.0f}x baseline; target <= {STATS_TARGET_S:.0f} s: "
+                      f"{verdict})")
+        services.db.dispose()
+    figures["baseline"] = base
+    return figures
+
+
+def bench_stats(args: argparse.Namespace) -> dict[str, float]:
+    return stats_benchmark(args.seed)
 
 
 def main() -> None:

@@ -115,34 +115,68 @@ def _moves(value: int, mark: int) -> tuple[bool, bool]:
 
 
 class _Graph:
-    """Arcs of the extended grid: row -> column raises a cell's grid value, back lowers it."""
+    """Arcs of the extended grid: row -> column raises a cell's grid value, back lowers it.
+
+    Arcs depend on counts and marks only through what a cell may do, which is the same for a
+    published count of 3 or more and for that count hidden as a complement; so one graph
+    serves a whole pass, with costs and the hidden-only arcs updated as cells are hidden.
+    """
 
     def __init__(self, layout: Layout, marks: Marks) -> None:
         self.layout = layout
         n_rows, n_cols = layout.nodes
         self.offset = n_rows
         self.arcs: list[list[tuple[int, int]]] = [[] for _ in range(n_rows + n_cols)]
+        self.hidden_arcs: list[list[tuple[int, int]]] = [[] for _ in range(n_rows + n_cols)]
+        self.by_cell: list[list[tuple[int, int, int]]] = [[] for _ in layout.values]
         values = layout.values.tolist()
+        hidden = marks.tolist()
+        self.costs = [0 if hidden[k] else values[k] + (_TOTAL_COST if k >= layout.interior
+                                                        else 0)
+                      for k in range(len(values))]
         for k, (r, c, sign) in enumerate(zip(layout.rows, layout.cols, layout.signs,
                                              strict=True)):
-            up, down = _moves(values[k], int(marks[k]))
+            up, down = _moves(values[k], hidden[k])
             raise_grid, lower_grid = (up, down) if sign > 0 else (down, up)
             if raise_grid:
-                self.arcs[r].append((n_rows + c, k))
+                self.by_cell[k].append((r, n_rows + c, k))
             if lower_grid:
-                self.arcs[n_rows + c].append((r, k))
+                self.by_cell[k].append((n_rows + c, r, k))
+            for tail, head, _ in self.by_cell[k]:
+                self.arcs[tail].append((head, k))
+                if hidden[k]:
+                    self.hidden_arcs[tail].append((head, k))
 
-    def cost(self, marks: Marks, cell: int) -> int:
-        if marks[cell]:
-            return 0
-        extra = _TOTAL_COST if cell >= self.layout.interior else 0
-        return int(self.layout.values[cell]) + extra
+    def hide(self, cell: int) -> None:
+        self.costs[cell] = 0
+        for tail, head, k in self.by_cell[cell]:
+            self.hidden_arcs[tail].append((head, k))
 
-    def cycle(self, marks: Marks, cell: int, raise_grid: bool) -> tuple[int, list[int]] | None:
-        """The cheapest cycle moving `cell` one way: (cost, its other cells), or None."""
+    def _ends(self, cell: int, raise_grid: bool) -> tuple[int, int]:
         row = self.layout.rows[cell]
         col = self.offset + self.layout.cols[cell]
-        start, goal = (col, row) if raise_grid else (row, col)
+        return (col, row) if raise_grid else (row, col)
+
+    def hidden_cycle(self, cell: int, raise_grid: bool) -> bool:
+        """Whether a cycle through hidden cells only moves `cell` this way."""
+        start, goal = self._ends(cell, raise_grid)
+        seen = {start}
+        stack = [start]
+        while stack:
+            node = stack.pop()
+            for nxt, k in self.hidden_arcs[node]:
+                if k == cell or nxt in seen:
+                    continue
+                if nxt == goal:
+                    return True
+                seen.add(nxt)
+                stack.append(nxt)
+        return False
+
+    def cycle(self, cell: int, raise_grid: bool) -> tuple[int, list[int]] | None:
+        """The cheapest cycle moving `cell` one way: (cost, its other cells), or None."""
+        start, goal = self._ends(cell, raise_grid)
+        costs = self.costs
         best = {start: 0}
         back: dict[int, tuple[int, int]] = {}
         queue = [(0, start)]
@@ -154,12 +188,12 @@ class _Graph:
                     node, k = back[node]
                     path.append(k)
                 return dist, path
-            if dist > best.get(node, dist):
+            if dist > best[node]:
                 continue
             for nxt, k in self.arcs[node]:
                 if k == cell:
                     continue
-                step = dist + self.cost(marks, k)
+                step = dist + costs[k]
                 if step < best.get(nxt, step + 1):
                     best[nxt] = step
                     back[nxt] = (node, k)
@@ -186,8 +220,7 @@ def suppress(layout: Layout) -> Marks:
     if not marks.any():
         return marks
     for _ in range(3):
-        _protect_pass(layout, marks)
-        exposed = [k for k, ok in enumerate(protected(layout, marks)) if not ok]
+        exposed = _protect_pass(layout, marks)
         if not exposed:
             return marks
         # Bounds alone pin these (say a column of two 1s whose total is 2): no complement can
@@ -198,30 +231,33 @@ def suppress(layout: Layout) -> Marks:
     return marks
 
 
-def _protect_pass(layout: Layout, marks: Marks) -> None:
-    graph = _Graph(layout, marks)  # arcs depend on counts and marks, not on which are hidden
+def _protect_pass(layout: Layout, marks: Marks) -> list[int]:
+    """Give every hidden cell a cycle; the cells nothing could protect. Cells protected once
+    stay protected (hiding more only adds arcs), so one pass in cell order suffices."""
+    graph = _Graph(layout, marks)
+    exposed = []
     for cell in np.flatnonzero(marks).tolist():
-        options = [found for way in _directions(layout, marks, cell)
-                   if (found := graph.cycle(marks, cell, way)) is not None]
+        ways = _directions(layout, marks, cell)
+        if any(graph.hidden_cycle(cell, way) for way in ways):
+            continue
+        options = [found for way in ways if (found := graph.cycle(cell, way)) is not None]
         if not options:
-            continue  # nothing left that could protect it; `protected` reports such cells
-        cost, path = min(options, key=lambda found: found[0])
-        if cost:
-            marks[[k for k in path if not marks[k]]] = Mark.COMPLEMENT
+            exposed.append(cell)
+            continue
+        _, path = min(options, key=lambda found: found[0])
+        for k in path:
+            if not marks[k]:
+                marks[k] = Mark.COMPLEMENT
+                graph.hide(k)
+    return exposed
 
 
 def protected(layout: Layout, marks: Marks) -> list[bool]:
     """For every cell: published, or hidden with a cycle through hidden cells only."""
     graph = _Graph(layout, marks)
-    hidden_only = marks.copy()
-    out = []
-    for cell in range(len(layout.values)):
-        if not marks[cell]:
-            out.append(True)
-            continue
-        found = [graph.cycle(hidden_only, cell, way) for way in _directions(layout, marks, cell)]
-        out.append(any(f is not None and f[0] == 0 for f in found))
-    return out
+    return [not marks[cell] or any(graph.hidden_cycle(cell, way)
+                                   for way in _directions(layout, marks, cell))
+            for cell in range(len(layout.values))]
 
 
 def display(values: IntArray, marks: Marks) -> list[int | str]:
