@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import errors
+from api import errors, web
 from api.config import Settings
 from api.deps import Services
 from api.observability import BodySizeLimitMiddleware, RequestContextMiddleware
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(travel.router)
     app.include_router(network.router)
     app.include_router(tips_stats.router)
+    web.install(app)  # the browser pages under /web (api/web/)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-import core.models  # noqa: F401  (registers tables)
+import core.models
+import core.web_auth  # noqa: F401  (registers tables)
 import logistics.bed_models
 import logistics.cases
 import logistics.models

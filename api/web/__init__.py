@@ -1,0 +1,40 @@
+"""Web pages for coordinators, advocates and case managers, served by the API's own app.
+
+`install(app)` adds the page routers under `/web`, the vendored static files under
+`/web/static`, and the handlers that turn a missing session into the sign-in page and a
+wrong role or CSRF token into a plain 403 page. Pages call the same use cases as the JSON
+API; nothing here holds domain rules.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+
+from api.deps import get_services
+from api.web import advocate, auth_pages, coordinator, rescue, travel
+from api.web.common import HERE, SignInRequired, WebForbidden, redirect, render
+
+
+def install(app: FastAPI) -> None:
+    for module in (auth_pages, coordinator, advocate, rescue, travel):
+        app.include_router(module.router)
+    app.mount("/web/static", StaticFiles(directory=HERE / "static"), name="web-static")
+
+    async def sign_in_required(request: Request, _exc: Exception) -> Response:
+        target = "/web/sign-in"
+        if request.headers.get("hx-request") == "true":
+            # htmx follows this header with a full page load instead of swapping a fragment.
+            return Response(status_code=200, headers={"HX-Redirect": target})
+        if request.method == "GET" and request.url.path.startswith("/web/"):
+            target += f"?next={request.url.path}"
+        return redirect(target)
+
+    async def forbidden(request: Request, exc: Exception) -> Response:
+        reason = exc.reason if isinstance(exc, WebForbidden) else "role"
+        return render(request, get_services(request).settings, "forbidden.html", status=403,
+                      reason=reason)
+
+    app.add_exception_handler(SignInRequired, sign_in_required)
+    app.add_exception_handler(WebForbidden, forbidden)

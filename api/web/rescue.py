@@ -1,0 +1,130 @@
+"""Mass rescue: many households at once, placed by the batch matcher, shown as table and map.
+
+Households come as CSV (typed, pasted or read from a file; columns in `forms.CSV_COLUMNS`).
+"Find placements" runs the same batch use case as `POST /v1/matches/batch` without holding;
+"Place all holds" runs it again with holds, all in one transaction or none. The CSV travels
+back in the results page's form, so nothing is kept on the server between the two steps.
+The map draws shelters whose location may be shown (never a safe house's point) from our
+own copy of Leaflet; map tiles are optional (`HOMEWARD_WEB_MAP_TILES_URL`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import Services, ServicesDep
+from api.errors import STATUS_BY_KIND
+from api.web import forms
+from api.web.common import IdentityDep, PostDep, render, require
+from core.errors import DomainError
+from core.models import Role
+from core.principal import Principal
+from logistics import matching_service
+from logistics import service as shelters
+from logistics.matching_models import BatchMatchRequest, BatchOptionsIn, BatchResponse, MatchCase
+
+router = APIRouter(prefix="/web/rescue", include_in_schema=False)
+MAX_UPLOAD_BYTES = 512_000
+EXAMPLE = ("case_ref,members,lat,lon,city,state,languages,has_photo_id,needs\n"
+           "R-001,28F,38.90,-77.03,,,en,no,\n"
+           "R-002,35F 7F,,,Washington,DC,\"es,en\",yes,children\n")
+
+
+@router.get("")
+def rescue_form(request: Request, services: ServicesDep, identity: IdentityDep) -> Response:
+    require(identity, Role.ADVOCATE, Role.CASE_MANAGER)
+    return render(request, services.settings, "rescue.html", identity=identity,
+                  households=EXAMPLE, result=None, notice=None, map_json=None, held=False)
+
+
+def _config(services: Services) -> matching_service.BatchConfig:
+    s = services.settings
+    return matching_service.BatchConfig(
+        time_limit_cap_s=s.solver_time_limit_cap_s,
+        default_time_limit_s=s.solver_default_time_limit_s, memory_mb=s.solver_memory_mb,
+        max_concurrent=s.solver_max_concurrent, workers=s.solver_workers)
+
+
+def _map(services: Services, principal: Principal, cases: list[MatchCase],
+         result: BatchResponse) -> dict[str, Any]:
+    by_ref = {c.case_ref: c for c in cases}
+    points: dict[int, tuple[float, float] | None] = {}
+    names: dict[int, str] = {}
+    counts: dict[int, int] = {}
+    with services.db.read_session() as session:
+        for a in result.assignments:
+            counts[a.shelter_id] = counts.get(a.shelter_id, 0) + 1
+            names[a.shelter_id] = a.shelter_name
+            if a.shelter_id not in points:
+                view = shelters.get_shelter(session, actor=principal, cipher=services.cipher,
+                                            shelter_id=a.shelter_id)
+                # A safe house's point never goes on a shared map, even for those who may see it.
+                visible = not view.confidential_location and view.lat is not None
+                points[a.shelter_id] = (view.lat, view.lon) if visible else None  # type: ignore[assignment]
+    spec: dict[str, Any] = {"tiles": services.settings.web_map_tiles_url,
+                            "attribution": "© OpenStreetMap contributors", "shelters": [],
+                            "households": [], "lines": []}
+    for shelter_id, point in points.items():
+        if point is not None:
+            spec["shelters"].append({"lat": point[0], "lon": point[1],
+                                     "label": f"{names[shelter_id]} ({counts[shelter_id]})"})
+    for a in result.assignments:
+        case = by_ref.get(a.case_ref)
+        home = (case.location.lat, case.location.lon) if case else (None, None)
+        if home[0] is None or home[1] is None:
+            continue
+        spec["households"].append({"lat": home[0], "lon": home[1], "label": a.case_ref})
+        if points.get(a.shelter_id):
+            spec["lines"].append([list(home), list(points[a.shelter_id] or ())])
+    return spec
+
+
+@router.post("")
+async def run(request: Request, services: ServicesDep, identity: PostDep,
+              households: Annotated[str, Form(max_length=MAX_UPLOAD_BYTES)] = "",
+              action: Annotated[str, Form(max_length=10)] = "match",
+              hold_ttl_minutes: Annotated[int, Form(ge=5, le=24 * 60)] = 90,
+              file: Annotated[UploadFile | None, File()] = None) -> Response:
+    principal = require(identity, Role.ADVOCATE, Role.CASE_MANAGER)
+    if file is not None and file.filename:
+        raw = await file.read(MAX_UPLOAD_BYTES + 1)
+        if len(raw) <= MAX_UPLOAD_BYTES:
+            households = raw.decode("utf-8-sig", errors="replace")
+    hold = action == "hold"
+
+    def page(result: BatchResponse | None, notice: tuple[str, str, dict[str, object]] | None,
+             status: int, map_json: str | None = None) -> Response:
+        return render(request, services.settings, "rescue.html", identity=identity,
+                      status=status, households=households, result=result, notice=notice,
+                      map_json=map_json, held=hold and result is not None)
+
+    try:
+        cases = forms.households_csv(households)
+    except forms.FormError as exc:
+        detail = "; ".join(f"{f}: {m}" for f, m in exc.errors)
+        return page(None, ("error", "{detail}", {"detail": detail}), 422)
+
+    def solve() -> tuple[BatchResponse, dict[str, Any]]:
+        result = matching_service.match_batch(
+            services.db, actor=principal, cipher=services.cipher,
+            request=BatchMatchRequest(cases=cases, options=BatchOptionsIn(
+                hold=hold, hold_ttl_minutes=hold_ttl_minutes)),
+            config=_config(services))
+        return result, _map(services, principal, cases, result)
+
+    try:
+        result, spec = await run_in_threadpool(solve)
+    except DomainError as exc:
+        return page(None, ("error", "{detail}", {"detail": exc.detail}),
+                    STATUS_BY_KIND[exc.kind])
+    placed = len(result.assignments)
+    msgid = ("Held beds for {placed} of {total} households." if hold
+             else "Found places for {placed} of {total} households.")
+    # The JSON sits in a <script type="application/json"> block: "</" must not close it.
+    map_json = json.dumps(spec).replace("</", "<\\/")
+    return page(result, ("ok", msgid, {"placed": placed, "total": len(cases)}), 200, map_json)

@@ -1,0 +1,95 @@
+/* Homeward pages: quick exit, print buttons, CSV file reading, the placement map.
+   No inline scripts anywhere (the CSP forbids them); data for the map comes from a JSON
+   <script type="application/json"> block. */
+(function () {
+  "use strict";
+  var EXITED = "hw-exited";
+
+  function quickExit(event) {
+    if (event) { event.preventDefault(); }
+    var body = document.body;
+    var url = body.getAttribute("data-exit-url") || "https://www.weather.gov/";
+    var token = body.getAttribute("data-csrf");
+    try { sessionStorage.setItem(EXITED, "1"); } catch (e) { /* storage may be off */ }
+    if (token && navigator.sendBeacon) {
+      // End the session on the server, so Back or a reopened tab shows only the sign-in page.
+      navigator.sendBeacon("/web/quick-exit", new URLSearchParams({ csrf_token: token }));
+    }
+    document.title = "";
+    body.innerHTML = "";
+    window.location.replace(url);
+  }
+
+  // A page restored from history after a quick exit is blanked and sent away again.
+  window.addEventListener("pageshow", function () {
+    var exited = false;
+    try { exited = sessionStorage.getItem(EXITED) === "1"; } catch (e) { exited = false; }
+    if (exited && !document.getElementById("sign-in")) { quickExit(null); }
+  });
+
+  var lastEscape = 0;
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    var now = Date.now();
+    if (now - lastEscape < 800) { quickExit(event); }
+    lastEscape = now;
+  });
+
+  document.addEventListener("click", function (event) {
+    var target = event.target instanceof Element ? event.target : null;
+    if (!target) { return; }
+    if (target.closest("#quick-exit")) { quickExit(event); return; }
+    if (target.closest("[data-print]")) { event.preventDefault(); window.print(); }
+  });
+
+  document.addEventListener("submit", function (event) {
+    if (event.target instanceof Element && event.target.id === "sign-in") {
+      try { sessionStorage.removeItem(EXITED); } catch (e) { /* nothing to clear */ }
+    }
+  });
+
+  // Read a chosen CSV file into the households text box, so it can be checked before running.
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!(input instanceof HTMLInputElement) || input.type !== "file") { return; }
+    var into = document.getElementById(input.getAttribute("data-into") || "");
+    if (!into || !input.files || !input.files[0]) { return; }
+    input.files[0].text().then(function (text) { into.value = text; });
+  });
+
+  function drawMap() {
+    var holder = document.getElementById("map");
+    var data = document.getElementById("map-data");
+    if (!holder || !data || typeof L === "undefined") { return; }
+    var spec = JSON.parse(data.textContent || "{}");
+    var map = L.map(holder, { attributionControl: Boolean(spec.tiles) });
+    if (spec.tiles) {
+      L.tileLayer(spec.tiles, { maxZoom: 18, attribution: spec.attribution || "" }).addTo(map);
+    }
+    var bounds = [];
+    (spec.lines || []).forEach(function (line) {
+      L.polyline(line, { color: "#5b6770", weight: 1, opacity: 0.7 }).addTo(map);
+    });
+    (spec.households || []).forEach(function (h) {
+      L.circleMarker([h.lat, h.lon], { radius: 4, color: "#8a4b00", fillOpacity: 0.9 })
+        .bindTooltip(h.label).addTo(map);
+      bounds.push([h.lat, h.lon]);
+    });
+    (spec.shelters || []).forEach(function (s) {
+      L.circleMarker([s.lat, s.lon], { radius: 8, color: "#0b5394", fillOpacity: 0.9 })
+        .bindTooltip(s.label).addTo(map);
+      bounds.push([s.lat, s.lon]);
+    });
+    if (bounds.length) { map.fitBounds(bounds, { padding: [20, 20] }); }
+    else { map.setView([39.5, -98.35], 4); }
+  }
+  // Timeline bars carry their place as data attributes (the CSP forbids inline styles).
+  function placeBars() {
+    document.querySelectorAll(".timeline .leg").forEach(function (bar) {
+      bar.style.left = bar.getAttribute("data-left") + "%";
+      bar.style.width = bar.getAttribute("data-width") + "%";
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { drawMap(); placeBars(); });
+  document.addEventListener("htmx:afterSettle", placeBars);
+})();
