@@ -31,6 +31,7 @@ from core.principal import Principal
 from logistics import bed_service, solver_pool
 from logistics.bed_models import BedHold
 from logistics.matching_cases import stored_case, to_household
+from logistics.matching_index import IndexedSnapshot, load_index
 from logistics.matching_models import (
     BatchAssignment,
     BatchCertificate,
@@ -45,14 +46,7 @@ from logistics.matching_models import (
     MatchResponse,
     ScoreParts,
 )
-from logistics.matching_snapshot import (
-    IndexedSnapshot,
-    ShelterMeta,
-    Snapshot,
-    box_for,
-    load_index,
-    load_snapshot,
-)
+from logistics.matching_snapshot import ShelterMeta, Snapshot, box_for, load_snapshot
 from logistics.models import Shelter, ShelterStaff
 from logistics.service import ADDRESS_FIELD
 from logistics.solver_pool import PoolLimits
@@ -213,7 +207,7 @@ def _match_response(session: Session, actor: Principal, cipher: FieldCipher,
                     snapshot: IndexedSnapshot, ranked: RankResult,
                     case_id: int | None) -> MatchResponse:
     ids = [int(o.shelter_id) for o in ranked.options]
-    meta = {sid: snapshot.meta(sid) for sid in ids}
+    meta = snapshot.meta(session, ids)
     managed = managed_ids(session, actor, ids)
     address = addresses(session, cipher, meta, ids)
     options = []

@@ -3,25 +3,21 @@
 For each shelter: the beds available per bed type net of active, unexpired holds (and open
 surge windows), the age of its oldest count, whether intake is open now, its languages,
 populations, requirements and, for a confidential safe house, its exact point opened from the
-sealed column (used only for distances and exclusion zones, never returned). Two readers share
-one aggregated SQL query. `load_snapshot` builds `solvers.matching.ShelterOption` values (a
-batch ships them to a worker process; the validator reads them). `load_index` serves one
-household on a live call: it keeps only the shelters within its reach, decrypts only the safe
-houses among those, and fills the solver's column view (`ShelterArrays`) straight from the rows
-with numpy, so no per-shelter Python object is made except for the few options returned.
+sealed column (used only for distances and exclusion zones, never returned). `load_snapshot`
+reads it with one aggregated query as `solvers.matching.ShelterOption` values: a batch ships
+them to a worker process and the validator reads them. One household on a live call is served
+by `logistics.matching_index`, which reads the same facts as columns.
 """
 
 from __future__ import annotations
 
 import json
-from collections import namedtuple
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-import numpy as np
-from sqlalchemy import Text, exists, func, select
+from sqlalchemy import Text, func, select
 from sqlalchemy import case as sql_case
 from sqlalchemy import cast as sql_cast
 from sqlmodel import Session, col
@@ -33,11 +29,10 @@ from logistics.models import BedInventory, Shelter, ShelterLanguage
 from logistics.schedule import is_open
 from logistics.service import LOCATION_FIELD
 from logistics.vocabulary import BedType, mask_to_populations
-from solvers.eligibility import BED_COLUMN, ShelterArrays
-from solvers.eligibility_common import GENDER_BIT, POP_BIT, city_key
-from solvers.geo import BoundingBox, bounding_box, haversine_m, haversine_m_many
-from solvers.matching import Household, ShelterIndex, ShelterOption
-from solvers.matching_types import BED_TYPES, GENDERS
+from solvers.eligibility_common import GENDER_BIT
+from solvers.geo import BoundingBox, bounding_box, haversine_m
+from solvers.matching import Household, ShelterOption
+from solvers.matching_types import GENDERS
 
 # Confidential shelters are filtered on their coarse grid point (within ~4 km of the house), so
 # the SQL box and the reach test are widened by this much to never miss one.
@@ -115,50 +110,6 @@ def _rows(session: Session, now: datetime, box: BoundingBox | None) -> list[Any]
     return list(session.connection().execute(_boxed(stmt, box)).all())
 
 
-# The shape `_rows` answers (attribute access by name, as on SQLAlchemy rows).
-_Row: Any = cast(Any, namedtuple)("_Row", _NAMES)
-
-
-def _flat_rows(session: Session, now: datetime, box: BoundingBox | None,
-               languages: Sequence[str]) -> tuple[list[Any], list[tuple[bool, ...]]]:
-    """What `_rows` answers, from two flat queries merged here, and who speaks `languages`.
-
-    The GROUP BY over the joined tables costs SQLite about three times as much as reading the
-    same rows flat (23 ms against 8 ms for the 2,500 shelters around New York); languages come
-    as EXISTS columns (a primary-key probe each) rather than thousands of extra rows.
-    """
-    conn = session.connection()
-    lang = ShelterLanguage
-    speaks = [exists().where(col(lang.shelter_id) == col(Shelter.id),
-                             func.lower(col(lang.language)) == key) for key in languages]
-    shelters = conn.execute(_boxed(
-        select(*(col(getattr(Shelter, name)) for name in _SHELTER_COLUMNS),
-               sql_cast(col(Shelter.intake_hours), Text).label("intake_hours"), *speaks),
-        box)).all()
-    inv = BedInventory
-    beds = conn.execute(_boxed(
-        select(col(inv.shelter_id), col(inv.bed_type), col(inv.max_household),
-               col(inv.updated_at), bed_service.available_expression(now))
-        .join(Shelter, col(Shelter.id) == col(inv.shelter_id)), box)).all()
-    slot = {b.value: k for k, b in enumerate(BedType)}
-    unit, counted = _N_TYPES, _N_TYPES + 1
-    merged: dict[int, list[Any]] = {}
-    for sid, bed_type, max_household, updated_at, free in beds:
-        row = merged.setdefault(sid, [None] * (_N_TYPES + 2))
-        k = slot[bed_type]
-        row[k] = free if row[k] is None else row[k] + free
-        if bed_type == BedType.FAMILY_UNIT.value:
-            size = UNLIMITED_UNIT if max_household is None else max_household
-            row[unit] = size if row[unit] is None else max(row[unit], size)
-        if row[counted] is None or updated_at < row[counted]:
-            row[counted] = updated_at
-    empty = [None] * (_N_TYPES + 2)
-    first_lang = _FIRST_BED + 1
-    return ([_Row(*r[:_FIRST_BED], *merged.get(r[0], empty), r[_FIRST_BED])
-             for r in shelters],
-            [tuple(bool(x) for x in r[first_lang:]) for r in shelters])
-
-
 def _languages(session: Session, box: BoundingBox | None) -> dict[int, set[str]]:
     found: dict[int, set[str]] = {}
     stmt = (select(col(ShelterLanguage.shelter_id), col(ShelterLanguage.language))
@@ -168,7 +119,7 @@ def _languages(session: Session, box: BoundingBox | None) -> dict[int, set[str]]
     return found
 
 
-def _total(session: Session) -> int:
+def total_shelters(session: Session) -> int:
     return int(session.connection().execute(
         select(func.count()).select_from(Shelter)).scalar_one())
 
@@ -249,7 +200,7 @@ def load_snapshot(session: Session, *, cipher: FieldCipher, now: datetime | None
         lat, lon = _exact_point(cipher, r)
         options.append(_option(r, lat, lon, frozenset(languages.get(r.id, ())), facts))
         meta[r.id] = facts.meta(r)
-    total = len(rows) if box is None and near is None else _total(session)
+    total = len(rows) if box is None and near is None else total_shelters(session)
     return Snapshot(tuple(options), meta, total, now)
 
 
@@ -261,139 +212,3 @@ def box_for(households: Sequence[Household]) -> BoundingBox | None:
         return None
     return BoundingBox(min(b.min_lat for b in boxes), max(b.max_lat for b in boxes),
                        min(b.min_lon for b in boxes), max(b.max_lon for b in boxes))
-
-
-# ---- one household: the column view straight from the rows --------------------------------
-
-
-class _LazyOptions(Sequence[ShelterOption]):
-    """`ShelterIndex.shelters` made on demand: ranking reads only the rows it returns."""
-
-    def __init__(self, rows: list[Any], points: list[tuple[float, float]],
-                 languages: list[frozenset[str]], facts: _Facts) -> None:
-        self._rows, self._points, self._languages, self._facts = rows, points, languages, facts
-        self._made: dict[int, ShelterOption] = {}
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    def _make(self, i: int) -> ShelterOption:
-        if i not in self._made:
-            lat, lon = self._points[i]
-            self._made[i] = _option(self._rows[i], lat, lon, self._languages[i], self._facts)
-        return self._made[i]
-
-    def __getitem__(self, i: Any) -> Any:
-        if isinstance(i, slice):
-            return [self._make(k) for k in range(len(self._rows))[i]]
-        return self._make(range(len(self._rows))[i])
-
-    def __iter__(self) -> Iterator[ShelterOption]:
-        return (self._make(k) for k in range(len(self._rows)))
-
-
-@dataclass(frozen=True)
-class IndexedSnapshot:
-    """The shelters within one household's reach as a ready `ShelterIndex`.
-
-    `loaded` shelters are in the index; `total - loaded` were out of reach (never built).
-    """
-
-    index: ShelterIndex
-    loaded: int
-    total: int
-    at: datetime
-    _rows: dict[int, Any]
-    _facts: _Facts
-
-    def meta(self, shelter_id: int) -> ShelterMeta:
-        return self._facts.meta(self._rows[shelter_id])
-
-    def option(self, shelter_id: int) -> ShelterOption:
-        return self.index.shelters[self.index.row[str(shelter_id)]]
-
-
-BoolColumn = np.ndarray[Any, np.dtype[np.bool_]]
-
-
-def _column_view(rows: list[Any], points: list[tuple[float, float]],
-                 languages: dict[str, BoolColumn], facts: _Facts) -> ShelterArrays:
-    """`ShelterArrays.build` of the same shelters, filled column by column."""
-    n = len(rows)
-    c = dict(zip(_NAMES, zip(*rows, strict=True), strict=True)) if rows else {
-        name: () for name in _NAMES}
-    pop_bits = {m: sum(POP_BIT[p.value] for p in mask_to_populations(m))
-                for m in set(c["populations_mask"])}
-    capacity = np.zeros((n, len(BED_TYPES)), dtype=np.int64)
-    for b in BedType:
-        free = np.array([0 if k is None else k for k in c[b.value]], dtype=np.int64)
-        capacity[:, BED_COLUMN[b.value]] = np.maximum(free, 0)
-    states, cities = c["state"], c["city"]
-
-    def flag(name: str) -> BoolColumn:
-        return np.array(c[name], dtype=np.bool_)
-
-    return ShelterArrays(
-        shelters=np.empty(n, dtype=np.object_),  # the index's lazy `shelters` serves these
-        ids=np.array([str(i) for i in c["id"]], dtype=np.str_),
-        lat=np.array([p[0] for p in points], dtype=np.float64),
-        lon=np.array([p[1] for p in points], dtype=np.float64),
-        state=np.array([x.strip().upper() for x in states], dtype=np.str_),
-        city_name=np.array([x.strip().casefold() for x in cities], dtype=np.str_),
-        city_key=np.array([city_key(x, y) for x, y in zip(cities, states, strict=True)],
-                          dtype=np.str_),
-        pop_bits=np.array([pop_bits[m] for m in c["populations_mask"]], dtype=np.int64),
-        gender_bits=np.full(n, _ALL_GENDERS, dtype=np.int64),
-        children_max_age=np.array([-1 if a is None else a for a in c["children_max_age"]],
-                                  dtype=np.int64),
-        family_max=np.array([m or 0 for m in c["family_max"]], dtype=np.int64),
-        capacity=capacity,
-        flags={"intake_open_now": np.array([facts.open_now(r) for r in rows], dtype=np.bool_),
-               "wheelchair_accessible": flag("accessible"), "pets_allowed": flag("pets"),
-               "medical_support": np.zeros(n, dtype=np.bool_),
-               "requires_photo_id": flag("requires_photo_id"),
-               "requires_referral": flag("requires_referral"),
-               "requires_sobriety": flag("requires_sobriety")},
-        count_age=np.array([facts.age(r) for r in rows], dtype=np.int64),
-        specialisation=np.array([str(x) for x in c["specialisation"]], dtype=np.str_),
-        languages=languages)
-
-
-def load_index(session: Session, *, cipher: FieldCipher, household: Household,
-               now: datetime | None = None) -> IndexedSnapshot:
-    """The registry within `household`'s reach, indexed for `rank_for_household`.
-
-    Ranks exactly as `ShelterIndex(load_snapshot(..., near=reach).options)` does (a test
-    holds them together), but is made from columns: a dense region's 2,500 shelters cost a
-    few milliseconds instead of tens. Its language columns cover the household's languages
-    only, and so do the `languages` of the options it makes.
-    """
-    now = now or utcnow()
-    box = box_for([household])
-    keys = sorted({lang.casefold() for lang in household.languages})
-    rows, speaks = _flat_rows(session, now, box, keys)
-    lat = np.array([r[2] for r in rows], dtype=np.float64)
-    lon = np.array([r[3] for r in rows], dtype=np.float64)
-    # The reach test on the coarse (public) points first: only safe houses that may be in
-    # reach have their exact point decrypted.
-    reach = household.max_travel_km * 1000 + BOX_MARGIN_M
-    keep = np.flatnonzero(haversine_m_many(household.lat, household.lon, lat, lon) <= reach)
-    # Row order = ShelterIndex order (ids sorted as strings): equal ties rank the same.
-    order = sorted(keep.tolist(), key=lambda i: str(rows[i][0]))
-    kept = [rows[i] for i in order]
-    points = [_exact_point(cipher, r) for r in kept]
-    ids = [r[0] for r in kept]
-    said = np.array([speaks[i] for i in order], dtype=np.bool_).reshape(len(order), len(keys))
-    languages = {key: said[:, k] for k, key in enumerate(keys) if said[:, k].any()}
-    per_row = [frozenset(key for k, key in enumerate(keys) if said[i, k])
-               for i in range(len(order))]
-    facts = _Facts(now)
-    index = ShelterIndex.__new__(ShelterIndex)
-    # The solver's constructor takes ShelterOption objects; this fills the same attributes
-    # from columns. `shelters` is lazy: ranking touches only the rows it returns.
-    index.shelters = cast("tuple[ShelterOption, ...]",
-                          _LazyOptions(kept, points, per_row, facts))
-    index.arr = _column_view(kept, points, languages, facts)
-    index.row = {str(sid): i for i, sid in enumerate(ids)}
-    return IndexedSnapshot(index=index, loaded=len(kept), total=_total(session), at=now,
-                           _rows=dict(zip(ids, kept, strict=True)), _facts=facts)

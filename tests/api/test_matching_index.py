@@ -1,6 +1,6 @@
 """The one-household column index ranks exactly as the solver's own index over the snapshot.
 
-`matching_snapshot.load_index` fills `ShelterArrays` from SQL columns instead of building a
+`matching_index.load_index` fills `ShelterArrays` from SQL columns instead of building a
 `ShelterOption` per shelter; these tests hold it to `ShelterIndex(load_snapshot(...))` on a
 random registry (ids past 9, so string order differs from number order; safe houses; holds;
 languages; requirements; closed intake), column by column and ranking by ranking.
@@ -18,8 +18,9 @@ from fastapi.testclient import TestClient
 from api.deps import Services
 from core.models import Role
 from logistics import matching_service
+from logistics.matching_index import load_index
 from logistics.matching_models import MatchCase
-from logistics.matching_snapshot import BOX_MARGIN_M, load_index, load_snapshot
+from logistics.matching_snapshot import BOX_MARGIN_M, load_snapshot
 from solvers.matching import ShelterIndex, rank_for_household
 from tests.support import Account, AccountFactory
 
