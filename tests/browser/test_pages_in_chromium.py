@@ -3,14 +3,16 @@
 Each test drives one user's job through the real server process: a coordinator admits two
 people, an advocate screens and prints a plan, a case manager picks a trip without ID, a
 mass rescue of 20 households places holds. Every page visited is checked with axe-core
-(WCAG 2.1 A and AA rules) and screenshotted to docs/screenshots/. The tests skip when
-Debian's /usr/bin/chromium or Playwright for Python is missing (Playwright's own browser
-download is never used).
+(WCAG 2.1 A and AA rules) and screenshotted (to docs/screenshots/ with
+HOMEWARD_SCREENSHOTS=1). The tests skip when Debian's /usr/bin/chromium or Playwright for
+Python is missing (Playwright's own browser download is never used).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,10 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chrom
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "screenshots"
+# Screenshots go to a temporary folder, or to docs/screenshots/ with HOMEWARD_SCREENSHOTS=1
+# (they differ on every run, so an ordinary test run leaves the working tree clean).
+SHOTS = (ROOT / "docs" / "screenshots" if os.environ.get("HOMEWARD_SCREENSHOTS") == "1"
+         else Path(tempfile.gettempdir()) / "homeward-screenshots")
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 NEUTRAL = "https://neutral.example/"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
