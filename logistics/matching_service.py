@@ -1,11 +1,12 @@
 """Use cases of shelter matching: one household ranked now, or a batch placed at once.
 
-Every request reads a fresh snapshot of the registry (`logistics.matching_snapshot`; nothing is
-cached in process memory). Cases, inline or stored, become `solvers.matching.Household`
-values. One household is ranked in process over a column index of the shelters within its
-reach (it takes milliseconds); `rank_in_session` is that use case inside the caller's
+Every request reads the registry afresh (nothing is cached in process memory). Cases, inline
+or stored, become `solvers.matching.Household` values (`logistics.matching_cases`). One
+household is ranked in process over a column index of the shelters within its reach
+(`logistics.matching_index`; milliseconds); `rank_in_session` is that use case inside the caller's
 transaction, which the safety-plan layer reuses to list shelters with open beds in a plan. A
-batch is solved in a worker process (`logistics.solver_pool`). With `hold: true` the batch's
+batch is solved over `logistics.matching_snapshot` in a worker process
+(`logistics.solver_pool`). With `hold: true` the batch's
 holds are staged in ONE transaction through the registry's conditional UPDATE; if any count
 changed since the snapshot, everything rolls back and the batch is solved again on fresh
 counts, a bounded number of times. Reading a stored case for matching is audited, and so is

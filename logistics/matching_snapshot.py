@@ -71,8 +71,6 @@ _SHELTER_COLUMNS = (
     "stale_after_hours", "max_hold_minutes")
 _N_TYPES = len(BedType)
 _FIRST_BED = len(_SHELTER_COLUMNS)
-_NAMES = (*_SHELTER_COLUMNS, *(b.value for b in BedType), "family_max", "counted_at",
-          "intake_hours")
 
 
 def _boxed(stmt: Any, box: BoundingBox | None) -> Any:
