@@ -111,11 +111,16 @@ def add_step(
     """Add an advocate's own step at the end of its section, or right after step ``after``."""
     if not text.strip():
         raise PlanEditError("text", "must not be blank")
+    # The messages name the choices, never the value sent (it may be pasted personal text).
     try:
-        sec, prio = Section(section), Priority(priority)
-    except ValueError as exc:
-        field = "section" if "Section" in str(exc) else "priority"
-        raise PlanEditError(field, str(exc)) from None
+        sec = Section(section)
+    except ValueError:
+        raise PlanEditError("section", "must be one of: "
+                            + ", ".join(s.value for s in Section)) from None
+    try:
+        prio = Priority(priority)
+    except ValueError:
+        raise PlanEditError("priority", "must be 1, 2 or 3") from None
     step = Step(
         id=next_custom_id(plan),
         section=sec,
