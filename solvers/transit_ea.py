@@ -13,6 +13,7 @@ from bisect import bisect_left
 
 from solvers.transit_bound import INF, lower_bounds
 from solvers.transit_index import Timetable
+from solvers.transit_raptor import raptor_earliest_arrival
 
 
 def earliest_arrival_multi(
@@ -27,6 +28,22 @@ def earliest_arrival_multi(
     minutes (a door leg); `usable` masks stops that may not be touched. `bound` is the static
     lower bound to the targets (`target_bounds`), computed here when not given."""
     h = target_bounds(tt, targets, usable) if bound is None else bound
+    if tt.raptor is not None:
+        return raptor_earliest_arrival(tt.raptor, sources, targets, min_transfer_minutes,
+                                       usable, h)
+    return trip_scan_earliest_arrival(tt, sources, targets, min_transfer_minutes, usable, h)
+
+
+def trip_scan_earliest_arrival(
+    tt: Timetable,
+    sources: dict[int, int],
+    targets: dict[int, int],
+    min_transfer_minutes: int,
+    usable: list[bool] | None,
+    h: list[int],
+) -> int | None:
+    """The trip-scanning A* search: fast when the answer is near, and the fallback when the
+    timetable has no flat arrays."""
     patterns = tt.patterns
     stop_patterns = tt.stop_patterns
     footpaths = tt.footpaths

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from solvers.transit_bound import FlatPatterns, flat_patterns, static_in_edges
 from solvers.transit_model import Connection, Network, TransitInputError
+from solvers.transit_raptor import RaptorArrays, raptor_arrays
 
 EARTH_RADIUS_M = 6_371_000
 
@@ -83,6 +84,8 @@ class Timetable:
     static_in: list[tuple[tuple[int, int], ...]] = field(default_factory=list)
     # Pattern stop sequences as flat arrays, for the search's ride-count bounds.
     flat: FlatPatterns | None = None
+    # The same patterns as flat numpy arrays for the round-based earliest arrival.
+    raptor: RaptorArrays | None = None
 
 
 def _trip_rows(network: Network) -> dict[int, list[Connection]]:
@@ -170,4 +173,5 @@ def build_timetable(network: Network) -> Timetable:
     hops.extend((u, v, walk) for u, walks in enumerate(footpaths) for v, walk in walks)
     return Timetable(network, patterns, stop_patterns, footpaths, transfer, ordered,
                      static_in_edges(n, hops),
-                     flat_patterns([p.stops for p in patterns], footpaths))
+                     flat_patterns([p.stops for p in patterns], footpaths),
+                     raptor_arrays(patterns, footpaths, transfer))

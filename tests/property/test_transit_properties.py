@@ -31,7 +31,7 @@ from solvers.transit import (
     plan_trips,
 )
 from solvers.transit_bound import INF
-from solvers.transit_ea import target_bounds
+from solvers.transit_ea import earliest_arrival_multi, target_bounds, trip_scan_earliest_arrival
 from solvers.transit_reference import build_reference, reference_earliest_arrival
 
 T0 = 28_000_000  # 2023-03-28 UTC, in epoch minutes
@@ -95,6 +95,25 @@ def test_earliest_arrival_matches_networkx(net: Network, data: st.DataObject) ->
         start = T0 + data.draw(st.integers(0, 2000))
         expected = reference_earliest_arrival(ref, o, d, start)
         assert earliest_arrival(tt, o, d, start, min_transfer_minutes=mtt) == expected
+
+
+@given(networks(), st.data())
+@SETTINGS
+def test_round_based_and_trip_scanning_searches_agree(net: Network, data: st.DataObject) -> None:
+    """The numpy rounds and the trip-scanning A* give the same answer with several sources,
+    targets with door-leg minutes, and stops that may not be touched (as in the Pareto window)."""
+    n = len(net.stops)
+    tt = build_timetable(net)
+    assert tt.raptor is not None
+    stop = st.integers(0, n - 1)
+    sources = data.draw(st.dictionaries(stop, st.integers(T0, T0 + 2000), min_size=1,
+                                        max_size=2))
+    targets = data.draw(st.dictionaries(stop, st.integers(0, 60), min_size=1, max_size=2))
+    usable = data.draw(st.none() | st.lists(st.booleans(), min_size=n, max_size=n))
+    mtt = data.draw(st.integers(0, 30))
+    bound = target_bounds(tt, targets, usable)
+    fast = earliest_arrival_multi(tt, sources, targets, mtt, usable, bound)
+    assert fast == trip_scan_earliest_arrival(tt, sources, targets, mtt, usable, bound)
 
 
 @given(networks(), st.data())

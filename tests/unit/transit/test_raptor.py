@@ -1,0 +1,46 @@
+"""Round-based earliest arrival: trips ridden through, runs cut at unusable stops, footpaths."""
+
+from __future__ import annotations
+
+from solvers.transit import (
+    Carrier,
+    Connection,
+    Footpath,
+    Mode,
+    Network,
+    Stop,
+    Trip,
+    build_timetable,
+)
+from solvers.transit_ea import earliest_arrival_multi
+
+RAIL = Carrier("r", "Rail", Mode.RAIL)
+
+
+def line() -> Network:
+    """One trip 0-1-2 (10:00, 10:30, 11:00), a later trip 0-1-2 an hour on, a walk 2->3."""
+    stops = tuple(Stop(f"S{i}", f"Stop {i}", 40.0 + i, -75.0, "UTC") for i in range(4))
+    conns = []
+    for t, start in enumerate((600, 660)):
+        conns += [Connection(t, 0, 0, 1, start, start + 30), Connection(t, 1, 1, 2, start + 30,
+                                                                       start + 60)]
+    trips = (Trip("T0", 0), Trip("T1", 0))
+    return Network(stops, (RAIL,), trips, tuple(conns), (Footpath(2, 3, 7),))
+
+
+def test_rides_through_walks_on_and_adds_door_minutes() -> None:
+    tt = build_timetable(line())
+    assert tt.raptor is not None
+    assert earliest_arrival_multi(tt, {0: 590}, {2: 0}) == 660
+    assert earliest_arrival_multi(tt, {0: 590}, {3: 5}) == 672
+    assert earliest_arrival_multi(tt, {0: 601}, {2: 0}) == 720
+    # The earlier of two sources wins even when it is further away.
+    assert earliest_arrival_multi(tt, {0: 590, 1: 700}, {2: 0}) == 660
+
+
+def test_unusable_stop_cuts_the_trip_but_may_start_it() -> None:
+    tt = build_timetable(line())
+    usable = [True, False, True, True]
+    assert earliest_arrival_multi(tt, {0: 590}, {2: 0}, usable=usable) is None
+    assert earliest_arrival_multi(tt, {1: 600}, {2: 0}, usable=usable) == 660
+    assert earliest_arrival_multi(tt, {0: 590}, {3: 0}, usable=[True, True, True, False]) is None
