@@ -53,8 +53,12 @@ def _dominates(a: Label, b: Label) -> bool:
 class Search:
     def __init__(self, tt: Timetable, query: TripQuery, party: Party, forbidden: list[bool],
                  origin: list[DoorLeg], dest: list[DoorLeg], window_end: int,
-                 bound: list[int] | None = None) -> None:
+                 bound: list[int] | None = None, exists_only: bool = False) -> None:
         self.tt, self.query, self.party, self.forbidden = tt, query, party, forbidden
+        # Asked only whether any itinerary exists and with no budget, cost cannot make a trip
+        # infeasible: fares count as zero, so labels differing only in cost merge. The
+        # targets' costs are then meaningless; the caller uses only their existence.
+        self.free = exists_only and query.budget_cents is None
         self.origin = origin
         self.egress: dict[int, list[DoorLeg]] = {}
         for leg in dest:
@@ -172,7 +176,8 @@ class Search:
                 dep = next_service_start(leg.service, tz, dep, leg.minutes)
             arr = dep + leg.minutes
             ready = arr if leg.service is None else arr + self.query.min_transfer_minutes
-            lid = self._add(leg.stop, (ready, arr, leg.cost_cents, 0, 0, 0, -1, ("door", leg, dep)))
+            cost = 0 if self.free else leg.cost_cents
+            lid = self._add(leg.stop, (ready, arr, cost, 0, 0, 0, -1, ("door", leg, dep)))
             if lid is not None:
                 marked.setdefault(leg.stop, []).append(lid)
         for _ in range(self.query.max_transfers + 1):
@@ -234,7 +239,7 @@ class Search:
                 if not pat.dropoff[j]:
                     continue
                 dist = pat.cum_dist[j] - pat.cum_dist[pos]
-                fare = self.fare_cache.get((pat.carrier, dist), -1)
+                fare = 0 if self.free else self.fare_cache.get((pat.carrier, dist), -1)
                 if fare < 0:
                     fare = party_fare(carrier, dist, self.party)
                     self.fare_cache[(pat.carrier, dist)] = fare
