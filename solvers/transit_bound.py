@@ -113,3 +113,33 @@ def ride_bounds(
         before = flat.stops[index < last[flat.segment]]
         rides[before] = np.minimum(rides[before], left + 1)
     return rides.tolist(), last_useful
+
+
+def fare_floor_cents(
+    lat: NDArray[np.float64],
+    lon: NDArray[np.float64],
+    egress: Sequence[int],
+    cents_per_km: float,
+    free_m: int,
+    slack_cents: int,
+) -> list[int]:
+    """Per stop, a lower bound on the fares still to pay to reach an egress stop.
+
+    Fares grow with the along-route distance, which is at least the great-circle distance
+    between where a ride boards and alights; footpaths are free and cover at most `free_m`
+    metres in all, and fares round down by at most `slack_cents` in all. `cents_per_km` is the
+    party's cheapest rate per kilometre over the carriers it may use."""
+    if not egress or cents_per_km <= 0:
+        return [0] * len(lat)
+    phi, lam = np.radians(lat), np.radians(lon)
+    e = np.asarray(egress, dtype=np.int64)
+    best = np.full(len(lat), np.inf)
+    for pe, le in zip(phi[e].tolist(), lam[e].tolist(), strict=True):
+        h = (np.sin((phi - pe) / 2) ** 2
+             + np.cos(phi) * np.cos(pe) * np.sin((lam - le) / 2) ** 2)
+        best = np.minimum(best, 2 * 6_371_000 * np.arcsin(np.sqrt(np.minimum(1.0, h))))
+    # A metre per hop of rounding in route distances is far less than this kilometre.
+    km = np.maximum(best - free_m - 1000, 0) / 1000
+    cents = np.floor(km * cents_per_km) - slack_cents
+    floor: list[int] = np.maximum(cents, 0).astype(np.int64).tolist()
+    return floor

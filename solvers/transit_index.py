@@ -16,6 +16,9 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+import numpy as np
+from numpy.typing import NDArray
+
 from solvers.transit_bound import FlatPatterns, flat_patterns, static_in_edges
 from solvers.transit_model import Connection, Network, TransitInputError
 from solvers.transit_raptor import RaptorArrays, raptor_arrays
@@ -86,6 +89,9 @@ class Timetable:
     flat: FlatPatterns | None = None
     # The same patterns as flat numpy arrays for the round-based earliest arrival.
     raptor: RaptorArrays | None = None
+    # Stop latitudes and longitudes, and the longest footpath in metres, for fare bounds.
+    coords: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+    longest_footpath_m: int | None = None
 
 
 def _trip_rows(network: Network) -> dict[int, list[Connection]]:
@@ -174,4 +180,17 @@ def build_timetable(network: Network) -> Timetable:
     return Timetable(network, patterns, stop_patterns, footpaths, transfer, ordered,
                      static_in_edges(n, hops),
                      flat_patterns([p.stops for p in patterns], footpaths),
-                     raptor_arrays(patterns, footpaths, transfer))
+                     raptor_arrays(patterns, footpaths, transfer), stop_coords(network),
+                     longest_footpath_m(network, footpaths))
+
+
+def stop_coords(network: Network) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    lat = np.fromiter((s.lat for s in network.stops), np.float64, len(network.stops))
+    lon = np.fromiter((s.lon for s in network.stops), np.float64, len(network.stops))
+    return lat, lon
+
+
+def longest_footpath_m(network: Network, footpaths: list[list[tuple[int, int]]]) -> int:
+    stops = network.stops
+    return max((distance_m(stops[u].lat, stops[u].lon, stops[v].lat, stops[v].lon)
+                for u, walks in enumerate(footpaths) for v, _ in walks), default=0)

@@ -15,9 +15,9 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass
 
-from solvers.transit_bound import flat_patterns, ride_bounds
-from solvers.transit_index import Timetable, local_minute
-from solvers.transit_model import Mode, StationType, TripQuery
+from solvers.transit_bound import fare_floor_cents, flat_patterns, ride_bounds
+from solvers.transit_index import Timetable, local_minute, longest_footpath_m, stop_coords
+from solvers.transit_model import Carrier, Mode, StationType, TripQuery
 from solvers.transit_rules import (
     DAY_END,
     DAY_START,
@@ -44,6 +44,13 @@ class Target:
     egress: DoorLeg
     dep: int
     escorted: bool
+
+
+def _percent(carrier: Carrier, age: int) -> int:
+    """The share of the adult fare a traveller of this age pays, in percent."""
+    if age <= carrier.infant_max_age:
+        return 0
+    return carrier.child_fare_percent if age <= carrier.child_max_age else 100
 
 
 def _dominates(a: Label, b: Label) -> bool:
@@ -79,12 +86,25 @@ class Search:
         # Lower bounds on what any completion adds: minutes (static, door leg included), and
         # the cheapest ride for this party when another ride is still needed.
         self.bound = bound if bound is not None else [0] * len(tt.transfer_minutes)
-        fares = [party_fare(c, 0, party) for c, a in zip(tt.network.carriers, self.access,
-                                                         strict=True) if a != Access.EXCLUDED]
-        self.min_ride_cents = min(fares, default=0)
+        usable = [c for c, a in zip(tt.network.carriers, self.access, strict=True)
+                  if a != Access.EXCLUDED]
+        self.min_ride_cents = 0 if self.free else min(
+            (party_fare(c, 0, party) for c in usable), default=0)
         flat = tt.flat or flat_patterns([p.stops for p in tt.patterns], tt.footpaths)
         self.rides_left, self.last_useful = ride_bounds(
             flat, len(tt.transfer_minutes), self.egress, query.max_transfers + 1)
+        # Fares still to pay from each stop when another ride is needed: the cheapest ride, or
+        # the cheapest rate over the distance still to cover, whichever is more.
+        self.cost_left = [self.min_ride_cents] * len(tt.transfer_minutes)
+        if not self.free and usable:
+            lat, lon = tt.coords if tt.coords is not None else stop_coords(tt.network)
+            walks = (tt.longest_footpath_m if tt.longest_footpath_m is not None
+                     else longest_footpath_m(tt.network, tt.footpaths))
+            per_km = min(c.fare_cents_per_100km / 100 * sum(_percent(c, age) for age in party.ages)
+                         / 100 for c in usable)
+            floor = fare_floor_cents(lat, lon, list(self.egress), per_km, walks * self.max_rides,
+                                     2 * len(party.ages) * self.max_rides)
+            self.cost_left = [max(self.min_ride_cents, f) for f in floor]
 
     def _pruned(self, arr: int, cost: int, rides: int) -> bool:
         for t_arr, t_cost, t_rides in self.target_keys:
@@ -104,9 +124,10 @@ class Search:
             return None
         if rides == 0 and need == 0:
             need = 1
-        if self.target_keys and self._pruned(arr + self.bound[stop],
-                                             cost + (self.min_ride_cents if need else 0),
-                                             rides + need):
+        least = cost + (self.cost_left[stop] if need else 0)
+        if least > self.budget:
+            return None
+        if self.target_keys and self._pruned(arr + self.bound[stop], least, rides + need):
             return None
         labels = self.labels
         bag = self.bags.get(stop)
@@ -201,6 +222,8 @@ class Search:
             return
         carriers = tt.network.carriers
         useful = self.last_useful[self.query.max_transfers - rides]
+        forbidden, bound, limit, mtt = self.forbidden, self.bound, self.limit, self.mtt
+        rides_left, left, footpaths = self.rides_left, self.max_rides - rides - 1, tt.footpaths
         for pi, pos in tt.stop_patterns[stop]:
             pat = tt.patterns[pi]
             access = self.access[pat.carrier]
@@ -226,19 +249,20 @@ class Search:
             if night is None:
                 continue
             conditional = access == Access.CONDITIONAL
+            stops, arr_rows, dropoff, cum = pat.stops, pat.arr, pat.dropoff, pat.cum_dist
             for j in range(pos + 1, end):
-                v = pat.stops[j]
-                if self.forbidden[v]:
+                v = stops[j]
+                if forbidden[v]:
                     break
-                a = pat.arr[j][k]
+                a = arr_rows[j][k]
                 # The static bound grows along a trip, so no later stop is within the window.
-                if a + self.bound[v] > self.limit:
+                if a + bound[v] > limit:
                     break
                 if conditional and not self._alone_ok(carrier.alone_max_minutes, dep, a, v):
                     break
-                if not pat.dropoff[j]:
+                if not dropoff[j]:
                     continue
-                dist = pat.cum_dist[j] - pat.cum_dist[pos]
+                dist = cum[j] - cum[pos]
                 fare = 0 if self.free else self.fare_cache.get((pat.carrier, dist), -1)
                 if fare < 0:
                     fare = party_fare(carrier, dist, self.party)
@@ -247,11 +271,16 @@ class Search:
                     break
                 lock = int(conditional and carrier.alone_no_transfers)
                 ride: tuple[object, ...] = ("ride", pi, k, pos, j, fare)
-                new = (a + self.mtt[v], a, cost + fare, rides + 1, night, lock, lid, ride)
-                nid = self._add(v, new)
-                if nid is not None:
-                    nxt.setdefault(v, []).append(nid)
-                for w, walk in tt.footpaths[v]:
+                # A stop too many rides from the destination is not worth a label (as `_add`
+                # would decide, without building one).
+                if rides_left[v] <= left:
+                    new = (a + mtt[v], a, cost + fare, rides + 1, night, lock, lid, ride)
+                    nid = self._add(v, new)
+                    if nid is not None:
+                        nxt.setdefault(v, []).append(nid)
+                for w, walk in footpaths[v]:
+                    if rides_left[w] > left:
+                        continue
                     walked = (*ride, w, walk)
                     t = a + walk
                     wid = self._add(w, (t, t, cost + fare, rides + 1, night, lock, lid, walked))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -220,6 +221,19 @@ def test_itineraries_are_consistent_safe_and_pareto(net: Network, data: st.DataO
         for y in triples:
             assert x == y or not all(p <= q for p, q in zip(y, x, strict=True))
     assert len(set(triples)) == len(triples)
+
+
+@given(networks(), st.data())
+@SETTINGS
+def test_fare_floor_pruning_changes_no_answer(net: Network, data: st.DataObject) -> None:
+    """The distance-based lower bound on fares still to pay only drops labels that could not
+    lead to a returned itinerary: the answers are those found without it."""
+    tt = build_timetable(net)
+    query = data.draw(queries(net))
+    with_floor = plan_trips(tt, query)
+    zero = lambda lat, *_: [0] * len(lat)  # noqa: E731
+    with patch("solvers.transit_pareto.fare_floor_cents", zero):
+        assert plan_trips(tt, query) == with_floor
 
 
 def _trip_stop_lists(net: Network) -> dict[tuple[str, int, str], list[str]]:

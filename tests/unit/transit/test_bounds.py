@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from solvers.transit_bound import INF, flat_patterns, lower_bounds, ride_bounds, static_in_edges
+import numpy as np
+
+from solvers.transit_bound import (
+    INF,
+    fare_floor_cents,
+    flat_patterns,
+    lower_bounds,
+    ride_bounds,
+    static_in_edges,
+)
 
 
 def test_time_bound_is_the_static_shortest_path_and_respects_blocked_stops() -> None:
@@ -19,3 +28,12 @@ def test_ride_bound_counts_rides_ending_with_one_footpath() -> None:
     assert rides == [2, 2, 1, INF, 0]
     assert last[0][0] < 0 and last[0][1] == 1
     assert last[1] == [2, 1]
+
+
+def test_fare_floor_is_the_cheapest_rate_over_the_distance_left_less_the_slack() -> None:
+    # One degree of latitude is about 111.2 km; the egress stop is stop 2.
+    lat, lon = np.array([0.0, 1.0, 2.0]), np.array([0.0, 0.0, 0.0])
+    assert fare_floor_cents(lat, lon, [2], 10.0, 0, 0) == [2213, 1101, 0]
+    # Free footpaths of 10 km in all, a kilometre for rounding, 5 cents of rounding down.
+    assert fare_floor_cents(lat, lon, [2], 10.0, 10_000, 5) == [2108, 996, 0]
+    assert fare_floor_cents(lat, lon, [], 10.0, 0, 0) == [0, 0, 0]
