@@ -12,6 +12,7 @@ search with single constraints relaxed.
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_left
 from dataclasses import dataclass
 
@@ -201,6 +202,8 @@ class Search:
             lid = self._add(leg.stop, (ready, arr, cost, 0, 0, 0, -1, ("door", leg, dep)))
             if lid is not None:
                 marked.setdefault(leg.stop, []).append(lid)
+        if any_one:
+            return self._first(marked)
         for _ in range(self.query.max_transfers + 1):
             if not marked:
                 break
@@ -212,6 +215,24 @@ class Search:
                         if any_one and self.targets:
                             return self.targets
             marked = nxt
+        return self.targets
+
+    def _first(self, marked: dict[int, list[int]]) -> list[Target]:
+        """Best first instead of round by round: the label whose arrival plus the time bound
+        is smallest is scanned next, so a trip that exists is found without scanning every
+        label with fewer rides first. Labels scanned and later dominated cost only time."""
+        heap = [(self.labels[lid][1] + self.bound[stop], lid, stop)
+                for stop, lids in marked.items() for lid in lids]
+        heapq.heapify(heap)
+        while heap and not self.targets:
+            _, lid, stop = heapq.heappop(heap)
+            if not self.alive[lid] or self.labels[lid][3] >= self.max_rides:
+                continue
+            nxt: dict[int, list[int]] = {}
+            self._scan_from(stop, lid, nxt)
+            for v, lids in nxt.items():
+                for new in lids:
+                    heapq.heappush(heap, (self.labels[new][1] + self.bound[v], new, v))
         return self.targets
 
     def _scan_from(self, stop: int, lid: int, nxt: dict[int, list[int]]) -> None:

@@ -33,6 +33,7 @@ from solvers.transit import (
 )
 from solvers.transit_bound import INF
 from solvers.transit_ea import earliest_arrival_multi, target_bounds, trip_scan_earliest_arrival
+from solvers.transit_plan import _solve
 from solvers.transit_reference import build_reference, reference_earliest_arrival
 
 T0 = 28_000_000  # 2023-03-28 UTC, in epoch minutes
@@ -234,6 +235,18 @@ def test_fare_floor_pruning_changes_no_answer(net: Network, data: st.DataObject)
     zero = lambda lat, *_: [0] * len(lat)  # noqa: E731
     with patch("solvers.transit_pareto.fare_floor_cents", zero):
         assert plan_trips(tt, query) == with_floor
+
+
+@given(networks(), st.data())
+@SETTINGS
+def test_existence_search_agrees_with_the_full_search(net: Network, data: st.DataObject) -> None:
+    """The explanations ask only whether a relaxed query has any itinerary, best first and with
+    fares counted as zero when there is no budget; the answer is the full search's."""
+    tt = build_timetable(net)
+    query = data.draw(queries(net))
+    full, _ = _solve(tt, query)
+    some, _ = _solve(tt, query, any_one=True)
+    assert bool(some) == bool(full)
 
 
 def _trip_stop_lists(net: Network) -> dict[tuple[str, int, str], list[str]]:
