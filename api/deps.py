@@ -7,6 +7,8 @@ writer.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +16,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
+from pydantic import BaseModel
 from sqlmodel import Session
 
 from api.config import Settings
@@ -113,6 +116,17 @@ def if_match_version(
 
 
 IfMatchDep = Annotated[int, Depends(if_match_version)]
+
+
+IdempotencyKey = Annotated[str | None, Header(
+    max_length=128, pattern=r"^[\x21-\x7e]+$",
+    description="repeat a request safely: the same key and body give the same response")]
+
+
+def request_digest(body: BaseModel, **context: object) -> str:
+    """A fingerprint of a request, to tell a retry from a different request with the same key."""
+    payload = {**context, **body.model_dump(mode="json")}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 def etag(version: int) -> str:

@@ -22,6 +22,7 @@ from core import audit
 from core.clock import utcnow
 from core.models import Account, Role
 from core.principal import Principal
+from logistics import idempotency
 from logistics.bed_models import (
     BedCountPublic,
     BedCountUpdate,
@@ -29,14 +30,12 @@ from logistics.bed_models import (
     HoldCreate,
     HoldPublic,
     HoldStatus,
-    IdempotencyRecord,
     SurgeWindow,
     UnmetNeed,
 )
 from logistics.errors import (
     HoldNotActive,
     HoldNotFound,
-    IdempotencyMismatch,
     InsufficientCapacity,
     InvalidLogistics,
     NotShelterStaff,
@@ -255,9 +254,10 @@ def verify_counts(session: Session, *, actor: Principal, shelter_id: int,
                  object_id=inv.id, purpose="bed counts",
                  details={"shelter_id": shelter_id, "bed_type": bed_type.value,
                           "counts": _counts(inv)})
-    session.commit()
     session.refresh(inv)
-    return count_view(inv, shelter, 0, now)
+    view = count_view(inv, shelter, 0, now)
+    session.commit()
+    return view
 
 
 def _flush_or_conflict(session: Session, message: str) -> None:
@@ -270,29 +270,6 @@ def _flush_or_conflict(session: Session, message: str) -> None:
 
 def hold_public(hold: BedHold) -> HoldPublic:
     return HoldPublic.model_validate(hold, from_attributes=True)
-
-
-def _claim_key(session: Session, actor: Principal, key: str,
-               request_hash: str) -> HoldPublic | None:
-    """Replay the stored response for a repeated key, or claim the key for this request."""
-    assert actor.account_id is not None
-    query = select(IdempotencyRecord).where(IdempotencyRecord.account_id == actor.account_id,
-                                            IdempotencyRecord.key == key)
-    stored = session.exec(query).first()
-    if stored is None:
-        session.add(IdempotencyRecord(account_id=actor.account_id, key=key,
-                                      request_hash=request_hash))
-        try:
-            session.flush()
-            return None
-        except IntegrityError:
-            # A concurrent request with the same key committed first (PostgreSQL blocks the
-            # insert until then): replay what it answered.
-            session.rollback()
-            stored = session.exec(query).one()
-    if stored.request_hash != request_hash:
-        raise IdempotencyMismatch("this Idempotency-Key was used with a different request body")
-    return HoldPublic.model_validate(stored.response)
 
 
 def stage_hold(session: Session, *, actor: Principal, shelter_id: int, bed_type: BedType,
@@ -352,10 +329,11 @@ def place_hold(session: Session, *, actor: Principal, shelter_id: int, data: Hol
                                               f"{shelter.max_hold_minutes} minutes")
     assert actor.account_id is not None and actor.agency_id is not None
     if idempotency_key is not None:
-        replay = _claim_key(session, actor, idempotency_key, request_hash)
+        replay = idempotency.claim(session, account_id=actor.account_id, key=idempotency_key,
+                                   request_hash=request_hash)
         if replay is not None:
             session.rollback()
-            return replay, True
+            return HoldPublic.model_validate(replay), True
     now = utcnow()
     # Serialise one account's hold requests, so the cap cannot be overrun by a burst.
     session.exec(select(Account).where(Account.id == actor.account_id).with_for_update()).one()
@@ -372,10 +350,8 @@ def place_hold(session: Session, *, actor: Principal, shelter_id: int, data: Hol
         return _no_capacity(session, shelter, data.bed_type, available)
     public = hold_public(hold)
     if idempotency_key is not None:
-        session.execute(update(IdempotencyRecord).where(
-            col(IdempotencyRecord.account_id) == actor.account_id,
-            col(IdempotencyRecord.key) == idempotency_key,
-        ).values(status_code=201, response=public.model_dump(mode="json")))
+        idempotency.remember(session, account_id=actor.account_id, key=idempotency_key,
+                             response=public.model_dump(mode="json"))
     session.commit()
     return public, False
 
@@ -414,16 +390,30 @@ def close_hold(session: Session, *, actor: Principal, hold_id: int,
             session, actor, hold.shelter_id)):
         raise NotShelterStaff("only the holding agency, the shelter's staff or an admin "
                               "may confirm this hold")
-    now = utcnow()
+    if not stage_close(session, actor=actor, hold=hold, confirm=confirm, now=utcnow()):
+        session.commit()  # keep the tidy-up of lapsed holds
+        raise HoldNotActive(f"hold {hold_id} is {hold.status}, not active")
+    public = hold_public(hold)  # built before the commit: nothing is read after it
+    session.commit()
+    return public
+
+
+def stage_close(session: Session, *, actor: Principal, hold: BedHold, confirm: bool,
+                now: datetime) -> bool:
+    """Confirm or release an active hold without committing; False when it is not active.
+
+    For use cases that close a hold together with their own change (cancelling a travel
+    plan releases its bed), in one transaction.
+    """
+    assert hold.id is not None
     lock_and_tidy(session, hold.inventory_id, now)
     new_status = HoldStatus.CONFIRMED if confirm else HoldStatus.RELEASED
     result = session.execute(
-        update(BedHold).where(col(BedHold.id) == hold_id, col(BedHold.status) == "active")
+        update(BedHold).where(col(BedHold.id) == hold.id, col(BedHold.status) == "active")
         .values(status=new_status.value, closed_at=now))
+    session.refresh(hold)
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        session.commit()  # keep the tidy-up of lapsed holds
-        session.refresh(hold)
-        raise HoldNotActive(f"hold {hold_id} is {hold.status}, not active")
+        return False
     moved: dict[str, Any] = {"held": BedInventory.held - hold.beds}
     if confirm:
         moved.update(occupied=BedInventory.occupied + hold.beds,
@@ -432,11 +422,9 @@ def close_hold(session: Session, *, actor: Principal, hold_id: int,
     session.execute(update(BedInventory).where(col(BedInventory.id) == hold.inventory_id)
                     .values(**moved))
     audit.record(session, actor, action="hold.confirm" if confirm else "hold.release",
-                 object_type="bed_hold", object_id=hold_id, purpose="placement",
+                 object_type="bed_hold", object_id=hold.id, purpose="placement",
                  details={"shelter_id": hold.shelter_id, "beds": hold.beds})
-    session.commit()
-    session.refresh(hold)
-    return hold_public(hold)
+    return True
 
 
 def list_shelter_holds(session: Session, *, actor: Principal, shelter_id: int,

@@ -25,7 +25,7 @@ from core.crypto import FieldCipher
 from core.errors import Conflict, ErrorKind, InvalidInput
 from core.models import Role
 from core.principal import Principal
-from logistics import bed_service
+from logistics import bed_service, idempotency
 from logistics.bed_models import BedHold
 from logistics.case_service import can_see, visible_case
 from logistics.cases import CaseStatus
@@ -182,10 +182,23 @@ def _stage_hold(session: Session, *, actor: Principal, data: PlanCreate, case_re
 
 
 def create_plan(session: Session, *, actor: Principal, cipher: FieldCipher,
-                data: PlanCreate, now: datetime | None = None) -> PlanCreated:
+                data: PlanCreate, now: datetime | None = None,
+                idempotency_key: str | None = None, request_hash: str = "") -> PlanCreated:
+    """A plan from a chosen itinerary, with its check-ins and an optional destination hold.
+
+    With an Idempotency-Key a retry after a lost answer replays the first plan instead of
+    booking a second trip and a second bed.
+    """
     actor.require_role(*WORKERS)
     now = now or utcnow()
     case = visible_case(session, actor, data.case_id)
+    if idempotency_key is not None:
+        assert actor.account_id is not None
+        replay = idempotency.claim(session, account_id=actor.account_id, key=idempotency_key,
+                                   request_hash=request_hash)
+        if replay is not None:
+            session.rollback()
+            return PlanCreated.model_validate(replay)
     if case.status == CaseStatus.CLOSED:
         raise Conflict(f"case {data.case_id} is closed")
     depart, arrive = _validate(data.itinerary)
@@ -209,8 +222,14 @@ def create_plan(session: Session, *, actor: Principal, cipher: FieldCipher,
                                   due_at=due, place_sealed=cipher.seal(place, field=PLACE_FIELD)))
     _audit(session, actor, plan.id, "travel_plan.create",
            {"case_id": data.case_id, "check_ins": len(points), "hold": plan.hold_id})
+    # The answer is built before the commit, so nothing can fail after the plan exists.
+    created = PlanCreated(**_public(session, cipher, plan).model_dump(), hold=summary)
+    if idempotency_key is not None:
+        assert actor.account_id is not None
+        idempotency.remember(session, account_id=actor.account_id, key=idempotency_key,
+                             response=created.model_dump(mode="json", by_alias=True))
     session.commit()
-    return PlanCreated(**_public(session, cipher, plan).model_dump(), hold=summary)
+    return created
 
 
 def get_plan(session: Session, *, actor: Principal, cipher: FieldCipher,
@@ -218,8 +237,9 @@ def get_plan(session: Session, *, actor: Principal, cipher: FieldCipher,
     actor.require_role(*WORKERS)
     plan = _visible(session, actor, plan_id)
     _audit(session, actor, plan_id, "travel_plan.read")
+    public = _public(session, cipher, plan)
     session.commit()
-    return _public(session, cipher, plan)
+    return public
 
 
 def list_plans(session: Session, *, actor: Principal, cipher: FieldCipher, case_id: int,
@@ -230,8 +250,9 @@ def list_plans(session: Session, *, actor: Principal, cipher: FieldCipher, case_
                          .order_by(col(TravelPlan.id)).limit(limit).offset(offset)).all()
     for plan in plans:
         _audit(session, actor, plan.id, "travel_plan.list_read")
+    public = [_public(session, cipher, p) for p in plans]
     session.commit()
-    return [_public(session, cipher, p) for p in plans]
+    return public
 
 
 def transition(session: Session, *, actor: Principal, cipher: FieldCipher, plan_id: int,
@@ -263,14 +284,16 @@ def transition(session: Session, *, actor: Principal, cipher: FieldCipher, plan_
         raise InvalidTransition(f"travel plan {plan_id} changed meanwhile; read it again")
     _audit(session, actor, plan_id, "travel_plan.status",
            {"from": current.value, "to": target.value})
-    session.commit()
     session.refresh(plan)
     if target is PlanStatus.CANCELLED and plan.hold_id is not None:
-        try:
-            bed_service.close_hold(session, actor=actor, hold_id=plan.hold_id, confirm=False)
-        except LogisticsError:
-            session.rollback()  # a hold already confirmed, lapsed or released stays as it is
-    return _public(session, cipher, plan)
+        hold = session.get(BedHold, plan.hold_id)
+        if hold is not None:
+            # Released in the same transaction; a hold already confirmed, lapsed or released
+            # stays as it is.
+            bed_service.stage_close(session, actor=actor, hold=hold, confirm=False, now=utcnow())
+    public = _public(session, cipher, plan)
+    session.commit()
+    return public
 
 
 def record_check_in(session: Session, *, actor: Principal, cipher: FieldCipher, plan_id: int,
@@ -293,9 +316,10 @@ def record_check_in(session: Session, *, actor: Principal, cipher: FieldCipher, 
         raise Conflict(f"check-in {check_in_id} is already recorded")
     _audit(session, actor, plan_id, "travel_plan.check_in",
            {"check_in_id": check_in_id, "status": status.value})
-    session.commit()
     session.refresh(plan)
-    return _public(session, cipher, plan)
+    public = _public(session, cipher, plan)
+    session.commit()
+    return public
 
 
 def overdue_check_ins(session: Session, *, actor: Principal, now: datetime | None = None,

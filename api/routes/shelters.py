@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from api.deps import IfMatchDep, PageDep, PrincipalDep, ServicesDep, SessionDep, etag
+from api.deps import (
+    IdempotencyKey,
+    IfMatchDep,
+    PageDep,
+    PrincipalDep,
+    ServicesDep,
+    SessionDep,
+    etag,
+    request_digest,
+)
 from core.errors import InvalidInput
 from logistics import bed_service, service, surge_service
 from logistics.bed_models import (
@@ -36,11 +43,6 @@ from logistics.search import (
 from logistics.vocabulary import BedType, Population
 
 router = APIRouter(prefix="/v1", tags=["shelters"])
-
-IdempotencyKey = Annotated[str | None, Header(
-    max_length=128, pattern=r"^[\x21-\x7e]+$",
-    description="repeat a request safely: the same key and body give the same response")]
-
 
 class StaffAssign(BaseModel):
     account_id: int = Field(ge=1)
@@ -184,9 +186,7 @@ def end_surge(window_id: int, session: SessionDep, principal: PrincipalDep) -> o
 @router.post("/shelters/{shelter_id}/holds", response_model=HoldPublic, status_code=201)
 def place_hold(shelter_id: int, body: HoldCreate, session: SessionDep, principal: PrincipalDep,
                services: ServicesDep, idempotency_key: IdempotencyKey = None) -> object:
-    digest = hashlib.sha256(json.dumps(
-        {"shelter_id": shelter_id, **body.model_dump(mode="json")}, sort_keys=True
-    ).encode()).hexdigest()
+    digest = request_digest(body, shelter_id=shelter_id)
     hold, _replayed = bed_service.place_hold(
         session, actor=principal, shelter_id=shelter_id, data=body,
         limits=HoldLimits(max_active_per_account=services.settings.max_active_holds),

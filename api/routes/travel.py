@@ -7,7 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import PageDep, PrincipalDep, ServicesDep, SessionDep
+from api.deps import (
+    IdempotencyKey,
+    PageDep,
+    PrincipalDep,
+    ServicesDep,
+    SessionDep,
+    request_digest,
+)
 from logistics import transport_search, transport_service, travel_plan_service
 from logistics.transport_models import FeedPublic, ItinerarySearch, SearchOut
 from logistics.travel_budget import AllocateIn, AllocationOut, allocate_budget
@@ -43,10 +50,13 @@ def search_itineraries(body: ItinerarySearch, session: SessionDep, principal: Pr
 @router.post("/travel-plans", response_model=PlanCreated, status_code=201,
              response_model_by_alias=True)
 def create_plan(body: PlanCreate, session: SessionDep, principal: PrincipalDep,
-                services: ServicesDep, response: Response) -> object:
+                services: ServicesDep, response: Response,
+                idempotency_key: IdempotencyKey = None) -> object:
     _private(response)
-    return travel_plan_service.create_plan(session, actor=principal, cipher=services.cipher,
-                                           data=body).model_dump(mode="json", by_alias=True)
+    return travel_plan_service.create_plan(
+        session, actor=principal, cipher=services.cipher, data=body,
+        idempotency_key=idempotency_key, request_hash=request_digest(body),
+    ).model_dump(mode="json", by_alias=True)
 
 
 @router.get("/travel-plans/overdue-check-ins", response_model=list[OverdueCheckIn])

@@ -151,3 +151,64 @@ def test_admit_fails_cleanly_at_every_statement(client: TestClient, services: Se
             assert _counts(client, world)["occupied"] == occupied
         else:
             pytest.fail("the admit flow never completed within the statement budget")
+
+
+def test_travel_booking_fails_cleanly_at_every_statement(
+    client: TestClient, services: Services, world: dict[str, Any]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.api.test_travel_plans import itinerary, open_case
+
+    manager = world["make"].account(Role.CASE_MANAGER)
+    case_id = open_case(client, manager)
+    start = datetime.now(UTC) - timedelta(minutes=1400)  # arrives in about 100 minutes
+    body = {"case_id": case_id, "itinerary": itinerary(start), "shelter_id": world["shelter"],
+            "bed_type": "adult_female", "hold_buffer_minutes": 30}
+
+    def plans() -> int:
+        listed = client.get("/v1/travel-plans", params={"case_id": case_id},
+                            headers=manager.headers)
+        return len(listed.json())
+
+    made = 0
+    with injected(services) as injector:
+        for n in range(1, MAX_STATEMENTS):
+            # A colleague per round, so the cap on active holds per account never bites.
+            colleague = world["make"].account(Role.CASE_MANAGER)
+            injector.arm(n)
+            failed = client.post("/v1/travel-plans", json=body, headers=colleague.headers)
+            injector.disarm()
+            if not injector.fired:
+                assert failed.status_code == 201
+                made += 1
+                break
+            assert failed.status_code == 503, (n, failed.text)
+            assert plans() == made and _counts(client, world)["held"] == made
+            key = {**colleague.headers, "Idempotency-Key": f"trip-{n}"}
+            retried = client.post("/v1/travel-plans", json=body, headers=key)
+            again = client.post("/v1/travel-plans", json=body, headers=key)
+            assert retried.status_code == again.status_code == 201, retried.text
+            assert retried.json()["id"] == again.json()["id"]
+            made += 1
+            assert plans() == made and _counts(client, world)["held"] == made
+        else:
+            pytest.fail("the booking flow never completed within the statement budget")
+    plan_id = client.get("/v1/travel-plans", params={"case_id": case_id},
+                         headers=manager.headers).json()[0]["id"]
+    assert client.post(f"/v1/travel-plans/{plan_id}/status", json={"status": "approved"},
+                       headers=manager.headers).status_code == 200
+    with injected(services) as injector:
+        for n in range(1, MAX_STATEMENTS):
+            injector.arm(n)
+            failed = client.post(f"/v1/travel-plans/{plan_id}/status", headers=manager.headers,
+                                 json={"status": "booked", "booking_references": ["AMT-1"]})
+            injector.disarm()
+            if not injector.fired:
+                assert failed.status_code == 200, failed.text
+                break
+            assert failed.status_code == 503, (n, failed.text)
+            current = client.get(f"/v1/travel-plans/{plan_id}", headers=manager.headers).json()
+            assert current["status"] == "approved"  # nothing half-written
+        else:
+            pytest.fail("booking never completed within the statement budget")
