@@ -11,7 +11,7 @@ def normalise_language(code: str) -> str:
     try:
         Locale.parse(cleaned)
     except (UnknownLocaleError, ValueError) as exc:
-        raise ValueError(f"unknown language code {code!r} (use ISO 639, e.g. 'es')") from exc
+        raise ValueError("unknown language code (use ISO 639, e.g. 'es')") from exc
     return cleaned.split("_")[0]
 
 

@@ -59,7 +59,7 @@ class PlanDiff(BaseModel):
 def _require(plan: Plan, step_id: str) -> Step:
     step = plan.step(step_id)
     if step is None:
-        raise PlanEditError("step_id", f"no step {step_id!r} in this plan")
+        raise PlanEditError("step_id", "no such step in this plan")
     return step
 
 

@@ -40,7 +40,8 @@ class UnknownLanguageError(SafetyPlanError):
 
     def __init__(self, language: str, available: tuple[str, ...], field: str = "language") -> None:
         super().__init__(
-            field, f"unsupported language {language!r}; available: {', '.join(available)}"
+            # The value sent is not repeated: error bodies never echo what a caller typed.
+            field, f"unsupported language; available: {', '.join(available)}"
         )
         self.language = language
         self.available = available
