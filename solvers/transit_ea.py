@@ -61,7 +61,8 @@ def trip_scan_earliest_arrival(
             best = min(best, t + targets[stop])
     heapq.heapify(heap)
     push, pop = heapq.heappush, heapq.heappop
-    boarded: dict[int, list[tuple[int, int]]] = {}
+    # Per pattern: [trip, boarding position, first position the scan could not pass].
+    boarded: dict[int, list[list[int]]] = {}
     while heap:
         key, stop = pop(heap)
         if key >= best:
@@ -76,22 +77,25 @@ def trip_scan_earliest_arrival(
             if k == len(deps):
                 continue
             end = len(pat.stops)
+            entry = [k, pos, end]
             seen = boarded.get(pi)
             if seen is None:
-                boarded[pi] = [(k, pos)]
+                boarded[pi] = [entry]
             else:
                 # FIFO: an earlier-or-same trip boarded upstream already reaches every later
-                # stop no later than this one, so the scan stops where that one began.
+                # stop no later than this one, so the scan stops where that one began; unless
+                # that scan was cut by a stop that may not be passed before reaching this one.
                 dominated = False
-                for k2, pos2 in seen:
+                for k2, pos2, cut2 in seen:
                     if k2 <= k:
-                        if pos2 <= pos:
+                        if pos2 <= pos < cut2:
                             dominated = True
                             break
-                        end = min(end, pos2 + 1)
+                        if pos2 > pos:
+                            end = min(end, pos2 + 1)
                 if dominated:
                     continue
-                seen.append((k, pos))
+                seen.append(entry)
             arr_rows = pat.arr
             pat_stops = pat.stops
             dropoff = pat.dropoff
@@ -99,10 +103,10 @@ def trip_scan_earliest_arrival(
                 a = arr_rows[j][k]
                 v = pat_stops[j]
                 # The bound is consistent along a trip: once it reaches `best`, so do all
-                # later stops of this trip.
-                if a + h[v] >= best:
-                    break
-                if usable is not None and not usable[v]:
+                # later stops of this trip. Not across a stop that may not be passed, where it
+                # is INF: so the scan records where it stopped.
+                if a + h[v] >= best or (usable is not None and not usable[v]):
+                    entry[2] = j
                     break
                 if not dropoff[j]:
                     continue

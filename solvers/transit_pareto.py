@@ -61,12 +61,8 @@ def _dominates(a: Label, b: Label) -> bool:
 class Search:
     def __init__(self, tt: Timetable, query: TripQuery, party: Party, forbidden: list[bool],
                  origin: list[DoorLeg], dest: list[DoorLeg], window_end: int,
-                 bound: list[int] | None = None, exists_only: bool = False) -> None:
+                 bound: list[int] | None = None) -> None:
         self.tt, self.query, self.party, self.forbidden = tt, query, party, forbidden
-        # Asked only whether any itinerary exists and with no budget, cost cannot make a trip
-        # infeasible: fares count as zero, so labels differing only in cost merge. The
-        # targets' costs are then meaningless; the caller uses only their existence.
-        self.free = exists_only and query.budget_cents is None
         self.origin = origin
         self.egress: dict[int, list[DoorLeg]] = {}
         for leg in dest:
@@ -89,15 +85,14 @@ class Search:
         self.bound = bound if bound is not None else [0] * len(tt.transfer_minutes)
         usable = [c for c, a in zip(tt.network.carriers, self.access, strict=True)
                   if a != Access.EXCLUDED]
-        self.min_ride_cents = 0 if self.free else min(
-            (party_fare(c, 0, party) for c in usable), default=0)
+        self.min_ride_cents = min((party_fare(c, 0, party) for c in usable), default=0)
         flat = tt.flat or flat_patterns([p.stops for p in tt.patterns], tt.footpaths)
         self.rides_left, self.last_useful = ride_bounds(
             flat, len(tt.transfer_minutes), self.egress, query.max_transfers + 1)
         # Fares still to pay from each stop when another ride is needed: the cheapest ride, or
         # the cheapest rate over the distance still to cover, whichever is more.
         self.cost_left = [self.min_ride_cents] * len(tt.transfer_minutes)
-        if not self.free and usable:
+        if usable:
             lat, lon = tt.coords if tt.coords is not None else stop_coords(tt.network)
             walks = (tt.longest_footpath_m if tt.longest_footpath_m is not None
                      else longest_footpath_m(tt.network, tt.footpaths))
@@ -198,8 +193,8 @@ class Search:
                 dep = next_service_start(leg.service, tz, dep, leg.minutes)
             arr = dep + leg.minutes
             ready = arr if leg.service is None else arr + self.query.min_transfer_minutes
-            cost = 0 if self.free else leg.cost_cents
-            lid = self._add(leg.stop, (ready, arr, cost, 0, 0, 0, -1, ("door", leg, dep)))
+            lid = self._add(leg.stop, (ready, arr, leg.cost_cents, 0, 0, 0, -1,
+                                       ("door", leg, dep)))
             if lid is not None:
                 marked.setdefault(leg.stop, []).append(lid)
         if any_one:
@@ -284,7 +279,7 @@ class Search:
                 if not dropoff[j]:
                     continue
                 dist = cum[j] - cum[pos]
-                fare = 0 if self.free else self.fare_cache.get((pat.carrier, dist), -1)
+                fare = self.fare_cache.get((pat.carrier, dist), -1)
                 if fare < 0:
                     fare = party_fare(carrier, dist, self.party)
                     self.fare_cache[(pat.carrier, dist)] = fare

@@ -52,7 +52,7 @@ def plan_trips(tt: Timetable, query: TripQuery) -> SearchResult:
 def _solve(tt: Timetable, query: TripQuery, any_one: bool = False
            ) -> tuple[tuple[Itinerary, ...], tuple[str, ...]]:
     """Itineraries and notes; with `any_one`, stop at the first itinerary found (the
-    explanations only ask whether a relaxed query has any; its cost may then be wrong)."""
+    explanations only ask whether a relaxed query has any)."""
     forbidden = forbidden_stops(tt, query)
     board = [not forbidden[i] and bool(tt.stop_patterns[i]) for i in range(len(forbidden))]
     alight = [False] * len(forbidden)
@@ -82,8 +82,7 @@ def _solve(tt: Timetable, query: TripQuery, any_one: bool = False
         if window is None or (any_one and found):
             break
         limit, bound = window
-        search = Search(tt, query, party, forbidden, origin, dest, limit, bound,
-                        exists_only=any_one)
+        search = Search(tt, query, party, forbidden, origin, dest, limit, bound)
         found.extend((t, search) for t in search.run(any_one))
     found.sort(key=lambda ts: (ts[0].arr, ts[0].cost, ts[0].rides, ts[0].escorted))
     kept: list[tuple[Target, Search]] = []

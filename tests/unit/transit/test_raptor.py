@@ -12,7 +12,7 @@ from solvers.transit import (
     Trip,
     build_timetable,
 )
-from solvers.transit_ea import earliest_arrival_multi
+from solvers.transit_ea import earliest_arrival_multi, target_bounds, trip_scan_earliest_arrival
 
 RAIL = Carrier("r", "Rail", Mode.RAIL)
 
@@ -44,3 +44,17 @@ def test_unusable_stop_cuts_the_trip_but_may_start_it() -> None:
     assert earliest_arrival_multi(tt, {0: 590}, {2: 0}, usable=usable) is None
     assert earliest_arrival_multi(tt, {1: 600}, {2: 0}, usable=usable) == 660
     assert earliest_arrival_multi(tt, {0: 590}, {3: 0}, usable=[True, True, True, False]) is None
+
+
+def test_trip_cut_by_an_unusable_stop_may_be_boarded_again_after_it() -> None:
+    """Trip 0 runs 0-1-2-3 and stop 1 may not be passed; a fast late trip runs 0-3. Boarding
+    trip 0 at stop 0 is cut at stop 1, which must not stop stop 2 from boarding it."""
+    stops = tuple(Stop(f"S{i}", f"Stop {i}", 40.0 + i, -75.0, "UTC") for i in range(4))
+    conns = (Connection(0, 0, 0, 1, 600, 610), Connection(0, 1, 1, 2, 610, 620),
+             Connection(0, 2, 2, 3, 620, 630), Connection(1, 0, 0, 3, 900, 905))
+    tt = build_timetable(Network(stops, (RAIL,), (Trip("T0", 0), Trip("T1", 0)), conns))
+    usable = [True, False, True, True]
+    bound = target_bounds(tt, {3: 0}, usable)
+    sources = {0: 590, 2: 615}
+    assert trip_scan_earliest_arrival(tt, sources, {3: 0}, 0, usable, bound) == 630
+    assert earliest_arrival_multi(tt, sources, {3: 0}, 0, usable, bound) == 630
