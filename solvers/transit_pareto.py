@@ -123,8 +123,6 @@ class Search:
         least = cost + (self.cost_left[stop] if need else 0)
         if least > self.budget:
             return None
-        if self.target_keys and self._pruned(arr + self.bound[stop], least, rides + need):
-            return None
         labels = self.labels
         bag = self.bags.get(stop)
         if bag is None:
@@ -138,6 +136,9 @@ class Search:
             if (ready <= b[0] and cost <= b[2] and rides <= b[3] and night <= b[4]
                     and locked <= b[5]):
                 dominates_some = True
+        # After the bag, which rejects most labels more cheaply.
+        if self.target_keys and self._pruned(arr + self.bound[stop], least, rides + need):
+            return None
         lid = len(labels)
         if dominates_some:
             keep = []
@@ -181,7 +182,11 @@ class Search:
             self.targets.append(
                 Target(arr, cost, label[3], overnight, lid, leg, dep, self.party.escorted)
             )
-            self.target_keys.append((arr, cost, label[3]))
+            # Only keys no other key dominates are kept: they prune exactly as many labels.
+            rides = label[3]
+            self.target_keys = [k for k in self.target_keys
+                                if not (arr <= k[0] and cost <= k[1] and rides <= k[2])]
+            self.target_keys.append((arr, cost, rides))
 
     def run(self, any_one: bool = False) -> list[Target]:
         """Destination labels found; with `any_one`, as soon as there is one."""
