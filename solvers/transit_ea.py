@@ -27,10 +27,13 @@ def earliest_arrival_multi(
     """Earliest arrival from stops ready at given times to any target stop plus its extra
     minutes (a door leg); `usable` masks stops that may not be touched. `bound` is the static
     lower bound to the targets (`target_bounds`), computed here when not given."""
-    h = target_bounds(tt, targets, usable) if bound is None else bound
     if tt.raptor is not None:
+        # The rounds prune by the best arrival so far; the static bound's Dijkstra costs more
+        # than the pruning it adds, so it is used only when a caller already has it.
+        h = [0] * len(tt.transfer_minutes) if bound is None else bound
         return raptor_earliest_arrival(tt.raptor, sources, targets, min_transfer_minutes,
                                        usable, h)
+    h = target_bounds(tt, targets, usable) if bound is None else bound
     return trip_scan_earliest_arrival(tt, sources, targets, min_transfer_minutes, usable, h)
 
 
