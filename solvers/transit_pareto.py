@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from solvers.transit_bound import fare_floor_cents, flat_patterns, ride_bounds
 from solvers.transit_index import Timetable, local_minute, longest_footpath_m, stop_coords
 from solvers.transit_model import Carrier, Mode, StationType, TripQuery
+from solvers.transit_raptor import NONE, latest_ready
 from solvers.transit_rules import (
     DAY_END,
     DAY_START,
@@ -102,6 +103,16 @@ class Search:
                                      2 * len(party.ages) * self.max_rides)
             self.cost_left = [max(self.min_ride_cents, f) for f in floor]
 
+        # Latest ready time at each stop, per rides left, from which the destination can still
+        # be reached within the window (schedules and transfers kept, other rules not).
+        self.latest: list[list[int]] | None = None
+        if tt.raptor is not None:
+            deadline = [-NONE] * len(tt.transfer_minutes)
+            for stop, legs in self.egress.items():
+                deadline[stop] = self.limit - min(leg.minutes for leg in legs)
+            self.latest = latest_ready(tt.raptor, deadline, [not f for f in forbidden],
+                                       query.min_transfer_minutes, self.max_rides)
+
     def _pruned(self, arr: int, cost: int, rides: int) -> bool:
         for t_arr, t_cost, t_rides in self.target_keys:
             if t_arr <= arr and t_cost <= cost and t_rides <= rides:
@@ -120,6 +131,9 @@ class Search:
             return None
         if rides == 0 and need == 0:
             need = 1
+        latest = self.latest
+        if latest is not None and need and ready > latest[self.max_rides - rides][stop]:
+            return None
         least = cost + (self.cost_left[stop] if need else 0)
         if least > self.budget:
             return None

@@ -46,6 +46,8 @@ class RaptorArrays:
     cell_start: Ints
     dep_key: Ints
     arr: Ints
+    arr_key: Ints
+    dep: Ints
     t0: int
     foot_from: Ints
     foot_to: Ints
@@ -87,14 +89,14 @@ def raptor_arrays(patterns: Sequence[_Pattern], footpaths: Sequence[Sequence[tup
     dep = np.fromiter((t for p in patterns for row in p.dep for t in row), np.int64)
     arr = np.fromiter((t for p in patterns for row in p.arr for t in row), np.int64)
     t0 = int(dep.min()) if len(dep) else 0
-    if len(dep) and int(dep.max()) - t0 >= SLOT:
+    if len(dep) and int(arr.max()) - t0 >= SLOT:
         return None
     slot = np.repeat(np.arange(len(stop), dtype=np.int64), trips)
     pairs = [(u, v, w) for u, walks in enumerate(footpaths) for v, w in walks]
     foot = np.array(pairs, dtype=np.int64).reshape(-1, 3)
     return RaptorArrays(stop, pickup, dropoff, first, trips, cell_start, slot * SLOT + dep - t0,
-                        arr, t0, foot[:, 0].copy(), foot[:, 1].copy(), foot[:, 2].copy(),
-                        np.array(transfer, dtype=np.int64))
+                        arr, slot * SLOT + arr - t0, dep, t0, foot[:, 0].copy(),
+                        foot[:, 1].copy(), foot[:, 2].copy(), np.array(transfer, dtype=np.int64))
 
 
 def raptor_earliest_arrival(
@@ -166,3 +168,64 @@ def raptor_earliest_arrival(
         ready = np.where(better, again, ready)
         marked = better & (again + h < best)
     return None if best >= NONE else best
+
+
+def latest_ready(
+    ra: RaptorArrays,
+    deadline: Sequence[int],
+    usable: Sequence[bool],
+    min_transfer_minutes: int,
+    rides: int,
+) -> list[list[int]]:
+    """Per number of rides r (index 0 to `rides`), the latest time one can be ready to board at
+    each stop and still reach a stop by its deadline (the latest arrival from which its door leg
+    ends in time; -NONE for stops with none) with at most r rides, walking at most one footpath
+    after each ride and never touching an unusable stop; -NONE where it cannot be done.
+
+    Backward RAPTOR: per round, the latest trip each slot can be alighted from in time, then a
+    running maximum against the direction of travel gives the latest trip each earlier slot can
+    board. Pickup/drop-off and transfer rules are kept; carriers, fares and layover rules are not,
+    so the times are upper bounds on what the multi-criteria search can do."""
+    n = len(ra.transfer)
+    ok_stop = np.array(usable, dtype=np.bool_)
+    ok_slot = ok_stop[ra.stop]
+    end = np.where(ok_stop, np.array(deadline, dtype=np.int64), -NONE)
+    mtt = np.maximum(ra.transfer, min_transfer_minutes)
+    reset = ra.first | ~ok_slot
+    run = np.cumsum(reset) - 1
+    # Against the direction of travel, earlier runs come later and get larger offsets.
+    offset = (int(run[-1]) - run) * (NO_TRIP + 2) if len(run) else run
+    alight = np.flatnonzero(ra.dropoff & ok_slot)
+    board_ok = ra.pickup & ok_slot
+    walk_ok = ok_stop[ra.foot_to] & ok_stop[ra.foot_from]
+    foot_from, foot_to = ra.foot_from[walk_ok], ra.foot_to[walk_ok]
+    foot_minutes = ra.foot_minutes[walk_ok]
+    ready = np.full(n, -NONE, np.int64)
+    out = [ready.tolist()]
+    for _ in range(rides):
+        # Latest arrival at each stop from which the rest can still be done.
+        onward = np.maximum(end, np.where(ready > -NONE, ready - mtt, -NONE))
+        then = np.maximum(end, ready)[foot_to] - foot_minutes
+        np.maximum.at(onward, foot_from, np.where(then > -NONE // 2, then, -NONE))
+        by = onward[ra.stop[alight]]
+        can = by > -NONE // 2
+        slots, by = alight[can], by[can]
+        when = np.clip(by - ra.t0, -1, SLOT - 1)
+        k = np.searchsorted(ra.arr_key, slots * SLOT + when, side="right") - 1
+        k -= ra.cell_start[slots]
+        trip = np.full(len(ra.stop), -1, np.int64)
+        trip[slots] = k
+        # The latest trip alightable strictly downstream in the same run.
+        rev = (trip + 1 + offset)[::-1]
+        best = (np.maximum.accumulate(rev)[::-1] - offset) - 1
+        riding = np.full_like(best, -1)
+        riding[:-1] = best[1:]
+        riding[np.flatnonzero(reset)[1:] - 1] = -1
+        if len(riding):
+            riding[-1] = -1
+        board = np.flatnonzero(board_ok & (riding >= 0))
+        dep = ra.dep[ra.cell_start[board] + riding[board]]
+        ready = ready.copy()
+        np.maximum.at(ready, ra.stop[board], dep)
+        out.append(ready.tolist())
+    return out

@@ -34,6 +34,7 @@ from solvers.transit import (
 from solvers.transit_bound import INF
 from solvers.transit_ea import earliest_arrival_multi, target_bounds, trip_scan_earliest_arrival
 from solvers.transit_plan import _solve
+from solvers.transit_raptor import NONE
 from solvers.transit_reference import build_reference, reference_earliest_arrival
 
 T0 = 28_000_000  # 2023-03-28 UTC, in epoch minutes
@@ -226,15 +227,21 @@ def test_itineraries_are_consistent_safe_and_pareto(net: Network, data: st.DataO
 
 @given(networks(), st.data())
 @SETTINGS
-def test_fare_floor_pruning_changes_no_answer(net: Network, data: st.DataObject) -> None:
-    """The distance-based lower bound on fares still to pay only drops labels that could not
-    lead to a returned itinerary: the answers are those found without it."""
+def test_fare_floor_and_latest_ready_pruning_change_no_answer(
+    net: Network, data: st.DataObject
+) -> None:
+    """The distance-based lower bound on fares still to pay and the latest ready times per
+    rides left only drop labels that could not lead to a returned itinerary: the answers are
+    those found without either."""
     tt = build_timetable(net)
     query = data.draw(queries(net))
-    with_floor = plan_trips(tt, query)
-    zero = lambda lat, *_: [0] * len(lat)  # noqa: E731
-    with patch("solvers.transit_pareto.fare_floor_cents", zero):
-        assert plan_trips(tt, query) == with_floor
+    pruned = plan_trips(tt, query)
+    no_floor = lambda lat, *_: [0] * len(lat)  # noqa: E731
+    with patch("solvers.transit_pareto.fare_floor_cents", no_floor):
+        assert plan_trips(tt, query) == pruned
+    no_latest = lambda ra, deadline, *args: [[NONE] * len(deadline)] * (args[-1] + 1)  # noqa: E731
+    with patch("solvers.transit_pareto.latest_ready", no_latest):
+        assert plan_trips(tt, query) == pruned
 
 
 @given(networks(), st.data())

@@ -13,6 +13,7 @@ from solvers.transit import (
     build_timetable,
 )
 from solvers.transit_ea import earliest_arrival_multi, target_bounds, trip_scan_earliest_arrival
+from solvers.transit_raptor import NONE, latest_ready
 
 RAIL = Carrier("r", "Rail", Mode.RAIL)
 
@@ -58,3 +59,16 @@ def test_trip_cut_by_an_unusable_stop_may_be_boarded_again_after_it() -> None:
     sources = {0: 590, 2: 615}
     assert trip_scan_earliest_arrival(tt, sources, {3: 0}, 0, usable, bound) == 630
     assert earliest_arrival_multi(tt, sources, {3: 0}, 0, usable, bound) == 630
+
+
+def test_latest_ready_times_per_ride_count() -> None:
+    tt = build_timetable(line())
+    assert tt.raptor is not None
+    no = -NONE
+    # Stop 3 must be reached by 700: only the first trip, then the walk from stop 2, makes it.
+    rounds = latest_ready(tt.raptor, [no, no, no, 700], [True] * 4, 0, 1)
+    assert rounds == [[no] * 4, [600, 630, no, no]]
+    # Stop 2 by 720: the second trip; stop 1 may not be passed, so stop 0 is cut off.
+    rounds = latest_ready(tt.raptor, [no, no, 720, no], [True, False, True, True], 0, 2)
+    assert rounds[1] == [no, no, no, no] and rounds[2] == [no, no, no, no]
+    assert latest_ready(tt.raptor, [no, no, 720, no], [True] * 4, 0, 1)[1] == [660, 690, no, no]
