@@ -105,7 +105,7 @@ class Search:
 
         # Latest ready time at each stop, per rides left, from which the destination can still
         # be reached within the window (schedules and transfers kept, other rules not).
-        self.latest: list[list[int]] | None = None
+        self.latest = [[NONE] * len(tt.transfer_minutes)] * (self.max_rides + 1)
         if tt.raptor is not None:
             deadline = [-NONE] * len(tt.transfer_minutes)
             for stop, legs in self.egress.items():
@@ -131,8 +131,7 @@ class Search:
             return None
         if rides == 0 and need == 0:
             need = 1
-        latest = self.latest
-        if latest is not None and need and ready > latest[self.max_rides - rides][stop]:
+        if need and ready > self.latest[self.max_rides - rides][stop]:
             return None
         least = cost + (self.cost_left[stop] if need else 0)
         if least > self.budget:
@@ -259,6 +258,7 @@ class Search:
         useful = self.last_useful[self.query.max_transfers - rides]
         forbidden, bound, limit, mtt = self.forbidden, self.bound, self.limit, self.mtt
         rides_left, left, footpaths = self.rides_left, self.max_rides - rides - 1, tt.footpaths
+        late = self.latest[left]
         for pi, pos in tt.stop_patterns[stop]:
             pat = tt.patterns[pi]
             access = self.access[pat.carrier]
@@ -297,6 +297,14 @@ class Search:
                     break
                 if not dropoff[j]:
                     continue
+                # Whether a label here, or after a walk from here, could still lead anywhere
+                # (as `_add` would decide, without building one): few enough rides left, and
+                # ready no later than the latest time that still reaches the destination.
+                need = rides_left[v]
+                here = need <= left and (not need or a + mtt[v] <= late[v])
+                walks = footpaths[v]
+                if not here and not walks:
+                    continue
                 dist = cum[j] - cum[pos]
                 fare = self.fare_cache.get((pat.carrier, dist), -1)
                 if fare < 0:
@@ -306,18 +314,17 @@ class Search:
                     break
                 lock = int(conditional and carrier.alone_no_transfers)
                 ride: tuple[object, ...] = ("ride", pi, k, pos, j, fare)
-                # A stop too many rides from the destination is not worth a label (as `_add`
-                # would decide, without building one).
-                if rides_left[v] <= left:
+                if here:
                     new = (a + mtt[v], a, cost + fare, rides + 1, night, lock, lid, ride)
                     nid = self._add(v, new)
                     if nid is not None:
                         nxt.setdefault(v, []).append(nid)
-                for w, walk in footpaths[v]:
-                    if rides_left[w] > left:
+                for w, walk in walks:
+                    t = a + walk
+                    need = rides_left[w]
+                    if need > left or (need and t > late[w]):
                         continue
                     walked = (*ride, w, walk)
-                    t = a + walk
                     wid = self._add(w, (t, t, cost + fare, rides + 1, night, lock, lid, walked))
                     if wid is not None:
                         nxt.setdefault(w, []).append(wid)
