@@ -141,10 +141,13 @@ class Search:
         if bag is None:
             bag = self.bags[stop] = []
         dominates_some = False
+        # Where the destination's door leg starts, only a label that has ridden can finish, so
+        # one with no ride yet (the traveller was driven there) does not dominate one that has.
+        finish = rides > 0 and stop in self.egress
         for i in bag:
             b = labels[i]
             if (b[0] <= ready and b[2] <= cost and b[3] <= rides and b[4] <= night
-                    and b[5] <= locked):
+                    and b[5] <= locked and (b[3] > 0 or not finish)):
                 return None
             if (ready <= b[0] and cost <= b[2] and rides <= b[3] and night <= b[4]
                     and locked <= b[5]):
@@ -156,7 +159,8 @@ class Search:
         if dominates_some:
             keep = []
             for i in bag:
-                if _dominates(label, labels[i]):
+                if _dominates(label, labels[i]) and (rides > 0 or labels[i][3] == 0
+                                                      or stop not in self.egress):
                     self.alive[i] = False
                 else:
                     keep.append(i)
