@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+
 from solvers.transit_ea import earliest_arrival_multi, target_bounds
 from solvers.transit_index import Timetable, distance_m, local_iso
 from solvers.transit_model import (
@@ -56,10 +58,15 @@ def _solve(tt: Timetable, query: TripQuery, any_one: bool = False
     forbidden = forbidden_stops(tt, query)
     board = [not forbidden[i] and bool(tt.stop_patterns[i]) for i in range(len(forbidden))]
     alight = [False] * len(forbidden)
-    for pat in tt.patterns:
-        for pos, stop in enumerate(pat.stops):
-            if pat.dropoff[pos] and not forbidden[stop]:
-                alight[stop] = True
+    if tt.raptor is not None:
+        drop = np.zeros(len(forbidden), dtype=np.bool_)
+        drop[tt.raptor.stop[tt.raptor.dropoff]] = True
+        alight = [d and not f for d, f in zip(drop.tolist(), forbidden, strict=True)]
+    else:
+        for pat in tt.patterns:
+            for pos, stop in enumerate(pat.stops):
+                if pat.dropoff[pos] and not forbidden[stop]:
+                    alight[stop] = True
     for walks in tt.footpaths:
         for stop, _ in walks:
             alight[stop] = alight[stop] or not forbidden[stop]

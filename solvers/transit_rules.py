@@ -9,11 +9,24 @@ legs (walk, taxi, volunteer driver) reach the network from a door, with their se
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 
-from solvers.transit_index import Timetable, distance_m, local_minute
-from solvers.transit_model import Carrier, Mode, Place, Stop, TripQuery, UnscheduledService
+import numpy as np
+from numpy.typing import NDArray
+
+from solvers.transit_index import EARTH_RADIUS_M, Timetable, distance_m, local_minute
+from solvers.transit_model import (
+    Avoid,
+    Carrier,
+    Mode,
+    Place,
+    Stop,
+    TripQuery,
+    UnscheduledService,
+)
 
 ADULT_AGE = 18
 ESCORT_AGE = 30
@@ -95,6 +108,8 @@ def stop_forbidden(stop: Stop, query: TripQuery) -> bool:
 
 
 def forbidden_stops(tt: Timetable, query: TripQuery) -> list[bool]:
+    if query.avoid == Avoid() and not query.accessible:
+        return [False] * len(tt.network.stops)
     return [stop_forbidden(s, query) for s in tt.network.stops]
 
 
@@ -137,9 +152,19 @@ def door_legs(
     usable: list[bool],
 ) -> tuple[list[DoorLeg], str | None]:
     """Legs from a door to nearby stops, or to the nearest stops by volunteer driver + a note."""
+    stops = tt.network.stops
+    candidates: Iterable[int] = range(len(stops))
+    if tt.coords is not None and len(stops) > 3:
+        # Exact distances only for the stops that can matter: those within the walk or taxi
+        # radius, and the three nearest; the float estimate is within a metre of them.
+        rough = _rough_m(place, *tt.coords)
+        rough[~np.array(usable, dtype=np.bool_)] = np.inf
+        reach = max(query.walk_radius_m, query.taxi.max_distance_m)
+        third = np.partition(rough, 2)[2]
+        candidates = np.flatnonzero(rough <= max(reach, third) + 1).tolist()
     ranked = sorted(
-        (distance_m(place.lat, place.lon, s.lat, s.lon), i)
-        for i, s in enumerate(tt.network.stops)
+        (distance_m(place.lat, place.lon, stops[i].lat, stops[i].lon), i)
+        for i in candidates
         if usable[i]
     )
     legs: list[DoorLeg] = []
@@ -174,3 +199,14 @@ def _unscheduled(stop: int, service: UnscheduledService, dist: int) -> DoorLeg:
     minutes = max(1, -(-road_m * 60 // (service.speed_kmh * 1000)))
     cost = service.base_cents + service.cents_per_km * road_m // 1000
     return DoorLeg(stop, service, road_m, minutes, cost)
+
+
+def _rough_m(place: Place, lat: NDArray[np.float64], lon: NDArray[np.float64]
+             ) -> NDArray[np.float64]:
+    """Great-circle metres from a place to every stop, as `distance_m` computes them but in
+    floating point for all stops at once."""
+    p1, p2 = math.radians(place.lat), np.radians(lat)
+    h = (np.sin((p2 - p1) / 2) ** 2
+         + math.cos(p1) * np.cos(p2) * np.sin(np.radians(lon - place.lon) / 2) ** 2)
+    metres: NDArray[np.float64] = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(1.0, h)))
+    return metres

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from dataclasses import replace
 from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
@@ -242,6 +243,17 @@ def test_fare_floor_and_latest_ready_pruning_change_no_answer(
     no_latest = lambda ra, deadline, *args: [[NONE] * len(deadline)] * (args[-1] + 1)  # noqa: E731
     with patch("solvers.transit_pareto.latest_ready", no_latest):
         assert plan_trips(tt, query) == pruned
+
+
+@given(networks(), st.data())
+@SETTINGS
+def test_numpy_shortcuts_change_no_answer(net: Network, data: st.DataObject) -> None:
+    """A timetable without its numpy arrays (the fallback paths: trip-scanning window, exact
+    door-leg distances for every stop, no latest-ready bound) plans the same trips."""
+    tt = build_timetable(net)
+    query = data.draw(queries(net))
+    plain = replace(tt, raptor=None, coords=None, longest_footpath_m=None)
+    assert plan_trips(plain, query) == plan_trips(tt, query)
 
 
 @given(networks(), st.data())
