@@ -19,6 +19,7 @@ from api import migrate
 from api.app import build_services
 from api.config import Settings
 from api.deps import Services
+from api.serving import NoDelayH11Protocol
 from core import service as accounts
 from core.errors import DomainError
 from core.models import AccountCreate, AgencyKind, Role
@@ -319,7 +320,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     with _services():
         pass
     uvicorn.run("api.app:app_factory", factory=True, host=host, port=port, workers=workers,
-                access_log=False, log_config=None, proxy_headers=False)
+                access_log=False, log_config=None, proxy_headers=False,
+                http=NoDelayH11Protocol)
 
 
 if __name__ == "__main__":  # pragma: no cover
