@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
 _WRITE_OPTION = "homeward_write"
@@ -38,9 +38,12 @@ def _sqlite_engine(settings: DatabaseSettings) -> Engine:
         settings.url,
         echo=settings.echo,
         connect_args={"check_same_thread": False, "timeout": settings.busy_timeout_ms / 1000},
-        # One connection per checkout keeps WAL readers independent across threads; opening a
-        # SQLite file is cheap.
-        poolclass=NullPool,
+        # Pooled connections: opening a file and setting its pragmas on every request cost
+        # more than the request itself. WAL lets pooled readers and one writer work at once.
+        poolclass=QueuePool,
+        pool_size=settings.pool_size,
+        max_overflow=settings.max_overflow,
+        pool_timeout=settings.pool_timeout_s,
     )
 
     @event.listens_for(engine, "connect")
