@@ -39,10 +39,15 @@ class Services:
     cipher: FieldCipher
 
 
-def get_services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
     services = request.app.state.services
     assert isinstance(services, Services)
     return services
+
+
+async def get_services(request: Request) -> Services:
+    # async: no I/O here, and a sync dependency would cost a thread-pool hop on every request.
+    return services_of(request)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -94,7 +99,7 @@ class Page:
     offset: int
 
 
-def get_page(
+async def get_page(
     limit: Annotated[int, Query(ge=1, le=100, description="page size, at most 100")] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Page:
@@ -104,7 +109,7 @@ def get_page(
 PageDep = Annotated[Page, Depends(get_page)]
 
 
-def if_match_version(
+async def if_match_version(
     if_match: Annotated[str | None, Header(description="the version you read, as an ETag")] = None,
 ) -> int:
     if if_match is None:

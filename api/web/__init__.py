@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from api.deps import get_services
+from api.deps import services_of
 from api.web import advocate, auth_pages, coordinator, rescue, travel
 from api.web.common import HERE, SignInRequired, WebForbidden, redirect, render
 
@@ -33,7 +33,7 @@ def install(app: FastAPI) -> None:
 
     async def forbidden(request: Request, exc: Exception) -> Response:
         reason = exc.reason if isinstance(exc, WebForbidden) else "role"
-        return render(request, get_services(request).settings, "forbidden.html", status=403,
+        return render(request, services_of(request).settings, "forbidden.html", status=403,
                       reason=reason)
 
     app.add_exception_handler(SignInRequired, sign_in_required)
