@@ -14,16 +14,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from functools import cache
 from typing import Any
-from zoneinfo import available_timezones
 
-from pydantic import field_validator, model_validator
+from pydantic import model_validator
 from sqlalchemy import JSON, CheckConstraint, Column, Index, String
 from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
 from core.types import UTCDateTime
+from logistics.languages import LanguageCodes, TimeZoneName
 from logistics.models import IntakeHours
 from logistics.vocabulary import Specialisation
 
@@ -82,10 +81,6 @@ DEFAULT_RADIUS_KM = {AreaKind.CITY: 15.0, AreaKind.COUNTY: 40.0}
 def _sql_in(values: type[StrEnum]) -> str:
     return "(" + ", ".join(f"'{v.value}'" for v in values) + ")"
 
-
-@cache
-def _known_timezones() -> frozenset[str]:
-    return frozenset(available_timezones())
 
 
 def _ts(**kw: Any) -> Any:
@@ -222,28 +217,16 @@ class OrganizationBase(SQLModel):
     city: str = Field(min_length=1, max_length=100)
     state: str = Field(schema_extra={"pattern": _STATE})
     county: str | None = Field(default=None, max_length=100)
-    timezone: str = Field(default="America/New_York", max_length=64)
+    timezone: TimeZoneName = Field(default="America/New_York", max_length=64)
     hours: IntakeHours | None = None  # None means open 24/7
-    languages: list[str] = Field(default_factory=lambda: ["en"], max_length=30)
+    languages: LanguageCodes = Field(default_factory=lambda: ["en"], max_length=30)
     phone: str | None = Field(default=None, max_length=32)
     email: str | None = Field(default=None, max_length=254,
                               schema_extra={"pattern": r"^[^@\s]+@[^@\s]+$"})
     website: str | None = Field(default=None, max_length=300,
                                 schema_extra={"pattern": r"^https?://\S+$"})
 
-    @field_validator("languages")
-    @classmethod
-    def _languages(cls, value: list[str]) -> list[str]:
-        from logistics.languages import normalise_language
 
-        return sorted({normalise_language(code) for code in value})
-
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, value: str) -> str:
-        if value not in _known_timezones():
-            raise ValueError(f"unknown time zone {value!r}")
-        return value
 
 
 class OrganizationCreate(OrganizationBase):
