@@ -150,6 +150,17 @@ def list_beds(session: Session, *, actor: Principal, shelter_id: int,
             for inv, lapsed, surge in rows]
 
 
+def _managed_inventory(session: Session, actor: Principal, shelter_id: int, bed_type: BedType,
+                       now: datetime) -> tuple[Shelter, BedInventory]:
+    """The shelter and its locked, tidied inventory of one bed type, for its managers only."""
+    shelter = _shelter(session, shelter_id)
+    require_manager(session, actor, shelter_id)
+    found = _inventory(session, shelter_id, bed_type)
+    if found is None or found.id is None:
+        raise ShelterNotFound(f"shelter {shelter_id} has no {bed_type.value} beds")
+    return shelter, lock_and_tidy(session, found.id, now)
+
+
 def get_bed_count(session: Session, *, actor: Principal, shelter_id: int,
                   bed_type: BedType) -> BedCountPublic:
     for count in list_beds(session, actor=actor, shelter_id=shelter_id):
@@ -207,13 +218,8 @@ def set_counts(session: Session, *, actor: Principal, shelter_id: int, bed_type:
 def move_beds(session: Session, *, actor: Principal, shelter_id: int, bed_type: BedType,
               beds: int, admit: bool) -> BedCountPublic:
     """Admit (occupy free beds) or discharge (free occupied beds), atomically."""
-    shelter = _shelter(session, shelter_id)
-    require_manager(session, actor, shelter_id)
     now = utcnow()
-    found = _inventory(session, shelter_id, bed_type)
-    if found is None or found.id is None:
-        raise ShelterNotFound(f"shelter {shelter_id} has no {bed_type.value} beds")
-    inv = lock_and_tidy(session, found.id, now)
+    shelter, inv = _managed_inventory(session, actor, shelter_id, bed_type, now)
     before = _counts(inv)
     free = _CAPACITY - col(BedInventory.occupied) - col(BedInventory.held)
     guard = free >= beds if admit else col(BedInventory.occupied) >= beds
@@ -241,13 +247,8 @@ def move_beds(session: Session, *, actor: Principal, shelter_id: int, bed_type: 
 def verify_counts(session: Session, *, actor: Principal, shelter_id: int,
                   bed_type: BedType) -> BedCountPublic:
     """A "still accurate" check-in: refresh the counts' age without changing them."""
-    shelter = _shelter(session, shelter_id)
-    require_manager(session, actor, shelter_id)
     now = utcnow()
-    found = _inventory(session, shelter_id, bed_type)
-    if found is None or found.id is None:
-        raise ShelterNotFound(f"shelter {shelter_id} has no {bed_type.value} beds")
-    inv = lock_and_tidy(session, found.id, now)
+    shelter, inv = _managed_inventory(session, actor, shelter_id, bed_type, now)
     session.execute(update(BedInventory).where(col(BedInventory.id) == inv.id)
                     .values(updated_at=now, updated_by=actor.account_id))
     audit.record(session, actor, action="beds.verify", object_type="bed_inventory",
