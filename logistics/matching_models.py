@@ -13,10 +13,11 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic import Field as Value
 
 from logistics.bed_models import HoldPublic
+from logistics.cases import ExclusionPoint, Location
 
 MAX_MEMBERS = 30
 MAX_BATCH = 1000
@@ -53,33 +54,9 @@ class MemberIn(BaseModel):
     gender: GenderIn
 
 
-class LocationIn(BaseModel):
-    """A point, or a city and state (matched at the centre of that city's shelters)."""
-
-    model_config = _STRICT
-
-    lat: float | None = Value(default=None, ge=-90, le=90)
-    lon: float | None = Value(default=None, ge=-180, le=180)
-    city: str | None = Value(default=None, min_length=1, max_length=100)
-    state: str | None = Value(default=None, pattern=r"^[A-Z]{2}$")
-
-    @model_validator(mode="after")
-    def _complete(self) -> LocationIn:
-        if (self.lat is None) != (self.lon is None):
-            raise ValueError("give both lat and lon, or neither")
-        if (self.city is None) != (self.state is None):
-            raise ValueError("give both city and state, or neither")
-        if self.lat is None and self.city is None:
-            raise ValueError("give lat and lon, or city and state")
-        return self
-
-
-class PointIn(BaseModel):
-    model_config = _STRICT
-
-    lat: float = Value(ge=-90, le=90)
-    lon: float = Value(ge=-180, le=180)
-    radius_km: float = Value(gt=0, le=2000)
+# The same shapes as a stored case's (logistics/cases.py), so inline and stored cases agree.
+LocationIn = Location
+PointIn = ExclusionPoint
 
 
 class ExclusionsIn(BaseModel):

@@ -20,6 +20,7 @@ from sqlmodel import SQLModel
 
 from core.clock import utcnow
 from core.types import UTCDateTime
+from logistics.cases import ExclusionPoint, Location
 
 
 class TransportFeed(SQLModel, table=True):
@@ -92,38 +93,16 @@ class FeedPublic(SQLModel):
 
 _STRICT = ConfigDict(extra="forbid")
 
-
-class PlaceIn(BaseModel):
-    """A point (lat, lon) or a US place (city, state)."""
-
-    model_config = _STRICT
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
-    city: str | None = Field(default=None, min_length=1, max_length=120)
-    state: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
-
-    @model_validator(mode="after")
-    def _complete(self) -> PlaceIn:
-        if (self.lat is None) != (self.lon is None):
-            raise ValueError("give both lat and lon, or neither")
-        if (self.city is None) != (self.state is None):
-            raise ValueError("give both city and state, or neither")
-        if self.lat is None and self.city is None:
-            raise ValueError("give lat and lon, or city and state")
-        return self
+# A place is a point or a US city, exactly as cases take it; an avoided point has a radius,
+# exactly as a case's exclusion zone.
+PlaceIn = Location
+PointIn = ExclusionPoint
 
 
 class CityIn(BaseModel):
     model_config = _STRICT
     city: str = Field(min_length=1, max_length=120)
     state: str = Field(pattern=r"^[A-Z]{2}$")
-
-
-class PointIn(BaseModel):
-    model_config = _STRICT
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    radius_km: float = Field(gt=0, le=2000)
 
 
 class AvoidIn(BaseModel):
