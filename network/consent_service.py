@@ -17,7 +17,7 @@ from core.clock import utcnow
 from core.crypto import FieldCipher
 from core.models import Role
 from core.principal import Principal
-from logistics.case_service import visible_case
+from logistics.case_service import can_see, visible_case
 from network.consent_models import (
     DEFAULT_RELEASE_MAX_DAYS,
     CaseFieldGroup,
@@ -87,7 +87,7 @@ def list_releases(session: Session, *, actor: Principal, cipher: FieldCipher,
 
 def _visible_release(session: Session, actor: Principal, release_id: int) -> Release:
     release = session.get(Release, release_id)
-    if release is None or not (actor.is_admin or actor.agency_id == release.agency_id):
+    if release is None or not can_see(actor, release.agency_id):
         raise ReleaseNotFound(f"release {release_id} not found")
     return release
 

@@ -22,7 +22,7 @@ from core.clock import utcnow
 from core.crypto import FieldCipher
 from core.errors import PreconditionFailed
 from core.principal import Principal
-from logistics.case_service import load_case_data, visible_case
+from logistics.case_service import can_see, load_case_data, visible_case
 from logistics.cases import CaseData
 from logistics.transport_places import nearest_city
 from network.consent_models import CaseFieldGroup
@@ -143,7 +143,7 @@ def create_referral(session: Session, *, actor: Principal, cipher: FieldCipher,
 
 def _visible(session: Session, actor: Principal, referral_id: int) -> Referral:
     referral = session.get(Referral, referral_id)
-    if referral is None or not (actor.is_admin or actor.agency_id == referral.agency_id):
+    if referral is None or not can_see(actor, referral.agency_id):
         raise ReferralNotFound(f"referral {referral_id} not found")
     return referral
 

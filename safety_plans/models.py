@@ -156,18 +156,9 @@ class SafetyPlanSummary(SQLModel):
     updated_at: datetime
 
 
-class SafetyPlanPublic(SQLModel):
+class SafetyPlanPublic(SafetyPlanSummary):
     """A plan with every string resolved in the requested language (see render.to_json)."""
 
-    id: int
-    case_id: int
-    screening_id: int
-    version: int
-    language: str
-    emergency: bool
-    danger_level: str
-    created_at: datetime
-    updated_at: datetime
     plan: dict[str, Any]
 
 
