@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlmodel import Session
 
@@ -53,11 +54,18 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_session(request: Request, services: ServicesDep) -> Iterator[Session]:
-    db = services.db
-    factory = db.read_session if request.method in _READ_METHODS else db.write_session
-    with factory() as session:
+async def get_session(request: Request, services: ServicesDep) -> AsyncIterator[Session]:
+    # async: creating a Session does no I/O (it connects on first use, in the handler's
+    # thread), so this costs no thread-pool hop. Closing one that still has a transaction
+    # open (reads never commit) does I/O and goes to the pool; a committed one does not.
+    session = services.db.new_session(write=request.method not in _READ_METHODS)
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

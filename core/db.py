@@ -3,8 +3,10 @@
 SQLite runs in WAL mode with a busy timeout and foreign keys on. The driver's own transaction
 handling is switched off so that we emit BEGIN ourselves: a write transaction starts with
 BEGIN IMMEDIATE, taking the write lock before its first read, so a read-then-write can never
-be invalidated halfway (SQLite has no row locks). Reads use a plain deferred BEGIN and run
-concurrently with writers under WAL.
+be invalidated halfway (SQLite has no row locks). Writers first take a turn
+(core/writer_turns.py), so the lock passes from one writer to the next without the sleeps of
+SQLite's busy handler. Reads use a plain deferred BEGIN and run concurrently with writers
+under WAL.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
+
+from core.writer_turns import TurnConnection, WriterTurns
 
 _WRITE_OPTION = "homeward_write"
 
@@ -33,11 +38,21 @@ class DatabaseSettings:
     echo: bool = False
 
 
-def _sqlite_engine(settings: DatabaseSettings) -> Engine:
+def _writer_turns(settings: DatabaseSettings) -> WriterTurns | None:
+    if not settings.url.startswith("sqlite"):
+        return None
+    path = make_url(settings.url).database
+    if not path or path == ":memory:":
+        return None
+    return WriterTurns(Path(f"{path}-writers"), settings.busy_timeout_ms / 1000)
+
+
+def _sqlite_engine(settings: DatabaseSettings, turns: WriterTurns | None) -> Engine:
     engine = create_engine(
         settings.url,
         echo=settings.echo,
-        connect_args={"check_same_thread": False, "timeout": settings.busy_timeout_ms / 1000},
+        connect_args={"check_same_thread": False, "timeout": settings.busy_timeout_ms / 1000,
+                      "factory": TurnConnection},
         # Pooled connections: opening a file and setting its pragmas on every request cost
         # more than the request itself. WAL lets pooled readers and one writer work at once.
         poolclass=QueuePool,
@@ -49,6 +64,7 @@ def _sqlite_engine(settings: DatabaseSettings) -> Engine:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        dbapi_conn.turns = turns
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(settings.busy_timeout_ms)}")
@@ -60,8 +76,17 @@ def _sqlite_engine(settings: DatabaseSettings) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get(_WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if not conn.get_execution_options().get(_WRITE_OPTION, False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        raw = conn.connection.dbapi_connection
+        assert isinstance(raw, TurnConnection)
+        raw.take_turn()
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            raw.end_turn()
+            raise
 
     return engine
 
@@ -85,9 +110,9 @@ def _postgres_engine(settings: DatabaseSettings) -> Engine:
     )
 
 
-def make_engine(settings: DatabaseSettings) -> Engine:
+def make_engine(settings: DatabaseSettings, turns: WriterTurns | None = None) -> Engine:
     if settings.url.startswith("sqlite"):
-        return _sqlite_engine(settings)
+        return _sqlite_engine(settings, turns)
     if settings.url.startswith(("postgresql", "postgres")):
         return _postgres_engine(settings)
     raise ValueError("HOMEWARD_DATABASE_URL must be a sqlite:// or postgresql:// URL")
@@ -98,23 +123,31 @@ class Database:
 
     def __init__(self, settings: DatabaseSettings) -> None:
         self.settings = settings
-        self.engine = make_engine(settings)
+        self._turns = _writer_turns(settings)
+        self.engine = make_engine(settings, self._turns)
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    def new_session(self, *, write: bool) -> Session:
+        """A session the caller closes; it connects on first use. Write sessions' transactions
+        start with BEGIN IMMEDIATE on SQLite."""
+        return Session(self._write_engine if write else self.engine, expire_on_commit=False)
+
     @contextmanager
     def read_session(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self.new_session(write=False) as session:
             yield session
 
     @contextmanager
     def write_session(self) -> Iterator[Session]:
         """A session whose transactions start with BEGIN IMMEDIATE on SQLite."""
-        with Session(self._write_engine, expire_on_commit=False) as session:
+        with self.new_session(write=True) as session:
             yield session
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._turns is not None:
+            self._turns.close()

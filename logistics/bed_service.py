@@ -20,8 +20,9 @@ from sqlmodel import Session, col, select
 
 from core import audit
 from core.clock import utcnow
-from core.models import Account, Role
+from core.models import Role
 from core.principal import Principal
+from logistics import hold_sql as sql
 from logistics import idempotency
 from logistics.bed_models import (
     BedCountPublic,
@@ -31,7 +32,6 @@ from logistics.bed_models import (
     HoldPublic,
     HoldStatus,
     SurgeWindow,
-    UnmetNeed,
 )
 from logistics.errors import (
     HoldNotActive,
@@ -65,20 +65,21 @@ def _inventory(session: Session, shelter_id: int, bed_type: BedType) -> BedInven
         BedInventory.shelter_id == shelter_id, BedInventory.bed_type == bed_type)).first()
 
 
+def _lock_and_expire(session: Session, inventory_id: int, now: datetime) -> int:
+    """Lock the inventory row, mark its lapsed holds expired; the beds they held."""
+    params = {"inventory": inventory_id, "at": now}
+    if session.get_bind().dialect.name == "postgresql":
+        # SQLite needs no row lock: a write transaction's BEGIN IMMEDIATE already serialises.
+        session.execute(sql.LOCK_INVENTORY, params)
+    return int(sum(session.execute(sql.EXPIRE_LAPSED, params).scalars().all()))
+
+
 def lock_and_tidy(session: Session, inventory_id: int, now: datetime) -> BedInventory:
     """Lock the inventory row, expire its lapsed holds, and return the fresh row."""
-    session.execute(update(BedInventory).where(col(BedInventory.id) == inventory_id)
-                    .values(held=BedInventory.held))
-    lapsed = session.execute(
-        update(BedHold)
-        .where(col(BedHold.inventory_id) == inventory_id, col(BedHold.status) == "active",
-               col(BedHold.expires_at) <= now)
-        .values(status=HoldStatus.EXPIRED.value, closed_at=now)
-        .returning(col(BedHold.beds))
-    ).scalars().all()
+    lapsed = _lock_and_expire(session, inventory_id, now)
     if lapsed:
         session.execute(update(BedInventory).where(col(BedInventory.id) == inventory_id)
-                        .values(held=BedInventory.held - sum(lapsed)))
+                        .values(held=BedInventory.held - lapsed))
     row: BedInventory = session.execute(
         select(BedInventory).where(col(BedInventory.id) == inventory_id)
         .execution_options(populate_existing=True)).scalar_one()
@@ -273,48 +274,64 @@ def hold_public(hold: BedHold) -> HoldPublic:
     return HoldPublic.model_validate(hold, from_attributes=True)
 
 
+@dataclass(frozen=True)
+class _HoldTarget:
+    state: str
+    max_hold_minutes: int
+    inventory_id: int | None
+
+
+def _hold_target(session: Session, shelter_id: int, bed_type: BedType) -> _HoldTarget:
+    """What a hold needs to know of a shelter and its inventory of one bed type, in one read."""
+    row = session.execute(sql.TARGET, {"shelter": shelter_id, "kind": bed_type.value}).first()
+    if row is None:
+        raise ShelterNotFound(f"shelter {shelter_id} not found")
+    return _HoldTarget(state=row[0], max_hold_minutes=row[1], inventory_id=row[2])
+
+
 def stage_hold(session: Session, *, actor: Principal, shelter_id: int, bed_type: BedType,
-               beds: int, case_ref: str, ttl_minutes: int, now: datetime) -> BedHold | None:
+               beds: int, case_ref: str, ttl_minutes: int, now: datetime) -> HoldPublic | None:
     """Add a hold to the caller's transaction without committing; None when capacity is gone.
 
     Same protocol as every inventory write (lock, tidy, one conditional UPDATE), so several
     holds staged in one transaction commit or roll back together. The caller checks roles,
     the shelter's hold limit and the account cap, and commits or rolls back.
     """
-    hold, _ = _stage(session, actor=actor, shelter_id=shelter_id, bed_type=bed_type, beds=beds,
-                     case_ref=case_ref, ttl_minutes=ttl_minutes, now=now)
-    return hold
+    inventory_id = _hold_target(session, shelter_id, bed_type).inventory_id
+    staged = _stage(session, actor=actor, inventory_id=inventory_id, shelter_id=shelter_id,
+                    bed_type=bed_type, beds=beds, case_ref=case_ref, ttl_minutes=ttl_minutes,
+                    now=now)
+    return staged if isinstance(staged, HoldPublic) else None
 
 
-def _stage(session: Session, *, actor: Principal, shelter_id: int, bed_type: BedType,
-           beds: int, case_ref: str, ttl_minutes: int,
-           now: datetime) -> tuple[BedHold | None, int]:
-    """The staged hold (or None) and the beds that were available when it was tried."""
+def _stage(session: Session, *, actor: Principal, inventory_id: int | None, shelter_id: int,
+           bed_type: BedType, beds: int, case_ref: str, ttl_minutes: int,
+           now: datetime) -> HoldPublic | int:
+    """The staged hold, or the beds available when it could not be placed.
+
+    The hot path of the registry, so it is lean: after the lock and tidy, one conditional
+    UPDATE both takes the beds and settles the surge column (on success the beds in use fit
+    within total + open surge, so the surge counted is exactly the open surge), then two
+    INSERTs. Nothing is read back through the ORM.
+    """
     assert actor.account_id is not None and actor.agency_id is not None
-    found = _inventory(session, shelter_id, bed_type)
-    if found is None or found.id is None:
-        return None, 0
-    inv = lock_and_tidy(session, found.id, now)
-    result = session.execute(
-        update(BedInventory)
-        .where(col(BedInventory.id) == inv.id,
-               _CAPACITY - col(BedInventory.occupied) - col(BedInventory.held)
-               >= beds)
-        .values(held=BedInventory.held + beds))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return None, inv.total + inv.surge - inv.occupied - inv.held
-    assert inv.id is not None
-    hold = BedHold(inventory_id=inv.id, shelter_id=shelter_id, bed_type=bed_type,
-                   beds=beds, case_ref=case_ref, account_id=actor.account_id,
-                   agency_id=actor.agency_id, created_at=now,
-                   expires_at=now + timedelta(minutes=ttl_minutes))
-    session.add(hold)
-    session.flush()
+    if inventory_id is None:
+        return 0
+    lapsed = _lock_and_expire(session, inventory_id, now)
+    params = {"inventory": inventory_id, "at": now, "lapsed_beds": lapsed, "wanted": beds}
+    if session.execute(sql.TAKE_BEDS, params).first() is None:
+        return int(session.execute(sql.AVAILABLE, params).scalar_one())
+    values = {"inventory_id": inventory_id, "shelter_id": shelter_id,
+              "bed_type": bed_type.value, "beds": beds, "case_ref": case_ref,
+              "account_id": actor.account_id, "agency_id": actor.agency_id,
+              "status": HoldStatus.ACTIVE.value, "created_at": now,
+              "expires_at": now + timedelta(minutes=ttl_minutes), "closed_at": None}
+    hold_id = session.execute(sql.INSERT_HOLD, values).scalar_one()
     audit.record(session, actor, action="hold.create", object_type="bed_hold",
-                 object_id=hold.id, purpose="placement",
+                 object_id=hold_id, purpose="placement",
                  details={"shelter_id": shelter_id, "bed_type": bed_type.value,
                           "beds": beds, "ttl_minutes": ttl_minutes})
-    return hold, inv.total + inv.surge - inv.occupied - inv.held
+    return HoldPublic.model_validate({**values, "id": hold_id})
 
 
 def place_hold(session: Session, *, actor: Principal, shelter_id: int, data: HoldCreate,
@@ -322,12 +339,12 @@ def place_hold(session: Session, *, actor: Principal, shelter_id: int, data: Hol
                request_hash: str = "") -> tuple[HoldPublic, bool]:
     """Hold beds for a case if capacity allows; returns the hold and whether it was replayed."""
     actor.require_role(Role.ADVOCATE, Role.CASE_MANAGER, Role.SHELTER_COORDINATOR)
-    shelter = _shelter(session, shelter_id)
+    target = _hold_target(session, shelter_id, data.bed_type)
     if actor.role is Role.SHELTER_COORDINATOR and not is_staff(session, actor, shelter_id):
         raise NotShelterStaff("coordinators hold beds only in their own shelters")
-    if data.ttl_minutes > shelter.max_hold_minutes:
+    if data.ttl_minutes > target.max_hold_minutes:
         raise InvalidLogistics("ttl_minutes", f"this shelter holds beds for at most "
-                                              f"{shelter.max_hold_minutes} minutes")
+                                              f"{target.max_hold_minutes} minutes")
     assert actor.account_id is not None and actor.agency_id is not None
     if idempotency_key is not None:
         replay = idempotency.claim(session, account_id=actor.account_id, key=idempotency_key,
@@ -336,35 +353,40 @@ def place_hold(session: Session, *, actor: Principal, shelter_id: int, data: Hol
             session.rollback()
             return HoldPublic.model_validate(replay), True
     now = utcnow()
-    # Serialise one account's hold requests, so the cap cannot be overrun by a burst.
-    session.exec(select(Account).where(Account.id == actor.account_id).with_for_update()).one()
-    active = session.exec(select(func.count()).select_from(BedHold).where(
-        BedHold.account_id == actor.account_id, BedHold.status == "active",
-        col(BedHold.expires_at) > now)).one()
+    if session.get_bind().dialect.name == "postgresql":
+        # Serialise one account's hold requests, so the cap cannot be overrun by a burst
+        # (SQLite's BEGIN IMMEDIATE already serialises every writer).
+        session.execute(sql.LOCK_ACCOUNT, {"account": actor.account_id}).one()
+    active = session.execute(sql.ACTIVE_HOLDS,
+                             {"account": actor.account_id, "at": now}).scalar_one()
     if active >= limits.max_active_per_account:
         raise TooManyHolds(f"an account may keep at most {limits.max_active_per_account} "
                            "active holds; confirm or release some first")
-    hold, available = _stage(session, actor=actor, shelter_id=shelter_id,
-                             bed_type=data.bed_type, beds=data.beds, case_ref=data.case_ref,
-                             ttl_minutes=data.ttl_minutes, now=now)
-    if hold is None:
-        return _no_capacity(session, shelter, data.bed_type, available)
-    public = hold_public(hold)
+    hold = _stage(session, actor=actor, inventory_id=target.inventory_id,
+                  shelter_id=shelter_id, bed_type=data.bed_type, beds=data.beds,
+                  case_ref=data.case_ref, ttl_minutes=data.ttl_minutes, now=now)
+    if not isinstance(hold, HoldPublic):
+        return _no_capacity(session, shelter_id, target.state, data.bed_type, hold,
+                            undo=idempotency_key is not None)
     if idempotency_key is not None:
         idempotency.remember(session, account_id=actor.account_id, key=idempotency_key,
-                             response=public.model_dump(mode="json"))
+                             response=hold.model_dump(mode="json"))
     session.commit()
-    return public, False
+    return hold, False
 
 
-def _no_capacity(session: Session, shelter: Shelter, bed_type: BedType,
-                 available: int) -> tuple[HoldPublic, bool]:
-    session.rollback()
-    session.add(UnmetNeed(state=shelter.state, bed_type=bed_type, reason="no_capacity",
-                          source="hold"))
+def _no_capacity(session: Session, shelter_id: int, state: str, bed_type: BedType,
+                 available: int, *, undo: bool) -> tuple[HoldPublic, bool]:
+    # Nothing was written but tidying and, with an Idempotency-Key, the key's claim: that
+    # must go, so a retry tries again; tidying may stay.
+    if undo:
+        session.rollback()
+    session.execute(sql.RECORD_UNMET, {"at": utcnow(), "state": state, "population": None,
+                                       "bed_type": bed_type.value, "reason": "no_capacity",
+                                       "source": "hold"})
     session.commit()
     raise InsufficientCapacity(
-        f"only {max(available, 0)} {bed_type.value} beds are available at shelter {shelter.id}",
+        f"only {max(available, 0)} {bed_type.value} beds are available at shelter {shelter_id}",
         extra={"available": max(available, 0)})
 
 

@@ -30,7 +30,7 @@ from core.errors import Conflict, InvalidInput
 from core.models import Role
 from core.principal import Principal
 from logistics import bed_service, solver_pool
-from logistics.bed_models import BedHold
+from logistics.bed_models import HoldPublic
 from logistics.matching_cases import stored_case, to_household
 from logistics.matching_index import IndexedSnapshot, load_index
 from logistics.matching_models import (
@@ -121,13 +121,13 @@ class Planned:
 
 def stage_holds(session: Session, *, actor: Principal, plan: Sequence[Planned],
                 meta: dict[int, ShelterMeta], ttl_minutes: int,
-                now: datetime) -> dict[str, BedHold] | None:
+                now: datetime) -> dict[str, HoldPublic] | None:
     """Stage a hold per planned placement in the session; None (and rolled back) if any fails.
 
     Placements are staged in (shelter, bed type) order, one lock order for every batch, so two
     batches holding at once on PostgreSQL cannot deadlock.
     """
-    held: dict[str, BedHold] = {}
+    held: dict[str, HoldPublic] = {}
     for p in sorted(plan, key=lambda p: (p.shelter_id, p.bed_type, p.case_ref)):
         ttl = min(ttl_minutes, meta[p.shelter_id].max_hold_minutes)
         hold = bed_service.stage_hold(session, actor=actor, shelter_id=p.shelter_id,
@@ -300,7 +300,7 @@ def match_batch(db: Database, *, actor: Principal, cipher: FieldCipher,
         except SolverInputError as exc:
             raise InvalidInput(exc.field, exc.message) from exc
         with db.write_session() as session:
-            held: dict[str, BedHold] = {}
+            held: dict[str, HoldPublic] = {}
             if opts.hold and result.assignments:
                 plan = [Planned(a.case_ref, int(a.shelter_id), a.bed_type, a.beds)
                         for a in result.assignments]
@@ -334,7 +334,7 @@ def _audit_batch(session: Session, actor: Principal, response: BatchResponse,
 
 
 def _batch_response(session: Session, actor: Principal, snapshot: Snapshot,
-                    result: BatchResult, held: dict[str, BedHold],
+                    result: BatchResult, held: dict[str, HoldPublic],
                     solves: int) -> BatchResponse:
     managed = managed_ids(session, actor, sorted({int(a.shelter_id) for a in result.assignments}))
     assignments, travel = [], 0
@@ -365,5 +365,5 @@ def _batch_response(session: Session, actor: Principal, snapshot: Snapshot,
         certificate=None if cert is None else BatchCertificate(
             certified=cert.certified, candidate_k=cert.candidate_k, rounds=cert.rounds,
             pairs_eligible=cert.pairs_eligible, pairs_modelled=cert.pairs_modelled),
-        held=bool(held), holds=[bed_service.hold_public(h) for h in held.values()],
+        held=bool(held), holds=list(held.values()),
         solves=solves, computed_at=snapshot.at)

@@ -26,7 +26,7 @@ from core.errors import Conflict, ErrorKind, InvalidInput
 from core.models import Role
 from core.principal import Principal
 from logistics import bed_service, idempotency
-from logistics.bed_models import BedHold
+from logistics.bed_models import BedHold, HoldPublic
 from logistics.case_service import can_see, visible_case
 from logistics.cases import CaseStatus
 from logistics.errors import LogisticsError, NotShelterStaff, TooManyHolds
@@ -143,7 +143,7 @@ def _audit(session: Session, actor: Principal, plan_id: object, action: str,
 
 
 def _stage_hold(session: Session, *, actor: Principal, data: PlanCreate, case_ref: str,
-                arrive: datetime, now: datetime) -> tuple[BedHold | None, HoldSummary]:
+                arrive: datetime, now: datetime) -> tuple[HoldPublic | None, HoldSummary]:
     assert data.shelter_id is not None
     if data.bed_type is None:
         raise InvalidInput("bed_type", "give the bed type to hold at the shelter")
@@ -203,7 +203,7 @@ def create_plan(session: Session, *, actor: Principal, cipher: FieldCipher,
         raise Conflict(f"case {data.case_id} is closed")
     depart, arrive = _validate(data.itinerary)
     points = check_in_points(data.itinerary)
-    hold: BedHold | None = None
+    hold: HoldPublic | None = None
     summary: HoldSummary | None = None
     if data.shelter_id is not None:
         hold, summary = _stage_hold(session, actor=actor, data=data, case_ref=case.case_ref,

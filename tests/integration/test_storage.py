@@ -38,6 +38,40 @@ def test_write_sessions_begin_immediate(services: Services) -> None:
     impatient.dispose()
 
 
+@sqlite_only
+def test_writers_of_two_processes_take_turns(services: Services) -> None:
+    """Two Database objects stand for two worker processes: every write lands, none waits out
+    the busy timeout, and each writer's turn ends with its transaction, commit or rollback."""
+    import threading
+
+    other = Database(DatabaseSettings(url=services.settings.database_url, busy_timeout_ms=2000))
+    failures: list[BaseException] = []
+
+    def writer(db: Database, tag: str) -> None:
+        try:
+            for i in range(15):
+                with db.write_session() as session:
+                    session.add(Agency(name=f"turns-{tag}-{i}", kind=AgencyKind.HOTLINE))
+                    if i % 5 == 4:
+                        session.rollback()  # a rolled-back turn must end too
+                    else:
+                        session.commit()
+        except BaseException as exc:  # noqa: BLE001 (collected and asserted below)
+            failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(db, f"{n}-{k}"))
+               for n, db in enumerate((services.db, other)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    other.dispose()
+    assert failures == []
+    with services.db.read_session() as session:
+        count = session.execute(text("SELECT count(*) FROM agency WHERE name LIKE 'turns-%'"))
+        assert count.scalar_one() == 8 * 12
+
+
 def test_foreign_keys_are_enforced(services: Services) -> None:
     from sqlalchemy.exc import IntegrityError
 

@@ -1,0 +1,84 @@
+"""The statements of the bed-hold hot path, built once with bound parameters.
+
+Placing a hold is the registry's busiest write, and on SQLite every write waits for the one
+writer before it. Building a SQLAlchemy statement and its cache key costs several times more
+than SQLite takes to run it, so the statements a hold runs are built here once, at import,
+and executed with parameters: the time spent holding the write lock is spent in the database.
+They are plain Core statements on the tables, not ORM ones: an ORM UPDATE also evaluates its
+criteria against every object the session holds, which costs more than the statement.
+Each constant names the parameters it takes; none is named for a column, which SQLAlchemy
+reserves in UPDATE statements.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Integer, Table, bindparam, func, insert, select, update
+
+from core.models import Account
+from core.types import UTCDateTime
+from logistics.bed_models import BedHold, HoldStatus, SurgeWindow, UnmetNeed
+from logistics.models import BedInventory, Shelter
+
+HOLDS: Table = BedHold.__table__  # type: ignore[attr-defined]
+_INVENTORY: Table = BedInventory.__table__  # type: ignore[attr-defined]
+_SHELTERS: Table = Shelter.__table__  # type: ignore[attr-defined]
+_SURGE: Table = SurgeWindow.__table__  # type: ignore[attr-defined]
+_ACCOUNTS: Table = Account.__table__  # type: ignore[attr-defined]
+_UNMET: Table = UnmetNeed.__table__  # type: ignore[attr-defined]
+
+_now = bindparam("at", type_=UTCDateTime)
+_inventory = bindparam("inventory", type_=Integer)
+_lapsed = bindparam("lapsed_beds", type_=Integer)
+_beds = bindparam("wanted", type_=Integer)
+_inv = _INVENTORY.c
+
+# Surge beds whose window is open at :at, for inventory :inventory.
+OPEN_SURGE = (select(func.coalesce(func.sum(_SURGE.c.beds), 0))
+              .where(_SURGE.c.inventory_id == _inventory, _SURGE.c.starts_at <= _now,
+                     _SURGE.c.ends_at > _now)
+              .scalar_subquery())
+
+# :shelter, :kind -> (state, max_hold_minutes, inventory id or NULL); no row: no shelter.
+TARGET = (select(_SHELTERS.c.state, _SHELTERS.c.max_hold_minutes, _inv.id)
+          .select_from(_SHELTERS.outerjoin(_INVENTORY, (_inv.shelter_id == _SHELTERS.c.id)
+                                           & (_inv.bed_type == bindparam("kind"))))
+          .where(_SHELTERS.c.id == bindparam("shelter")))
+
+# :account, :at -> the account's holds still counting.
+ACTIVE_HOLDS = (select(func.count()).select_from(HOLDS)
+                .where(HOLDS.c.account_id == bindparam("account"),
+                       HOLDS.c.status == HoldStatus.ACTIVE.value, HOLDS.c.expires_at > _now))
+
+# :account -> locks the account row (PostgreSQL), serialising one account's holds.
+LOCK_ACCOUNT = (select(_ACCOUNTS.c.id).where(_ACCOUNTS.c.id == bindparam("account"))
+                .with_for_update())
+
+# :inventory -> locks the inventory row (PostgreSQL).
+LOCK_INVENTORY = select(_inv.id).where(_inv.id == _inventory).with_for_update()
+
+# :inventory, :at -> marks lapsed holds expired, returning the beds each held.
+EXPIRE_LAPSED = (update(HOLDS)
+                 .where(HOLDS.c.inventory_id == _inventory,
+                        HOLDS.c.status == HoldStatus.ACTIVE.value, HOLDS.c.expires_at <= _now)
+                 .values(status=HoldStatus.EXPIRED.value, closed_at=_now)
+                 .returning(HOLDS.c.beds))
+
+# Beds free at :at once :lapsed_beds beds of expired holds no longer count.
+_FREE = _inv.total + OPEN_SURGE - _inv.occupied - (_inv.held - _lapsed)
+
+# :inventory, :at, :lapsed_beds, :wanted -> takes the beds if they are free; returns the id.
+# On success the beds in use fit within total + open surge, so the surge counted is exactly
+# the open surge.
+TAKE_BEDS = (update(_INVENTORY)
+             .where(_inv.id == _inventory, _FREE >= _beds)
+             .values(held=_inv.held - _lapsed + _beds, surge=OPEN_SURGE)
+             .returning(_inv.id))
+
+# :inventory, :at, :lapsed_beds -> the beds free (after a TAKE_BEDS that took none).
+AVAILABLE = select(_FREE).where(_inv.id == _inventory)
+
+# The hold's columns -> its id.
+INSERT_HOLD = insert(HOLDS).returning(HOLDS.c.id)
+
+# An unmet-need row's columns.
+RECORD_UNMET = insert(_UNMET)
