@@ -74,6 +74,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 def get_principal(
     request: Request,
     services: ServicesDep,
+    session: SessionDep,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
     if not authorization or not authorization.lower().startswith("bearer "):
@@ -81,20 +82,25 @@ def get_principal(
     secret = authorization[7:].strip()
     request_id = getattr(request.state, "request_id", None)
     try:
-        with services.db.read_session() as session:
-            return accounts.authenticate(session, secret=secret, request_id=request_id)
+        if services.db.dialect == "sqlite" and request.method not in _READ_METHODS:
+            # A SQLite write session's first statement takes the write lock: read the token
+            # in a session of its own rather than hold the lock while authenticating.
+            with services.db.read_session() as own:
+                return accounts.authenticate(own, secret=secret, request_id=request_id)
+        # Otherwise the request's own session and transaction: no second connection.
+        return accounts.authenticate(session, secret=secret, request_id=request_id)
     except Unauthenticated:
         # Only failures pay for throttling: a valid token never waits on this bookkeeping.
         settings = services.settings
         throttle = accounts.Throttle(limit=settings.auth_failure_limit,
                                      window=timedelta(seconds=settings.auth_failure_window_s))
         client = request.client.host if request.client else "unknown"
-        with services.db.write_session() as session:
-            wait = accounts.auth_retry_after(session, client=client, throttle=throttle)
+        with services.db.write_session() as books:
+            wait = accounts.auth_retry_after(books, client=client, throttle=throttle)
             if wait is not None:
                 raise TooManyAttempts("too many failed authentications from this address; "
                                       "wait before trying again", retry_after=wait) from None
-            accounts.record_auth_failure(session, client=client, throttle=throttle)
+            accounts.record_auth_failure(books, client=client, throttle=throttle)
         raise
 
 

@@ -320,7 +320,11 @@ def _stage(session: Session, *, actor: Principal, inventory_id: int | None, shel
     lapsed = _lock_and_expire(session, inventory_id, now)
     params = {"inventory": inventory_id, "at": now, "lapsed_beds": lapsed, "wanted": beds}
     if session.execute(sql.TAKE_BEDS, params).first() is None:
-        return int(session.execute(sql.AVAILABLE, params).scalar_one())
+        if lapsed:
+            # The lapsed holds are marked expired either way, so their beds must come off
+            # `held` here too, or they would stay counted after the caller commits.
+            session.execute(sql.SETTLE_LAPSED, params)
+        return int(session.execute(sql.AVAILABLE, {**params, "lapsed_beds": 0}).scalar_one())
     values = {"inventory_id": inventory_id, "shelter_id": shelter_id,
               "bed_type": bed_type.value, "beds": beds, "case_ref": case_ref,
               "account_id": actor.account_id, "agency_id": actor.agency_id,

@@ -74,7 +74,11 @@ TAKE_BEDS = (update(_INVENTORY)
              .values(held=_inv.held - _lapsed + _beds, surge=OPEN_SURGE)
              .returning(_inv.id))
 
-# :inventory, :at, :lapsed_beds -> the beds free (after a TAKE_BEDS that took none).
+# :inventory, :lapsed_beds -> settles the beds of lapsed holds when TAKE_BEDS took none.
+SETTLE_LAPSED = (update(_INVENTORY).where(_inv.id == _inventory)
+                 .values(held=_inv.held - _lapsed))
+
+# :inventory, :at, :lapsed_beds -> the beds free.
 AVAILABLE = select(_FREE).where(_inv.id == _inventory)
 
 # The hold's columns -> its id.

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from api.deps import Services
 from core.clock import utcnow
@@ -203,6 +203,29 @@ def test_expired_hold_stops_counting_at_once(client: TestClient, shelter_id: int
     late = client.post(f"/v1/holds/{hold['id']}/confirm", headers=advocate.headers)
     assert late.status_code == 409
     assert beds(client, shelter_id, coord)["held"] == 0
+
+
+def test_a_refused_hold_still_settles_lapsed_holds(client: TestClient, shelter_id: int,
+                                                   coord: Account, advocate: Account,
+                                                   services: Services) -> None:
+    """A hold that is refused tidies the lapsed holds it found, and their beds come free."""
+    hold = client.post(f"/v1/shelters/{shelter_id}/holds", headers=advocate.headers, json={
+        "bed_type": "adult_female", "beds": 5, "case_ref": "C-7"}).json()
+    with services.db.write_session() as session:
+        session.execute(update(BedHold).where(BedHold.id == hold["id"])  # type: ignore[arg-type]
+                        .values(expires_at=utcnow() - timedelta(seconds=1)))
+        session.commit()
+    refused = client.post(f"/v1/shelters/{shelter_id}/holds", headers=advocate.headers,
+                          json={"bed_type": "adult_female", "beds": 21, "case_ref": "C-8"})
+    assert refused.status_code == 409 and refused.json()["available"] == 20
+    assert client.get(f"/v1/holds/{hold['id']}", headers=advocate.headers).json()[
+        "status"] == "expired"
+    counts = beds(client, shelter_id, coord)
+    assert (counts["held"], counts["available"]) == (0, 20)
+    with services.db.read_session() as session:
+        raw = session.execute(text("SELECT held FROM bed_inventory WHERE shelter_id = :s "
+                                   "AND bed_type = 'adult_female'"), {"s": shelter_id})
+        assert raw.scalar_one() == 0
 
 
 def test_idempotency_key_replays_and_rejects_other_body(client: TestClient, shelter_id: int,
