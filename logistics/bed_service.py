@@ -1,11 +1,13 @@
 """Use cases of bed inventory and holds, safe under any number of concurrent writers.
 
-Every write to an inventory follows one protocol: take the inventory row's lock with a no-op
-UPDATE (PostgreSQL row lock; SQLite's BEGIN IMMEDIATE already serialises writers), tidy that
+Every write to an inventory follows one protocol: take the inventory row's lock with SELECT
+... FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), tidy that
 inventory's lapsed holds, then change counts with one conditional UPDATE whose WHERE clause
 carries the invariant. The CHECK constraint `occupied + held <= total` is the backstop. Because
-every path locks the inventory row first, no two paths can deadlock on hold rows. Reads ignore
-lapsed holds at once, so an expired hold stops counting before any sweeper runs.
+every path locks the inventory row first (a hold then its account's row, which nothing else
+locks), no two paths can deadlock. Reads ignore lapsed holds at once, so an expired hold stops
+counting before any sweeper runs. Holds, the busiest writes, run prebuilt statements
+(logistics/hold_sql.py).
 """
 
 from __future__ import annotations
@@ -65,10 +67,12 @@ def _inventory(session: Session, shelter_id: int, bed_type: BedType) -> BedInven
         BedInventory.shelter_id == shelter_id, BedInventory.bed_type == bed_type)).first()
 
 
-def _lock_and_expire(session: Session, inventory_id: int, now: datetime) -> int:
-    """Lock the inventory row, mark its lapsed holds expired; the beds they held."""
+def _lock_and_expire(session: Session, inventory_id: int, now: datetime, *,
+                     locked: bool = False) -> int:
+    """Lock the inventory row (unless `locked` already), mark its lapsed holds expired; the
+    beds they held."""
     params = {"inventory": inventory_id, "at": now}
-    if session.get_bind().dialect.name == "postgresql":
+    if not locked and session.get_bind().dialect.name == "postgresql":
         # SQLite needs no row lock: a write transaction's BEGIN IMMEDIATE already serialises.
         session.execute(sql.LOCK_INVENTORY, params)
     return int(sum(session.execute(sql.EXPIRE_LAPSED, params).scalars().all()))
@@ -281,9 +285,13 @@ class _HoldTarget:
     inventory_id: int | None
 
 
-def _hold_target(session: Session, shelter_id: int, bed_type: BedType) -> _HoldTarget:
-    """What a hold needs to know of a shelter and its inventory of one bed type, in one read."""
-    row = session.execute(sql.TARGET, {"shelter": shelter_id, "kind": bed_type.value}).first()
+def _hold_target(session: Session, shelter_id: int, bed_type: BedType,
+                 account_id: int | None = None) -> _HoldTarget:
+    """What a hold needs to know of a shelter and its inventory of one bed type, in one read
+    that also locks the inventory row and, given one, the account's (PostgreSQL)."""
+    params = {"shelter": shelter_id, "kind": bed_type.value, "account": account_id}
+    statement = sql.TARGET if account_id is None else sql.TARGET_FOR_ACCOUNT
+    row = session.execute(statement, params).first()
     if row is None:
         raise ShelterNotFound(f"shelter {shelter_id} not found")
     return _HoldTarget(state=row[0], max_hold_minutes=row[1], inventory_id=row[2])
@@ -307,9 +315,10 @@ def stage_hold(session: Session, *, actor: Principal, shelter_id: int, bed_type:
 def _stage(session: Session, *, actor: Principal, inventory_id: int | None, shelter_id: int,
            bed_type: BedType, beds: int, case_ref: str, ttl_minutes: int,
            now: datetime) -> HoldPublic | int:
-    """The staged hold, or the beds available when it could not be placed.
+    """The staged hold, or the beds available when it could not be placed. Call after
+    `_hold_target`, which locked the inventory row.
 
-    The hot path of the registry, so it is lean: after the lock and tidy, one conditional
+    The hot path of the registry, so it is lean: after the tidy, one conditional
     UPDATE both takes the beds and settles the surge column (on success the beds in use fit
     within total + open surge, so the surge counted is exactly the open surge), then two
     INSERTs. Nothing is read back through the ORM.
@@ -317,7 +326,7 @@ def _stage(session: Session, *, actor: Principal, inventory_id: int | None, shel
     assert actor.account_id is not None and actor.agency_id is not None
     if inventory_id is None:
         return 0
-    lapsed = _lock_and_expire(session, inventory_id, now)
+    lapsed = _lock_and_expire(session, inventory_id, now, locked=True)
     params = {"inventory": inventory_id, "at": now, "lapsed_beds": lapsed, "wanted": beds}
     if session.execute(sql.TAKE_BEDS, params).first() is None:
         if lapsed:
@@ -343,13 +352,14 @@ def place_hold(session: Session, *, actor: Principal, shelter_id: int, data: Hol
                request_hash: str = "") -> tuple[HoldPublic, bool]:
     """Hold beds for a case if capacity allows; returns the hold and whether it was replayed."""
     actor.require_role(Role.ADVOCATE, Role.CASE_MANAGER, Role.SHELTER_COORDINATOR)
-    target = _hold_target(session, shelter_id, data.bed_type)
+    assert actor.account_id is not None and actor.agency_id is not None
+    # The account lock serialises one account's holds, so a burst cannot pass the cap.
+    target = _hold_target(session, shelter_id, data.bed_type, account_id=actor.account_id)
     if actor.role is Role.SHELTER_COORDINATOR and not is_staff(session, actor, shelter_id):
         raise NotShelterStaff("coordinators hold beds only in their own shelters")
     if data.ttl_minutes > target.max_hold_minutes:
         raise InvalidLogistics("ttl_minutes", f"this shelter holds beds for at most "
                                               f"{target.max_hold_minutes} minutes")
-    assert actor.account_id is not None and actor.agency_id is not None
     if idempotency_key is not None:
         replay = idempotency.claim(session, account_id=actor.account_id, key=idempotency_key,
                                    request_hash=request_hash)
@@ -357,10 +367,6 @@ def place_hold(session: Session, *, actor: Principal, shelter_id: int, data: Hol
             session.rollback()
             return HoldPublic.model_validate(replay), True
     now = utcnow()
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialise one account's hold requests, so the cap cannot be overrun by a burst
-        # (SQLite's BEGIN IMMEDIATE already serialises every writer).
-        session.execute(sql.LOCK_ACCOUNT, {"account": actor.account_id}).one()
     active = session.execute(sql.ACTIVE_HOLDS,
                              {"account": actor.account_id, "at": now}).scalar_one()
     if active >= limits.max_active_per_account:

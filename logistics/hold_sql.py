@@ -39,21 +39,26 @@ OPEN_SURGE = (select(func.coalesce(func.sum(_SURGE.c.beds), 0))
               .scalar_subquery())
 
 # :shelter, :kind -> (state, max_hold_minutes, inventory id or NULL); no row: no shelter.
-TARGET = (select(_SHELTERS.c.state, _SHELTERS.c.max_hold_minutes, _inv.id)
-          .select_from(_SHELTERS.outerjoin(_INVENTORY, (_inv.shelter_id == _SHELTERS.c.id)
-                                           & (_inv.bed_type == bindparam("kind"))))
+# On PostgreSQL it also locks the inventory row, the first step of every inventory write,
+# in the same round trip (SQLite ignores FOR UPDATE: BEGIN IMMEDIATE serialises writers).
+_INVENTORY_ID = (select(_inv.id)
+                 .where(_inv.shelter_id == _SHELTERS.c.id, _inv.bed_type == bindparam("kind"))
+                 .with_for_update().scalar_subquery())
+TARGET = (select(_SHELTERS.c.state, _SHELTERS.c.max_hold_minutes, _INVENTORY_ID)
           .where(_SHELTERS.c.id == bindparam("shelter")))
+
+# The same and :account -> also locks the account row (after the inventory's, the one lock
+# order of every path), serialising one account's holds so a burst cannot pass its cap.
+TARGET_FOR_ACCOUNT = TARGET.add_columns(
+    select(_ACCOUNTS.c.id).where(_ACCOUNTS.c.id == bindparam("account"))
+    .with_for_update().scalar_subquery())
 
 # :account, :at -> the account's holds still counting.
 ACTIVE_HOLDS = (select(func.count()).select_from(HOLDS)
                 .where(HOLDS.c.account_id == bindparam("account"),
                        HOLDS.c.status == HoldStatus.ACTIVE.value, HOLDS.c.expires_at > _now))
 
-# :account -> locks the account row (PostgreSQL), serialising one account's holds.
-LOCK_ACCOUNT = (select(_ACCOUNTS.c.id).where(_ACCOUNTS.c.id == bindparam("account"))
-                .with_for_update())
-
-# :inventory -> locks the inventory row (PostgreSQL).
+# :inventory -> locks the inventory row (PostgreSQL), for paths that did not read TARGET.
 LOCK_INVENTORY = select(_inv.id).where(_inv.id == _inventory).with_for_update()
 
 # :inventory, :at -> marks lapsed holds expired, returning the beds each held.
