@@ -39,7 +39,7 @@ def record(
     personal data."""
     # A prebuilt INSERT, not an ORM object: every write use case pays for this row, and the
     # ORM's unit of work costs several times the statement.
-    return int(session.execute(_INSERT, {
+    return int(session.connection().execute(_INSERT, {
         "at": utcnow(),
         "actor_account_id": actor.account_id,
         "actor_role": actor.role_name,

@@ -58,7 +58,7 @@ _TOKEN_LOOKUP = (
 
 def authenticate(session: Session, *, secret: str, request_id: str | None = None) -> Principal:
     """The principal behind a bearer token, or Unauthenticated with one generic reason."""
-    row = session.execute(_TOKEN_LOOKUP, {"digest": hash_token(secret)}).first()
+    row = session.connection().execute(_TOKEN_LOOKUP, {"digest": hash_token(secret)}).first()
     if row is None:
         raise Unauthenticated(_BAD_TOKEN)
     revoked_at, expires_at, disabled, account_id, name, role, agency_id = row

@@ -72,10 +72,12 @@ def _lock_and_expire(session: Session, inventory_id: int, now: datetime, *,
     """Lock the inventory row (unless `locked` already), mark its lapsed holds expired; the
     beds they held."""
     params = {"inventory": inventory_id, "at": now}
-    if not locked and session.get_bind().dialect.name == "postgresql":
+    session.flush()  # pending ORM changes first, as Session.execute would; then plain Core
+    conn = session.connection()
+    if not locked and conn.dialect.name == "postgresql":
         # SQLite needs no row lock: a write transaction's BEGIN IMMEDIATE already serialises.
-        session.execute(sql.LOCK_INVENTORY, params)
-    return int(sum(session.execute(sql.EXPIRE_LAPSED, params).scalars().all()))
+        conn.execute(sql.LOCK_INVENTORY, params)
+    return int(sum(conn.execute(sql.EXPIRE_LAPSED, params).scalars().all()))
 
 
 def lock_and_tidy(session: Session, inventory_id: int, now: datetime) -> BedInventory:
@@ -291,7 +293,7 @@ def _hold_target(session: Session, shelter_id: int, bed_type: BedType,
     that also locks the inventory row and, given one, the account's (PostgreSQL)."""
     params = {"shelter": shelter_id, "kind": bed_type.value, "account": account_id}
     statement = sql.TARGET if account_id is None else sql.TARGET_FOR_ACCOUNT
-    row = session.execute(statement, params).first()
+    row = session.connection().execute(statement, params).first()
     if row is None:
         raise ShelterNotFound(f"shelter {shelter_id} not found")
     return _HoldTarget(state=row[0], max_hold_minutes=row[1], inventory_id=row[2])
@@ -328,18 +330,19 @@ def _stage(session: Session, *, actor: Principal, inventory_id: int | None, shel
         return 0
     lapsed = _lock_and_expire(session, inventory_id, now, locked=True)
     params = {"inventory": inventory_id, "at": now, "lapsed_beds": lapsed, "wanted": beds}
-    if session.execute(sql.TAKE_BEDS, params).first() is None:
+    conn = session.connection()  # Core, not Session.execute: no ORM work on the hot path
+    if conn.execute(sql.TAKE_BEDS, params).first() is None:
         if lapsed:
             # The lapsed holds are marked expired either way, so their beds must come off
             # `held` here too, or they would stay counted after the caller commits.
-            session.execute(sql.SETTLE_LAPSED, params)
-        return int(session.execute(sql.AVAILABLE, {**params, "lapsed_beds": 0}).scalar_one())
+            conn.execute(sql.SETTLE_LAPSED, params)
+        return int(conn.execute(sql.AVAILABLE, {**params, "lapsed_beds": 0}).scalar_one())
     values = {"inventory_id": inventory_id, "shelter_id": shelter_id,
               "bed_type": bed_type.value, "beds": beds, "case_ref": case_ref,
               "account_id": actor.account_id, "agency_id": actor.agency_id,
               "status": HoldStatus.ACTIVE.value, "created_at": now,
               "expires_at": now + timedelta(minutes=ttl_minutes), "closed_at": None}
-    hold_id = session.execute(sql.INSERT_HOLD, values).scalar_one()
+    hold_id = conn.execute(sql.INSERT_HOLD, values).scalar_one()
     audit.record(session, actor, action="hold.create", object_type="bed_hold",
                  object_id=hold_id, purpose="placement",
                  details={"shelter_id": shelter_id, "bed_type": bed_type.value,
@@ -367,7 +370,7 @@ def place_hold(session: Session, *, actor: Principal, shelter_id: int, data: Hol
             session.rollback()
             return HoldPublic.model_validate(replay), True
     now = utcnow()
-    active = session.execute(sql.ACTIVE_HOLDS,
+    active = session.connection().execute(sql.ACTIVE_HOLDS,
                              {"account": actor.account_id, "at": now}).scalar_one()
     if active >= limits.max_active_per_account:
         raise TooManyHolds(f"an account may keep at most {limits.max_active_per_account} "
@@ -391,9 +394,9 @@ def _no_capacity(session: Session, shelter_id: int, state: str, bed_type: BedTyp
     # must go, so a retry tries again; tidying may stay.
     if undo:
         session.rollback()
-    session.execute(sql.RECORD_UNMET, {"at": utcnow(), "state": state, "population": None,
-                                       "bed_type": bed_type.value, "reason": "no_capacity",
-                                       "source": "hold"})
+    session.connection().execute(sql.RECORD_UNMET, {
+        "at": utcnow(), "state": state, "population": None, "bed_type": bed_type.value,
+        "reason": "no_capacity", "source": "hold"})
     session.commit()
     raise InsufficientCapacity(
         f"only {max(available, 0)} {bed_type.value} beds are available at shelter {shelter_id}",

@@ -186,7 +186,7 @@ def end_surge(window_id: int, session: SessionDep, principal: PrincipalDep) -> o
 @router.post("/shelters/{shelter_id}/holds", response_model=HoldPublic, status_code=201)
 def place_hold(shelter_id: int, body: HoldCreate, session: SessionDep, principal: PrincipalDep,
                services: ServicesDep, idempotency_key: IdempotencyKey = None) -> object:
-    digest = request_digest(body, shelter_id=shelter_id)
+    digest = request_digest(body, shelter_id=shelter_id) if idempotency_key else ""
     hold, _replayed = bed_service.place_hold(
         session, actor=principal, shelter_id=shelter_id, data=body,
         limits=HoldLimits(max_active_per_account=services.settings.max_active_holds),
