@@ -315,10 +315,11 @@ def stage_hold(session: Session, *, actor: Principal, shelter_id: int, bed_type:
 
 
 def _stage(session: Session, *, actor: Principal, inventory_id: int | None, shelter_id: int,
-           bed_type: BedType, beds: int, case_ref: str, ttl_minutes: int,
-           now: datetime) -> HoldPublic | int:
+           bed_type: BedType, beds: int, case_ref: str, ttl_minutes: int, now: datetime,
+           cap: int | None = None) -> HoldPublic | int:
     """The staged hold, or the beds available when it could not be placed. Call after
-    `_hold_target`, which locked the inventory row.
+    `_hold_target`, which locked the inventory row. With a `cap`, TooManyHolds when the
+    actor already keeps that many active holds.
 
     The hot path of the registry, so it is lean: after the tidy, one conditional
     UPDATE both takes the beds and settles the surge column (on success the beds in use fit
@@ -327,11 +328,15 @@ def _stage(session: Session, *, actor: Principal, inventory_id: int | None, shel
     """
     assert actor.account_id is not None and actor.agency_id is not None
     if inventory_id is None:
+        _check_cap(session, actor, now, cap)
         return 0
     lapsed = _lock_and_expire(session, inventory_id, now, locked=True)
-    params = {"inventory": inventory_id, "at": now, "lapsed_beds": lapsed, "wanted": beds}
+    params = {"inventory": inventory_id, "at": now, "lapsed_beds": lapsed, "wanted": beds,
+              "account": actor.account_id, "cap": cap}
     conn = session.connection()  # Core, not Session.execute: no ORM work on the hot path
-    if conn.execute(sql.TAKE_BEDS, params).first() is None:
+    take = sql.TAKE_BEDS if cap is None else sql.TAKE_BEDS_WITHIN_CAP
+    if conn.execute(take, params).first() is None:
+        _check_cap(session, actor, now, cap)
         if lapsed:
             # The lapsed holds are marked expired either way, so their beds must come off
             # `held` here too, or they would stay counted after the caller commits.
@@ -348,6 +353,16 @@ def _stage(session: Session, *, actor: Principal, inventory_id: int | None, shel
                  details={"shelter_id": shelter_id, "bed_type": bed_type.value,
                           "beds": beds, "ttl_minutes": ttl_minutes})
     return HoldPublic.model_validate({**values, "id": hold_id})
+
+
+def _check_cap(session: Session, actor: Principal, now: datetime, cap: int | None) -> None:
+    if cap is None:
+        return
+    active = session.connection().execute(sql.ACTIVE_HOLDS,
+                                          {"account": actor.account_id, "at": now})
+    if active.scalar_one() >= cap:
+        raise TooManyHolds(f"an account may keep at most {cap} active holds; confirm or "
+                           "release some first")
 
 
 def place_hold(session: Session, *, actor: Principal, shelter_id: int, data: HoldCreate,
@@ -369,15 +384,10 @@ def place_hold(session: Session, *, actor: Principal, shelter_id: int, data: Hol
         if replay is not None:
             session.rollback()
             return HoldPublic.model_validate(replay), True
-    now = utcnow()
-    active = session.connection().execute(sql.ACTIVE_HOLDS,
-                             {"account": actor.account_id, "at": now}).scalar_one()
-    if active >= limits.max_active_per_account:
-        raise TooManyHolds(f"an account may keep at most {limits.max_active_per_account} "
-                           "active holds; confirm or release some first")
     hold = _stage(session, actor=actor, inventory_id=target.inventory_id,
                   shelter_id=shelter_id, bed_type=data.bed_type, beds=data.beds,
-                  case_ref=data.case_ref, ttl_minutes=data.ttl_minutes, now=now)
+                  case_ref=data.case_ref, ttl_minutes=data.ttl_minutes, now=utcnow(),
+                  cap=limits.max_active_per_account)
     if not isinstance(hold, HoldPublic):
         return _no_capacity(session, shelter_id, target.state, data.bed_type, hold,
                             undo=idempotency_key is not None)

@@ -79,6 +79,11 @@ TAKE_BEDS = (update(_INVENTORY)
              .values(held=_inv.held - _lapsed + _beds, surge=OPEN_SURGE)
              .returning(_inv.id))
 
+# The same and :account, :cap -> only while the account keeps fewer than :cap active holds,
+# so a hold checks its account's cap without a round trip of its own (the account's row was
+# locked by TARGET_FOR_ACCOUNT, so the count is current). Took none: ask ACTIVE_HOLDS why.
+TAKE_BEDS_WITHIN_CAP = TAKE_BEDS.where(ACTIVE_HOLDS.scalar_subquery() < bindparam("cap"))
+
 # :inventory, :lapsed_beds -> settles the beds of lapsed holds when TAKE_BEDS took none.
 SETTLE_LAPSED = (update(_INVENTORY).where(_inv.id == _inventory)
                  .values(held=_inv.held - _lapsed))

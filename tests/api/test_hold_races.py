@@ -96,3 +96,23 @@ def test_concurrent_puts_with_the_same_version(server: str, admin: Account,
                                 json={"total": 30 + i, "occupied": i}).status_code
 
             assert sorted(pool.map(put, range(2))) == [200, 412]
+
+
+def test_a_burst_from_one_account_cannot_pass_its_cap(settings: Settings, tmp_path: Path,
+                                                      admin: Account,
+                                                      make: AccountFactory) -> None:
+    """The account cap (default 10) holds across two workers however the requests interleave."""
+    advocate = make.account(Role.ADVOCATE)
+    with served(settings.database_url, TEST_KEY, tmp_path, workers=2) as base, \
+            httpx.Client(base_url=base, timeout=60) as http, \
+            ThreadPoolExecutor(max_workers=20) as pool:
+        shelter_id = _new_shelter(http, admin, make.agency("Race Shelters"), 100)
+
+        def hold(i: int) -> int:
+            return http.post(f"/v1/shelters/{shelter_id}/holds", headers=advocate.headers,
+                             json={"bed_type": "adult_female", "beds": 1,
+                                   "case_ref": f"C-{i}"}).status_code
+
+        codes = Counter(pool.map(hold, range(40)))
+        assert codes == Counter({201: 10, 429: 30}), codes
+        assert _held(http, admin, shelter_id)["held"] == 10
