@@ -13,13 +13,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from api import migrate
+from api import migrate, serving
 from api.app import build_services
 from api.config import Settings
 from api.deps import Services
-from api.serving import NoDelayH11Protocol
 from core import service as accounts
 from core.errors import DomainError
 from core.models import AccountCreate, AgencyKind, Role
@@ -319,9 +317,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     # Create the key file once, before workers race to create it.
     with _services():
         pass
-    uvicorn.run("api.app:app_factory", factory=True, host=host, port=port, workers=workers,
-                access_log=False, log_config=None, proxy_headers=False,
-                http=NoDelayH11Protocol)
+    status = serving.serve(host=host, port=port, workers=workers)
+    if status:
+        raise typer.Exit(status)
 
 
 if __name__ == "__main__":  # pragma: no cover
