@@ -34,8 +34,10 @@ class WriterTurns:
 
     def __init__(self, lock_path: Path, timeout_s: float) -> None:
         self._timeout = timeout_s
+        self._path = lock_path
         self._mutex = threading.Lock()
         self._fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._closed = False
         self._guard = threading.Lock()
         self._waits: queue.SimpleQueue[_Wait | None] = queue.SimpleQueue()
         self._helper: threading.Thread | None = None
@@ -45,6 +47,9 @@ class WriterTurns:
         deadline = time.monotonic() + self._timeout
         if not self._mutex.acquire(timeout=self._timeout):
             return False
+        if self._closed:  # a disposed engine that is used again reopens the file
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._closed = False
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return True
@@ -69,13 +74,17 @@ class WriterTurns:
         self._mutex.release()
 
     def close(self) -> None:
-        helper = self._helper
+        """Release the file (idempotent). Call only when no writer holds or waits for a turn."""
+        with self._guard:
+            helper, self._helper = self._helper, None
         if helper is not None:
             self._waits.put(None)
             helper.join(timeout=1.0)
             if helper.is_alive():
                 return  # still waiting on another process: its fd must stay open
-        os.close(self._fd)
+        if not self._closed:
+            self._closed = True
+            os.close(self._fd)
 
     def _start_helper(self) -> None:
         with self._guard:

@@ -87,3 +87,12 @@ def test_threads_of_one_process_wait_on_each_other(tmp_path: Path) -> None:
     assert turns.take()
     turns.give_back()
     turns.close()
+
+
+def test_closing_twice_is_harmless_and_a_closed_queue_reopens(tmp_path: Path) -> None:
+    turns = WriterTurns(tmp_path / "db-writers", timeout_s=1)
+    turns.close()
+    turns.close()
+    assert turns.take()  # an engine used again after dispose() writes as before
+    turns.give_back()
+    turns.close()
