@@ -188,15 +188,23 @@ def test_hold_beyond_capacity_is_409_and_recorded(client: TestClient, shelter_id
     assert "C-9" not in str(ledger)
 
 
-def test_expired_hold_stops_counting_at_once(client: TestClient, shelter_id: int,
-                                             coord: Account, advocate: Account,
-                                             services: Services) -> None:
-    hold = client.post(f"/v1/shelters/{shelter_id}/holds", headers=advocate.headers, json={
-        "bed_type": "adult_female", "beds": 5, "case_ref": "C-7"}).json()
+def _lapsed_hold(client: TestClient, shelter_id: int, advocate: Account,
+                 services: Services) -> dict[str, object]:
+    """A hold of 5 adult_female beds whose time ran out a second ago (not yet tidied)."""
+    hold: dict[str, object] = client.post(
+        f"/v1/shelters/{shelter_id}/holds", headers=advocate.headers,
+        json={"bed_type": "adult_female", "beds": 5, "case_ref": "C-7"}).json()
     with services.db.write_session() as session:
         session.execute(update(BedHold).where(BedHold.id == hold["id"])  # type: ignore[arg-type]
                         .values(expires_at=utcnow() - timedelta(seconds=1)))
         session.commit()
+    return hold
+
+
+def test_expired_hold_stops_counting_at_once(client: TestClient, shelter_id: int,
+                                             coord: Account, advocate: Account,
+                                             services: Services) -> None:
+    hold = _lapsed_hold(client, shelter_id, advocate, services)
     assert beds(client, shelter_id, coord)["available"] == 20
     assert client.get(f"/v1/holds/{hold['id']}", headers=advocate.headers).json()[
         "status"] == "expired"
@@ -209,12 +217,7 @@ def test_a_refused_hold_still_settles_lapsed_holds(client: TestClient, shelter_i
                                                    coord: Account, advocate: Account,
                                                    services: Services) -> None:
     """A hold that is refused tidies the lapsed holds it found, and their beds come free."""
-    hold = client.post(f"/v1/shelters/{shelter_id}/holds", headers=advocate.headers, json={
-        "bed_type": "adult_female", "beds": 5, "case_ref": "C-7"}).json()
-    with services.db.write_session() as session:
-        session.execute(update(BedHold).where(BedHold.id == hold["id"])  # type: ignore[arg-type]
-                        .values(expires_at=utcnow() - timedelta(seconds=1)))
-        session.commit()
+    hold = _lapsed_hold(client, shelter_id, advocate, services)
     refused = client.post(f"/v1/shelters/{shelter_id}/holds", headers=advocate.headers,
                           json={"bed_type": "adult_female", "beds": 21, "case_ref": "C-8"})
     assert refused.status_code == 409 and refused.json()["available"] == 20
