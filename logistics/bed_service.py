@@ -321,27 +321,30 @@ def _stage(session: Session, *, actor: Principal, inventory_id: int | None, shel
     `_hold_target`, which locked the inventory row. With a `cap`, TooManyHolds when the
     actor already keeps that many active holds.
 
-    The hot path of the registry, so it is lean: after the tidy, one conditional
-    UPDATE both takes the beds and settles the surge column (on success the beds in use fit
-    within total + open surge, so the surge counted is exactly the open surge), then two
-    INSERTs. Nothing is read back through the ORM.
+    The hot path of the registry, so it is lean: one conditional UPDATE takes the beds,
+    settles the beds of lapsed holds and the surge column, then two INSERTs; lapsed holds
+    are marked expired only when there are some. Nothing is read back through the ORM.
     """
     assert actor.account_id is not None and actor.agency_id is not None
     if inventory_id is None:
         _check_cap(session, actor, now, cap)
         return 0
-    lapsed = _lock_and_expire(session, inventory_id, now, locked=True)
-    params = {"inventory": inventory_id, "at": now, "lapsed_beds": lapsed, "wanted": beds,
-              "account": actor.account_id, "cap": cap}
+    session.flush()  # pending ORM changes first, as Session.execute would; then plain Core
     conn = session.connection()  # Core, not Session.execute: no ORM work on the hot path
+    params = {"inventory": inventory_id, "at": now, "wanted": beds, "account": actor.account_id,
+              "cap": cap}
     take = sql.TAKE_BEDS if cap is None else sql.TAKE_BEDS_WITHIN_CAP
-    if conn.execute(take, params).first() is None:
+    taken = conn.execute(take, params).first()
+    if taken is None:
         _check_cap(session, actor, now, cap)
+        lapsed = _lock_and_expire(session, inventory_id, now, locked=True)
         if lapsed:
             # The lapsed holds are marked expired either way, so their beds must come off
             # `held` here too, or they would stay counted after the caller commits.
-            conn.execute(sql.SETTLE_LAPSED, params)
-        return int(conn.execute(sql.AVAILABLE, {**params, "lapsed_beds": 0}).scalar_one())
+            conn.execute(sql.SETTLE_LAPSED, {**params, "lapsed_beds": lapsed})
+        return int(conn.execute(sql.AVAILABLE, params).scalar_one())
+    if taken[0]:  # TAKE_BEDS already took these beds off `held`; mark their holds expired
+        conn.execute(sql.EXPIRE_LAPSED, params)
     values = {"inventory_id": inventory_id, "shelter_id": shelter_id,
               "bed_type": bed_type.value, "beds": beds, "case_ref": case_ref,
               "account_id": actor.account_id, "agency_id": actor.agency_id,

@@ -68,28 +68,35 @@ EXPIRE_LAPSED = (update(HOLDS)
                  .values(status=HoldStatus.EXPIRED.value, closed_at=_now)
                  .returning(HOLDS.c.beds))
 
-# Beds free at :at once :lapsed_beds beds of expired holds no longer count.
-_FREE = _inv.total + OPEN_SURGE - _inv.occupied - (_inv.held - _lapsed)
+# Beds of :inventory's holds that have lapsed at :at but are still marked active.
+_LAPSED_NOW = (select(func.coalesce(func.sum(HOLDS.c.beds), 0))
+               .where(HOLDS.c.inventory_id == _inventory,
+                      HOLDS.c.status == HoldStatus.ACTIVE.value, HOLDS.c.expires_at <= _now)
+               .scalar_subquery())
+_FREE_NOW = _inv.total + OPEN_SURGE - _inv.occupied - (_inv.held - _LAPSED_NOW)
 
-# :inventory, :at, :lapsed_beds, :wanted -> takes the beds if they are free; returns the id.
-# On success the beds in use fit within total + open surge, so the surge counted is exactly
-# the open surge.
+# :inventory, :at, :wanted -> takes the beds if they are free, counting lapsed holds as gone
+# and taking their beds off `held` in the same UPDATE; returns the lapsed beds, so that only
+# when there are some (rarely) EXPIRE_LAPSED must follow to mark those holds. On success the
+# beds in use fit within total + open surge, so the surge counted is exactly the open surge.
 TAKE_BEDS = (update(_INVENTORY)
-             .where(_inv.id == _inventory, _FREE >= _beds)
-             .values(held=_inv.held - _lapsed + _beds, surge=OPEN_SURGE)
-             .returning(_inv.id))
+             .where(_inv.id == _inventory, _FREE_NOW >= _beds)
+             .values(held=_inv.held - _LAPSED_NOW + _beds, surge=OPEN_SURGE)
+             .returning(_LAPSED_NOW))
 
 # The same and :account, :cap -> only while the account keeps fewer than :cap active holds,
 # so a hold checks its account's cap without a round trip of its own (the account's row was
 # locked by TARGET_FOR_ACCOUNT, so the count is current). Took none: ask ACTIVE_HOLDS why.
 TAKE_BEDS_WITHIN_CAP = TAKE_BEDS.where(ACTIVE_HOLDS.scalar_subquery() < bindparam("cap"))
 
-# :inventory, :lapsed_beds -> settles the beds of lapsed holds when TAKE_BEDS took none.
+# :inventory, :lapsed_beds -> settles the beds of holds EXPIRE_LAPSED marked, when TAKE_BEDS
+# took none.
 SETTLE_LAPSED = (update(_INVENTORY).where(_inv.id == _inventory)
                  .values(held=_inv.held - _lapsed))
 
-# :inventory, :at, :lapsed_beds -> the beds free.
-AVAILABLE = select(_FREE).where(_inv.id == _inventory)
+# :inventory, :at -> the beds free, once lapsed holds are settled.
+AVAILABLE = (select(_inv.total + OPEN_SURGE - _inv.occupied - _inv.held)
+             .where(_inv.id == _inventory))
 
 # The hold's columns -> its id.
 INSERT_HOLD = insert(HOLDS).returning(HOLDS.c.id)

@@ -213,6 +213,23 @@ def test_expired_hold_stops_counting_at_once(client: TestClient, shelter_id: int
     assert beds(client, shelter_id, coord)["held"] == 0
 
 
+def test_a_hold_can_take_the_beds_of_a_lapsed_hold(client: TestClient, shelter_id: int,
+                                                   coord: Account, advocate: Account,
+                                                   services: Services) -> None:
+    lapsed = _lapsed_hold(client, shelter_id, advocate, services)
+    taken = client.post(f"/v1/shelters/{shelter_id}/holds", headers=advocate.headers,
+                        json={"bed_type": "adult_female", "beds": 20, "case_ref": "C-8"})
+    assert taken.status_code == 201
+    assert client.get(f"/v1/holds/{lapsed['id']}", headers=advocate.headers).json()[
+        "status"] == "expired"
+    counts = beds(client, shelter_id, coord)
+    assert (counts["held"], counts["available"]) == (20, 0)
+    with services.db.read_session() as session:
+        raw = session.execute(text("SELECT held FROM bed_inventory WHERE shelter_id = :s "
+                                   "AND bed_type = 'adult_female'"), {"s": shelter_id})
+        assert raw.scalar_one() == 20
+
+
 def test_a_refused_hold_still_settles_lapsed_holds(client: TestClient, shelter_id: int,
                                                    coord: Account, advocate: Account,
                                                    services: Services) -> None:
