@@ -4,7 +4,9 @@ It loads the national fixture (5,000 shelters, ~420,000 beds) into a fresh SQLit
 fresh PostgreSQL database, then measures:
 - search latency p50/p95 in process (the use case called directly) and over HTTP (a real
   `homeward serve` process), for random points near shelters with random filters;
-- hold throughput over HTTP with 16 concurrent clients, on SQLite and on PostgreSQL.
+- hold throughput over HTTP with 16 concurrent clients (each its own account, holding one bed
+  at a random shelter that has that adult bed type), on SQLite and on PostgreSQL, served by
+  `homeward serve --workers 2` exactly as in production.
 Every figure is printed with its ratio to a trivial endpoint (`/healthz`) measured the same way
 in the same run. Targets: search p95 <= 30 ms in process; hold throughput >= 25% of the trivial
 endpoint's.
