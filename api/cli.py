@@ -25,7 +25,7 @@ from core.principal import SYSTEM
 from fixtures import loader as fixture_loader
 from fixtures import network as network_fixture
 from fixtures.national import Scale
-from logistics import bed_service
+from logistics import hold_service
 from logistics import service as shelters
 
 app = typer.Typer(help="Homeward: shelter beds, safety plans and travel home.",
@@ -178,7 +178,7 @@ def holds_sweep(
     with _services() as services:
         while True:
             with services.db.write_session() as session:
-                swept = bed_service.sweep_expired_holds(session)
+                swept = hold_service.sweep_expired_holds(session)
             typer.echo(f"{swept} lapsed holds tidied")
             if not every:
                 return

@@ -29,7 +29,7 @@ from core.db import Database
 from core.errors import Conflict, InvalidInput
 from core.models import Role
 from core.principal import Principal
-from logistics import bed_service, solver_pool
+from logistics import hold_service, solver_pool
 from logistics.bed_models import HoldPublic
 from logistics.matching_cases import stored_case, to_household
 from logistics.matching_index import IndexedSnapshot, load_index
@@ -130,7 +130,7 @@ def stage_holds(session: Session, *, actor: Principal, plan: Sequence[Planned],
     held: dict[str, HoldPublic] = {}
     for p in sorted(plan, key=lambda p: (p.shelter_id, p.bed_type, p.case_ref)):
         ttl = min(ttl_minutes, meta[p.shelter_id].max_hold_minutes)
-        hold = bed_service.stage_hold(session, actor=actor, shelter_id=p.shelter_id,
+        hold = hold_service.stage_hold(session, actor=actor, shelter_id=p.shelter_id,
                                       bed_type=BedType(p.bed_type), beds=p.beds,
                                       case_ref=p.case_ref, ttl_minutes=ttl, now=now)
         if hold is None:

@@ -5,7 +5,7 @@ Only the case's agency and admins see a plan (others get the same 404 as for a m
 every read that opens sealed fields is audited in the same transaction. Status changes are one
 conditional UPDATE on the status read, so two people cannot both move a plan; a move the machine
 does not allow is a 409. The optional bed hold is staged in the plan's own transaction with
-`bed_service.stage_hold` and lasts until the scheduled arrival plus a buffer, capped at the
+`hold_service.stage_hold` and lasts until the scheduled arrival plus a buffer, capped at the
 shelter's `max_hold_minutes`; when the cap cuts it short, or no bed is free, the response says
 so in `hold.note` instead of failing the plan.
 """
@@ -25,7 +25,7 @@ from core.crypto import FieldCipher
 from core.errors import Conflict, ErrorKind, InvalidInput
 from core.models import Role
 from core.principal import Principal
-from logistics import bed_service, idempotency
+from logistics import hold_service, idempotency
 from logistics.bed_models import BedHold, HoldPublic
 from logistics.case_service import can_see, visible_case
 from logistics.cases import CaseStatus
@@ -162,7 +162,7 @@ def _stage_hold(session: Session, *, actor: Principal, data: PlanCreate, case_re
         col(BedHold.expires_at) > now)).one()
     if active >= MAX_ACTIVE_HOLDS:
         raise TooManyHolds(f"an account may keep at most {MAX_ACTIVE_HOLDS} active holds")
-    hold = bed_service.stage_hold(session, actor=actor, shelter_id=data.shelter_id,
+    hold = hold_service.stage_hold(session, actor=actor, shelter_id=data.shelter_id,
                                   bed_type=data.bed_type, beds=data.beds, case_ref=case_ref,
                                   ttl_minutes=ttl, now=now)
     if hold is None:
@@ -290,7 +290,7 @@ def transition(session: Session, *, actor: Principal, cipher: FieldCipher, plan_
         if hold is not None:
             # Released in the same transaction; a hold already confirmed, lapsed or released
             # stays as it is.
-            bed_service.stage_close(session, actor=actor, hold=hold, confirm=False, now=utcnow())
+            hold_service.stage_close(session, actor=actor, hold=hold, confirm=False, now=utcnow())
     public = _public(session, cipher, plan)
     session.commit()
     return public

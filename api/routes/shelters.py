@@ -18,7 +18,7 @@ from api.deps import (
     request_digest,
 )
 from core.errors import InvalidInput
-from logistics import bed_service, service, surge_service
+from logistics import bed_service, hold_service, service, surge_service
 from logistics.bed_models import (
     BedCountPublic,
     BedCountUpdate,
@@ -30,7 +30,7 @@ from logistics.bed_models import (
     UnmetNeed,
     UnmetNeedPublic,
 )
-from logistics.bed_service import HoldLimits
+from logistics.hold_service import HoldLimits
 from logistics.languages import normalise_language
 from logistics.models import ShelterCreate, ShelterPublic
 from logistics.search import (
@@ -187,7 +187,7 @@ def end_surge(window_id: int, session: SessionDep, principal: PrincipalDep) -> o
 def place_hold(shelter_id: int, body: HoldCreate, session: SessionDep, principal: PrincipalDep,
                services: ServicesDep, idempotency_key: IdempotencyKey = None) -> object:
     digest = request_digest(body, shelter_id=shelter_id) if idempotency_key else ""
-    hold, _replayed = bed_service.place_hold(
+    hold, _replayed = hold_service.place_hold(
         session, actor=principal, shelter_id=shelter_id, data=body,
         limits=HoldLimits(max_active_per_account=services.settings.max_active_holds),
         idempotency_key=idempotency_key, request_hash=digest)
@@ -197,20 +197,20 @@ def place_hold(shelter_id: int, body: HoldCreate, session: SessionDep, principal
 @router.get("/shelters/{shelter_id}/holds", response_model=list[HoldPublic])
 def list_holds(shelter_id: int, session: SessionDep, principal: PrincipalDep,
                page: PageDep) -> object:
-    return bed_service.list_shelter_holds(session, actor=principal, shelter_id=shelter_id,
+    return hold_service.list_shelter_holds(session, actor=principal, shelter_id=shelter_id,
                                           limit=page.limit, offset=page.offset)
 
 
 @router.get("/holds/{hold_id}", response_model=HoldPublic)
 def get_hold(hold_id: int, session: SessionDep, principal: PrincipalDep) -> object:
-    return bed_service.get_hold(session, actor=principal, hold_id=hold_id)
+    return hold_service.get_hold(session, actor=principal, hold_id=hold_id)
 
 
 @router.post("/holds/{hold_id}/confirm", response_model=HoldPublic)
 def confirm_hold(hold_id: int, session: SessionDep, principal: PrincipalDep) -> object:
-    return bed_service.close_hold(session, actor=principal, hold_id=hold_id, confirm=True)
+    return hold_service.close_hold(session, actor=principal, hold_id=hold_id, confirm=True)
 
 
 @router.delete("/holds/{hold_id}", response_model=HoldPublic)
 def release_hold(hold_id: int, session: SessionDep, principal: PrincipalDep) -> object:
-    return bed_service.close_hold(session, actor=principal, hold_id=hold_id, confirm=False)
+    return hold_service.close_hold(session, actor=principal, hold_id=hold_id, confirm=False)

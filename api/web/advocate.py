@@ -26,10 +26,10 @@ from api.web.common import IdentityDep, PostDep, pick_language, redirect, render
 from core.errors import DomainError
 from core.models import Role
 from core.web_auth import WebIdentity
-from logistics import bed_service, case_service, matching_service
+from logistics import case_service, hold_service, matching_service
 from logistics.bed_models import HoldCreate
-from logistics.bed_service import HoldLimits
 from logistics.cases import CaseCreate
+from logistics.hold_service import HoldLimits
 from logistics.matching_models import MatchRequest, MatchResponse
 from logistics.vocabulary import BedType
 from safety_plans import i18n as plan_i18n
@@ -199,7 +199,7 @@ def hold(request: Request, services: ServicesDep, session: SessionDep, identity:
     try:
         case = case_service.get_case(session, actor=principal, cipher=services.cipher,
                                      case_id=case_id)
-        held, _ = bed_service.place_hold(
+        held, _ = hold_service.place_hold(
             session, actor=principal, shelter_id=shelter_id,
             data=HoldCreate(bed_type=bed_type, beds=beds,
                             case_ref=case.case_ref.replace("/", "-")),

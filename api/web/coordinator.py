@@ -21,7 +21,7 @@ from api.web.common import IdentityDep, PostDep, render, require
 from core.errors import DomainError
 from core.models import Role
 from core.principal import Principal
-from logistics import bed_service
+from logistics import bed_service, hold_service
 from logistics import service as shelters
 from logistics.bed_models import BedCountPublic, BedCountUpdate, HoldPublic
 from logistics.errors import StaleCounts
@@ -59,7 +59,7 @@ def _cards(session: Session, services: Services, principal: Principal,
         shelter = shelters.get_shelter(session, actor=principal, cipher=services.cipher,
                                        shelter_id=shelter_id)
         beds = bed_service.list_beds(session, actor=principal, shelter_id=shelter_id)
-        holds = bed_service.list_shelter_holds(session, actor=principal, shelter_id=shelter_id,
+        holds = hold_service.list_shelter_holds(session, actor=principal, shelter_id=shelter_id,
                                                limit=100, offset=0)
         cards.append(Card(shelter, beds, holds))
     return cards
@@ -158,7 +158,7 @@ def close_hold(request: Request, services: ServicesDep, session: SessionDep, ide
     if action not in ("confirm", "release"):
         return Response(status_code=404)
     try:
-        bed_service.close_hold(session, actor=principal, hold_id=hold_id,
+        hold_service.close_hold(session, actor=principal, hold_id=hold_id,
                                confirm=action == "confirm")
     except DomainError as exc:
         return _board(request, services, session, identity, shelter_id=shelter_id,

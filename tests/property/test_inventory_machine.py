@@ -24,9 +24,9 @@ from api.deps import Services
 from core.clock import utcnow
 from core.errors import DomainError
 from core.principal import Principal
-from logistics import bed_service, service, surge_service
+from logistics import bed_service, hold_service, service, surge_service
 from logistics.bed_models import BedCountUpdate, BedHold, HoldCreate, SurgeCreate
-from logistics.bed_service import HoldLimits
+from logistics.hold_service import HoldLimits
 from logistics.models import BedCountCreate, ShelterCreate
 from logistics.vocabulary import BedType, Population
 from tests.support import Account, AccountFactory
@@ -92,7 +92,7 @@ def test_inventory_state_machine(services: Services, admin: Account,
                 return -1
             with db.write_session() as session:
                 try:
-                    placed, _ = bed_service.place_hold(
+                    placed, _ = hold_service.place_hold(
                         session, actor=actor, shelter_id=self.shelter_id, limits=limits,
                         data=HoldCreate(bed_type=BED, beds=beds, case_ref="C-1"))
                 except DomainError as exc:
@@ -108,7 +108,7 @@ def test_inventory_state_machine(services: Services, admin: Account,
                 return
             with db.write_session() as session:
                 try:
-                    bed_service.close_hold(session, actor=actor, hold_id=hold_id,
+                    hold_service.close_hold(session, actor=actor, hold_id=hold_id,
                                            confirm=confirm)
                 except DomainError as exc:
                     assert exc.kind == "conflict" and hold_id not in self.model.holds
