@@ -213,39 +213,27 @@ def test_expired_hold_stops_counting_at_once(client: TestClient, shelter_id: int
     assert beds(client, shelter_id, coord)["held"] == 0
 
 
-def test_a_hold_can_take_the_beds_of_a_lapsed_hold(client: TestClient, shelter_id: int,
-                                                   coord: Account, advocate: Account,
-                                                   services: Services) -> None:
+@pytest.mark.parametrize(("wanted", "status", "held", "available"), [
+    (20, 201, 20, 0),  # the new hold takes the lapsed hold's beds too
+    (21, 409, 0, 20),  # refused: the lapsed hold is tidied all the same and its beds come free
+])
+def test_a_new_hold_settles_lapsed_holds_whether_or_not_it_is_placed(
+        client: TestClient, shelter_id: int, coord: Account, advocate: Account,
+        services: Services, wanted: int, status: int, held: int, available: int) -> None:
     lapsed = _lapsed_hold(client, shelter_id, advocate, services)
-    taken = client.post(f"/v1/shelters/{shelter_id}/holds", headers=advocate.headers,
-                        json={"bed_type": "adult_female", "beds": 20, "case_ref": "C-8"})
-    assert taken.status_code == 201
+    response = client.post(f"/v1/shelters/{shelter_id}/holds", headers=advocate.headers,
+                           json={"bed_type": "adult_female", "beds": wanted, "case_ref": "C-8"})
+    assert response.status_code == status
+    if status == 409:
+        assert response.json()["available"] == 20
     assert client.get(f"/v1/holds/{lapsed['id']}", headers=advocate.headers).json()[
         "status"] == "expired"
     counts = beds(client, shelter_id, coord)
-    assert (counts["held"], counts["available"]) == (20, 0)
+    assert (counts["held"], counts["available"]) == (held, available)
     with services.db.read_session() as session:
         raw = session.execute(text("SELECT held FROM bed_inventory WHERE shelter_id = :s "
                                    "AND bed_type = 'adult_female'"), {"s": shelter_id})
-        assert raw.scalar_one() == 20
-
-
-def test_a_refused_hold_still_settles_lapsed_holds(client: TestClient, shelter_id: int,
-                                                   coord: Account, advocate: Account,
-                                                   services: Services) -> None:
-    """A hold that is refused tidies the lapsed holds it found, and their beds come free."""
-    hold = _lapsed_hold(client, shelter_id, advocate, services)
-    refused = client.post(f"/v1/shelters/{shelter_id}/holds", headers=advocate.headers,
-                          json={"bed_type": "adult_female", "beds": 21, "case_ref": "C-8"})
-    assert refused.status_code == 409 and refused.json()["available"] == 20
-    assert client.get(f"/v1/holds/{hold['id']}", headers=advocate.headers).json()[
-        "status"] == "expired"
-    counts = beds(client, shelter_id, coord)
-    assert (counts["held"], counts["available"]) == (0, 20)
-    with services.db.read_session() as session:
-        raw = session.execute(text("SELECT held FROM bed_inventory WHERE shelter_id = :s "
-                                   "AND bed_type = 'adult_female'"), {"s": shelter_id})
-        assert raw.scalar_one() == 0
+        assert raw.scalar_one() == held
 
 
 def test_idempotency_key_replays_and_rejects_other_body(client: TestClient, shelter_id: int,
