@@ -74,7 +74,8 @@ def lock_and_tidy(session: Session, inventory_id: int, now: datetime) -> BedInve
         .execution_options(populate_existing=True)).scalar_one()
     # Surge beds count while their window is open, and afterwards for as long as people still
     # use them: nobody is put out when a white-flag night ends, but nobody new is placed.
-    active = int(session.execute(select(active_surge_subquery(now, inventory_id))).scalar_one())
+    active = int(session.connection().execute(
+        select(sql.OPEN_SURGE), {"inventory": inventory_id, "at": now}).scalar_one())
     surge = max(active, row.occupied + row.held - row.total, 0)
     if surge != row.surge:
         session.execute(update(BedInventory).where(col(BedInventory.id) == inventory_id)
@@ -83,12 +84,11 @@ def lock_and_tidy(session: Session, inventory_id: int, now: datetime) -> BedInve
     return row
 
 
-def active_surge_subquery(now: datetime, inventory_id: int | None = None) -> Any:
-    """Surge beds whose window is open at `now`, per inventory row (or for one row)."""
-    target = col(BedInventory.id) if inventory_id is None else inventory_id
+def active_surge_subquery(now: datetime) -> Any:
+    """Surge beds whose window is open at `now`, per inventory row (correlated)."""
     return (select(func.coalesce(func.sum(SurgeWindow.beds), 0))
-            .where(col(SurgeWindow.inventory_id) == target, col(SurgeWindow.starts_at) <= now,
-                   col(SurgeWindow.ends_at) > now)
+            .where(col(SurgeWindow.inventory_id) == col(BedInventory.id),
+                   col(SurgeWindow.starts_at) <= now, col(SurgeWindow.ends_at) > now)
             .scalar_subquery())
 
 
