@@ -44,7 +44,6 @@ class HoldLimits:
     max_active_per_account: int = 10
 
 
-
 def hold_public(hold: BedHold) -> HoldPublic:
     return HoldPublic.model_validate(hold, from_attributes=True)
 
