@@ -71,15 +71,21 @@ async def get_session(request: Request, services: ServicesDep) -> AsyncIterator[
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_principal(
-    request: Request,
-    services: ServicesDep,
-    session: SessionDep,
+async def get_bearer(
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Principal:
+) -> str:
+    """The bearer token's secret; 401 when there is none (no I/O, so no thread-pool hop)."""
     if not authorization or not authorization.lower().startswith("bearer "):
         raise Unauthenticated("a bearer API token is required")
-    secret = authorization[7:].strip()
+    return authorization[7:].strip()
+
+
+BearerDep = Annotated[str, Depends(get_bearer)]
+
+
+def authenticate_request(request: Request, services: Services, session: Session,
+                         secret: str) -> Principal:
+    """The principal behind the request's token; failed attempts are counted and throttled."""
     request_id = getattr(request.state, "request_id", None)
     try:
         if services.db.dialect == "sqlite" and request.method not in _READ_METHODS:
@@ -102,6 +108,11 @@ def get_principal(
                                       "wait before trying again", retry_after=wait) from None
             accounts.record_auth_failure(books, client=client, throttle=throttle)
         raise
+
+
+def get_principal(request: Request, services: ServicesDep, session: SessionDep,
+                  secret: BearerDep) -> Principal:
+    return authenticate_request(request, services, session, secret)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
