@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,6 +90,26 @@ def database_url(template: Template, tmp_path: Path) -> Iterator[str]:
     _pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{template.location}"')
     yield _pg_url_for(name)
     _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def new_database_url(template: Template, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """Makes further fresh copies of the migrated schema (e.g. two worlds to compare)."""
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"hw_t_{uuid.uuid4().hex[:12]}"
+        if template.kind == "sqlite":
+            path = tmp_path / f"{name}.db"
+            shutil.copyfile(template.location, path)
+            return f"sqlite:///{path}"
+        _pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{template.location}"')
+        made.append(name)
+        return _pg_url_for(name)
+
+    yield make
+    for name in made:
+        _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
