@@ -109,6 +109,24 @@ def test_plan_lists_matched_shelters_and_links_the_way_home(
     assert ("case.match", "matching") in {(e["action"], e["purpose"]) for e in trail}
 
 
+def test_a_plan_holds_only_what_every_reader_may_see_whoever_generated_it(
+        client: TestClient, advocate: Account, admin: Account,
+        shelters: dict[str, int]) -> None:
+    """The admin may see the safe house's place; the plan it makes for the advocate's case
+    (read by the advocate, printed for the survivor) still holds only the public distance."""
+    case_id = _case(client, advocate)
+    screening = _screen(client, advocate, case_id, NEEDS)
+    by_admin = _make_plan(client, admin, case_id, screening)
+    by_advocate = _make_plan(client, advocate, case_id, screening)
+    read = client.get(f"/v1/safety-plans/{by_admin['id']}", headers=advocate.headers).json()
+    safe = f"leaving.shelter.{shelters['safe']}"
+    assert _steps(read["plan"])[safe]["text"] == _steps(by_advocate["plan"])[safe]["text"]
+    assert read["plan"]["sections"] == by_advocate["plan"]["sections"]
+    printed = client.get(f"/v1/safety-plans/{by_admin['id']}/render?format=txt",
+                         headers=advocate.headers).text
+    assert SECRET not in printed and "29.28" not in printed
+
+
 def test_caller_shelters_and_limit_zero_skip_the_matcher(
         client: TestClient, advocate: Account, shelters: dict[str, int]) -> None:
     case_id = _case(client, advocate)
