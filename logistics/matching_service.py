@@ -78,7 +78,7 @@ MATCHERS = (Role.ADVOCATE, Role.CASE_MANAGER)
 
 
 def managed_ids(session: Session, actor: Principal, shelter_ids: Sequence[int]) -> set[int]:
-    if actor.is_admin:
+    if actor.is_platform_admin:
         return set(shelter_ids)
     if actor.account_id is None or not shelter_ids:
         return set()
