@@ -2,7 +2,8 @@
 
 The all-powerful `admin` becomes `platform_admin` (the hotline's operators: an admin whose
 agency is of kind hotline) or `agency_admin` (everyone else's admins, who now administer only
-their own agency). The CHECK constraint on `account.role` changes with it.
+their own agency). The CHECK constraint on `account.role` changes with it; on SQLite that
+copies the `account` table, with foreign keys off meanwhile (see `api/migrations/env.py`).
 
 Revision ID: 0011
 Revises: 0008
@@ -23,16 +24,7 @@ NEW_ROLES = ("role IN ('advocate', 'shelter_coordinator', 'case_manager', 'agenc
              "'platform_admin')")
 
 
-def _defer_foreign_keys() -> None:
-    # SQLite changes a CHECK constraint by copying the table; dropping the old `account` would
-    # trip the foreign keys of tokens, holds, ... that point at it. Deferred, they are checked
-    # at commit, when the copy (same ids) stands in its place. PostgreSQL alters in place.
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute("PRAGMA defer_foreign_keys = ON")
-
-
 def upgrade() -> None:
-    _defer_foreign_keys()
     with op.batch_alter_table('account', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_account_role'), type_='check')
     # Only the hotline's admins keep platform-wide power; every other agency's admin is
@@ -45,7 +37,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    _defer_foreign_keys()
     with op.batch_alter_table('account', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_account_role'), type_='check')
     op.execute("UPDATE account SET role = 'admin' "
