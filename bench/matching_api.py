@@ -105,7 +105,7 @@ def main() -> int:
             service_cpu.append((time.process_time() - cpu) * 1000)
             options += len(result.options)
         with db.read_session() as session:
-            snapshot = matching_service.load_snapshot(session, cipher=cipher)
+            snapshot = matching_service.load_snapshot(session)
             households = [matching_service.to_household(session, c) for c in cases]
         index = ShelterIndex(snapshot.options)
         bare_ms = []

@@ -3,11 +3,12 @@
 `load_index` reads two flat queries (the shelters in the household's bounding box with only
 the columns the eligibility rules need, the six yes/no attributes packed into one integer and
 the household's languages as EXISTS columns; and their bed-inventory rows with beds free now),
-keeps the shelters within the travel limit (plus the margin for safe houses' coarse points),
-decrypts the exact point of only the safe houses among those, and fills the solver's column
-view (`ShelterArrays`) with numpy, column by column. No per-shelter Python object is made:
-`ShelterIndex.shelters` is a lazy sequence that builds a `ShelterOption` only for the rows the
-ranking returns, and names, staleness limits and hold limits are read for those rows alone.
+keeps the shelters within the travel limit, and fills the solver's column view
+(`ShelterArrays`) with numpy, column by column. A safe house is indexed at its public cell point
+with the cell's uncertainty; its sealed exact point is never read (see `logistics.visibility`).
+No per-shelter Python object is made: `ShelterIndex.shelters` is a lazy sequence that builds a
+`ShelterOption` only for the rows the ranking returns, and names, staleness limits and hold
+limits are read for those rows alone.
 It ranks exactly as `ShelterIndex(load_snapshot(...).options)` (`tests/api/test_matching_index.py`
 holds the two together), at a fraction of the cost: this is what keeps `POST /v1/matches` fast
 in dense regions (2,500 shelters within 800 km of New York).
@@ -28,7 +29,6 @@ from sqlalchemy import cast as sql_cast
 from sqlmodel import Session, col
 
 from core.clock import utcnow
-from core.crypto import FieldCipher
 from logistics import bed_service
 from logistics.matching_snapshot import (
     BOX_MARGIN_M,
@@ -39,7 +39,7 @@ from logistics.matching_snapshot import (
 )
 from logistics.models import BedInventory, Shelter, ShelterLanguage
 from logistics.schedule import is_open
-from logistics.service import LOCATION_FIELD
+from logistics.visibility import CELL_UNCERTAINTY_M
 from logistics.vocabulary import BedType, mask_to_populations
 from solvers.eligibility import BED_COLUMN, ShelterArrays
 from solvers.eligibility_common import GENDER_BIT, POP_BIT, city_key
@@ -124,6 +124,7 @@ class _Columns:
     age: NDArray[np.int64]
     open_now: BoolArray
     languages: dict[str, BoolArray]
+    uncertainty: NDArray[np.int64]
     made: dict[int, ShelterOption] = field(default_factory=dict)
 
     def option(self, i: int) -> ShelterOption:
@@ -146,7 +147,8 @@ class _Columns:
                 requires_sobriety=flag["requires_sobriety"],
                 trafficking_specialisation=str(r[_SPEC]),
                 intake_open_now=bool(self.open_now[i]), count_age_minutes=int(self.age[i]),
-                confidential=flag["confidential_location"])
+                confidential=flag["confidential_location"],
+                location_uncertainty_m=int(self.uncertainty[i]))
         return self.made[i]
 
 
@@ -231,7 +233,7 @@ def _beds(rows: list[Any], beds: list[Any], now: datetime) -> tuple[NDArray[np.i
     return np.maximum(capacity, 0), present, family, age
 
 
-def load_index(session: Session, *, cipher: FieldCipher, household: Household,
+def load_index(session: Session, *, household: Household,
                now: datetime | None = None) -> IndexedSnapshot:
     """The registry within `household`'s reach, indexed for `rank_for_household`.
 
@@ -244,23 +246,12 @@ def load_index(session: Session, *, cipher: FieldCipher, household: Household,
     rows = _shelter_rows(session, box, keys)
     lat = np.array([r[_LAT] for r in rows], dtype=np.float64)
     lon = np.array([r[_LON] for r in rows], dtype=np.float64)
-    # The reach test on the coarse (public) points first: only safe houses that may be in
-    # reach have their exact point decrypted.
     reach = household.max_travel_km * 1000 + BOX_MARGIN_M
     keep = np.flatnonzero(haversine_m_many(household.lat, household.lon, lat, lon) <= reach)
     order = sorted(keep.tolist(), key=lambda i: str(rows[i][_ID]))
     kept = [rows[i] for i in order]
     lat, lon = lat[order], lon[order]
-    secret = [i for i, r in enumerate(kept) if r[_FLAG_BITS] & 1]
-    if secret:
-        sealed = dict(session.connection().execute(
-            select(col(Shelter.id), col(Shelter.location_sealed))
-            .where(col(Shelter.id).in_([kept[i][_ID] for i in secret]))).tuples().all())
-        for i in secret:
-            token = sealed.get(kept[i][_ID])
-            if token is not None:
-                exact = cipher.open(token, field=LOCATION_FIELD)
-                lat[i], lon[i] = (float(part) for part in exact.split(","))
+    confidential = np.array([r[_FLAG_BITS] & 1 for r in kept], dtype=np.int64)
     capacity, present, family, age = _beds(kept, _bed_rows(session, now, box), now)
     said = np.array([r[_FLAG_BITS + 1:] for r in kept], dtype=np.bool_).reshape(
         len(kept), len(keys))
@@ -273,7 +264,8 @@ def load_index(session: Session, *, cipher: FieldCipher, household: Household,
         rows=kept, lat=lat, lon=lon, capacity=capacity, present=present.astype(np.bool_),
         family_max=family, age=age,
         open_now=np.array([open_now[(r[_HOURS], r[_TZ])] for r in kept], dtype=np.bool_),
-        languages={key: said[:, k] for k, key in enumerate(keys) if said[:, k].any()})
+        languages={key: said[:, k] for k, key in enumerate(keys) if said[:, k].any()},
+        uncertainty=confidential * CELL_UNCERTAINTY_M)
     index = ShelterIndex.__new__(ShelterIndex)
     # The solver's constructor takes ShelterOption objects; this fills the same attributes
     # from columns. `shelters` is lazy: ranking touches only the rows it returns.
@@ -319,4 +311,4 @@ def _column_view(c: _Columns) -> ShelterArrays:
                "requires_sobriety": flag("requires_sobriety")},
         count_age=c.age,
         specialisation=np.array([str(x) for x in cols[_SPEC]], dtype=np.str_),
-        languages=c.languages)
+        languages=c.languages, uncertainty_m=c.uncertainty)

@@ -48,7 +48,7 @@ from logistics.matching_models import (
     ScoreParts,
 )
 from logistics.matching_snapshot import ShelterMeta, Snapshot, box_for, load_snapshot
-from logistics.models import Shelter, ShelterStaff
+from logistics.models import Shelter
 from logistics.service import ADDRESS_FIELD
 from logistics.solver_pool import PoolLimits
 from logistics.visibility import rounded_distance_m
@@ -77,18 +77,13 @@ MATCHERS = (Role.ADVOCATE, Role.CASE_MANAGER)
 # ---- what a caller may see ----------------------------------------------------------------
 
 
-def managed_ids(session: Session, actor: Principal, shelter_ids: Sequence[int]) -> set[int]:
-    if actor.is_platform_admin:
-        return set(shelter_ids)
-    if actor.account_id is None or not shelter_ids:
-        return set()
-    return set(session.execute(select(col(ShelterStaff.shelter_id)).where(
-        col(ShelterStaff.account_id) == actor.account_id,
-        col(ShelterStaff.shelter_id).in_(list(shelter_ids)))).scalars())
-
-
 def shown_distance(distance_m: int, minutes: int, hidden: bool) -> tuple[int, int]:
-    """Distance and travel time as shown: rounded to 5 km for a hidden safe house."""
+    """Distance and travel time as shown: rounded to 5 km for a safe house.
+
+    Matching sees a safe house only at its public cell point, for every caller (its own staff
+    read the exact place on the shelter itself), so its distances are always shown rounded:
+    the answer, and any plan that stores it, is the same whoever asked.
+    """
     if not hidden:
         return distance_m, minutes
     rounded = rounded_distance_m(distance_m)
@@ -165,10 +160,10 @@ def rank_in_session(session: Session, *, actor: Principal, cipher: FieldCipher,
         assert case_id is not None
         case = stored_case(session, actor=actor, cipher=cipher, case_id=case_id)
     household = to_household(session, case)
-    snapshot = load_index(session, cipher=cipher, household=household)
+    snapshot = load_index(session, household=household)
     ranked = rank_for_household(household, snapshot.index, limit=limit,
                                 strict_exclusion_ids=False)
-    response = _match_response(session, actor, cipher, snapshot, ranked, case_id)
+    response = _match_response(session, cipher, snapshot, ranked, case_id)
     if case_id is not None:
         audit.record(session, actor, action="case.match", object_type="case",
                      object_id=case_id, purpose="matching",
@@ -204,26 +199,24 @@ def _excluded(ranked: RankResult, unloaded: int) -> list[ExcludedReason]:
             for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
-def _match_response(session: Session, actor: Principal, cipher: FieldCipher,
+def _match_response(session: Session, cipher: FieldCipher,
                     snapshot: IndexedSnapshot, ranked: RankResult,
                     case_id: int | None) -> MatchResponse:
     ids = [int(o.shelter_id) for o in ranked.options]
     meta = snapshot.meta(session, ids)
-    managed = managed_ids(session, actor, ids)
     address = addresses(session, cipher, meta, ids)
     options = []
     for o in ranked.options:
         sid = int(o.shelter_id)
         m = meta[sid]
-        hidden = m.confidential and sid not in managed
-        distance, minutes = shown_distance(o.distance_m, o.travel_minutes, hidden)
+        distance, minutes = shown_distance(o.distance_m, o.travel_minutes, m.confidential)
         # The travel part is recomputed from the shown distance: an exact part would let the
         # caller work the exact distance back out of the score.
         parts = dict(o.score_parts) | {"travel": -minutes}
         options.append(MatchOption(
             shelter_id=sid, shelter_name=m.name, city=m.city, state=m.state,
             confidential=m.confidential, street_address=address[sid], bed_type=o.bed_type,
-            beds=o.beds, distance_km=round(distance / 1000, 1), distance_rounded=hidden,
+            beds=o.beds, distance_km=round(distance / 1000, 1), distance_rounded=m.confidential,
             travel_minutes=minutes, count_age_minutes=o.count_age_minutes, stale=m.stale,
             language_match=o.language_match, specialisation_match=o.specialisation_match,
             score=sum(parts.values()), score_parts=ScoreParts(**parts)))
@@ -292,7 +285,7 @@ def match_batch(db: Database, *, actor: Principal, cipher: FieldCipher,
     solves = 0
     while True:
         with db.read_session() as session:
-            snapshot = load_snapshot(session, cipher=cipher, box=box_for(households))
+            snapshot = load_snapshot(session, box=box_for(households))
         solves += 1
         try:
             result = solver_pool.solve_batch_in_worker(households, snapshot.options, weights,
@@ -312,7 +305,7 @@ def match_batch(db: Database, *, actor: Principal, cipher: FieldCipher,
                                        "to hold this plan; nothing was held; retry")
                     continue  # counts moved since the snapshot: solve again on fresh ones
                 held = staged
-            response = _batch_response(session, actor, snapshot, result, held, solves)
+            response = _batch_response(snapshot, result, held, solves)
             _audit_batch(session, actor, response, stored)
             session.commit()
             return response
@@ -333,22 +326,20 @@ def _audit_batch(session: Session, actor: Principal, response: BatchResponse,
                      details={"placed": case_ref in placed, "held": response.held})
 
 
-def _batch_response(session: Session, actor: Principal, snapshot: Snapshot,
+def _batch_response(snapshot: Snapshot,
                     result: BatchResult, held: dict[str, HoldPublic],
                     solves: int) -> BatchResponse:
-    managed = managed_ids(session, actor, sorted({int(a.shelter_id) for a in result.assignments}))
     assignments, travel = [], 0
     for a in result.assignments:
         sid = int(a.shelter_id)
         m = snapshot.meta[sid]
-        hidden = m.confidential and sid not in managed
-        distance, minutes = shown_distance(a.distance_m, a.travel_minutes, hidden)
+        distance, minutes = shown_distance(a.distance_m, a.travel_minutes, m.confidential)
         travel += distance
         hold = held.get(a.case_ref)
         assignments.append(BatchAssignment(
             case_ref=a.case_ref, shelter_id=sid, shelter_name=m.name, confidential=m.confidential,
             bed_type=a.bed_type, beds=a.beds, distance_km=round(distance / 1000, 1),
-            distance_m=distance, distance_rounded=hidden, travel_minutes=minutes,
+            distance_m=distance, distance_rounded=m.confidential, travel_minutes=minutes,
             hold_id=hold.id if hold else None))
     obj, cert = result.objective, result.certificate
     return BatchResponse(

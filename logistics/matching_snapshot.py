@@ -2,8 +2,9 @@
 
 For each shelter: the beds available per bed type net of active, unexpired holds (and open
 surge windows), the age of its oldest count, whether intake is open now, its languages,
-populations, requirements and, for a confidential safe house, its exact point opened from the
-sealed column (used only for distances and exclusion zones, never returned). `load_snapshot`
+populations and requirements. A confidential safe house is read only as its public cell point
+with the cell's uncertainty (`logistics.visibility.CELL_UNCERTAINTY_M`): the sealed exact point
+is never read here, so no match can depend on it, whoever asks. `load_snapshot`
 reads it with one aggregated query as `solvers.matching.ShelterOption` values: a batch ships
 them to a worker process and the validator reads them. One household on a live call is served
 by `logistics.matching_index`, which reads the same facts as columns.
@@ -23,19 +24,18 @@ from sqlalchemy import cast as sql_cast
 from sqlmodel import Session, col
 
 from core.clock import utcnow
-from core.crypto import FieldCipher
 from logistics import bed_service
 from logistics.models import BedInventory, Shelter, ShelterLanguage
 from logistics.schedule import is_open
-from logistics.service import LOCATION_FIELD
+from logistics.visibility import CELL_UNCERTAINTY_M
 from logistics.vocabulary import BedType, mask_to_populations
 from solvers.eligibility_common import GENDER_BIT
 from solvers.geo import BoundingBox, bounding_box, haversine_m
 from solvers.matching import Household, ShelterOption
 from solvers.matching_types import GENDERS
 
-# Confidential shelters are filtered on their coarse grid point (within ~4 km of the house), so
-# the SQL box and the reach test are widened by this much to never miss one.
+# The SQL box and the reach pre-filter are widened by this much so that rounding at their edge
+# never drops a shelter the max-travel rule would keep (it decides; the rest count as beyond).
 BOX_MARGIN_M = 10_000
 # A family unit whose size limit is not recorded takes any household the case model allows.
 UNLIMITED_UNIT = 30
@@ -65,7 +65,7 @@ class Snapshot:
 
 
 _SHELTER_COLUMNS = (
-    "id", "name", "lat", "lon", "location_sealed", "city", "state", "timezone",
+    "id", "name", "lat", "lon", "city", "state", "timezone",
     "confidential_location", "populations_mask", "specialisation", "accessible", "pets",
     "children_max_age", "requires_photo_id", "requires_referral", "requires_sobriety",
     "stale_after_hours", "max_hold_minutes")
@@ -152,18 +152,10 @@ class _Facts:
                            self.age(r) > r.stale_after_hours * 60, r.max_hold_minutes)
 
 
-def _exact_point(cipher: FieldCipher, r: Any) -> tuple[float, float]:
-    if r.confidential_location and r.location_sealed is not None:
-        exact = cipher.open(r.location_sealed, field=LOCATION_FIELD)
-        lat, lon = (float(part) for part in exact.split(","))
-        return lat, lon
-    return float(r.lat), float(r.lon)
-
-
-def _option(r: Any, lat: float, lon: float, languages: frozenset[str],
-            facts: _Facts) -> ShelterOption:
+def _option(r: Any, languages: frozenset[str], facts: _Facts) -> ShelterOption:
+    # A safe house is matched on its public cell point, never its sealed exact one.
     return ShelterOption(
-        shelter_id=str(r.id), lat=lat, lon=lon,
+        shelter_id=str(r.id), lat=float(r.lat), lon=float(r.lon),
         populations=frozenset(p.value for p in mask_to_populations(r.populations_mask)),
         available=facts.available(r), city=r.city, state=r.state, languages=languages,
         family_unit_max_household=r.family_max or 0, children_max_age=r.children_max_age,
@@ -175,10 +167,11 @@ def _option(r: Any, lat: float, lon: float, languages: frozenset[str],
         requires_sobriety=r.requires_sobriety,
         trafficking_specialisation=str(r.specialisation),
         intake_open_now=facts.open_now(r), count_age_minutes=facts.age(r),
-        confidential=r.confidential_location)
+        confidential=r.confidential_location,
+        location_uncertainty_m=CELL_UNCERTAINTY_M if r.confidential_location else 0)
 
 
-def load_snapshot(session: Session, *, cipher: FieldCipher, now: datetime | None = None,
+def load_snapshot(session: Session, *, now: datetime | None = None,
                   box: BoundingBox | None = None,
                   near: tuple[float, float, int] | None = None) -> Snapshot:
     """Shelters (inside `box`, or all) as `ShelterOption` values, with capacity read now.
@@ -195,8 +188,7 @@ def load_snapshot(session: Session, *, cipher: FieldCipher, now: datetime | None
         if near is not None and haversine_m(near[0], near[1], r.lat, r.lon) > (
                 near[2] + BOX_MARGIN_M):
             continue
-        lat, lon = _exact_point(cipher, r)
-        options.append(_option(r, lat, lon, frozenset(languages.get(r.id, ())), facts))
+        options.append(_option(r, frozenset(languages.get(r.id, ())), facts))
         meta[r.id] = facts.meta(r)
     total = len(rows) if box is None and near is None else total_shelters(session)
     return Snapshot(tuple(options), meta, total, now)

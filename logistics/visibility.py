@@ -2,7 +2,10 @@
 
 A confidential shelter's exact place is for its own coordinators, the admins of the agency that
 runs it and platform admins; everyone else gets the city, the state and distances rounded to
-5 km, computed from a coarse grid point.
+5 km, computed from a coarse grid point. The grid point and its cell are the safe house's
+public place: nothing computed for anyone but those (search, matching, plans) may read the
+sealed exact point, so moving the house within its cell changes no answer an outsider can get
+(non-interference).
 """
 
 from __future__ import annotations
@@ -18,6 +21,11 @@ from logistics.models import Shelter, ShelterStaff
 # neighbourhood-of-a-city, fine enough that search by radius stays useful.
 CONFIDENTIAL_GRID_DEG = 0.05
 DISTANCE_ROUNDING_M = 5_000
+# The farthest any point of a cell can be from the cell's published point: the half-diagonal
+# of a 0.05 x 0.05 degree cell is at most 3,931 m (at the equator; less farther north), plus
+# the 4-decimal rounding of the published point (< 8 m). Exclusion zones are widened by this for
+# safe houses, so a house is kept away when any part of its cell touches a zone.
+CELL_UNCERTAINTY_M = 4_000
 
 
 def coarse_point(lat: float, lon: float) -> tuple[float, float]:

@@ -114,7 +114,9 @@ class Rule:
 
 
 def _in_radius(h: Household, s: ShelterOption) -> bool:
-    return any(haversine_m(p.lat, p.lon, s.lat, s.lon) <= p.radius_m for p in h.exclusions.points)
+    # Any place the shelter may be (its point plus its uncertainty) inside a zone excludes it.
+    return any(haversine_m(p.lat, p.lon, s.lat, s.lon) <= p.radius_m + s.location_uncertainty_m
+               for p in h.exclusions.points)
 
 
 def _city_excluded(h: Household, s: ShelterOption) -> bool:

@@ -66,6 +66,7 @@ class ShelterArrays:
     count_age: IntArray
     specialisation: NDArray[np.str_]
     languages: dict[str, BoolArray]
+    uncertainty_m: IntArray
 
     @classmethod
     def build(cls, shelters: Sequence[ShelterOption]) -> ShelterArrays:
@@ -101,6 +102,7 @@ class ShelterArrays:
             count_age=np.array([x.count_age_minutes for x in s], dtype=np.int64),
             specialisation=np.array([x.trafficking_specialisation for x in s], dtype=np.str_),
             languages=langs,
+            uncertainty_m=np.array([x.location_uncertainty_m for x in s], dtype=np.int64),
         )
 
     def __len__(self) -> int:
@@ -125,6 +127,7 @@ class ShelterArrays:
             count_age=self.count_age[rows],
             specialisation=self.specialisation[rows],
             languages={k: v[rows] for k, v in self.languages.items()},
+            uncertainty_m=self.uncertainty_m[rows],
         )
 
 
@@ -160,7 +163,7 @@ def _in_radius_all(h: Household, ctx: Ctx) -> BoolArray:
     for p in h.exclusions.points:
         # Compare after rounding, exactly as the scalar rule does, so both agree at the edge.
         d = np.rint(haversine_m_many(p.lat, p.lon, ctx.arr.lat, ctx.arr.lon))
-        out |= d <= p.radius_m
+        out |= d <= p.radius_m + ctx.arr.uncertainty_m
     return out
 
 

@@ -134,6 +134,9 @@ class ShelterOption:
     `available` maps bed type to beds (or, for `family_unit`, units) free net of active holds.
     `count_age_minutes` is how long ago that count was confirmed (staleness).
     `children_max_age` is None when the shelter takes no children.
+    `location_uncertainty_m` is how far the true place may lie from (`lat`, `lon`): a safe house
+    reaches the matcher only as its public cell's point, so exclusion zones are tested against
+    every place the house could be (0 for a shelter whose place is public).
     """
 
     shelter_id: str
@@ -157,6 +160,7 @@ class ShelterOption:
     intake_open_now: bool = True
     count_age_minutes: int = 0
     confidential: bool = False
+    location_uncertainty_m: int = 0
 
     def __post_init__(self) -> None:
         err = InvalidShelterError
@@ -180,6 +184,8 @@ class ShelterOption:
             raise err("trafficking_specialisation", "must be one of sex, labor, both, none")
         if self.count_age_minutes < 0:
             raise err("count_age_minutes", "must be >= 0")
+        if self.location_uncertainty_m < 0:
+            raise err("location_uncertainty_m", "must be >= 0")
         # A read-only copy: callers cannot mutate capacity behind a solver's back.
         object.__setattr__(self, "available", MappingProxyType(dict(self.available)))
 

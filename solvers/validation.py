@@ -58,8 +58,9 @@ def _excluded_why(h: Household, s: ShelterOption) -> list[str]:
         if same_name and (not st or st.strip().upper() == s.state.strip().upper()):
             why.append(f"city {c}")
     for p in ex.points:
-        # 1 m tolerance covers the difference between the two distance formulas.
-        if _metres(p.lat, p.lon, s.lat, s.lon) <= p.radius_m + 1.0:
+        # 1 m tolerance covers the difference between the two distance formulas; a safe
+        # house may be anywhere within its uncertainty of the point the solver saw.
+        if _metres(p.lat, p.lon, s.lat, s.lon) <= p.radius_m + s.location_uncertainty_m + 1.0:
             why.append(f"within {p.radius_m} m of an avoided point")
     return why
 

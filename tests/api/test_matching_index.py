@@ -112,8 +112,8 @@ def test_column_index_equals_the_solver_index(client: TestClient, services: Serv
         for n in range(40):
             household = matching_service.to_household(
                 session, MatchCase.model_validate(_random_case(rng, n)))
-            fast = load_index(session, cipher=services.cipher, household=household)
-            snapshot = load_snapshot(session, cipher=services.cipher, now=fast.at, near=(
+            fast = load_index(session, household=household)
+            snapshot = load_snapshot(session, now=fast.at, near=(
                 household.lat, household.lon, household.max_travel_km * 1000))
             slow = ShelterIndex(snapshot.options)
             assert fast.loaded == len(slow) and fast.total == snapshot.total
@@ -156,7 +156,7 @@ def test_safe_houses_out_of_reach_are_never_decrypted(services: Services,
             "trafficking_type": "sex"}))
         cipher.open = spy  # type: ignore[method-assign]
         try:
-            far = load_index(session, cipher=cipher, household=household)
+            far = load_index(session, household=household)
         finally:
             del cipher.open
     assert far.loaded == 0 and opened == []
