@@ -72,12 +72,16 @@ def fixtures_load(
 HOTLINE = "National Hotline"
 # The public data set lives beside the project root (see ../shared/data/README.md).
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DC_PROVIDER = "Catholic Charities (DC)"
 DEMO_AGENCIES = {
-    Role.ADMIN: (HOTLINE, AgencyKind.HOTLINE),
+    # Only a hotline account may be a platform admin.
+    Role.PLATFORM_ADMIN: (HOTLINE, AgencyKind.HOTLINE),
     Role.ADVOCATE: (HOTLINE, AgencyKind.HOTLINE),
     Role.CASE_MANAGER: (HOTLINE, AgencyKind.HOTLINE),
-    # The demo coordinator runs the real DC shelters of this provider (see fixtures/dc.py).
-    Role.SHELTER_COORDINATOR: ("Catholic Charities (DC)", AgencyKind.SHELTER_ORGANISATION),
+    # The demo coordinator runs the real DC shelters of this provider (see fixtures/dc.py),
+    # and the demo agency admin administers that provider only.
+    Role.SHELTER_COORDINATOR: (DC_PROVIDER, AgencyKind.SHELTER_ORGANISATION),
+    Role.AGENCY_ADMIN: (DC_PROVIDER, AgencyKind.SHELTER_ORGANISATION),
 }
 
 

@@ -139,7 +139,7 @@ def _generate_year(session: Session, services: Services, seed: int) -> None:
     rng = random.Random(seed)
     load(session, cipher=services.cipher, scale="small", seed=seed)
     agency = session.execute(text("SELECT id FROM agency ORDER BY id LIMIT 1")).scalar_one()
-    bench_account = Account(name="stats-bench", role=Role.ADMIN, agency_id=agency)
+    bench_account = Account(name="stats-bench", role=Role.AGENCY_ADMIN, agency_id=agency)
     session.add(bench_account)
     session.flush()
     account = bench_account.id

@@ -31,7 +31,10 @@ class Role(StrEnum):
     ADVOCATE = "advocate"
     SHELTER_COORDINATOR = "shelter_coordinator"
     CASE_MANAGER = "case_manager"
-    ADMIN = "admin"
+    # Two kinds of admin (issue #13): the hotline's operators see and do everything; an agency
+    # admin runs its own agency only and is like any other role everywhere else.
+    AGENCY_ADMIN = "agency_admin"
+    PLATFORM_ADMIN = "platform_admin"
 
 
 class AgencyKind(StrEnum):
@@ -76,7 +79,9 @@ class Account(SQLModel, table=True):
     __tablename__ = "account"
     __table_args__ = (
         CheckConstraint(
-            "role IN ('advocate', 'shelter_coordinator', 'case_manager', 'admin')", name="role"
+            "role IN ('advocate', 'shelter_coordinator', 'case_manager', 'agency_admin', "
+            "'platform_admin')",
+            name="role",
         ),
     )
     id: int | None = Field(default=None, primary_key=True)

@@ -103,7 +103,7 @@ def record_auth_failure(session: Session, *, client: str, throttle: Throttle) ->
 
 
 def create_agency(session: Session, *, actor: Principal, data: AgencyCreate) -> Agency:
-    actor.require_role(Role.ADMIN)
+    actor.require_platform_admin()
     agency = Agency(name=data.name, kind=data.kind)
     session.add(agency)
     _flush_unique(session, f"an agency named {data.name!r} already exists")
@@ -122,7 +122,7 @@ def ensure_agency(session: Session, *, actor: Principal, name: str, kind: Agency
 
 
 def list_agencies(session: Session, *, actor: Principal) -> Sequence[Agency]:
-    if actor.is_admin:
+    if actor.is_platform_admin:
         return session.exec(select(Agency).order_by(col(Agency.id))).all()
     return session.exec(select(Agency).where(Agency.id == actor.agency_id)).all()
 
@@ -135,9 +135,14 @@ def add_account(
     Domain packages call this to create an account together with their own rows (a
     coordinator's shelters) in one transaction.
     """
-    actor.require_role(Role.ADMIN)
-    if session.get(Agency, data.agency_id) is None:
+    actor.require_role(Role.AGENCY_ADMIN, Role.PLATFORM_ADMIN)
+    # Asked before the agency is looked up, so the answer says nothing about other agencies.
+    if not actor.administers(data.agency_id):
+        raise Forbidden("an agency admin creates accounts only in its own agency")
+    agency = session.get(Agency, data.agency_id)
+    if agency is None:
         raise InvalidInput("agency_id", f"agency {data.agency_id} does not exist")
+    _check_role_grant(actor, data.role, agency)
     account = Account(name=data.name, role=data.role, agency_id=data.agency_id)
     session.add(account)
     _flush_unique(session, f"an account named {data.name!r} already exists")
@@ -163,9 +168,29 @@ def create_account(
 def _visible_account(session: Session, actor: Principal, account_id: int) -> Account:
     account = session.get(Account, account_id)
     # Another agency's account answers exactly like a missing one: its existence is private.
-    if account is None or not (actor.is_admin or account.agency_id == actor.agency_id):
+    if account is None or not (actor.is_platform_admin or account.agency_id == actor.agency_id):
         raise NotFound(f"account {account_id} not found")
     return account
+
+
+def _administers_account(actor: Principal, account: Account) -> bool:
+    """Whether the caller may manage this account (its role, its tokens) as an admin.
+
+    An agency admin in the hotline agency must not be able to take over a platform admin's
+    account, so a platform admin's account is for platform admins only.
+    """
+    if not actor.administers(account.agency_id):
+        return False
+    return actor.is_platform_admin or Role(account.role) is not Role.PLATFORM_ADMIN
+
+
+def _check_role_grant(actor: Principal, role: Role, agency: Agency) -> None:
+    if role is not Role.PLATFORM_ADMIN:
+        return
+    if not actor.is_platform_admin:
+        raise Forbidden("only a platform admin may make platform admins")
+    if AgencyKind(agency.kind) is not AgencyKind.HOTLINE:
+        raise InvalidInput("role", "a platform admin must belong to an agency of kind hotline")
 
 
 def get_account(session: Session, *, actor: Principal, account_id: int) -> Account:
@@ -176,7 +201,7 @@ def list_accounts(
     session: Session, *, actor: Principal, limit: int, offset: int
 ) -> Sequence[Account]:
     query = select(Account).order_by(col(Account.id)).limit(limit).offset(offset)
-    if not actor.is_admin:
+    if not actor.is_platform_admin:
         query = query.where(Account.agency_id == actor.agency_id)
     return session.exec(query).all()
 
@@ -186,7 +211,13 @@ def update_account(
     data: AccountUpdate,
 ) -> Account:
     account = _visible_account(session, actor, account_id)
-    actor.require_role(Role.ADMIN)
+    actor.require_role(Role.AGENCY_ADMIN, Role.PLATFORM_ADMIN)
+    if not _administers_account(actor, account):
+        raise Forbidden("only a platform admin may change a platform admin's account")
+    if data.role is not None:
+        agency = session.get(Agency, account.agency_id)
+        assert agency is not None  # a foreign key
+        _check_role_grant(actor, data.role, agency)
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     before = {k: getattr(account, k) for k in changes}
     # The version check and the write are one conditional UPDATE, so two admins editing the
@@ -213,8 +244,8 @@ def issue_token(
     session: Session, *, actor: Principal, account_id: int, ttl_days: int
 ) -> TokenIssued:
     account = _visible_account(session, actor, account_id)
-    if not (actor.is_admin or actor.account_id == account.id):
-        raise Forbidden("only the account holder or an admin can issue its tokens")
+    if not (actor.account_id == account.id or _administers_account(actor, account)):
+        raise Forbidden("only the account holder or its admins can issue its tokens")
     token, secret = new_token_row(account_id, ttl_days)
     session.add(token)
     session.flush()
@@ -228,8 +259,8 @@ def issue_token(
 
 def list_tokens(session: Session, *, actor: Principal, account_id: int) -> Sequence[ApiToken]:
     account = _visible_account(session, actor, account_id)
-    if not (actor.is_admin or actor.account_id == account.id):
-        raise Forbidden("only the account holder or an admin can list its tokens")
+    if not (actor.account_id == account.id or _administers_account(actor, account)):
+        raise Forbidden("only the account holder or its admins can list its tokens")
     return session.exec(
         select(ApiToken).where(ApiToken.account_id == account_id).order_by(col(ApiToken.id))
     ).all()
@@ -237,7 +268,10 @@ def list_tokens(session: Session, *, actor: Principal, account_id: int) -> Seque
 
 def revoke_token(session: Session, *, actor: Principal, token_id: int) -> ApiToken:
     token = session.get(ApiToken, token_id)
-    if token is None or not (actor.is_admin or token.account_id == actor.account_id):
+    holder = session.get(Account, token.account_id) if token is not None else None
+    # Another agency's token answers like a missing one, as its account does.
+    if token is None or holder is None or not (
+            token.account_id == actor.account_id or _administers_account(actor, holder)):
         raise NotFound(f"token {token_id} not found")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
@@ -253,7 +287,8 @@ def list_audit(
     session: Session, *, actor: Principal, object_type: str | None, object_id: str | None,
     limit: int, offset: int,
 ) -> Sequence[AuditEntry]:
-    actor.require_role(Role.ADMIN)
+    # The log spans every agency (and names their actors), so it is the platform's alone.
+    actor.require_platform_admin()
     query = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit).offset(offset)
     if object_type is not None:
         query = query.where(AuditEntry.object_type == object_type)

@@ -86,7 +86,7 @@ def _hash(secret: str) -> str:
 
 def set_password(session: Session, *, actor: Principal, name: str, password: str) -> Account:
     """Set (or replace) an account's password; its open web sessions end at once."""
-    actor.require_role(Role.ADMIN)
+    actor.require_platform_admin()
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise InvalidInput("password", f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} "
                                        "characters")

@@ -76,7 +76,7 @@ def purge_case(session: Session, *, actor: Principal, case_id: int) -> PurgeRepo
 def purge_closed_cases(session: Session, *, actor: Principal,
                        older_than: timedelta) -> list[PurgeReport]:
     """Retention: purge every case closed longer ago than `older_than`."""
-    actor.require_role(Role.ADMIN)
+    actor.require_platform_admin()
     cutoff = utcnow() - older_than
     cases = session.exec(select(Case).where(
         Case.status == CaseStatus.CLOSED, col(Case.closed_at) <= cutoff)

@@ -42,7 +42,7 @@ LOCATION_FIELD = "case.location"
 EXCLUSIONS_FIELD = "case.exclusions"
 PROFILE_FIELD = "case.profile"
 NOTES_FIELD = "case.notes"
-CASE_WORKERS = (Role.ADVOCATE, Role.CASE_MANAGER, Role.ADMIN)
+CASE_WORKERS = (Role.ADVOCATE, Role.CASE_MANAGER, Role.AGENCY_ADMIN, Role.PLATFORM_ADMIN)
 _PROFILE_KEYS = ("languages", "needs", "has_photo_id", "max_travel_km")
 
 
@@ -114,7 +114,7 @@ def decode(cipher: FieldCipher, case: Case) -> CaseData:
 
 
 def can_see(actor: Principal, agency_id: int) -> bool:
-    return actor.is_admin or (actor.agency_id is not None and actor.agency_id == agency_id)
+    return actor.is_platform_admin or (actor.agency_id is not None and actor.agency_id == agency_id)
 
 
 def visible_case(session: Session, actor: Principal, case_id: int) -> Case:

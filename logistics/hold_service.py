@@ -186,8 +186,8 @@ def _no_capacity(session: Session, shelter_id: int, state: str, bed_type: BedTyp
 
 def _visible_hold(session: Session, actor: Principal, hold_id: int) -> BedHold:
     hold = session.get(BedHold, hold_id)
-    if hold is None or not (actor.is_admin or hold.agency_id == actor.agency_id
-                            or is_staff(session, actor, hold.shelter_id)):
+    if hold is None or not (hold.agency_id == actor.agency_id
+                            or can_manage(session, actor, hold.shelter_id)):
         raise HoldNotFound(f"hold {hold_id} not found")
     return hold
 

@@ -19,7 +19,7 @@ from core import audit
 from core.clock import utcnow
 from core.crypto import FieldCipher
 from core.errors import Conflict
-from core.models import Agency, AgencyKind, Role
+from core.models import Agency, AgencyKind
 from core.principal import Principal
 from logistics import hsds
 from logistics.bed_service import lapsed_holds_subquery
@@ -67,7 +67,7 @@ def _already_registered(session: Session, agency_id: int, item: hsds.ImportedShe
 def import_hsds(session: Session, *, actor: Principal, cipher: FieldCipher, document: Any,
                 dry_run: bool = False) -> ImportReport:
     """Create the dataset's agencies and shelters in one transaction, or nothing at all."""
-    actor.require_role(Role.ADMIN)
+    actor.require_platform_admin()
     parsed = hsds.parse_dataset(document)
     skipped = [FieldNote(**s) for s in parsed.skipped]
     names = {item.organization_name for item in parsed.shelters}

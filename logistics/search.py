@@ -22,7 +22,6 @@ from sqlmodel import Session, SQLModel, col, select
 
 from core.clock import utcnow
 from core.crypto import FieldCipher
-from core.models import Role
 from core.principal import Principal
 from core.types import UTCDateTime
 from logistics import bed_service
@@ -155,7 +154,7 @@ def search_shelters(
     for score, sid, candidate in page:
         shelter = shelters[sid]
         distance = round(score - (STALE_PENALTY_M if candidate.stale else 0))
-        manager = actor.is_admin or sid in managed
+        manager = actor.administers(shelter.agency_id) or sid in managed
         hidden = shelter.confidential_location and not manager
         shown = rounded_distance_m(distance) if hidden else distance
         items.append(SearchHit(
@@ -195,6 +194,6 @@ def _managed(session: Session, actor: Principal, shelter_ids: list[int]) -> set[
 
 def list_unmet_need(session: Session, *, actor: Principal, limit: int,
                     offset: int) -> list[UnmetNeed]:
-    actor.require_role(Role.ADMIN)
+    actor.require_platform_admin()
     return list(session.exec(select(UnmetNeed).order_by(col(UnmetNeed.id).desc())
                              .limit(limit).offset(offset)).all())

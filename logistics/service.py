@@ -11,10 +11,10 @@ from sqlmodel import Session, col, select
 from core import audit
 from core import service as accounts
 from core.crypto import FieldCipher
-from core.errors import InvalidInput
+from core.errors import Forbidden, InvalidInput
 from core.models import Account, AccountCreate, Agency, Role, TokenIssued
 from core.principal import Principal
-from logistics.errors import ShelterNotFound
+from logistics.errors import NotShelterStaff, ShelterNotFound
 from logistics.models import (
     BedInventory,
     IntakeHours,
@@ -35,7 +35,7 @@ def add_shelter(
     session: Session, *, actor: Principal, cipher: FieldCipher, data: ShelterCreate
 ) -> Shelter:
     """Stage a shelter, its languages and bed counts without committing (for bulk loads)."""
-    actor.require_role(Role.ADMIN)
+    _require_registrar(actor, data.agency_id)
     lat, lon = (coarse_point(data.lat, data.lon) if data.confidential_location
                 else (data.lat, data.lon))
     shelter = Shelter(
@@ -71,9 +71,17 @@ def add_shelter(
     return shelter
 
 
+def _require_registrar(actor: Principal, agency_id: int) -> None:
+    actor.require_role(Role.AGENCY_ADMIN, Role.PLATFORM_ADMIN)
+    if not actor.administers(agency_id):
+        raise Forbidden("an agency admin registers shelters only for its own agency")
+
+
 def create_shelter(
     session: Session, *, actor: Principal, cipher: FieldCipher, data: ShelterCreate
 ) -> ShelterPublic:
+    # Asked before the agency is looked up, so the answer says nothing about other agencies.
+    _require_registrar(actor, data.agency_id)
     if session.get(Agency, data.agency_id) is None:
         raise InvalidInput("agency_id", f"agency {data.agency_id} does not exist")
     shelter = add_shelter(session, actor=actor, cipher=cipher, data=data)
@@ -182,10 +190,14 @@ def create_staff_account(
 def assign_staff(
     session: Session, *, actor: Principal, shelter_id: int, account_id: int
 ) -> None:
-    actor.require_role(Role.ADMIN)
-    _get(session, shelter_id)
+    actor.require_role(Role.AGENCY_ADMIN, Role.PLATFORM_ADMIN)
+    shelter = _get(session, shelter_id)
+    if not actor.administers(shelter.agency_id):
+        raise NotShelterStaff(f"only admins of the agency that runs shelter {shelter_id} "
+                              "may bind its coordinators")
     account = session.get(Account, account_id)
-    if account is None:
+    # Another agency's account reads as missing to an agency admin, as everywhere else.
+    if account is None or not actor.administers(account.agency_id):
         raise InvalidInput("account_id", f"account {account_id} does not exist")
     existing = session.get(ShelterStaff, (shelter_id, account_id))
     if existing is None:

@@ -52,7 +52,7 @@ from solvers.transit import (
     plan_trips,
 )
 
-SEARCHERS = (Role.ADVOCATE, Role.CASE_MANAGER, Role.ADMIN)
+SEARCHERS = (Role.ADVOCATE, Role.CASE_MANAGER, Role.AGENCY_ADMIN, Role.PLATFORM_ADMIN)
 # Service days d-1 .. d+2 of the departure day d: trips that finish within two days.
 WINDOW_DAYS_AFTER = 2
 AVOID_CITY_RADIUS_M = 10_000

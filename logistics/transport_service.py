@@ -26,7 +26,6 @@ from sqlmodel import Session, col, select
 
 from core import audit
 from core.errors import ErrorKind
-from core.models import Role
 from core.principal import Principal
 from logistics.errors import LogisticsError
 from logistics.gtfs import Feed, GtfsError, StopInfo, read_feed, read_stop_info
@@ -127,7 +126,7 @@ def import_feed(session: Session, *, actor: Principal, name: str, source: str, k
                 files: Mapping[str, bytes],
                 stop_info: Mapping[str, StopInfo] | None = None) -> FeedPublic:
     """Validate, then replace the feed called `name` in one transaction (or change nothing)."""
-    actor.require_role(Role.ADMIN)
+    actor.require_platform_admin()
     if not name or len(name) > 100:
         raise FeedInvalid(GtfsError("name", None, None, "1-100 characters"))
     feed = parse(files)

@@ -21,7 +21,7 @@ from solvers.travel_allocation import (
     allocate,
 )
 
-ALLOCATORS = (Role.CASE_MANAGER, Role.ADMIN)
+ALLOCATORS = (Role.CASE_MANAGER, Role.AGENCY_ADMIN, Role.PLATFORM_ADMIN)
 _IN = ConfigDict(extra="forbid")
 
 

@@ -1,10 +1,11 @@
 """Who may see and change what in the registry: shelter staff, admins, and everyone else.
 
-A confidential shelter's exact place is for its own coordinators and admins; everyone else
-gets the city, the state and distances rounded to 5 km, computed from a coarse grid point.
-The grid point and its cell are the safe house's public place: nothing computed for anyone
-but those staff (search, matching, plans) may read the sealed exact point, so moving the house
-within its cell changes no answer an outsider can get (non-interference).
+A confidential shelter's exact place is for its own coordinators, the admins of the agency that
+runs it and platform admins; everyone else gets the city, the state and distances rounded to
+5 km, computed from a coarse grid point. The grid point and its cell are the safe house's
+public place: nothing computed for anyone but those (search, matching, plans) may read the
+sealed exact point, so moving the house within its cell changes no answer an outsider can get
+(non-interference).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlmodel import Session, select
 from core.models import Role
 from core.principal import Principal
 from logistics.errors import NotShelterStaff
-from logistics.models import ShelterStaff
+from logistics.models import Shelter, ShelterStaff
 
 # 0.05 degrees of latitude is about 5.5 km: coarse enough that the grid point says only the
 # neighbourhood-of-a-city, fine enough that search by radius stays useful.
@@ -47,7 +48,13 @@ def is_staff(session: Session, actor: Principal, shelter_id: int) -> bool:
 
 
 def can_manage(session: Session, actor: Principal, shelter_id: int) -> bool:
-    return actor.is_admin or is_staff(session, actor, shelter_id)
+    """Its coordinators, an admin of the agency that runs it, and platform admins."""
+    if actor.is_platform_admin:
+        return True
+    if actor.is_agency_admin:
+        shelter = session.get(Shelter, shelter_id)
+        return shelter is not None and actor.administers(shelter.agency_id)
+    return is_staff(session, actor, shelter_id)
 
 
 def require_manager(session: Session, actor: Principal, shelter_id: int) -> None:

@@ -21,7 +21,6 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, func, select
 
 from core import audit
-from core.models import Role
 from core.principal import Principal
 from logistics.hsds import (
     NAMESPACE,
@@ -311,7 +310,7 @@ def parse_directory(document: Any) -> DirectoryImport:
 def import_directory(session: Session, *, actor: Principal, document: Any,
                      dry_run: bool = False) -> dict[str, Any]:
     """Add every organisation of the dataset not already present (by HSDS id); all or none."""
-    actor.require_role(Role.ADMIN)
+    actor.require_platform_admin()
     parsed = parse_directory(document)
     known = set(session.exec(select(Organization.external_id).where(
         col(Organization.external_id).in_([o.external_id for o in parsed.organizations

@@ -14,7 +14,6 @@ from collections import defaultdict
 from sqlmodel import Session, col, select
 
 from core import audit
-from core.models import Role
 from core.principal import Principal
 from logistics.transport_places import geonames_city
 from network.directory_models import (
@@ -83,7 +82,7 @@ def add_organization(session: Session, data: OrganizationCreate) -> Organization
 
 def create_organization(session: Session, *, actor: Principal,
                         data: OrganizationCreate) -> OrganizationPublic:
-    actor.require_role(Role.ADMIN)
+    actor.require_platform_admin()
     if data.external_id is not None and session.exec(select(Organization.id).where(
             Organization.external_id == data.external_id)).first() is not None:
         raise InvalidNetwork("external_id", "another organization already has this external_id")

@@ -166,7 +166,7 @@ def list_referrals(session: Session, *, actor: Principal, cipher: FieldCipher,
     actor.require_role(*STAFF)
     now = utcnow()
     query = select(Referral)
-    if not actor.is_admin:
+    if not actor.is_platform_admin:
         query = query.where(Referral.agency_id == actor.agency_id)
     if case_id is not None:
         visible_case(session, actor, case_id)

@@ -58,7 +58,7 @@ from network.tips_models import (
 LOCATIONS_FIELD = "tip.locations"
 DETAILS_FIELD = "tip.details"
 DECISION_FIELD = "tip.decision"
-TIP_WORKERS = (Role.ADVOCATE, Role.CASE_MANAGER, Role.ADMIN)
+TIP_WORKERS = (Role.ADVOCATE, Role.CASE_MANAGER, Role.AGENCY_ADMIN, Role.PLATFORM_ADMIN)
 CITY_FROM_POINT_KM = 25.0
 
 
@@ -120,7 +120,8 @@ def directory_candidates(session: Session, location: TipLocation, place: Place,
 
 def _visible(session: Session, actor: Principal, tip_id: int) -> Tip:
     tip = session.get(Tip, tip_id)
-    allowed = actor.is_system or (actor.role in TIP_WORKERS and tip is not None
+    # A platform admin (or the system) reads any tip; everyone else only their agency's.
+    allowed = actor.is_platform_admin or (actor.role in TIP_WORKERS and tip is not None
                                   and actor.agency_id == tip.agency_id)
     if tip is None or not allowed:
         raise TipNotFound(f"tip {tip_id} not found")

@@ -138,6 +138,13 @@ def make(services: Services) -> AccountFactory:
 
 @pytest.fixture
 def admin(make: AccountFactory) -> Account:
-    return make.account(Role.ADMIN, name="admin")
+    """A platform admin of the hotline: may see and do everything."""
+    return make.account(Role.PLATFORM_ADMIN, name="admin")
+
+
+@pytest.fixture
+def agency_admin(make: AccountFactory) -> Account:
+    """An admin of the hotline agency only (the platform admin's own agency)."""
+    return make.account(Role.AGENCY_ADMIN, name="agency-admin")
 
 

@@ -51,9 +51,11 @@ class AccountFactory:
             return agency.id
 
     def account(self, role: Role, *, agency: str = "National Hotline",
-                name: str | None = None) -> Account:
-        kind = (AgencyKind.SHELTER_ORGANISATION if role is Role.SHELTER_COORDINATOR
-                else AgencyKind.HOTLINE)
+                name: str | None = None, kind: AgencyKind | None = None) -> Account:
+        """An account; a new agency is of `kind` (default: a coordinator's a shelter
+        organisation, anyone else's the hotline, where a platform admin must be)."""
+        kind = kind or (AgencyKind.SHELTER_ORGANISATION if role is Role.SHELTER_COORDINATOR
+                        else AgencyKind.HOTLINE)
         agency_id = self.agency(agency, kind)
         name = name or f"{role.value}-{uuid.uuid4().hex[:8]}"
         with self.services.db.write_session() as session:

@@ -134,9 +134,12 @@ PostDep = Annotated[WebIdentity, Depends(check_csrf)]
 
 
 def require(identity: WebIdentity, *roles: Role) -> Principal:
-    """The principal, if it holds one of the roles (admins pass); else a 403 page."""
+    """The principal, if it holds one of the roles (admins of either kind pass); else a 403 page.
+
+    An agency admin passes like its agency's staff; the services keep it to its own agency.
+    """
     principal = identity.principal
-    if not (principal.is_admin or principal.role in roles):
+    if not (principal.is_platform_admin or principal.is_agency_admin or principal.role in roles):
         raise WebForbidden("role")
     return principal
 
@@ -145,11 +148,12 @@ def nav_for(principal: Principal) -> list[tuple[str, str]]:
     """(path, label msgid) of the pages this role may use, in menu order."""
     items: list[tuple[str, str]] = []
     role = principal.role
-    if principal.is_admin or role is Role.SHELTER_COORDINATOR:
+    admin = principal.is_platform_admin or principal.is_agency_admin
+    if admin or role is Role.SHELTER_COORDINATOR:
         items.append(("/web/board", "Bed board"))
-    if principal.is_admin or role in (Role.ADVOCATE, Role.CASE_MANAGER):
+    if admin or role in (Role.ADVOCATE, Role.CASE_MANAGER):
         items += [("/web/cases", "Cases and safety plans"), ("/web/rescue", "Mass rescue")]
-    if principal.is_admin or role is Role.CASE_MANAGER:
+    if admin or role is Role.CASE_MANAGER:
         items.append(("/web/travel", "Travel home"))
     return items
 

@@ -26,6 +26,7 @@ from logistics import service as shelters
 from logistics.bed_models import BedCountPublic, BedCountUpdate, HoldPublic
 from logistics.errors import StaleCounts
 from logistics.models import ShelterPublic
+from logistics.visibility import can_manage
 from logistics.vocabulary import BedType
 
 router = APIRouter(prefix="/web/board", include_in_schema=False)
@@ -68,7 +69,9 @@ def _cards(session: Session, services: Services, principal: Principal,
 def _shelter_ids(session: Session, principal: Principal, extra: int | None) -> list[int]:
     assert principal.account_id is not None
     ids = shelters.staff_shelter_ids(session, account_id=principal.account_id)
-    if extra is not None and principal.is_admin and extra not in ids:
+    # An admin opens a shelter it manages by id: a platform admin any, an agency admin its own
+    # agency's (anything else would only fail on the counts and holds it may not read).
+    if extra is not None and extra not in ids and can_manage(session, principal, extra):
         ids.append(extra)
     return ids
 

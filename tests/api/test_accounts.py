@@ -51,7 +51,8 @@ def test_admin_creates_account_token_shown_once(client: TestClient, admin: Accou
 def test_roles_are_enforced(client: TestClient, make: AccountFactory) -> None:
     advocate = make.account(Role.ADVOCATE)
     denied = client.post("/v1/accounts", headers=advocate.headers,
-                         json={"name": "x", "role": "admin", "agency_id": advocate.agency_id})
+                         json={"name": "x", "role": "agency_admin",
+                               "agency_id": advocate.agency_id})
     assert denied.status_code == 403
     assert client.get("/v1/audit", headers=advocate.headers).status_code == 403
 
@@ -160,7 +161,8 @@ def test_changes_are_audited_and_audit_is_admin_only(client: TestClient, admin: 
     actions = [r["action"] for r in rows]
     assert actions == ["account.update", "account.create"]
     update_row = rows[0]
-    assert update_row["actor_account_id"] == admin.id and update_row["actor_role"] == "admin"
+    assert update_row["actor_account_id"] == admin.id
+    assert update_row["actor_role"] == "platform_admin"
     assert update_row["details"] == {"before": {"role": "advocate"},
                                      "after": {"role": "case_manager"}}
     assert update_row["request_id"]

@@ -4,7 +4,8 @@
 agency's object and which on another agency's object (None when the route has no agency-owned
 object, e.g. a search), and how to build a minimal valid request from a prepared world of two
 agencies, A and B, each with every kind of object. Callers are always A's advocate, case
-manager, shelter coordinator (bound to A's shelter) and admin. Expectations: 401 without a
+manager, shelter coordinator (bound to A's shelter), agency admin and platform admin (A is the
+hotline's agency, the only kind a platform admin may belong to). Expectations: 401 without a
 token; 403 or 404 where the role has no right; a 2xx where it has. A route of the app missing
 from the matrix fails `test_every_route_is_in_the_matrix`, naming the entry to add. Entries
 marked `# DESIGN:` encode current behaviour that is a policy question, not a clear bug.
@@ -25,17 +26,21 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.deps import Services
 from core import service as accounts
-from core.models import Role
+from core.models import AgencyKind, Role
 from core.principal import SYSTEM
 from tests.api.test_travel_plans import itinerary
 from tests.support import Account, AccountFactory, coordinator, shelter_body
 
-ADV, CM, CO, AD = "advocate", "case_manager", "shelter_coordinator", "admin"
-ROLES = (ADV, CM, CO, AD)
+ADV, CM, CO = "advocate", "case_manager", "shelter_coordinator"
+AA, PA = "agency_admin", "platform_admin"
+ROLES = (ADV, CM, CO, AA, PA)
 ALL = frozenset(ROLES)
-WORKERS = frozenset({ADV, CM, AD})
-ADMIN = frozenset({AD})
-NOBODY: frozenset[str] = frozenset()
+# An agency admin acts in its own agency as its advocates and case managers do; outside it,
+# like them too. Only a platform admin reaches another agency's objects.
+WORKERS = frozenset({ADV, CM, AA, PA})
+ADMINS = frozenset({AA, PA})
+MANAGERS = frozenset({CO, AA, PA})  # of a shelter: its coordinators, its agency's admins
+PLATFORM = frozenset({PA})
 PASSPORT_HELD = {"documents_held": True, "wages_withheld": True, "lives_with_trafficker": True}
 DANGER = {"weapon_threat": True, "threatened_to_kill": True, "phone_monitored": True}
 BED = "adult_female"
@@ -69,13 +74,15 @@ class World:
 
     def __init__(self, client: TestClient, make: AccountFactory) -> None:
         self.client, self.make = client, make
-        self.root = make.account(Role.ADMIN, agency="Agency A", name="root")
+        self.root = make.account(Role.PLATFORM_ADMIN, agency="Agency A", name="root",
+                                 kind=AgencyKind.HOTLINE)
         self.org = self.ok(self.root, Call("POST", "/v1/directory/organizations", {
             "name": "Law Project", "specialisation": "both", "lat": 29.76, "lon": -95.36,
             "city": "Houston", "state": "TX", "timezone": "America/Chicago",
             "services": [{"service_type": "legal", "name": "T visa"}],
             "areas": [{"kind": "city", "state": "TX", "city": "Houston"}]}))["id"]
         self.a, self.b = self._side("Agency A"), self._side("Agency B")
+        self.a.people[PA] = self.root
 
     def send(self, who: Account | None, call: Call) -> Any:  # an httpx(2) Response
         headers = {**(who.headers if who else {}), **call.headers}
@@ -94,7 +101,7 @@ class World:
     def _side(self, name: str) -> Side:
         agency = self.make.agency(name)
         people = {role.value: self.make.account(role, agency=name)
-                  for role in (Role.ADVOCATE, Role.CASE_MANAGER, Role.ADMIN)}
+                  for role in (Role.ADVOCATE, Role.CASE_MANAGER, Role.AGENCY_ADMIN)}
         side = Side(name, agency, people)
         side.ids["shelter"] = self.ok(self.root, Call("POST", "/v1/shelters", shelter_body(
             agency, beds=[{"bed_type": BED, "total": 500, "occupied": 100}])))["id"]
@@ -261,70 +268,70 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # accounts, tokens, audit
     ("GET", "/v1/me"): Rule(ALL, None, lambda w, s, c: Call("GET", "/v1/me")),
     ("GET", "/v1/agencies"): Rule(ALL, None, lambda w, s, c: Call("GET", "/v1/agencies")),
-    ("POST", "/v1/agencies"): Rule(ADMIN, None, lambda w, s, c: Call(
+    ("POST", "/v1/agencies"): Rule(PLATFORM, None, lambda w, s, c: Call(
         "POST", "/v1/agencies", {"name": _uniq("agency"), "kind": "hotline"})),
     ("GET", "/v1/accounts"): Rule(ALL, None, lambda w, s, c: Call("GET", "/v1/accounts")),
-    ("POST", "/v1/accounts"): Rule(ADMIN, ADMIN, lambda w, s, c: Call("POST", "/v1/accounts", {
+    ("POST", "/v1/accounts"): Rule(ADMINS, PLATFORM, lambda w, s, c: Call("POST", "/v1/accounts", {
         "name": _uniq("acct"), "role": "advocate", "agency_id": s.agency})),
-    ("GET", "/v1/accounts/{account_id}"): Rule(ALL, ADMIN, lambda w, s, c: Call(
+    ("GET", "/v1/accounts/{account_id}"): Rule(ALL, PLATFORM, lambda w, s, c: Call(
         "GET", f"/v1/accounts/{s.subject}")),
-    ("PATCH", "/v1/accounts/{account_id}"): Rule(ADMIN, ADMIN, lambda w, s, c: Call(
+    ("PATCH", "/v1/accounts/{account_id}"): Rule(ADMINS, PLATFORM, lambda w, s, c: Call(
         "PATCH", f"/v1/accounts/{s.subject}", {"disabled": False},
         w.if_match(f"/v1/accounts/{s.subject}"))),
-    ("GET", "/v1/accounts/{account_id}/tokens"): Rule(ALL, ADMIN, lambda w, s, c: Call(
+    ("GET", "/v1/accounts/{account_id}/tokens"): Rule(ALL, PLATFORM, lambda w, s, c: Call(
         "GET", f"/v1/accounts/{_self_or(s, c)}/tokens")),
-    ("POST", "/v1/accounts/{account_id}/tokens"): Rule(ALL, ADMIN, lambda w, s, c: Call(
+    ("POST", "/v1/accounts/{account_id}/tokens"): Rule(ALL, PLATFORM, lambda w, s, c: Call(
         "POST", f"/v1/accounts/{_self_or(s, c)}/tokens", {"ttl_days": 1})),
-    ("DELETE", "/v1/tokens/{token_id}"): Rule(ALL, ADMIN, _fresh_token),
-    ("GET", "/v1/audit"): Rule(ADMIN, None, lambda w, s, c: Call("GET", "/v1/audit")),
+    ("DELETE", "/v1/tokens/{token_id}"): Rule(ALL, PLATFORM, _fresh_token),
+    ("GET", "/v1/audit"): Rule(PLATFORM, None, lambda w, s, c: Call("GET", "/v1/audit")),
     # shelters, beds, surge, holds
     ("GET", "/v1/shelters"): Rule(ALL, None, lambda w, s, c: Call(
         "GET", "/v1/shelters?near=38.9,-77.0")),
-    ("GET", "/v1/unmet-need"): Rule(ADMIN, None, lambda w, s, c: Call("GET", "/v1/unmet-need")),
-    ("POST", "/v1/shelters"): Rule(ADMIN, ADMIN, lambda w, s, c: Call(
+    ("GET", "/v1/unmet-need"): Rule(PLATFORM, None, lambda w, s, c: Call("GET", "/v1/unmet-need")),
+    ("POST", "/v1/shelters"): Rule(ADMINS, PLATFORM, lambda w, s, c: Call(
         "POST", "/v1/shelters", shelter_body(s.agency))),
     ("GET", "/v1/shelters/{shelter_id}"): Rule(ALL, ALL, lambda w, s, c: Call(
         "GET", f"/v1/shelters/{s.shelter}")),
-    ("POST", "/v1/shelters/{shelter_id}/staff"): Rule(ADMIN, ADMIN, _staff),
+    ("POST", "/v1/shelters/{shelter_id}/staff"): Rule(ADMINS, PLATFORM, _staff),
     ("GET", "/v1/shelters/{shelter_id}/beds"): Rule(ALL, ALL, lambda w, s, c: Call(
         "GET", f"/v1/shelters/{s.shelter}/beds")),
     ("GET", "/v1/shelters/{shelter_id}/beds/{bed_type}"): Rule(ALL, ALL, lambda w, s, c: Call(
         "GET", f"/v1/shelters/{s.shelter}/beds/{BED}")),
     ("PUT", "/v1/shelters/{shelter_id}/beds/{bed_type}"): Rule(
-        frozenset({CO, AD}), ADMIN, _set_beds),
+        MANAGERS, PLATFORM, _set_beds),
     ("POST", "/v1/shelters/{shelter_id}/beds/{bed_type}/admit"): Rule(
-        frozenset({CO, AD}), ADMIN, lambda w, s, c: Call(
+        MANAGERS, PLATFORM, lambda w, s, c: Call(
             "POST", f"/v1/shelters/{s.shelter}/beds/{BED}/admit", {"beds": 1})),
     ("POST", "/v1/shelters/{shelter_id}/beds/{bed_type}/discharge"): Rule(
-        frozenset({CO, AD}), ADMIN, lambda w, s, c: Call(
+        MANAGERS, PLATFORM, lambda w, s, c: Call(
             "POST", f"/v1/shelters/{s.shelter}/beds/{BED}/discharge", {"beds": 1})),
     ("POST", "/v1/shelters/{shelter_id}/beds/{bed_type}/verify"): Rule(
-        frozenset({CO, AD}), ADMIN, lambda w, s, c: Call(
+        MANAGERS, PLATFORM, lambda w, s, c: Call(
             "POST", f"/v1/shelters/{s.shelter}/beds/{BED}/verify")),
     ("POST", "/v1/shelters/{shelter_id}/beds/{bed_type}/surge"): Rule(
-        frozenset({CO, AD}), ADMIN, lambda w, s, c: Call(
+        MANAGERS, PLATFORM, lambda w, s, c: Call(
             "POST", f"/v1/shelters/{s.shelter}/beds/{BED}/surge", SURGE)),
     ("GET", "/v1/shelters/{shelter_id}/surge"): Rule(ALL, ALL, lambda w, s, c: Call(
         "GET", f"/v1/shelters/{s.shelter}/surge")),
-    ("DELETE", "/v1/surge/{window_id}"): Rule(frozenset({CO, AD}), ADMIN, lambda w, s, c: Call(
+    ("DELETE", "/v1/surge/{window_id}"): Rule(MANAGERS, PLATFORM, lambda w, s, c: Call(
         "DELETE", f"/v1/surge/{w.fresh_surge(s)}")),
     # Advocates and case managers hold beds anywhere; a coordinator only at its own shelter.
     ("POST", "/v1/shelters/{shelter_id}/holds"): Rule(ALL, WORKERS, lambda w, s, c: Call(
         "POST", f"/v1/shelters/{s.shelter}/holds",
         {"bed_type": BED, "beds": 1, "case_ref": "C-9"})),
-    ("GET", "/v1/shelters/{shelter_id}/holds"): Rule(frozenset({CO, AD}), ADMIN,
+    ("GET", "/v1/shelters/{shelter_id}/holds"): Rule(MANAGERS, PLATFORM,
                                                       lambda w, s, c: Call(
         "GET", f"/v1/shelters/{s.shelter}/holds")),
     # DESIGN: a hold belongs to the holding agency, so every role of it (a coordinator too)
     # may read, confirm and release it, besides the shelter's staff.
-    ("GET", "/v1/holds/{hold_id}"): Rule(ALL, ADMIN, lambda w, s, c: Call(
+    ("GET", "/v1/holds/{hold_id}"): Rule(ALL, PLATFORM, lambda w, s, c: Call(
         "GET", f"/v1/holds/{s.hold}")),
-    ("POST", "/v1/holds/{hold_id}/confirm"): Rule(ALL, ADMIN, lambda w, s, c: Call(
+    ("POST", "/v1/holds/{hold_id}/confirm"): Rule(ALL, PLATFORM, lambda w, s, c: Call(
         "POST", f"/v1/holds/{w.fresh_hold(s)}/confirm")),
-    ("DELETE", "/v1/holds/{hold_id}"): Rule(ALL, ADMIN, lambda w, s, c: Call(
+    ("DELETE", "/v1/holds/{hold_id}"): Rule(ALL, PLATFORM, lambda w, s, c: Call(
         "DELETE", f"/v1/holds/{w.fresh_hold(s)}")),
     # interoperability
-    ("POST", "/v1/interop/hsds/services"): Rule(ADMIN, None, lambda w, s, c: Call(
+    ("POST", "/v1/interop/hsds/services"): Rule(PLATFORM, None, lambda w, s, c: Call(
         "POST", "/v1/interop/hsds/services?dry_run=true", [])),
     ("GET", "/v1/interop/hsds/services"): Rule(ALL, None, lambda w, s, c: Call(
         "GET", "/v1/interop/hsds/services")),
@@ -338,110 +345,112 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # (README: "read: the case's agency"), so a shelter coordinator of that agency sees them;
     # its screenings, releases, referrals and travel plans are for case workers only.
     ("GET", "/v1/cases"): Rule(ALL, None, lambda w, s, c: Call("GET", "/v1/cases")),
-    ("GET", "/v1/cases/{case_id}"): Rule(ALL, ADMIN, lambda w, s, c: Call(
+    ("GET", "/v1/cases/{case_id}"): Rule(ALL, PLATFORM, lambda w, s, c: Call(
         "GET", f"/v1/cases/{s.case}")),
-    ("PATCH", "/v1/cases/{case_id}"): Rule(WORKERS, ADMIN, lambda w, s, c: Call(
+    ("PATCH", "/v1/cases/{case_id}"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "PATCH", f"/v1/cases/{s.case}", {"urgency": 3}, w.if_match(f"/v1/cases/{s.case}"))),
-    ("POST", "/v1/cases/{case_id}/close"): Rule(WORKERS, ADMIN, lambda w, s, c: Call(
+    ("POST", "/v1/cases/{case_id}/close"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "POST", f"/v1/cases/{w.fresh_case(s)}/close")),
-    ("POST", "/v1/cases/{case_id}/purge"): Rule(frozenset({CM, AD}), ADMIN, lambda w, s, c: Call(
-        "POST", f"/v1/cases/{w.fresh_case(s)}/purge")),
+    ("POST", "/v1/cases/{case_id}/purge"): Rule(
+        frozenset({CM, AA, PA}), PLATFORM, lambda w, s, c: Call(
+            "POST", f"/v1/cases/{w.fresh_case(s)}/purge")),
     # screenings and safety plans
-    ("POST", "/v1/cases/{case_id}/screenings"): Rule(WORKERS, ADMIN, lambda w, s, c: Call(
+    ("POST", "/v1/cases/{case_id}/screenings"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "POST", f"/v1/cases/{s.case}/screenings", {"answers": PASSPORT_HELD})),
-    ("GET", "/v1/cases/{case_id}/screenings"): Rule(WORKERS, ADMIN, lambda w, s, c: Call(
+    ("GET", "/v1/cases/{case_id}/screenings"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "GET", f"/v1/cases/{s.case}/screenings")),
-    ("GET", "/v1/screenings/{screening_id}"): Rule(WORKERS, ADMIN, lambda w, s, c: Call(
+    ("GET", "/v1/screenings/{screening_id}"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "GET", f"/v1/screenings/{s.screening}")),
-    ("POST", "/v1/safety-plans"): Rule(WORKERS, ADMIN, lambda w, s, c: Call(
+    ("POST", "/v1/safety-plans"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "POST", "/v1/safety-plans",
         {"case_id": s.case, "screening_id": s.screening, "shelters": []})),
     # DESIGN: as for cases, plan reads are for the whole agency (see GET /v1/cases).
-    ("GET", "/v1/cases/{case_id}/safety-plans"): Rule(ALL, ADMIN, lambda w, s, c: Call(
+    ("GET", "/v1/cases/{case_id}/safety-plans"): Rule(ALL, PLATFORM, lambda w, s, c: Call(
         "GET", f"/v1/cases/{s.case}/safety-plans")),
-    ("GET", SP): Rule(ALL, ADMIN, lambda w, s, c: Call("GET", f"/v1/safety-plans/{s.plan}")),
-    ("GET", SP + "/render"): Rule(ALL, ADMIN, lambda w, s, c: Call(
+    ("GET", SP): Rule(ALL, PLATFORM, lambda w, s, c: Call("GET", f"/v1/safety-plans/{s.plan}")),
+    ("GET", SP + "/render"): Rule(ALL, PLATFORM, lambda w, s, c: Call(
         "GET", f"/v1/safety-plans/{s.plan}/render?format=txt")),
-    ("PATCH", SP + "/steps/{step_id}"): Rule(WORKERS, ADMIN, _patch_step),
-    ("POST", SP + "/steps"): Rule(WORKERS, ADMIN, lambda w, s, c: Call(
+    ("PATCH", SP + "/steps/{step_id}"): Rule(WORKERS, PLATFORM, _patch_step),
+    ("POST", SP + "/steps"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "POST", f"/v1/safety-plans/{s.plan}/steps", {"section": "money", "text": "Save cash"},
         w.if_match(f"/v1/safety-plans/{s.plan}"))),
-    ("DELETE", SP + "/steps/{step_id}"): Rule(WORKERS, ADMIN, _remove_step),
-    ("GET", SP + "/revisions"): Rule(ALL, ADMIN, lambda w, s, c: Call(
+    ("DELETE", SP + "/steps/{step_id}"): Rule(WORKERS, PLATFORM, _remove_step),
+    ("GET", SP + "/revisions"): Rule(ALL, PLATFORM, lambda w, s, c: Call(
         "GET", f"/v1/safety-plans/{s.plan}/revisions")),
-    ("GET", SP + "/revisions/{revision}"): Rule(ALL, ADMIN, lambda w, s, c: Call(
+    ("GET", SP + "/revisions/{revision}"): Rule(ALL, PLATFORM, lambda w, s, c: Call(
         "GET", f"/v1/safety-plans/{s.plan}/revisions/1")),
-    ("POST", SP + "/inputs"): Rule(WORKERS, ADMIN, lambda w, s, c: Call(
+    ("POST", SP + "/inputs"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "POST", f"/v1/safety-plans/{s.plan}/inputs", {"code_word": "maple"})),
-    ("POST", SP + "/proposals"): Rule(WORKERS, ADMIN, lambda w, s, c: Call(
+    ("POST", SP + "/proposals"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "POST", f"/v1/safety-plans/{s.plan}/proposals", {"screening_id": s.screening2})),
-    ("GET", SP + "/proposals/{proposal_id}"): Rule(ALL, ADMIN, lambda w, s, c: Call(
+    ("GET", SP + "/proposals/{proposal_id}"): Rule(ALL, PLATFORM, lambda w, s, c: Call(
         "GET", f"/v1/safety-plans/{s.plan}/proposals/{s.proposal}")),
-    ("POST", SP + "/proposals/{proposal_id}/apply"): Rule(WORKERS, ADMIN, _apply),
+    ("POST", SP + "/proposals/{proposal_id}/apply"): Rule(WORKERS, PLATFORM, _apply),
     # matching
-    ("POST", "/v1/matches"): Rule(WORKERS, ADMIN, lambda w, s, c: Call(
+    ("POST", "/v1/matches"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "POST", "/v1/matches", {"case_id": s.case, "limit": 3})),
-    ("POST", "/v1/matches/batch"): Rule(WORKERS, ADMIN, lambda w, s, c: Call(
+    ("POST", "/v1/matches/batch"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "POST", "/v1/matches/batch", {"case_ids": [s.case], "options": {"time_limit_s": 1}})),
     # travel
     ("GET", "/v1/transport/feeds"): Rule(ALL, None, lambda w, s, c: Call(
         "GET", "/v1/transport/feeds")),
     ("POST", "/v1/itineraries/search"): Rule(WORKERS, None, lambda w, s, c: Call(
         "POST", "/v1/itineraries/search", SEARCH)),
-    ("POST", "/v1/travel-plans"): Rule(WORKERS, ADMIN, lambda w, s, c: Call(
+    ("POST", "/v1/travel-plans"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "POST", "/v1/travel-plans",
         {"case_id": s.case, "itinerary": itinerary(datetime.now(UTC) + timedelta(days=2))})),
     ("GET", "/v1/travel-plans/overdue-check-ins"): Rule(WORKERS, None, lambda w, s, c: Call(
         "GET", "/v1/travel-plans/overdue-check-ins")),
-    ("GET", "/v1/travel-plans"): Rule(WORKERS, ADMIN, lambda w, s, c: Call(
+    ("GET", "/v1/travel-plans"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "GET", f"/v1/travel-plans?case_id={s.case}")),
-    ("GET", "/v1/travel-plans/{plan_id}"): Rule(WORKERS, ADMIN, lambda w, s, c: Call(
+    ("GET", "/v1/travel-plans/{plan_id}"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "GET", f"/v1/travel-plans/{s.travel}")),
-    ("POST", "/v1/travel-plans/{plan_id}/status"): Rule(WORKERS, ADMIN, lambda w, s, c: Call(
+    ("POST", "/v1/travel-plans/{plan_id}/status"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "POST", f"/v1/travel-plans/{w.fresh_travel(s)}/status", {"status": "cancelled"})),
     ("POST", "/v1/travel-plans/{plan_id}/check-ins/{check_in_id}"): Rule(
-        WORKERS, ADMIN, _check_in),
-    ("POST", "/v1/travel/allocate"): Rule(frozenset({CM, AD}), None, lambda w, s, c: Call(
+        WORKERS, PLATFORM, _check_in),
+    ("POST", "/v1/travel/allocate"): Rule(frozenset({CM, AA, PA}), None, lambda w, s, c: Call(
         "POST", "/v1/travel/allocate", ALLOCATE)),
     # the partner directory, releases and referrals
     ("GET", "/v1/directory/services"): Rule(ALL, None, lambda w, s, c: Call(
         "GET", "/v1/directory/services?state=TX")),
     ("GET", "/v1/directory/organizations"): Rule(ALL, None, lambda w, s, c: Call(
         "GET", "/v1/directory/organizations?state=TX")),
-    ("POST", "/v1/directory/organizations"): Rule(ADMIN, None, lambda w, s, c: Call(
+    ("POST", "/v1/directory/organizations"): Rule(PLATFORM, None, lambda w, s, c: Call(
         "POST", "/v1/directory/organizations", {
             "name": _uniq("org"), "lat": 29.7, "lon": -95.3, "city": "Houston", "state": "TX",
             "timezone": "America/Chicago", "services": [{"service_type": "legal", "name": "x"}],
             "areas": [{"kind": "state", "state": "TX"}]})),
     ("GET", "/v1/directory/organizations/{organization_id}"): Rule(
         ALL, None, lambda w, s, c: Call("GET", f"/v1/directory/organizations/{w.org}")),
-    ("POST", "/v1/directory/hsds"): Rule(ADMIN, None, lambda w, s, c: Call(
+    ("POST", "/v1/directory/hsds"): Rule(PLATFORM, None, lambda w, s, c: Call(
         "POST", "/v1/directory/hsds?dry_run=true", [])),
     ("GET", "/v1/directory/hsds"): Rule(ALL, None, lambda w, s, c: Call(
         "GET", "/v1/directory/hsds")),
-    ("POST", "/v1/cases/{case_id}/releases"): Rule(WORKERS, ADMIN, lambda w, s, c: Call(
+    ("POST", "/v1/cases/{case_id}/releases"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "POST", f"/v1/cases/{s.case}/releases",
         {"recipient_id": w.org, "fields": ["household"], "purpose": "legal help"})),
-    ("GET", "/v1/cases/{case_id}/releases"): Rule(WORKERS, ADMIN, lambda w, s, c: Call(
+    ("GET", "/v1/cases/{case_id}/releases"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "GET", f"/v1/cases/{s.case}/releases")),
-    ("POST", "/v1/releases/{release_id}/revoke"): Rule(WORKERS, ADMIN, lambda w, s, c: Call(
+    ("POST", "/v1/releases/{release_id}/revoke"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "POST", f"/v1/releases/{w.fresh_release(s)}/revoke")),
-    ("POST", "/v1/referrals"): Rule(WORKERS, ADMIN, lambda w, s, c: Call(
+    ("POST", "/v1/referrals"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "POST", "/v1/referrals", {"case_id": s.case, "recipient_id": w.org,
                                   "service_type": "legal", "fields": []})),
-    ("GET", "/v1/referrals"): Rule(WORKERS, ADMIN, lambda w, s, c: Call(
+    ("GET", "/v1/referrals"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "GET", f"/v1/referrals?case_id={s.case}")),
-    ("GET", "/v1/referrals/{referral_id}"): Rule(WORKERS, ADMIN, lambda w, s, c: Call(
+    ("GET", "/v1/referrals/{referral_id}"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "GET", f"/v1/referrals/{s.referral}")),
-    ("PATCH", "/v1/referrals/{referral_id}"): Rule(WORKERS, ADMIN, _patch_referral),
+    ("PATCH", "/v1/referrals/{referral_id}"): Rule(WORKERS, PLATFORM, _patch_referral),
     # tips and statistics
     ("POST", "/v1/tips"): Rule(WORKERS, None, lambda w, s, c: Call("POST", "/v1/tips", {
         "trafficking_type": "labor", "locations": [{"city": "Houston", "state": "TX"}]})),
-    # DESIGN: a tip is for its receiving agency only, admins of other agencies included
-    # (docs/tips_and_stats.md: tips name places and callers).
-    ("GET", "/v1/tips/{tip_id}"): Rule(WORKERS, NOBODY, lambda w, s, c: Call(
+    # DESIGN: a tip is for its receiving agency only, agency admins of other agencies included
+    # (docs/tips_and_stats.md: tips name places and callers); the platform admin, the
+    # hotline's operator, sees and does everything, audited.
+    ("GET", "/v1/tips/{tip_id}"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "GET", f"/v1/tips/{s.tip}")),
-    ("POST", "/v1/tips/{tip_id}/route"): Rule(WORKERS, NOBODY, lambda w, s, c: Call(
+    ("POST", "/v1/tips/{tip_id}/route"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "POST", f"/v1/tips/{s.tip}/route")),
     ("GET", "/v1/stats"): Rule(ALL, None, lambda w, s, c: Call("GET", "/v1/stats")),
     ("GET", "/v1/stats.csv"): Rule(ALL, None, lambda w, s, c: Call("GET", "/v1/stats.csv")),
@@ -502,7 +511,7 @@ def _expected(path: str, side: str, allowed: bool, allowed_own: bool) -> frozens
 def test_authorization_matrix(world: World) -> None:
     failures: list[str] = []
     for (method, path), rule in MATRIX.items():
-        call = rule.build(world, world.a, world.a.people[AD])
+        call = rule.build(world, world.a, world.a.people[PA])
         anonymous = world.send(None, call)
         if anonymous.status_code != 401:
             failures.append(f"{method} {path} without a token: {anonymous.status_code}")

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from api.deps import Services
 from core.crypto import FieldCipher
-from core.models import Role
+from core.models import AgencyKind, Role
 from core.principal import Principal
 from logistics import case_service
 from logistics.cases import CaseData, Gender
@@ -149,7 +149,9 @@ def test_other_agencies_get_404_and_admins_see_all(client: TestClient, make: Acc
     colleague = make.account(Role.CASE_MANAGER)
     outsider = make.account(Role.ADVOCATE, agency="Another Hotline")
     coordinator = make.account(Role.SHELTER_COORDINATOR, agency="Shelter Org")
-    admin_elsewhere = make.account(Role.ADMIN, agency="Oversight Office")
+    admin_elsewhere = make.account(Role.PLATFORM_ADMIN, agency="Oversight Office")
+    police_admin = make.account(Role.AGENCY_ADMIN, agency="Metro Police",
+                                kind=AgencyKind.LAW_ENFORCEMENT)
     case_id = client.post("/v1/cases", json=case_body(), headers=advocate.headers).json()["id"]
 
     assert client.get(f"/v1/cases/{case_id}", headers=colleague.headers).status_code == 200
@@ -165,6 +167,9 @@ def test_other_agencies_get_404_and_admins_see_all(client: TestClient, make: Acc
     assert admin_elsewhere.agency_id != advocate.agency_id
     assert client.get(f"/v1/cases/{case_id}",
                       headers=admin_elsewhere.headers).status_code == 200
+    # An agency admin is an admin of its own agency only: the hotline's case is not found.
+    assert client.get(f"/v1/cases/{case_id}", headers=police_admin.headers).status_code == 404
+    assert client.get("/v1/cases", headers=police_admin.headers).json() == []
     # Only advocates, case managers and admins open cases.
     assert client.post("/v1/cases", json=case_body(case_ref="C-2"),
                        headers=coordinator.headers).status_code == 403

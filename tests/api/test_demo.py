@@ -22,8 +22,8 @@ def test_demo_sets_up_accounts_and_dc_shelters(settings: Settings, client: TestC
     if SHARED_DATA.is_dir():
         assert "Amtrak timetable: loaded" in result.output
     tokens = dict(re.findall(r"^\s+(demo-[a-z-]+)\s+(hw_\S+)$", result.output, re.MULTILINE))
-    assert set(tokens) == {"demo-admin", "demo-advocate", "demo-case-manager",
-                           "demo-shelter-coordinator"}
+    assert set(tokens) == {"demo-platform-admin", "demo-agency-admin", "demo-advocate",
+                           "demo-case-manager", "demo-shelter-coordinator"}
 
     def auth(name: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {tokens[name]}"}
@@ -48,3 +48,11 @@ def test_demo_sets_up_accounts_and_dc_shelters(settings: Settings, client: TestC
     admitted = client.post(f"/v1/shelters/{shelter}/beds/{bed_type}/admit", json={"beds": 1},
                            headers=auth("demo-shelter-coordinator"))
     assert admitted.status_code == 200, admitted.text
+    # The demo agency admin runs the coordinator's agency: its shelters, not the platform.
+    assert client.get("/v1/me", headers=auth("demo-agency-admin")).json()["agency_id"] == \
+        me["agency_id"]
+    discharged = client.post(f"/v1/shelters/{shelter}/beds/{bed_type}/discharge",
+                             json={"beds": 1}, headers=auth("demo-agency-admin"))
+    assert discharged.status_code == 200, discharged.text
+    assert client.get("/v1/audit", headers=auth("demo-agency-admin")).status_code == 403
+    assert client.get("/v1/audit", headers=auth("demo-platform-admin")).status_code == 200

@@ -62,7 +62,7 @@ def creates_are_roots(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def schema(services: Services, make: AccountFactory, creates_are_roots: None) -> Any:
     app = create_app(services=services)
-    admin = make.account(Role.ADMIN, agency="Stateful Hotline")
+    admin = make.account(Role.PLATFORM_ADMIN, agency="Stateful Hotline")
     with TestClient(app) as client:  # one shelter the shelter-less chains can also reach
         created = client.post("/v1/shelters", headers=admin.headers,
                               json=shelter_body(make.agency("Stateful Shelters")))
@@ -96,7 +96,8 @@ def test_stateful_chains_conform(schema: Any, make: AccountFactory) -> None:
         # scenario starts from its own agency and admin: no case reference, account name or
         # active-hold count left over from an earlier scenario changes an answer.
         def setup(self) -> None:
-            self.admin = make.account(Role.ADMIN, agency=f"Stateful {uuid.uuid4().hex}")
+            self.admin = make.account(Role.PLATFORM_ADMIN,
+                                      agency=f"Stateful {uuid.uuid4().hex}")
 
         def before_call(self, case: Any) -> None:
             if not isinstance(case.body, dict):

@@ -194,10 +194,13 @@ def test_only_the_receiving_agency_reads_and_reroutes(client: TestClient, advoca
     assert again.status_code == 200 and again.json()["routing"]["id"] > 1
     outsider = make.account(Role.ADVOCATE, agency="Another Hotline")
     coordinator = make.account(Role.SHELTER_COORDINATOR, agency="Shelter Org")
-    other_admin = make.account(Role.ADMIN, agency="Another Hotline")
+    other_admin = make.account(Role.AGENCY_ADMIN, agency="Another Hotline")
     for who in (outsider, coordinator, other_admin):
         assert client.get(f"/v1/tips/{tip_id}", headers=who.headers).status_code == 404
         assert client.post(f"/v1/tips/{tip_id}/route", headers=who.headers).status_code == 404
+    # The hotline's operator sees every tip (and its read is audited like anyone's).
+    operator = make.account(Role.PLATFORM_ADMIN, agency="Another Hotline")
+    assert client.get(f"/v1/tips/{tip_id}", headers=operator.headers).status_code == 200
     assert client.post("/v1/tips", json=tip(), headers=coordinator.headers).status_code == 403
 
 

@@ -131,7 +131,8 @@ def test_coordinator_cannot_move_another_agencys_beds(
     (Role.SHELTER_COORDINATOR, "/web/rescue", False), (Role.SHELTER_COORDINATOR, "/web/travel",
                                                         False),
     (Role.ADVOCATE, "/web/cases", True), (Role.CASE_MANAGER, "/web/travel", True),
-    (Role.SHELTER_COORDINATOR, "/web/board", True), (Role.ADMIN, "/web/board", True)])
+    (Role.SHELTER_COORDINATOR, "/web/board", True), (Role.PLATFORM_ADMIN, "/web/board", True),
+    (Role.AGENCY_ADMIN, "/web/board", True), (Role.AGENCY_ADMIN, "/web/travel", True)])
 def test_role_checks(client: TestClient, services: Services, make: AccountFactory,
                      role: Role, page: str, allowed: bool) -> None:
     account = (coordinator(make, []) if role is Role.SHELTER_COORDINATOR
