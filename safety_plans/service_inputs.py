@@ -7,9 +7,10 @@ options become `PlanInputs.shelters`: name, free beds of the bed type offered, d
 matcher shows it to everyone (a safe house's from its public cell point, rounded to 5 km), the
 street address of an ordinary shelter, but for a confidential one only its city and state, and
 the intake phone (the hotline's number when the registry has none). The matcher answers alike
-whoever asks, so a plan made by an admin holds nothing its other readers may not see. A case the matcher cannot place (a city with no known point)
-simply gets no shelter steps. The way home links to the case's travel plans,
-`<base>/v1/travel-plans?case_id=<id>`, when the survivor wants to go home.
+whoever asks, so a plan made by an admin holds nothing its other readers may not see. A case
+the matcher cannot place (a city with no known point) simply gets no shelter steps. The way
+home links to the case's travel plans, `<base>/v1/travel-plans?case_id=<id>`, when the
+survivor wants to go home.
 """
 
 from __future__ import annotations

@@ -111,7 +111,7 @@ def build_world(url: str, workdir: Path, **settings: Any) -> World:
     client = TestClient(create_app(services=services))
     client.__enter__()
     make = AccountFactory(services)
-    admin = make.account(Role.ADMIN, name="admin")
+    admin = make.account(Role.PLATFORM_ADMIN, name="admin")
     advocate = make.account(Role.ADVOCATE, name="advocate")
     case_manager = make.account(Role.CASE_MANAGER, agency="Gulf Legal Aid", name="cm")
     homes = make.agency("Safe Homes Network", AgencyKind.SHELTER_ORGANISATION)
