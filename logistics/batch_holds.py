@@ -73,9 +73,10 @@ def _in_use(session: Session, agency_id: int, now: datetime) -> int:
                                             {"agency": agency_id, "at": now}).scalar_one())
 
 
-def stage_batch(session: Session, *, actor: Principal, plan: Sequence[Planned],
-                now: datetime) -> Staged | None:
-    """Stage a batch hold per planned case not already held, in the caller's transaction.
+def stage_batch(session: Session, *, actor: Principal, case_refs: Sequence[str],
+                plan: Sequence[Planned], now: datetime) -> Staged | None:
+    """Stage a batch hold per planned case not already held, in the caller's transaction;
+    the holds the batch's `case_refs` already have are kept and reported.
 
     None (and rolled back) when counts moved since the plan was made; MassRescueBudgetExceeded
     (nothing staged) when the new holds would take the agency past its budget. Holds are
@@ -87,8 +88,7 @@ def stage_batch(session: Session, *, actor: Principal, plan: Sequence[Planned],
     # agency committed before us (a new statement sees them under READ COMMITTED).
     budget = session.connection().execute(sql.LOCK_BUDGET,
                                           {"agency": actor.agency_id}).scalar_one()
-    kept = kept_holds(session, agency_id=actor.agency_id,
-                      case_refs=[p.case_ref for p in plan], now=now)
+    kept = kept_holds(session, agency_id=actor.agency_id, case_refs=case_refs, now=now)
     todo = [p for p in plan if p.case_ref not in kept]
     used = _in_use(session, actor.agency_id, now)
     if todo and used + len(todo) > budget:

@@ -281,7 +281,9 @@ def match_batch(db: Database, *, actor: Principal, cipher: FieldCipher,
                     a.case_ref, int(a.shelter_id), a.bed_type, a.beds,
                     min(opts.hold_ttl_minutes, snapshot.meta[int(a.shelter_id)].max_hold_minutes))
                     for a in result.assignments]
-                found = batch_holds.stage_batch(session, actor=actor, plan=plan, now=utcnow())
+                found = batch_holds.stage_batch(
+                    session, actor=actor, case_refs=[h.case_ref for h in households],
+                    plan=plan, now=utcnow())
                 if found is None:
                     if solves > config.hold_retries:
                         raise Conflict(f"bed counts changed during each of {solves} attempts "
