@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from fastapi.testclient import TestClient
 from api.config import Settings
 from api.deps import Services
 from core.models import Role
+from logistics import solver_pool
 from tests.api.web_support import sign_in
 from tests.conftest import TEST_KEY
 from tests.support import Account, AccountFactory, served, shelter_body
@@ -231,6 +233,52 @@ def test_web_place_all_holds_shows_the_budget_refusal(client: TestClient, servic
     assert _held(client, admin, shelter) == 2
 
 
+def _another_batch_while_solving(monkeypatch: pytest.MonkeyPatch, client: TestClient,
+                                 who: Account, cases: list[dict[str, Any]]) -> list[Any]:
+    """After the next solve and before its holds are staged, run another whole held batch:
+    the interleaving two workers may produce, made certain. Returns its response, once run."""
+    real: Callable[..., Any] = solver_pool.solve_batch_in_worker
+    other: list[Any] = []
+
+    def racing(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        if not other:
+            other.append(None)  # the other batch's own solve goes straight through
+            other[0] = _batch(client, who, cases)
+        return result
+
+    monkeypatch.setattr(solver_pool, "solve_batch_in_worker", racing)
+    return other
+
+
+def test_staging_counts_what_a_batch_held_meanwhile(client: TestClient, shelter: int,
+                                                   admin: Account, make: AccountFactory,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    one, two = make.account(Role.ADVOCATE), make.account(Role.CASE_MANAGER)
+    client.put(_budget_url(one.agency_id), json={"budget": 6}, headers=admin.headers)
+    other = _another_batch_while_solving(monkeypatch, client, two, _cases("Y", 4))
+    refused = _batch(client, one, _cases("X", 4))
+    assert other[0].status_code == 200 and len(other[0].json()["holds"]) == 4
+    assert refused.status_code == 409, refused.text
+    assert (refused.json()["in_use"], refused.json()["requested"]) == (4, 4)
+    assert _held(client, admin, shelter) == 4
+
+
+def test_a_case_held_meanwhile_is_kept_not_held_twice(client: TestClient, shelter: int,
+                                                      admin: Account, make: AccountFactory,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    one, two = make.account(Role.ADVOCATE), make.account(Role.CASE_MANAGER)
+    other = _another_batch_while_solving(monkeypatch, client, two, _cases("Z", 2))
+    mine = _batch(client, one, _cases("Z", 3))
+    assert mine.status_code == 200, mine.text
+    theirs = {h["id"] for h in other[0].json()["holds"]}
+    result = mine.json()
+    assert result["already_held"] == ["Z-000", "Z-001"]
+    assert [a["case_ref"] for a in result["assignments"]] == ["Z-002"]
+    assert theirs < {h["id"] for h in result["holds"]} and len(result["holds"]) == 3
+    assert _held(client, admin, shelter) == 3
+
+
 @pytest.fixture
 def server(settings: Settings, tmp_path: Path) -> object:
     with served(settings.database_url, TEST_KEY, tmp_path, workers=2) as base:
@@ -258,7 +306,7 @@ def test_two_held_batches_at_once_stay_within_the_budget(server: str, admin: Acc
     one holds, the other is refused whole; then two identical batches at once hold once."""
     with httpx.Client(base_url=server, timeout=120) as http:
         shelter_id = _shelter(http, admin, make.agency("Race Shelters"), beds=200)
-        for round_ in range(3):
+        for round_ in range(2):
             agency = f"Race Hotline {round_}"
             one, two = (make.account(Role.ADVOCATE, agency=agency) for _ in range(2))
             assert http.put(_budget_url(one.agency_id), json={"budget": 6},
@@ -279,4 +327,4 @@ def test_two_held_batches_at_once_stay_within_the_budget(server: str, admin: Acc
             assert ids[0] == ids[1] and len(ids[0]) == 2
             assert http.get(_budget_url(one.agency_id),
                             headers=one.headers).json()["in_use"] == 6
-        assert _held(http, admin, shelter_id) == 3 * 6
+        assert _held(http, admin, shelter_id) == 2 * 6
