@@ -74,7 +74,8 @@ def stage_hold(session: Session, *, actor: Principal, shelter_id: int, bed_type:
 
     Same protocol as every inventory write (lock, tidy, one conditional UPDATE), so several
     holds staged in one transaction commit or roll back together. The caller checks roles,
-    the shelter's hold limit and the account cap, and commits or rolls back.
+    the shelter's hold limit and the account cap (a batch: the agency's budget,
+    `batch_holds`), marks the hold's `source`, and commits or rolls back.
     """
     inventory_id = _hold_target(session, shelter_id, bed_type).inventory_id
     staged = _stage(session, actor=actor, inventory_id=inventory_id, shelter_id=shelter_id,

@@ -20,8 +20,8 @@ router = APIRouter(prefix="/v1", tags=["holds"])
 
 
 @router.get("/holds", response_model=list[HoldPublic])
-def list_holds(session: SessionDep, principal: PrincipalDep, page: PageDep,
-               mine: Annotated[bool, Query()] = False) -> object:
+def list_my_holds(session: SessionDep, principal: PrincipalDep, page: PageDep,
+                  mine: Annotated[bool, Query()] = False) -> object:
     # Only the caller's own list exists for now: an agency-wide or shelter-wide list has its
     # own route or none, so anything else is refused rather than guessed.
     if not mine:

@@ -6,7 +6,8 @@ Create Date: 2026-12-02 00:50:00
 
 Existing holds were all placed one at a time or by batches that were not yet marked; they
 become `single` holds (counting against their account's cap, as they did). Existing agencies
-get the default budget of 20 active batch holds.
+get the default budget of 20 active batch holds. It follows 0008, the head: the chain runs
+0005 -> 0010 -> 0009 -> 0006 -> 0007 -> 0008 (0010 is not the newest revision).
 """
 
 from __future__ import annotations
