@@ -17,6 +17,7 @@ from api.routes import (
     accounts,
     cases,
     health,
+    holds,
     interop,
     matching,
     network,
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(health.router)
     app.include_router(accounts.router)
     app.include_router(shelters.router)
+    app.include_router(holds.router)
     app.include_router(interop.router)
     app.include_router(cases.router)
     app.include_router(safety_plans.router)

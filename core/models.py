@@ -48,6 +48,11 @@ def _ts(**kw: Any) -> Any:
     return Field(default_factory=utcnow, sa_type=UTCDateTime, **kw)
 
 
+# A new agency's budget of batch holds: a mass rescue of a few households works at once,
+# a larger one needs an admin's decision (the report was one account holding 73 beds).
+MASS_RESCUE_HOLD_BUDGET = 20
+
+
 class AgencyBase(SQLModel):
     name: str = Field(min_length=1, max_length=200, sa_type=String(200))
     kind: AgencyKind = Field(sa_type=String(32))
@@ -60,10 +65,15 @@ class Agency(AgencyBase, table=True):
             "kind IN ('hotline', 'shelter_organisation', 'service_provider', 'law_enforcement')",
             name="kind",
         ),
+        CheckConstraint("mass_rescue_hold_budget >= 0", name="mass_rescue_hold_budget"),
     )
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, sa_type=String(200), unique=True)
     created_at: datetime = _ts()
+    # Active holds the agency's batches (mass rescues) may keep at once; set by an admin.
+    mass_rescue_hold_budget: int = Field(
+        default=MASS_RESCUE_HOLD_BUDGET,
+        sa_column_kwargs={"server_default": str(MASS_RESCUE_HOLD_BUDGET)})
 
 
 class AgencyCreate(AgencyBase):

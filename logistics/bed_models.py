@@ -27,14 +27,24 @@ class HoldStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class HoldSource(StrEnum):
+    """Where a hold came from: `single` ones count against the account's cap, `batch` ones
+    (mass rescues) against the agency's `mass_rescue_hold_budget`."""
+
+    SINGLE = "single"
+    BATCH = "batch"
+
+
 class BedHold(SQLModel, table=True):
     __tablename__ = "bed_hold"
     __table_args__ = (
         Index("ix_bed_hold_inventory_status", "inventory_id", "status", "expires_at"),
         Index("ix_bed_hold_account_status", "account_id", "status"),
+        Index("ix_bed_hold_agency_source_status", "agency_id", "source", "status", "case_ref"),
         CheckConstraint("beds >= 1", name="beds_positive"),
         CheckConstraint("status IN ('active', 'confirmed', 'released', 'expired')",
                         name="status"),
+        CheckConstraint("source IN ('single', 'batch')", name="source"),
     )
     id: int | None = Field(default=None, primary_key=True)
     inventory_id: int = Field(foreign_key="bed_inventory.id", ondelete="CASCADE")
@@ -48,6 +58,8 @@ class BedHold(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    source: HoldSource = Field(default=HoldSource.SINGLE, sa_type=String(16),
+                               sa_column_kwargs={"server_default": HoldSource.SINGLE.value})
 
 
 class HoldCreate(SQLModel):
@@ -68,6 +80,21 @@ class HoldPublic(SQLModel):
     created_at: datetime
     expires_at: datetime
     closed_at: datetime | None
+    # Replayed Idempotency-Key answers stored before batch holds were marked lack it.
+    source: HoldSource = HoldSource.SINGLE
+
+
+class MassRescueBudgetUpdate(SQLModel):
+    budget: int = Field(ge=0, le=10_000)
+
+
+class MassRescueBudgetPublic(SQLModel):
+    """An agency's budget of active batch holds, and how much of it is in use now."""
+
+    agency_id: int
+    budget: int
+    in_use: int
+    available: int
 
 
 class BedCountPublic(SQLModel):

@@ -53,6 +53,14 @@ class TooManyHolds(LogisticsError):
     title = "Too many active holds"
 
 
+class MassRescueBudgetExceeded(LogisticsError):
+    # 409, not the 429 of the account cap: waiting and retrying does not help, an admin's
+    # budget or confirming / releasing the agency's batch holds does (429 invites retries).
+    kind: ClassVar[ErrorKind] = "conflict"
+    code = "mass-rescue-budget-exceeded"
+    title = "The agency's mass-rescue hold budget would be exceeded"
+
+
 class IdempotencyMismatch(LogisticsError):
     kind: ClassVar[ErrorKind] = "invalid"
     code = "idempotency-key-reused"

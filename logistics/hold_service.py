@@ -23,7 +23,7 @@ from core.models import Role
 from core.principal import Principal
 from logistics import hold_sql as sql
 from logistics import idempotency
-from logistics.bed_models import BedHold, HoldCreate, HoldPublic, HoldStatus
+from logistics.bed_models import BedHold, HoldCreate, HoldPublic, HoldSource, HoldStatus
 from logistics.bed_service import find_shelter, lock_and_expire, lock_and_tidy
 from logistics.errors import (
     HoldNotActive,
@@ -68,23 +68,25 @@ def _hold_target(session: Session, shelter_id: int, bed_type: BedType,
 
 
 def stage_hold(session: Session, *, actor: Principal, shelter_id: int, bed_type: BedType,
-               beds: int, case_ref: str, ttl_minutes: int, now: datetime) -> HoldPublic | None:
+               beds: int, case_ref: str, ttl_minutes: int, now: datetime,
+               source: HoldSource = HoldSource.SINGLE) -> HoldPublic | None:
     """Add a hold to the caller's transaction without committing; None when capacity is gone.
 
     Same protocol as every inventory write (lock, tidy, one conditional UPDATE), so several
     holds staged in one transaction commit or roll back together. The caller checks roles,
-    the shelter's hold limit and the account cap, and commits or rolls back.
+    the shelter's hold limit and the account cap (a batch: the agency's budget,
+    `batch_holds`), marks the hold's `source`, and commits or rolls back.
     """
     inventory_id = _hold_target(session, shelter_id, bed_type).inventory_id
     staged = _stage(session, actor=actor, inventory_id=inventory_id, shelter_id=shelter_id,
                     bed_type=bed_type, beds=beds, case_ref=case_ref, ttl_minutes=ttl_minutes,
-                    now=now)
+                    now=now, source=source)
     return staged if isinstance(staged, HoldPublic) else None
 
 
 def _stage(session: Session, *, actor: Principal, inventory_id: int | None, shelter_id: int,
            bed_type: BedType, beds: int, case_ref: str, ttl_minutes: int, now: datetime,
-           cap: int | None = None) -> HoldPublic | int:
+           cap: int | None = None, source: HoldSource = HoldSource.SINGLE) -> HoldPublic | int:
     """The staged hold, or the beds available when it could not be placed. Call after
     `_hold_target`, which locked the inventory row. With a `cap`, TooManyHolds when the
     actor already keeps that many active holds.
@@ -117,12 +119,13 @@ def _stage(session: Session, *, actor: Principal, inventory_id: int | None, shel
               "bed_type": bed_type.value, "beds": beds, "case_ref": case_ref,
               "account_id": actor.account_id, "agency_id": actor.agency_id,
               "status": HoldStatus.ACTIVE.value, "created_at": now,
-              "expires_at": now + timedelta(minutes=ttl_minutes), "closed_at": None}
+              "expires_at": now + timedelta(minutes=ttl_minutes), "closed_at": None,
+              "source": source.value}
     hold_id = conn.execute(sql.INSERT_HOLD, values).scalar_one()
     audit.record(session, actor, action="hold.create", object_type="bed_hold",
                  object_id=hold_id, purpose="placement",
                  details={"shelter_id": shelter_id, "bed_type": bed_type.value,
-                          "beds": beds, "ttl_minutes": ttl_minutes})
+                          "beds": beds, "ttl_minutes": ttl_minutes, "source": source.value})
     return HoldPublic.model_validate({**values, "id": hold_id})
 
 
@@ -253,6 +256,18 @@ def list_shelter_holds(session: Session, *, actor: Principal, shelter_id: int,
         BedHold.shelter_id == shelter_id, BedHold.status == "active",
         col(BedHold.expires_at) > now).order_by(col(BedHold.expires_at))
         .limit(limit).offset(offset)).all()
+    return [hold_public(h) for h in rows]
+
+
+def list_my_holds(session: Session, *, actor: Principal, limit: int,
+                  offset: int) -> list[HoldPublic]:
+    """The caller's own active holds, single and batch, soonest to lapse first."""
+    if actor.account_id is None:
+        return []
+    rows = session.exec(select(BedHold).where(
+        BedHold.account_id == actor.account_id, BedHold.status == "active",
+        col(BedHold.expires_at) > utcnow())
+        .order_by(col(BedHold.expires_at), col(BedHold.id)).limit(limit).offset(offset)).all()
     return [hold_public(h) for h in rows]
 
 

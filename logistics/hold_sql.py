@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from sqlalchemy import Integer, Table, bindparam, func, insert, select, update
 
-from core.models import Account
+from core.models import Account, Agency
 from core.types import UTCDateTime
-from logistics.bed_models import BedHold, HoldStatus, SurgeWindow, UnmetNeed
+from logistics.bed_models import BedHold, HoldSource, HoldStatus, SurgeWindow, UnmetNeed
 from logistics.models import BedInventory, Shelter
 
 HOLDS: Table = BedHold.__table__  # type: ignore[attr-defined]
@@ -24,6 +24,7 @@ _INVENTORY: Table = BedInventory.__table__  # type: ignore[attr-defined]
 _SHELTERS: Table = Shelter.__table__  # type: ignore[attr-defined]
 _SURGE: Table = SurgeWindow.__table__  # type: ignore[attr-defined]
 _ACCOUNTS: Table = Account.__table__  # type: ignore[attr-defined]
+_AGENCIES: Table = Agency.__table__  # type: ignore[attr-defined]
 _UNMET: Table = UnmetNeed.__table__  # type: ignore[attr-defined]
 
 _now = bindparam("at", type_=UTCDateTime)
@@ -53,10 +54,37 @@ TARGET_FOR_ACCOUNT = TARGET.add_columns(
     select(_ACCOUNTS.c.id).where(_ACCOUNTS.c.id == bindparam("account"))
     .with_for_update().scalar_subquery())
 
-# :account, :at -> the account's holds still counting.
+# :account, :at -> the account's single holds still counting against its cap (batch holds
+# count against their agency's mass-rescue budget instead, see BATCH_HOLDS_IN_USE).
 ACTIVE_HOLDS = (select(func.count()).select_from(HOLDS)
                 .where(HOLDS.c.account_id == bindparam("account"),
+                       HOLDS.c.source == HoldSource.SINGLE.value,
                        HOLDS.c.status == HoldStatus.ACTIVE.value, HOLDS.c.expires_at > _now))
+
+# :agency -> the agency's budget of batch holds, locking its row (PostgreSQL) so that one
+# agency's batches stage their holds one at a time and each counts what the last committed.
+# NO KEY UPDATE: the foreign-key checks of holds and accounts inserted meanwhile (KEY SHARE)
+# need not wait for a batch. SQLite ignores it: BEGIN IMMEDIATE already serialises writers.
+LOCK_BUDGET = (select(_AGENCIES.c.mass_rescue_hold_budget)
+               .where(_AGENCIES.c.id == bindparam("agency"))
+               .with_for_update(key_share=True))
+
+# :agency -> its budget, unlocked (for reading it); :agency, :budget -> sets it.
+BUDGET = select(_AGENCIES.c.mass_rescue_hold_budget).where(_AGENCIES.c.id == bindparam("agency"))
+SET_BUDGET = (update(_AGENCIES).where(_AGENCIES.c.id == bindparam("agency"))
+              .values(mass_rescue_hold_budget=bindparam("budget", type_=Integer)))
+
+_BATCH_ACTIVE = (HOLDS.c.agency_id == bindparam("agency"),
+                 HOLDS.c.source == HoldSource.BATCH.value,
+                 HOLDS.c.status == HoldStatus.ACTIVE.value, HOLDS.c.expires_at > _now)
+
+# :agency, :at -> the agency's batch holds still counting against its budget (one per case).
+BATCH_HOLDS_IN_USE = select(func.count()).select_from(HOLDS).where(*_BATCH_ACTIVE)
+
+# :agency, :at, :refs -> the agency's batch holds still counting for these case_refs.
+BATCH_HOLDS_FOR_CASES = (select(HOLDS).where(
+    *_BATCH_ACTIVE, HOLDS.c.case_ref.in_(bindparam("refs", expanding=True)))
+    .order_by(HOLDS.c.id))
 
 # :inventory -> locks the inventory row (PostgreSQL), for paths that did not read TARGET.
 LOCK_INVENTORY = select(_inv.id).where(_inv.id == _inventory).with_for_update()

@@ -243,5 +243,7 @@ class BatchResponse(BaseModel):
     certificate: BatchCertificate | None
     held: bool
     holds: list[HoldPublic]
+    # case_refs whose batch hold from an earlier run was kept, not placed again (in `holds`)
+    already_held: list[str] = []
     solves: int
     computed_at: datetime

@@ -9,15 +9,15 @@ batch is solved over `logistics.matching_snapshot` in a worker process
 (`logistics.solver_pool`). With `hold: true` the batch's
 holds are staged in ONE transaction through the registry's conditional UPDATE; if any count
 changed since the snapshot, everything rolls back and the batch is solved again on fresh
-counts, a bounded number of times. Reading a stored case for matching is audited, and so is
-every match made for one.
+counts, a bounded number of times; they are batch holds (`logistics.batch_holds`: the agency's
+mass-rescue budget, one per case across re-runs). Reading a stored case for matching is
+audited, and so is every match made for one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -29,7 +29,7 @@ from core.db import Database
 from core.errors import Conflict, InvalidInput
 from core.models import Role
 from core.principal import Principal
-from logistics import hold_service, solver_pool
+from logistics import batch_holds, solver_pool
 from logistics.bed_models import HoldPublic
 from logistics.matching_cases import stored_case, to_household
 from logistics.matching_index import IndexedSnapshot, load_index
@@ -52,7 +52,6 @@ from logistics.models import Shelter
 from logistics.service import ADDRESS_FIELD
 from logistics.solver_pool import PoolLimits
 from logistics.visibility import rounded_distance_m
-from logistics.vocabulary import BedType
 from solvers.eligibility import REASONS
 from solvers.errors import SolverInputError
 from solvers.geo import travel_minutes
@@ -61,6 +60,7 @@ from solvers.matching import (
     BatchResult,
     Household,
     MatchWeights,
+    Objective,
     RankResult,
     rank_for_household,
 )
@@ -101,38 +101,6 @@ def addresses(session: Session, cipher: FieldCipher, meta: dict[int, ShelterMeta
         for sid, sealed in session.execute(query).all():
             found[sid] = cipher.open_optional(sealed, field=ADDRESS_FIELD)
     return found
-
-
-# ---- holds for a batch ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Planned:
-    case_ref: str
-    shelter_id: int
-    bed_type: str
-    beds: int
-
-
-def stage_holds(session: Session, *, actor: Principal, plan: Sequence[Planned],
-                meta: dict[int, ShelterMeta], ttl_minutes: int,
-                now: datetime) -> dict[str, HoldPublic] | None:
-    """Stage a hold per planned placement in the session; None (and rolled back) if any fails.
-
-    Placements are staged in (shelter, bed type) order, one lock order for every batch, so two
-    batches holding at once on PostgreSQL cannot deadlock.
-    """
-    held: dict[str, HoldPublic] = {}
-    for p in sorted(plan, key=lambda p: (p.shelter_id, p.bed_type, p.case_ref)):
-        ttl = min(ttl_minutes, meta[p.shelter_id].max_hold_minutes)
-        hold = hold_service.stage_hold(session, actor=actor, shelter_id=p.shelter_id,
-                                      bed_type=BedType(p.bed_type), beds=p.beds,
-                                      case_ref=p.case_ref, ttl_minutes=ttl, now=now)
-        if hold is None:
-            session.rollback()
-            return None
-        held[p.case_ref] = hold
-    return held
 
 
 # ---- use cases ----------------------------------------------------------------------------
@@ -265,7 +233,8 @@ def _households(db: Database, actor: Principal, cipher: FieldCipher,
 
 def match_batch(db: Database, *, actor: Principal, cipher: FieldCipher,
                 request: BatchMatchRequest, config: BatchConfig) -> BatchResponse:
-    """Place many households at once; with `hold`, hold every placement or none."""
+    """Place many households at once; with `hold`, hold every placement or none, within the
+    agency's mass-rescue budget, keeping (not repeating) a case's earlier batch hold."""
     actor.require_role(*MATCHERS)
     opts = request.options
     limit = opts.time_limit_s or min(config.default_time_limit_s, config.time_limit_cap_s)
@@ -285,30 +254,60 @@ def match_batch(db: Database, *, actor: Principal, cipher: FieldCipher,
     solves = 0
     while True:
         with db.read_session() as session:
+            # A case an earlier held batch holds is not solved again: it keeps its bed.
+            kept = batch_holds.kept_holds(
+                session, agency_id=actor.agency_id or 0, now=utcnow(),
+                case_refs=[h.case_ref for h in households]) if opts.hold else {}
             snapshot = load_snapshot(session, box=box_for(households))
+        todo = [h for h in households if h.case_ref not in kept]
         solves += 1
         try:
-            result = solver_pool.solve_batch_in_worker(households, snapshot.options, weights,
-                                                       options, pool)
+            result = (solver_pool.solve_batch_in_worker(todo, snapshot.options, weights,
+                                                        options, pool)
+                      if todo else _NOTHING_TO_SOLVE)
         except SolverInputError as exc:
             raise InvalidInput(exc.field, exc.message) from exc
         with db.write_session() as session:
-            held: dict[str, HoldPublic] = {}
-            if opts.hold and result.assignments:
-                plan = [Planned(a.case_ref, int(a.shelter_id), a.bed_type, a.beds)
-                        for a in result.assignments]
-                staged = stage_holds(session, actor=actor, plan=plan, meta=snapshot.meta,
-                                     ttl_minutes=opts.hold_ttl_minutes, now=utcnow())
-                if staged is None:
+            staged = batch_holds.Staged(placed={}, kept={})
+            if opts.hold:
+                plan = [batch_holds.Planned(
+                    a.case_ref, int(a.shelter_id), a.bed_type, a.beds,
+                    min(opts.hold_ttl_minutes, snapshot.meta[int(a.shelter_id)].max_hold_minutes))
+                    for a in result.assignments]
+                found = batch_holds.stage_batch(
+                    session, actor=actor, case_refs=[h.case_ref for h in households],
+                    plan=plan, now=utcnow())
+                if found is None:
                     if solves > config.hold_retries:
                         raise Conflict(f"bed counts changed during each of {solves} attempts "
                                        "to hold this plan; nothing was held; retry")
                     continue  # counts moved since the snapshot: solve again on fresh ones
-                held = staged
-            response = _batch_response(snapshot, result, held, solves)
+                staged = found
+            response = _batch_response(snapshot, result, staged.placed, solves)
+            response = _with_kept(response, staged.kept)
             _audit_batch(session, actor, response, stored)
             session.commit()
             return response
+
+
+# No household left to solve (every one kept its hold): trivially optimal.
+_NOTHING_TO_SOLVE = BatchResult(
+    status="optimal", assignments=(), unplaced=(),
+    objective=Objective(weighted_persons=0, travel_m=0, preference=0, persons=0, households=0),
+    bound=0, gap=0.0, certificate=None, level_status=())
+
+
+def _with_kept(response: BatchResponse, kept: dict[str, HoldPublic]) -> BatchResponse:
+    """The answer with the holds kept from an earlier batch: among `holds` (so a re-run
+    reports the same hold ids), their case_refs in `already_held`; a kept case is in no
+    assignment (it was not placed again) and in no `unplaced`."""
+    if not kept:
+        return response
+    # A planned placement for a kept case (held by a concurrent batch meanwhile) was not held.
+    assignments = [a for a in response.assignments if a.case_ref not in kept]
+    holds = sorted([*response.holds, *kept.values()], key=lambda h: h.id)
+    return response.model_copy(update={"assignments": assignments, "holds": holds,
+                                       "held": True, "already_held": sorted(kept)})
 
 
 def _audit_batch(session: Session, actor: Principal, response: BatchResponse,

@@ -26,7 +26,7 @@ from core.errors import Conflict, ErrorKind, InvalidInput
 from core.models import Role
 from core.principal import Principal
 from logistics import hold_service, idempotency
-from logistics.bed_models import BedHold, HoldPublic
+from logistics.bed_models import BedHold, HoldPublic, HoldSource
 from logistics.case_service import can_see, visible_case
 from logistics.cases import CaseStatus
 from logistics.errors import LogisticsError, NotShelterStaff, TooManyHolds
@@ -159,7 +159,7 @@ def _stage_hold(session: Session, *, actor: Principal, data: PlanCreate, case_re
     ttl = min(wanted, shelter.max_hold_minutes)
     active = session.exec(select(func.count()).select_from(BedHold).where(
         BedHold.account_id == actor.account_id, BedHold.status == "active",
-        col(BedHold.expires_at) > now)).one()
+        BedHold.source == HoldSource.SINGLE, col(BedHold.expires_at) > now)).one()
     if active >= MAX_ACTIVE_HOLDS:
         raise TooManyHolds(f"an account may keep at most {MAX_ACTIVE_HOLDS} active holds")
     hold = hold_service.stage_hold(session, actor=actor, shelter_id=data.shelter_id,

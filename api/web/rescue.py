@@ -2,7 +2,9 @@
 
 Households come as CSV (typed, pasted or read from a file; columns in `forms.CSV_COLUMNS`).
 "Find placements" runs the same batch use case as `POST /v1/matches/batch` without holding;
-"Place all holds" runs it again with holds, all in one transaction or none. The CSV travels
+"Place all holds" runs it again with holds, all in one transaction or none, within the
+agency's mass-rescue budget (a refusal is shown as it is answered, nothing held); households
+an earlier "Place all holds" held keep their holds. The CSV travels
 back in the results page's form, so nothing is kept on the server between the two steps.
 The map draws shelters whose location may be shown (never a safe house's point) from our
 own copy of Leaflet; map tiles are optional (`HOMEWARD_WEB_MAP_TILES_URL`).
@@ -122,7 +124,8 @@ async def run(request: Request, services: ServicesDep, identity: PostDep,
     except DomainError as exc:
         return page(None, ("error", "{detail}", {"detail": exc.detail}),
                     STATUS_BY_KIND[exc.kind])
-    placed = len(result.assignments)
+    # A re-run keeps the batch holds its cases already have: they count as held, not placed.
+    placed = len(result.assignments) + len(result.already_held)
     msgid = ("Held beds for {placed} of {total} households." if hold
              else "Found places for {placed} of {total} households.")
     # The JSON sits in a <script type="application/json"> block: "</" must not close it.

@@ -284,6 +284,14 @@ MATRIX: dict[tuple[str, str], Rule] = {
         "POST", f"/v1/accounts/{_self_or(s, c)}/tokens", {"ttl_days": 1})),
     ("DELETE", "/v1/tokens/{token_id}"): Rule(ALL, PLATFORM, _fresh_token),
     ("GET", "/v1/audit"): Rule(PLATFORM, None, lambda w, s, c: Call("GET", "/v1/audit")),
+    # An agency's budget of batch holds: read by its members, set by the platform's admins
+    # (an agency's own admin raising it would make it no limit on that agency).
+    ("GET", "/v1/agencies/{agency_id}/mass-rescue-budget"): Rule(
+        ALL, PLATFORM, lambda w, s, c: Call(
+            "GET", f"/v1/agencies/{s.agency}/mass-rescue-budget")),
+    ("PUT", "/v1/agencies/{agency_id}/mass-rescue-budget"): Rule(
+        PLATFORM, PLATFORM, lambda w, s, c: Call(
+            "PUT", f"/v1/agencies/{s.agency}/mass-rescue-budget", {"budget": 20})),
     # shelters, beds, surge, holds
     ("GET", "/v1/shelters"): Rule(ALL, None, lambda w, s, c: Call(
         "GET", "/v1/shelters?near=38.9,-77.0")),
@@ -324,6 +332,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
         "GET", f"/v1/shelters/{s.shelter}/holds")),
     # DESIGN: a hold belongs to the holding agency, so every role of it (a coordinator too)
     # may read, confirm and release it, besides the shelter's staff.
+    ("GET", "/v1/holds"): Rule(ALL, None, lambda w, s, c: Call("GET", "/v1/holds?mine=true")),
     ("GET", "/v1/holds/{hold_id}"): Rule(ALL, PLATFORM, lambda w, s, c: Call(
         "GET", f"/v1/holds/{s.hold}")),
     ("POST", "/v1/holds/{hold_id}/confirm"): Rule(ALL, PLATFORM, lambda w, s, c: Call(

@@ -12,17 +12,20 @@ from datetime import timedelta
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, Table, select, text
+from sqlalchemy import Engine, column, select, table, text
 from sqlalchemy.exc import IntegrityError
 
 from api import migrate
 from api.deps import Services
 from core.clock import utcnow
-from core.models import Account, Agency, ApiToken
 
-AGENCIES: Table = Agency.__table__  # type: ignore[attr-defined]
-ACCOUNTS: Table = Account.__table__  # type: ignore[attr-defined]
-TOKENS: Table = ApiToken.__table__  # type: ignore[attr-defined]
+# The tables as they stood at 0010 (only the columns seeded here): the models are newer.
+AGENCIES = table("agency", column("id"), column("name"), column("kind"), column("created_at"))
+ACCOUNTS = table("account", column("id"), column("name"), column("role"), column("agency_id"),
+                 column("disabled"), column("version"), column("created_at"),
+                 column("updated_at"))
+TOKENS = table("api_token", column("id"), column("account_id"), column("token_hash"),
+               column("prefix"), column("created_at"), column("expires_at"))
 
 # (account name, its agency's kind, role at 0010, role expected at head)
 PEOPLE = [
@@ -41,11 +44,12 @@ def _seed_old_admins(engine: Engine) -> None:
         agency_ids = {}
         for kind in sorted({p[1] for p in PEOPLE}):
             agency_ids[kind] = conn.execute(AGENCIES.insert().values(
-                name=f"old {kind}", kind=kind, created_at=now)).inserted_primary_key[0]
+                name=f"old {kind}", kind=kind, created_at=now).returning(
+                AGENCIES.c.id)).scalar_one()
         for name, kind, role, _ in PEOPLE:
             account_id = conn.execute(ACCOUNTS.insert().values(
                 name=name, role=role, agency_id=agency_ids[kind], disabled=False, version=1,
-                created_at=now, updated_at=now)).inserted_primary_key[0]
+                created_at=now, updated_at=now).returning(ACCOUNTS.c.id)).scalar_one()
             conn.execute(TOKENS.insert().values(
                 account_id=account_id, token_hash=f"{name:x<64}"[:64], prefix="hw_old",
                 created_at=now, expires_at=now + timedelta(days=1)))
