@@ -29,7 +29,7 @@ from core.db import Database
 from core.errors import Conflict, InvalidInput
 from core.models import Role
 from core.principal import Principal
-from logistics import hold_service, solver_pool
+from logistics import hold_service, probe_service, solver_pool
 from logistics.bed_models import HoldPublic
 from logistics.matching_cases import stored_case, to_household
 from logistics.matching_index import IndexedSnapshot, load_index
@@ -49,6 +49,7 @@ from logistics.matching_models import (
 )
 from logistics.matching_snapshot import ShelterMeta, Snapshot, box_for, load_snapshot
 from logistics.models import Shelter, ShelterStaff
+from logistics.probing import ProbeLimits
 from logistics.service import ADDRESS_FIELD
 from logistics.solver_pool import PoolLimits
 from logistics.visibility import rounded_distance_m
@@ -180,9 +181,13 @@ def rank_in_session(session: Session, *, actor: Principal, cipher: FieldCipher,
 
 
 def match_household(db: Database, *, actor: Principal, cipher: FieldCipher,
-                    request: MatchRequest) -> MatchResponse:
+                    request: MatchRequest, probe_limits: ProbeLimits) -> MatchResponse:
     """The best `limit` shelters for one household now, with every exclusion counted."""
     actor.require_role(*MATCHERS)
+    probe_service.guard_matching(db, actor=actor, cipher=cipher,
+                                 cases=[request.case] if request.case else [],
+                                 case_ids=[request.case_id] if request.case_id else [],
+                                 limits=probe_limits, source="match")
     # A stored case's read and match are audited, so that path needs a write transaction;
     # an inline case leaves no trace and reads only.
     factory = db.read_session if request.case_id is None else db.write_session
@@ -271,9 +276,12 @@ def _households(db: Database, actor: Principal, cipher: FieldCipher,
 
 
 def match_batch(db: Database, *, actor: Principal, cipher: FieldCipher,
-                request: BatchMatchRequest, config: BatchConfig) -> BatchResponse:
+                request: BatchMatchRequest, config: BatchConfig,
+                probe_limits: ProbeLimits) -> BatchResponse:
     """Place many households at once; with `hold`, hold every placement or none."""
     actor.require_role(*MATCHERS)
+    probe_service.guard_matching(db, actor=actor, cipher=cipher, cases=request.cases,
+                                 case_ids=request.case_ids, limits=probe_limits, source="batch")
     opts = request.options
     limit = opts.time_limit_s or min(config.default_time_limit_s, config.time_limit_cap_s)
     if limit > config.time_limit_cap_s:
