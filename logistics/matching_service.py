@@ -10,7 +10,8 @@ batch is solved over `logistics.matching_snapshot` in a worker process
 holds are staged in ONE transaction through the registry's conditional UPDATE; if any count
 changed since the snapshot, everything rolls back and the batch is solved again on fresh
 counts, a bounded number of times. Reading a stored case for matching is audited, and so is
-every match made for one.
+every match made for one. Both use cases first count the request's circles against the
+caller's probing budget (`logistics.probe_service`; 429 when over it).
 """
 
 from __future__ import annotations
@@ -184,12 +185,10 @@ def match_household(db: Database, *, actor: Principal, cipher: FieldCipher,
                     request: MatchRequest, probe_limits: ProbeLimits) -> MatchResponse:
     """The best `limit` shelters for one household now, with every exclusion counted."""
     actor.require_role(*MATCHERS)
-    probe_service.guard_matching(db, actor=actor, cipher=cipher,
-                                 cases=[request.case] if request.case else [],
-                                 case_ids=[request.case_id] if request.case_id else [],
-                                 limits=probe_limits, source="match")
+    probe_service.guard_match(db, actor=actor, cipher=cipher, request=request,
+                              limits=probe_limits)
     # A stored case's read and match are audited, so that path needs a write transaction;
-    # an inline case leaves no trace and reads only.
+    # an inline case only reads (its circles were counted above, in their own transaction).
     factory = db.read_session if request.case_id is None else db.write_session
     with factory() as session:
         found = rank_in_session(session, actor=actor, cipher=cipher, case=request.case,

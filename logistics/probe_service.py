@@ -27,7 +27,7 @@ from core.models import Account, Role
 from core.principal import Principal
 from logistics.errors import TooManyProbes
 from logistics.matching_cases import stored_case
-from logistics.matching_models import MatchCase
+from logistics.matching_models import MatchCase, MatchRequest
 from logistics.probe_models import GeometryProbe, ProbeSuspicion, ProbeSuspicionPublic
 from logistics.probing import (
     CaseGeometry,
@@ -171,6 +171,18 @@ def guard_matching(db: Database, *, actor: Principal, cipher: FieldCipher,
                              limits=limits, source=source, purpose="matching")
     if wait is not None:
         raise _refusal(wait)
+
+
+def guard_match(db: Database, *, actor: Principal, cipher: FieldCipher, request: MatchRequest,
+                limits: ProbeLimits) -> None:
+    """`guard_matching` for one household; a request naming both or neither a case and a
+    case id draws nothing (the matcher refuses it as invalid)."""
+    if (request.case is None) == (request.case_id is None):
+        return
+    guard_matching(db, actor=actor, cipher=cipher,
+                   cases=[] if request.case is None else [request.case],
+                   case_ids=[] if request.case_id is None else [request.case_id],
+                   limits=limits, source="match")
 
 
 def list_suspicions(session: Session, *, actor: Principal, limit: int,
