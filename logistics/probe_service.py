@@ -1,14 +1,16 @@
 """Use cases of probe counting: record a request's circles, refuse probing, list suspicions.
 
-Shelter search (through `guard`) and matching (`guard_matching`) count before answering. Each
-runs one short write transaction of its own (a search and an inline match otherwise only read):
-it locks the caller's account row (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises
-writers), drops the account's probes older than the window, counts the distinct shapes answered
-per place in the window and, if the request's new shapes fit (`logistics.probing.verdict`),
-stores them and commits. Otherwise nothing of the request is stored, the episode is counted in
-`probe_suspicion` (its first refusal also writes a `probe.suspected` audit row, with the coarse
-place and counts only) and the caller gets `TooManyProbes` (429 with Retry-After). Counts live
-in the database, so every worker process and machine sees the same budget.
+Shelter search (through `guard`) and matching (`guard_matching`) count before answering. A
+request that only repeats shapes answered in the last half window (a refresh) passes after one
+read. Otherwise it runs one short write transaction of its own (a search and an inline match
+otherwise only read): it locks the caller's account row (PostgreSQL; SQLite's BEGIN IMMEDIATE
+already serialises writers), drops the account's probes older than the window, counts the
+distinct shapes answered per place in the window and, if the request's new shapes fit
+(`logistics.probing.verdict`), stores them and commits. Otherwise nothing of the request is
+stored, the episode is counted in `probe_suspicion` (its first refusal also writes a
+`probe.suspected` audit row, with the coarse place and counts only) and the caller gets
+`TooManyProbes` (429 with Retry-After). Counts live in the database, so every worker process
+and machine sees the same budget.
 """
 
 from __future__ import annotations
@@ -58,9 +60,8 @@ def record_probes(session: Session, *, actor: Principal, cipher: FieldCipher,
                     .with_for_update())
     session.execute(delete(GeometryProbe).where(col(GeometryProbe.account_id) == account_id,
                                                 col(GeometryProbe.at) <= since))
-    wanted = {place: {cipher.digest(shape, field=SHAPE_FIELD) for shape in shapes}
-              for place, shapes in by_place(probes).items()}
-    seen = _seen(session, account_id, sorted(wanted))
+    wanted = _digests(cipher, probes)
+    seen = _seen(session, account_id, sorted(wanted), since)
     verdicts = [verdict(place, seen=seen.get(place, {}), requested=digests, limits=limits,
                         now=now) for place, digests in sorted(wanted.items())]
     refused = [v for v in verdicts if not v.allowed]
@@ -85,16 +86,22 @@ def record_probes(session: Session, *, actor: Principal, cipher: FieldCipher,
     return None
 
 
-def _seen(session: Session, account_id: int,
-          places: list[str]) -> dict[str, dict[str, datetime]]:
-    """Per place, each shape digest answered in the window and when it was last drawn."""
+def _digests(cipher: FieldCipher, probes: Sequence[Probe]) -> dict[str, set[str]]:
+    return {place: {cipher.digest(shape, field=SHAPE_FIELD) for shape in shapes}
+            for place, shapes in by_place(probes).items()}
+
+
+def _seen(session: Session, account_id: int, places: list[str],
+          since: datetime) -> dict[str, dict[str, datetime]]:
+    """Per place, each shape digest drawn after `since` and when it was last drawn."""
     found: dict[str, dict[str, datetime]] = {}
     for start in range(0, len(places), _CHUNK):
         rows = session.execute(
             select(col(GeometryProbe.place_key), col(GeometryProbe.shape_digest),
                    func.max(col(GeometryProbe.at)))
             .where(col(GeometryProbe.account_id) == account_id,
-                   col(GeometryProbe.place_key).in_(places[start:start + _CHUNK]))
+                   col(GeometryProbe.place_key).in_(places[start:start + _CHUNK]),
+                   col(GeometryProbe.at) > since)
             .group_by(col(GeometryProbe.place_key), col(GeometryProbe.shape_digest))).all()
         for place, digest, at in rows:
             found.setdefault(place, {})[digest] = at
@@ -124,11 +131,26 @@ def _suspect(session: Session, actor: Principal, account_id: int, v: Verdict,
                           "window_s": int(limits.window.total_seconds())})
 
 
+def already_answered(session: Session, *, actor: Principal, cipher: FieldCipher,
+                     probes: Sequence[Probe], limits: ProbeLimits) -> bool:
+    """Whether every shape was answered within the last half window: a refresh, which spends
+    nothing and need not write (searches are the busiest reads; SQLite has one writer)."""
+    if actor.account_id is None:
+        return True
+    wanted = _digests(cipher, probes)
+    seen = _seen(session, actor.account_id, sorted(wanted), utcnow() - limits.window / 2)
+    return all(digests <= seen.get(place, {}).keys() for place, digests in wanted.items())
+
+
 def guard(db: Database, *, actor: Principal, cipher: FieldCipher, probes: Sequence[Probe],
           limits: ProbeLimits, source: str, purpose: str) -> None:
     """Record the probes in a transaction of their own; TooManyProbes when over the limit."""
     if actor.account_id is None or not probes:
         return
+    with db.read_session() as session:
+        if already_answered(session, actor=actor, cipher=cipher, probes=probes,
+                            limits=limits):
+            return
     with db.write_session() as session:
         wait = record_probes(session, actor=actor, cipher=cipher, probes=probes,
                              limits=limits, source=source, purpose=purpose)
@@ -159,6 +181,11 @@ def guard_matching(db: Database, *, actor: Principal, cipher: FieldCipher,
     matcher reads it again for the match itself.
     """
     if actor.account_id is None:
+        return
+    if not case_ids:  # inline cases only: nothing to audit, so a refresh need not write
+        guard(db, actor=actor, cipher=cipher,
+              probes=[p for case in cases for p in case_probes(geometry(case))],
+              limits=limits, source=source, purpose="matching")
         return
     with db.write_session() as session:
         stored = [stored_case(session, actor=actor, cipher=cipher, case_id=case_id)

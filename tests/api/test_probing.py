@@ -184,6 +184,29 @@ def test_ordinary_calls_are_never_refused(client: TestClient, shelters: dict[str
     assert client.get("/v1/probes", headers=admin.headers).json() == []
 
 
+def _probe_times(services: Services) -> list[Any]:
+    with services.db.read_session() as session:
+        return [p.at for p in session.exec(select(GeometryProbe)).all()]
+
+
+def test_a_refresh_writes_nothing_until_half_a_window_has_passed(
+        client: TestClient, services: Services, shelters: dict[str, int],
+        make: AccountFactory) -> None:
+    advocate = make.account(Role.ADVOCATE)
+    assert search(client, advocate, 30).status_code == 200
+    [first] = _probe_times(services)
+    assert search(client, advocate, 30).status_code == 200
+    assert _probe_times(services) == [first]
+    with services.db.write_session() as session:
+        for probe in session.exec(select(GeometryProbe)).all():
+            probe.at -= timedelta(minutes=31)
+            session.add(probe)
+        session.commit()
+    assert search(client, advocate, 30).status_code == 200
+    [refreshed] = _probe_times(services)
+    assert refreshed > first
+
+
 @pytest.fixture
 def strict(services: Services) -> Iterator[TestClient]:
     """The app with a limit of 3 circles per place, to reach it in a few requests."""
