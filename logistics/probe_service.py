@@ -212,6 +212,15 @@ def guard_match(db: Database, *, actor: Principal, cipher: FieldCipher, request:
                    limits=limits, source="match")
 
 
+def drop_expired(session: Session, *, limits: ProbeLimits) -> int:
+    """Delete every account's circles older than the window (an idle account's would
+    otherwise wait for its next request); how many. Commits."""
+    result = session.execute(delete(GeometryProbe).where(
+        col(GeometryProbe.at) <= utcnow() - limits.window))
+    session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def list_suspicions(session: Session, *, actor: Principal, limit: int,
                     offset: int) -> list[ProbeSuspicionPublic]:
     """Episodes of suspected probing, the latest first (administrators only)."""

@@ -207,6 +207,23 @@ def test_a_refresh_writes_nothing_until_half_a_window_has_passed(
     assert refreshed > first
 
 
+def test_retention_drops_expired_circles_of_every_account(
+        client: TestClient, services: Services, shelters: dict[str, int],
+        make: AccountFactory) -> None:
+    advocate = make.account(Role.ADVOCATE)
+    for radius in (5, 10):
+        assert search(client, advocate, radius).status_code == 200
+    with services.db.write_session() as session:
+        old = session.exec(select(GeometryProbe)).first()
+        assert old is not None
+        old.at -= timedelta(hours=2)
+        session.add(old)
+        session.commit()
+    with services.db.write_session() as session:
+        assert probe_service.drop_expired(session, limits=services.probe_limits) == 1
+    assert len(_probe_times(services)) == 1
+
+
 @pytest.fixture
 def strict(services: Services) -> Iterator[TestClient]:
     """The app with a limit of 3 circles per place, to reach it in a few requests."""
