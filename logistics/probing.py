@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-CELL_DEGREES = 0.1
+CELLS_PER_DEGREE = 10  # 0.1 degree cells
 ANCHOR_DECIMALS = 4  # about 11 m: finer than any useful move of a circle, coarser than noise
 
 SEARCH = "search"
@@ -52,9 +52,10 @@ class ProbeLimits:
 
 def cell(lat: float, lon: float) -> str:
     """The 0.1 degree grid cell holding a point, named by its south-west corner."""
-    i = math.floor(lat / CELL_DEGREES)
-    j = math.floor(lon / CELL_DEGREES)
-    return f"{i * CELL_DEGREES:.1f},{j * CELL_DEGREES:.1f}"
+    # Multiplying, not dividing by 0.1: 29.7 / 0.1 is 296.99999999999994, 29.7 * 10 is 297.0.
+    i = math.floor(lat * CELLS_PER_DEGREE)
+    j = math.floor(lon * CELLS_PER_DEGREE)
+    return f"{i / CELLS_PER_DEGREE:.1f},{j / CELLS_PER_DEGREE:.1f}"
 
 
 def point_probe(kind: str, lat: float, lon: float, radius_km: float) -> Probe:

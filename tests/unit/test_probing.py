@@ -22,6 +22,7 @@ def test_points_around_one_place_share_a_cell_and_far_ones_do_not() -> None:
     assert cell(29.76, -95.37) == cell(29.71, -95.31) == "29.7,-95.4"
     assert cell(29.76, -95.37) != cell(29.86, -95.37)
     assert cell(-0.05, -0.05) == "-0.1,-0.1" and cell(0.05, 0.05) == "0.0,0.0"
+    assert cell(29.7, -95.3) == "29.7,-95.3"  # a point on a cell edge belongs to its own cell
 
 
 def test_a_repeated_request_draws_the_same_shape_and_a_new_radius_a_new_one() -> None:
