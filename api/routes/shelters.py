@@ -92,6 +92,9 @@ def search(
             ledger.commit()
 
     def count_probes(probes: list[Probe]) -> None:
+        # Hand back the connection authentication used before the count takes one of its
+        # own: requests each holding one while waiting for a second could drain the pool.
+        session.close()
         probe_service.guard(services.db, actor=principal, cipher=services.cipher, probes=probes,
                             limits=services.probe_limits, source="search",
                             purpose="shelter search")
