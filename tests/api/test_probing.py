@@ -6,21 +6,26 @@ shelter search, and exclusion radii of matching, around an anchor near a safe ho
 the administrators' `GET /v1/probes` lists the account. An advocate's ordinary pattern (one
 search refreshed 50 times, a handful of radii) is never refused, accounts are counted apart,
 and once the window has passed (time is moved by ageing the stored rows) requests pass again.
+A burst of distinct circles served by two worker processes spends exactly the budget.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from api.app import create_app
+from api.config import Settings
 from api.deps import Services
 from core.models import Role
 from core.principal import Principal
@@ -29,7 +34,8 @@ from logistics.errors import TooManyProbes
 from logistics.probe_models import GeometryProbe, ProbeSuspicion
 from logistics.probing import ProbeLimits, search_probes
 from tests.api.test_matching_api import case
-from tests.support import Account, AccountFactory
+from tests.conftest import TEST_KEY
+from tests.support import Account, AccountFactory, served
 
 PROBLEM = "application/problem+json"
 ANCHOR = (29.7604, -95.3698)  # downtown Houston
@@ -279,6 +285,23 @@ def test_requests_pass_again_once_the_window_has_passed(
     trail = strict.get(f"/v1/audit?object_type=account&object_id={advocate.id}",
                        headers=admin.headers).json()
     assert [e["action"] for e in trail].count("probe.suspected") == 2
+
+
+def test_a_burst_across_two_worker_processes_cannot_overspend_the_budget(
+        settings: Settings, tmp_path: Path, shelters: dict[str, int],
+        make: AccountFactory) -> None:
+    advocate = make.account(Role.ADVOCATE)
+    with served(settings.database_url, TEST_KEY, tmp_path, workers=2,
+                env={"HOMEWARD_PROBE_LIMIT": "7"}) as base, \
+            httpx.Client(base_url=base, timeout=60) as http, \
+            ThreadPoolExecutor(max_workers=12) as pool:
+
+        def one(radius: int) -> int:
+            return http.get("/v1/shelters", headers=advocate.headers, params={
+                "near": f"{ANCHOR[0]},{ANCHOR[1]}", "radius_km": radius}).status_code
+
+        codes = Counter(pool.map(one, range(1, 31)))
+    assert codes == Counter({200: 7, 429: 23}), codes
 
 
 def test_concurrent_requests_cannot_overspend_the_budget(services: Services,
