@@ -21,6 +21,7 @@ from api.routes import (
     interop,
     matching,
     network,
+    probes,
     safety_plans,
     shelters,
     tips_stats,
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(cases.router)
     app.include_router(safety_plans.router)
     app.include_router(matching.router)
+    app.include_router(probes.router)
     app.include_router(travel.router)
     app.include_router(network.router)
     app.include_router(tips_stats.router)

@@ -249,10 +249,11 @@ def retention_run(
         help="purge cases closed more than this many days ago "
              "(default: HOMEWARD_RETENTION_DAYS, 365)", min=0)] = None,
 ) -> None:
-    """Purge closed cases past the retention period (schedule it daily)."""
+    """Purge closed cases past the retention period, and expired probe circles (daily)."""
     from datetime import timedelta
 
-    from logistics import case_purge
+    from logistics import case_purge, probe_service
+    from logistics.probing import ProbeLimits
 
     settings = Settings.from_env()
     keep = settings.retention_days if days is None else days
@@ -260,6 +261,11 @@ def retention_run(
         reports = case_purge.purge_closed_cases(session, actor=SYSTEM,
                                                 older_than=timedelta(days=keep))
     typer.echo(f"{len(reports)} closed cases older than {keep} days purged")
+    limits = ProbeLimits(limit=settings.probe_limit,
+                         window=timedelta(seconds=settings.probe_window_s))
+    with _services(settings) as services, services.db.write_session() as session:
+        dropped = probe_service.drop_expired(session, limits=limits)
+    typer.echo(f"{dropped} expired probe circles dropped")
 
 
 def _demo_tokens(settings: Settings) -> dict[str, str]:

@@ -32,6 +32,9 @@ class Settings(BaseModel):
     max_active_holds: int = 10
     auth_failure_limit: int = 20
     auth_failure_window_s: int = 300
+    # Geometry probing (logistics/probing.py): distinct circles per account and place per window.
+    probe_limit: int = Field(default=30, ge=1)
+    probe_window_s: int = Field(default=3600, ge=1)
     retention_days: int = 365
     release_max_days: int = 90
     # Browser sessions (api/web): idle timeout, absolute lifetime, the quick-exit page, map tiles.
@@ -63,6 +66,8 @@ class Settings(BaseModel):
             "HOMEWARD_MAX_ACTIVE_HOLDS": "max_active_holds",
             "HOMEWARD_AUTH_FAILURE_LIMIT": "auth_failure_limit",
             "HOMEWARD_AUTH_FAILURE_WINDOW_S": "auth_failure_window_s",
+            "HOMEWARD_PROBE_LIMIT": "probe_limit",
+            "HOMEWARD_PROBE_WINDOW_S": "probe_window_s",
             "HOMEWARD_RETENTION_DAYS": "retention_days",
             "HOMEWARD_RELEASE_MAX_DAYS": "release_max_days",
             "HOMEWARD_WEB_IDLE_MINUTES": "web_idle_minutes",

@@ -26,6 +26,7 @@ from core.crypto import FieldCipher
 from core.db import Database
 from core.errors import InvalidInput, PreconditionRequired, TooManyAttempts, Unauthenticated
 from core.principal import Principal
+from logistics.probing import ProbeLimits
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
@@ -38,6 +39,11 @@ class Services:
     settings: Settings
     db: Database
     cipher: FieldCipher
+
+    @property
+    def probe_limits(self) -> ProbeLimits:
+        return ProbeLimits(limit=self.settings.probe_limit,
+                           window=timedelta(seconds=self.settings.probe_window_s))
 
 
 def services_of(request: Request) -> Services:

@@ -46,7 +46,7 @@ _AUTHENTICATED = {
     "409": "Conflicts with the current state",
     "412": "Stale If-Match version",
     "428": "If-Match required",
-    "429": "Too many attempts or active holds; see `Retry-After`",
+    "429": "Too many attempts, active holds or probing circles; see `Retry-After`",
 }
 
 

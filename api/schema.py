@@ -9,6 +9,7 @@ import core.web_auth  # noqa: F401  (registers tables)
 import logistics.bed_models
 import logistics.cases
 import logistics.models
+import logistics.probe_models
 import logistics.transport_models
 import logistics.travel_plans  # noqa: F401
 import network.consent_models

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -71,6 +73,8 @@ class FieldCipher:
         if len(key) != KEY_BYTES:
             raise KeyError_(f"key must be {KEY_BYTES} bytes")
         self._aead = AESGCM(key)
+        # A subkey of its own, so digests and ciphertexts never share a key's use.
+        self._digest_key = hmac.new(key, b"homeward-field-digest", hashlib.sha256).digest()
 
     def seal(self, plaintext: str, *, field: str) -> bytes:
         nonce = secrets.token_bytes(_NONCE_BYTES)
@@ -86,6 +90,12 @@ class FieldCipher:
         except InvalidTag as exc:
             raise DecryptionError(f"{field}: value does not open with this key") from exc
         return plain.decode("utf-8")
+
+    def digest(self, text: str, *, field: str) -> str:
+        """A keyed digest (HMAC-SHA256, hex) of a value bound to its field: equal values
+        compare equal, but without the key a guessable value cannot be recovered by trying."""
+        message = field.encode() + b"\x00" + text.encode("utf-8")
+        return hmac.new(self._digest_key, message, hashlib.sha256).hexdigest()
 
     def seal_optional(self, plaintext: str | None, *, field: str) -> bytes | None:
         return None if plaintext is None else self.seal(plaintext, field=field)

@@ -74,3 +74,13 @@ class InvalidLogistics(LogisticsError):
 
     def __init__(self, field: str, detail: str) -> None:
         super().__init__(detail, extra={"errors": [{"field": field, "message": detail}]})
+
+
+class TooManyProbes(LogisticsError):
+    kind: ClassVar[ErrorKind] = "too_many"
+    code = "too-many-probes"
+    title = "Too many different search or matching areas around one place"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

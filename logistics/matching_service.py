@@ -11,7 +11,8 @@ holds are staged in ONE transaction through the registry's conditional UPDATE; i
 changed since the snapshot, everything rolls back and the batch is solved again on fresh
 counts, a bounded number of times; they are batch holds (`logistics.batch_holds`: the agency's
 mass-rescue budget, one per case across re-runs). Reading a stored case for matching is
-audited, and so is every match made for one.
+audited, and so is every match made for one. Both use cases first count the request's circles
+against the caller's probing budget (`logistics.probe_service`; 429 when over it).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from core.db import Database
 from core.errors import Conflict, InvalidInput
 from core.models import Role
 from core.principal import Principal
-from logistics import batch_holds, solver_pool
+from logistics import batch_holds, probe_service, solver_pool
 from logistics.bed_models import HoldPublic
 from logistics.matching_cases import stored_case, to_household
 from logistics.matching_index import IndexedSnapshot, load_index
@@ -49,6 +50,7 @@ from logistics.matching_models import (
 )
 from logistics.matching_snapshot import ShelterMeta, Snapshot, box_for, load_snapshot
 from logistics.models import Shelter
+from logistics.probing import ProbeLimits
 from logistics.service import ADDRESS_FIELD
 from logistics.solver_pool import PoolLimits
 from logistics.visibility import rounded_distance_m
@@ -143,11 +145,13 @@ def rank_in_session(session: Session, *, actor: Principal, cipher: FieldCipher,
 
 
 def match_household(db: Database, *, actor: Principal, cipher: FieldCipher,
-                    request: MatchRequest) -> MatchResponse:
+                    request: MatchRequest, probe_limits: ProbeLimits) -> MatchResponse:
     """The best `limit` shelters for one household now, with every exclusion counted."""
     actor.require_role(*MATCHERS)
+    probe_service.guard_match(db, actor=actor, cipher=cipher, request=request,
+                              limits=probe_limits)
     # A stored case's read and match are audited, so that path needs a write transaction;
-    # an inline case leaves no trace and reads only.
+    # an inline case only reads (its circles were counted above, in their own transaction).
     factory = db.read_session if request.case_id is None else db.write_session
     with factory() as session:
         found = rank_in_session(session, actor=actor, cipher=cipher, case=request.case,
@@ -232,10 +236,13 @@ def _households(db: Database, actor: Principal, cipher: FieldCipher,
 
 
 def match_batch(db: Database, *, actor: Principal, cipher: FieldCipher,
-                request: BatchMatchRequest, config: BatchConfig) -> BatchResponse:
+                request: BatchMatchRequest, config: BatchConfig,
+                probe_limits: ProbeLimits) -> BatchResponse:
     """Place many households at once; with `hold`, hold every placement or none, within the
     agency's mass-rescue budget, keeping (not repeating) a case's earlier batch hold."""
     actor.require_role(*MATCHERS)
+    probe_service.guard_matching(db, actor=actor, cipher=cipher, cases=request.cases,
+                                 case_ids=request.case_ids, limits=probe_limits, source="batch")
     opts = request.options
     limit = opts.time_limit_s or min(config.default_time_limit_s, config.time_limit_cap_s)
     if limit > config.time_limit_cap_s:

@@ -6,7 +6,8 @@ all SQL. Python then computes exact great-circle distances for the few rows left
 radius and intake hours, ranks, and builds views for one page only. Stale counts rank as if
 the shelter were 25 km further away, so a fresh count wins a near tie. Confidential shelters
 show a distance rounded to 5 km and no place. A search that finds nothing is recorded in the
-unmet-need ledger, without personal data.
+unmet-need ledger, without personal data. Its circle is first counted by `check_probes`
+(`logistics.probe_service`), which refuses an account bisecting radii around one place.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from core.types import UTCDateTime
 from logistics import bed_service
 from logistics.bed_models import BedCountPublic, UnmetNeed
 from logistics.models import BedInventory, Shelter, ShelterLanguage, ShelterPublic, ShelterStaff
+from logistics.probing import Probe, search_probes
 from logistics.schedule import is_open
 from logistics.service import languages_of, present
 from logistics.visibility import rounded_distance_m
@@ -124,7 +126,11 @@ def _candidates(session: Session, query: SearchQuery, now: datetime) -> list[_Ca
 def search_shelters(
     session: Session, *, actor: Principal, cipher: FieldCipher, query: SearchQuery,
     record_unmet: Callable[[UnmetNeed], None] | None = None,
+    check_probes: Callable[[list[Probe]], None] | None = None,
 ) -> SearchPage:
+    # Counted before anything is read: a refused probe must not be answered.
+    if check_probes is not None:
+        check_probes(search_probes(query.lat, query.lon, query.radius_km))
     now = utcnow()
     candidates = _candidates(session, query, now)
     distances = haversine_m_many(query.lat, query.lon,

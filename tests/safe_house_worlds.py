@@ -105,9 +105,11 @@ class World:
 
 def build_world(url: str, workdir: Path, **settings: Any) -> World:
     """One world; call it under `frozen_clock` so that two builds agree to the microsecond."""
-    services = build_services(Settings(
-        database_url=url, secret_key=KEY, key_file=workdir / "unused.key",
-        busy_timeout_ms=2000, solver_workers=1, **settings))
+    # The probing limit (tests/api/test_probing.py) is lifted: these tests prove that the
+    # answers carry nothing to find, however many questions are asked.
+    services = build_services(Settings(**{
+        "database_url": url, "secret_key": KEY, "key_file": workdir / "unused.key",
+        "busy_timeout_ms": 2000, "solver_workers": 1, "probe_limit": 1_000_000, **settings}))
     client = TestClient(create_app(services=services))
     client.__enter__()
     make = AccountFactory(services)

@@ -26,7 +26,8 @@ def match(body: MatchRequest, principal: PrincipalDep, services: ServicesDep,
           response: Response) -> object:
     response.headers["Cache-Control"] = "no-store"
     return matching_service.match_household(services.db, actor=principal,
-                                            cipher=services.cipher, request=body)
+                                            cipher=services.cipher, request=body,
+                                            probe_limits=services.probe_limits)
 
 
 @router.post("/matches/batch", response_model=BatchResponse)
@@ -39,4 +40,5 @@ def match_batch(body: BatchMatchRequest, principal: PrincipalDep, services: Serv
         default_time_limit_s=s.solver_default_time_limit_s, memory_mb=s.solver_memory_mb,
         max_concurrent=s.solver_max_concurrent, workers=s.solver_workers)
     return matching_service.match_batch(services.db, actor=principal, cipher=services.cipher,
-                                        request=body, config=config)
+                                        request=body, config=config,
+                                        probe_limits=services.probe_limits)

@@ -21,7 +21,7 @@ from api.deps import (
     request_digest,
 )
 from core.errors import InvalidInput
-from logistics import bed_service, hold_service, service, surge_service
+from logistics import bed_service, hold_service, probe_service, service, surge_service
 from logistics.bed_models import (
     BedCountPublic,
     BedCountUpdate,
@@ -36,6 +36,7 @@ from logistics.bed_models import (
 from logistics.hold_service import HoldLimits
 from logistics.languages import normalise_language
 from logistics.models import ShelterCreate, ShelterPublic
+from logistics.probing import Probe
 from logistics.search import (
     MAX_RADIUS_KM,
     SearchPage,
@@ -90,12 +91,20 @@ def search(
             ledger.add(entry)
             ledger.commit()
 
+    def count_probes(probes: list[Probe]) -> None:
+        # Hand back the connection authentication used before the count takes one of its
+        # own: requests each holding one while waiting for a second could drain the pool.
+        session.close()
+        probe_service.guard(services.db, actor=principal, cipher=services.cipher, probes=probes,
+                            limits=services.probe_limits, source="search",
+                            purpose="shelter search")
+
     query = SearchQuery(lat=lat, lon=lon, radius_km=radius_km, population=population,
                         bed_type=bed_type, min_available=min_available, language=language,
                         accessible=accessible, pets=pets, open_now=open_now, state=state,
                         limit=limit, offset=offset)
     return search_shelters(session, actor=principal, cipher=services.cipher, query=query,
-                           record_unmet=record)
+                           record_unmet=record, check_probes=count_probes)
 
 
 @router.get("/unmet-need", response_model=list[UnmetNeedPublic])

@@ -120,7 +120,8 @@ def _case_page(request: Request, services: Services, session: Session, identity:
     try:
         match = matching_service.match_household(
             services.db, actor=principal, cipher=services.cipher,
-            request=MatchRequest(case_id=case_id, limit=5))
+            request=MatchRequest(case_id=case_id, limit=5),
+            probe_limits=services.probe_limits)
     except DomainError as exc:
         match_error = exc.detail
     language = pick_language(request)

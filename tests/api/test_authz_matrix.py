@@ -296,6 +296,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/shelters"): Rule(ALL, None, lambda w, s, c: Call(
         "GET", "/v1/shelters?near=38.9,-77.0")),
     ("GET", "/v1/unmet-need"): Rule(PLATFORM, None, lambda w, s, c: Call("GET", "/v1/unmet-need")),
+    ("GET", "/v1/probes"): Rule(PLATFORM, None, lambda w, s, c: Call("GET", "/v1/probes")),
     ("POST", "/v1/shelters"): Rule(ADMINS, PLATFORM, lambda w, s, c: Call(
         "POST", "/v1/shelters", shelter_body(s.agency))),
     ("GET", "/v1/shelters/{shelter_id}"): Rule(ALL, ALL, lambda w, s, c: Call(

@@ -10,7 +10,14 @@ from pathlib import Path
 
 from api.config import Settings
 from api.deps import Services
-from bench.load import broken_invariants, drive, make_cases, prepare, print_report
+from bench.load import (
+    SERVER_ENV,
+    broken_invariants,
+    drive,
+    make_cases,
+    prepare,
+    print_report,
+)
 from tests.conftest import TEST_KEY
 from tests.support import served
 
@@ -18,7 +25,7 @@ from tests.support import served
 def test_mixed_traffic_has_no_5xx_and_keeps_invariants(settings: Settings, services: Services,
                                                        tmp_path: Path) -> None:
     world = prepare(services, clients=8)
-    with served(settings.database_url, TEST_KEY, tmp_path, workers=2) as base:
+    with served(settings.database_url, TEST_KEY, tmp_path, workers=2, env=SERVER_ENV) as base:
         make_cases(base, world, 2)
         report = drive(base, world, seconds=8, clients=8)
     print_report(report)

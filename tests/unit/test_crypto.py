@@ -58,3 +58,15 @@ def test_key_file_is_created_once_with_mode_0600(tmp_path: Path) -> None:
     assert load_or_create_key(None, path) == first
     env_key = new_key_text()
     assert load_or_create_key(env_key, path) == decode_key(env_key)
+
+
+def test_digest_is_stable_keyed_and_bound_to_its_field() -> None:
+    key = decode_key(new_key_text())
+    cipher, again = FieldCipher(key), FieldCipher(key)
+    other = FieldCipher(decode_key(new_key_text()))
+    value = "search|29.7604|-95.3698|20500"
+    digest = cipher.digest(value, field="geometry_probe.shape")
+    assert digest == again.digest(value, field="geometry_probe.shape")
+    assert digest != other.digest(value, field="geometry_probe.shape")
+    assert digest != cipher.digest(value, field="another.field")
+    assert len(digest) == 64 and "29.76" not in digest
