@@ -1,15 +1,18 @@
-"""Column types shared by every table: timezone-aware UTC timestamps on SQLite and PostgreSQL.
+"""Timestamps shared by every table and request: timezone-aware UTC on SQLite and PostgreSQL.
 
 SQLite has no timezone type and hands back naive datetimes; PostgreSQL's timestamptz hands back
-aware ones in the session zone. This decorator stores UTC and always returns aware UTC values,
-and refuses naive input rather than guessing its zone.
+aware ones in the session zone. `UTCDateTime` stores UTC and always returns aware UTC values,
+and refuses naive input rather than guessing its zone. `Instant` is the request side: a time a
+caller sends must carry its offset and be a UTC instant the database can store, so that
+"9999-12-31T23:59:59-14:00" (past year 9999 in UTC) is a 422 naming the field, not a 500.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import AfterValidator, AwareDatetime
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -39,3 +42,22 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+# Times before the Unix epoch or this far ahead are typing errors, not plans.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _storable(value: datetime) -> datetime:
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise ValueError("must be a time between 1970 and 9000 (UTC)")
+    return value  # the caller's offset is kept: some answers speak in the caller's zone
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_storable)]
+

@@ -16,7 +16,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, Index, String, UniqueConst
 from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
-from core.types import UTCDateTime
+from core.types import Instant, UTCDateTime
 from logistics.vocabulary import BedType, Population
 
 
@@ -151,15 +151,13 @@ class SurgeWindow(SQLModel, table=True):
 
 class SurgeCreate(SQLModel):
     beds: int = Field(ge=1, le=1000)
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Instant
+    ends_at: Instant
     reason: str = Field(default="overflow", min_length=1, max_length=64,
                         schema_extra={"pattern": r"^[\w .,'-]+$"})
 
     @model_validator(mode="after")
     def _window(self) -> SurgeCreate:
-        if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
-            raise ValueError("starts_at and ends_at need a UTC offset")
         if self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
         if self.ends_at - self.starts_at > timedelta(days=31):

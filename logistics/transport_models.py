@@ -13,13 +13,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlmodel import Field as Column_
 from sqlmodel import SQLModel
 
 from core.clock import utcnow
-from core.types import UTCDateTime
+from core.types import Instant, UTCDateTime
 from logistics.cases import ExclusionPoint, Location
 
 
@@ -129,8 +129,8 @@ class ItinerarySearch(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     origin: PlaceIn = Field(alias="from")
     destination: PlaceIn = Field(alias="to")
-    depart_after: AwareDatetime
-    arrive_by: AwareDatetime | None = None
+    depart_after: Instant
+    arrive_by: Instant | None = None
     travellers: list[TravellerIn] = Field(default_factory=lambda: [TravellerIn(age=30)],
                                           min_length=1, max_length=12)
     has_id: bool = True

@@ -18,7 +18,7 @@ from sqlalchemy import JSON, Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
-from core.types import UTCDateTime
+from core.types import Instant, UTCDateTime
 
 DEFAULT_RELEASE_MAX_DAYS = 90
 
@@ -64,19 +64,12 @@ class ReleaseCreate(SQLModel):
     recipient_id: int = Field(ge=1)
     fields: list[CaseFieldGroup] = Field(min_length=1, max_length=len(CaseFieldGroup))
     purpose: str = Field(min_length=1, max_length=500)
-    expires_at: datetime | None = None  # default: the longest allowed
+    expires_at: Instant | None = None  # default: the longest allowed
 
     @field_validator("fields")
     @classmethod
     def _distinct(cls, value: list[CaseFieldGroup]) -> list[CaseFieldGroup]:
         return sorted(set(value))
-
-    @field_validator("expires_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("give a time zone, e.g. 2025-06-30T17:00:00Z")
-        return value
 
 
 class ReleasePublic(SQLModel):

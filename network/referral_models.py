@@ -13,12 +13,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import field_validator
 from sqlalchemy import JSON, CheckConstraint, Column, Index, LargeBinary, String
 from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
-from core.types import UTCDateTime
+from core.types import Instant, UTCDateTime
 from network.consent_models import CaseFieldGroup
 from network.directory_models import ServiceType
 
@@ -67,12 +66,6 @@ class Referral(SQLModel, table=True):
     updated_at: datetime = _ts()
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise ValueError("give a time zone, e.g. 2025-06-30T17:00:00Z")
-    return value
-
-
 class ReferralCreate(SQLModel):
     """`fields` absent: share all that active releases cover (de-identified if none);
     `fields: []`: de-identified only; a list: exactly those, each needing an active release."""
@@ -81,22 +74,12 @@ class ReferralCreate(SQLModel):
     recipient_id: int = Field(ge=1)
     service_type: ServiceType
     fields: list[CaseFieldGroup] | None = Field(default=None, max_length=len(CaseFieldGroup))
-    follow_up_at: datetime | None = None
-
-    @field_validator("follow_up_at")
-    @classmethod
-    def _aware_follow_up(cls, value: datetime | None) -> datetime | None:
-        return _aware(value)
+    follow_up_at: Instant | None = None
 
 
 class ReferralUpdate(SQLModel):
     status: ReferralStatus | None = None
-    follow_up_at: datetime | None = None
-
-    @field_validator("follow_up_at")
-    @classmethod
-    def _aware_follow_up(cls, value: datetime | None) -> datetime | None:
-        return _aware(value)
+    follow_up_at: Instant | None = None
 
 
 class ReferralPublic(SQLModel):

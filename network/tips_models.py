@@ -21,7 +21,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, LargeBinary, String
 from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
-from core.types import UTCDateTime
+from core.types import Instant, UTCDateTime
 from network.routing import Basis, Level, ShareField
 
 
@@ -182,7 +182,7 @@ class TipCreate(TipDetails):
     minors_involved: bool = False
     harm_imminent: bool = False
     consent: ConsentIn = Value(default_factory=ConsentIn)
-    received_at: datetime | None = None  # when the hotline took the tip; default now
+    received_at: Instant | None = None  # when the hotline took the tip; default now
 
 
 class JurisdictionPublic(BaseModel):
