@@ -76,10 +76,10 @@ def sign_in(request: Request, services: ServicesDep,
             return _form(request, services, next_page=safe_next(next), error="throttled",
                          status=429)
     try:
-        with services.db.write_session() as session:
-            signed = web_auth.sign_in(session, name=name, password=password,
-                                      limits=limits(settings),
-                                      request_id=getattr(request.state, "request_id", None))
+        # A plain `def` route, so the Argon2 check runs in a worker thread, off the event loop.
+        signed = web_auth.sign_in(services.db, name=name, password=password,
+                                  limits=limits(settings),
+                                  request_id=getattr(request.state, "request_id", None))
     except Unauthenticated:
         with services.db.write_session() as session:
             accounts.record_auth_failure(session, client=client, throttle=throttle)
