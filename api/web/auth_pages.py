@@ -71,7 +71,8 @@ def sign_in(request: Request, services: ServicesDep,
     throttle = accounts.Throttle(limit=settings.auth_failure_limit,
                                  window=timedelta(seconds=settings.auth_failure_window_s))
     client = request.client.host if request.client else "unknown"
-    with services.db.write_session() as session:
+    # Only reads: a write session would queue behind every writer for nothing.
+    with services.db.read_session() as session:
         if accounts.auth_retry_after(session, client=client, throttle=throttle) is not None:
             return _form(request, services, next_page=safe_next(next), error="throttled",
                          status=429)
