@@ -326,7 +326,7 @@ def demo(
     typer.echo(f"\nWeb pages: {address}/  (sign in with a name and password below)")
     typer.echo(f"API docs:  {address}/docs  (programs send `Authorization: Bearer <token>`)")
     typer.echo("Demo accounts, one per role (shown once; run `make demo` again for new ones):")
-    typer.echo(f"  {'name':<26} {'web password':<18} API token")
+    typer.echo(f"  {'name':<26} {'web passphrase':<18} API token")
     for name, token in tokens.items():
         typer.echo(f"  {name:<26} {passwords[name]:<18} {token}")
     if serve_after:
