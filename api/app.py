@@ -7,6 +7,7 @@ holds, counts) lives in the database, so any number of workers and machines can 
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from api import errors, web
 from api.config import Settings
@@ -30,6 +31,8 @@ from api.routes import (
 from core.crypto import FieldCipher, load_or_create_key
 from core.db import Database, DatabaseSettings
 
+DOCS_ASSETS = "/docs/assets"
+
 
 def build_services(settings: Settings) -> Services:
     sqlite_path = settings.sqlite_path()
@@ -48,10 +51,14 @@ def build_services(settings: Settings) -> Services:
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     settings = settings or (services.settings if services else Settings.from_env())
     services = services or build_services(settings)
-    app = FastAPI(
+    # /docs (Swagger UI) and /redoc load their scripts and styles from the app itself (the
+    # fastapi-offline package ships them), not from a CDN: they work with no network.
+    app = FastAPIOffline(
         title="Homeward",
         version="0.1.0",
         description="Shelter beds, safety plans and travel home for an anti-trafficking hotline.",
+        static_url=DOCS_ASSETS,
+        favicon_url=f"{DOCS_ASSETS}/favicon.png",
     )
     app.state.services = services
     errors.install(app, retry_after_s=settings.retry_after_s)

@@ -296,6 +296,19 @@ def _demo_tokens(settings: Settings) -> dict[str, str]:
     return tokens
 
 
+def _demo_passwords(settings: Settings, names: list[str]) -> dict[str, str]:
+    """A fresh web sign-in passphrase for each demo account (earlier ones stop working)."""
+    import secrets
+
+    from core import web_auth
+
+    passwords = {name: secrets.token_urlsafe(12) for name in names}
+    with _services(settings) as services, services.db.write_session() as session:
+        for name, password in passwords.items():
+            web_auth.set_password(session, actor=SYSTEM, name=name, password=password)
+    return passwords
+
+
 @app.command()
 def demo(
     host: str = "127.0.0.1",
@@ -304,18 +317,24 @@ def demo(
     data_dir: Annotated[Path, typer.Option(help="shared public data (Amtrak GTFS), if present")]
     = SHARED_DATA,
 ) -> None:
-    """Migrate the database, load demo data, create one account per role, print tokens, serve."""
+    """Migrate the database, load demo data, create one account per role, print each one's
+    web sign-in and API token, serve."""
     from logistics import transport_service
 
+    address = f"http://{host}:{port}"
+    typer.echo(f"Homeward demo: web pages at {address}/ (accounts below, after loading)")
     settings = Settings.from_env()
     tokens = _demo_tokens(settings)
+    passwords = _demo_passwords(settings, list(tokens))
     with _services(settings) as services, services.db.write_session() as session:
         feed = transport_service.load_demo_transport(session, actor=SYSTEM, data_dir=data_dir)
     typer.echo(f"Amtrak timetable: {'loaded' if feed else f'not found under {data_dir}'}")
-    typer.echo("Demo accounts (tokens are shown once; run `make demo` again for new ones):")
+    typer.echo(f"\nWeb pages: {address}/  (sign in with a name and password below)")
+    typer.echo(f"API docs:  {address}/docs  (programs send `Authorization: Bearer <token>`)")
+    typer.echo("Demo accounts, one per role (shown once; run `make demo` again for new ones):")
+    typer.echo(f"  {'name':<26} {'web passphrase':<18} API token")
     for name, token in tokens.items():
-        typer.echo(f"  {name:<28} {token}")
-    typer.echo(f"API docs: http://{host}:{port}/docs")
+        typer.echo(f"  {name:<26} {passwords[name]:<18} {token}")
     if serve_after:
         serve(host=host, port=port, workers=1)
 

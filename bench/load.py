@@ -1,4 +1,5 @@
-"""Mixed-traffic load test on loopback: searches, holds, admits, matches, plans, itineraries.
+"""Mixed-traffic load test on loopback: searches, holds, admits, matches, plans, itineraries,
+web sign-ins and pages.
 
 It prepares a database (the small national fixture plus the 18 DC shelters, the Amtrak
 timetable when the shared data is present, accounts, cases and screenings), serves it with two
@@ -33,6 +34,7 @@ from api.app import build_services
 from api.config import Settings
 from api.deps import Services
 from core import service as accounts
+from core import web_auth
 from core.crypto import new_key_text
 from core.models import AccountCreate, AgencyKind, Role
 from core.principal import SYSTEM
@@ -54,6 +56,7 @@ class World:
     coordinator_shelters: list[int]
     shelter_ids: list[int]
     cases: list[tuple[int, int]] = field(default_factory=list)  # (case id, screening id)
+    web_sign_ins: list[tuple[str, str]] = field(default_factory=list)  # advocates' (name, pw)
     has_timetable: bool = False
 
 
@@ -73,18 +76,23 @@ def prepare(services: Services, *, clients: int) -> World:
                                           kind=AgencyKind.SHELTER_ORGANISATION)
         assert hotline.id is not None and provider.id is not None
         runs = shelters.shelter_ids_of_agency(session, agency_id=provider.id)
-        advocates = []
+        advocates, web_sign_ins = [], []
         for i in range(clients):
-            _, issued = accounts.create_account(session, actor=SYSTEM, data=AccountCreate(
+            account, issued = accounts.create_account(session, actor=SYSTEM, data=AccountCreate(
                 name=f"load-{uuid.uuid4().hex[:6]}-{i}", role=Role.ADVOCATE,
                 agency_id=hotline.id))
             advocates.append(issued.token)
+            web_sign_ins.append((account.name, f"load passphrase {i:04d}"))
         _, coordinator = shelters.create_staff_account(
             session, actor=SYSTEM, shelter_ids=runs, data=AccountCreate(
                 name=f"load-coord-{uuid.uuid4().hex[:6]}", role=Role.SHELTER_COORDINATOR,
                 agency_id=provider.id))
         ids = [int(r) for r in session.execute(text("SELECT id FROM shelter")).scalars()]
-    return World(advocates, coordinator.token, runs, ids, has_timetable=has_timetable)
+    for name, password in web_sign_ins:
+        with services.db.write_session() as session:
+            web_auth.set_password(session, actor=SYSTEM, name=name, password=password)
+    return World(advocates, coordinator.token, runs, ids, has_timetable=has_timetable,
+                 web_sign_ins=web_sign_ins)
 
 
 def make_cases(base: str, world: World, n: int) -> None:
@@ -123,10 +131,12 @@ class Report:
 
 def _one(http: httpx.Client, rng: random.Random, world: World, i: int, report: Report) -> None:
     adv = {"Authorization": f"Bearer {world.advocates[i % len(world.advocates)]}"}
-    op = rng.choices(["search", "hold", "admit", "match", "plan", "itinerary"],
-                     weights=[35, 20, 15, 10, 10, 10 if world.has_timetable else 0])[0]
+    op = rng.choices(["search", "hold", "admit", "match", "plan", "itinerary", "web"],
+                     weights=[35, 20, 15, 10, 10, 10 if world.has_timetable else 0, 10])[0]
     started = time.perf_counter()
-    if op == "search":
+    if op == "web":
+        route, response = _web(http, rng, world, i)
+    elif op == "search":
         route = "GET /v1/shelters"
         response = http.get("/v1/shelters", headers=adv, params={
             "near": f"{38.9 + rng.uniform(-0.1, 0.1):.4f},{-77.0 + rng.uniform(-0.1, 0.1):.4f}",
@@ -173,6 +183,21 @@ def _one(http: httpx.Client, rng: random.Random, world: World, i: int, report: R
             "avoid": {"cities": [], "states": [], "points": []}, "max_transfers": 2,
             "min_transfer_minutes": 30})
     report.add(route, response.status_code, (time.perf_counter() - started) * 1000)
+
+
+def _web(http: httpx.Client, rng: random.Random, world: World, i: int
+         ) -> tuple[str, httpx.Response]:
+    """A page of an advocate's menu; signing in first (timed alone) now and then, as people do.
+    The page request carries only the session cookie, never the client's API token."""
+    if "hw_session" not in http.cookies or rng.random() < 0.2:
+        name, password = world.web_sign_ins[i % len(world.web_sign_ins)]
+        http.cookies.clear()
+        http.get("/web/sign-in")
+        return "POST /web/sign-in", http.post("/web/sign-in", data={
+            "name": name, "password": password, "csrf_token": http.cookies.get("hw_signin", ""),
+            "next": "/web/cases"})
+    page = rng.choice(["/web/cases", "/web/rescue"])
+    return f"GET {page}", http.get(page)
 
 
 def drive(base: str, world: World, *, seconds: float, clients: int) -> Report:

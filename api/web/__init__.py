@@ -1,9 +1,9 @@
 """Web pages for coordinators, advocates and case managers, served by the API's own app.
 
 `install(app)` adds the page routers under `/web`, the vendored static files under
-`/web/static`, and the handlers that turn a missing session into the sign-in page and a
-wrong role or CSRF token into a plain 403 page. Pages call the same use cases as the JSON
-API; nothing here holds domain rules.
+`/web/static`, the `/` redirect to sign-in, and the handlers that turn a missing session into
+the sign-in page and a wrong role or CSRF token into a plain 403 page. Pages call the same use
+cases as the JSON API; nothing here holds domain rules.
 """
 
 from __future__ import annotations
@@ -14,13 +14,18 @@ from fastapi.staticfiles import StaticFiles
 
 from api.deps import services_of
 from api.web import advocate, auth_pages, coordinator, rescue, travel
-from api.web.common import HERE, SignInRequired, WebForbidden, redirect, render
+from api.web.common import HERE, SESSION_COOKIE, SignInRequired, WebForbidden, redirect, render
 
 
 def install(app: FastAPI) -> None:
     for module in (auth_pages, coordinator, advocate, rescue, travel):
         app.include_router(module.router)
     app.mount("/web/static", StaticFiles(directory=HERE / "static"), name="web-static")
+
+    @app.get("/", include_in_schema=False)
+    async def root(request: Request) -> Response:
+        """A newcomer opening the bare address lands on the sign-in page (or the pages)."""
+        return redirect("/web/" if request.cookies.get(SESSION_COOKIE) else "/web/sign-in")
 
     async def sign_in_required(request: Request, _exc: Exception) -> Response:
         target = "/web/sign-in"

@@ -22,7 +22,15 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import Services, ServicesDep, SessionDep
 from api.errors import STATUS_BY_KIND
 from api.web import forms
-from api.web.common import IdentityDep, PostDep, pick_language, redirect, render, require
+from api.web.common import (
+    AuditedSessionDep,
+    IdentityDep,
+    PostDep,
+    pick_language,
+    redirect,
+    render,
+    require,
+)
 from core.errors import DomainError
 from core.models import Role
 from core.web_auth import WebIdentity
@@ -59,7 +67,7 @@ def _form_error(exc: forms.FormError) -> Notice:
 
 
 @router.get("/cases")
-def cases(request: Request, services: ServicesDep, session: SessionDep,
+def cases(request: Request, services: ServicesDep, session: AuditedSessionDep,
           identity: IdentityDep) -> Response:
     return _cases(request, services, session, identity)
 
@@ -133,7 +141,7 @@ def _case_page(request: Request, services: Services, session: Session, identity:
 
 
 @router.get("/cases/{case_id}")
-def case_page(request: Request, services: ServicesDep, session: SessionDep,
+def case_page(request: Request, services: ServicesDep, session: AuditedSessionDep,
               identity: IdentityDep, case_id: int) -> Response:
     try:
         return _case_page(request, services, session, identity, case_id)
@@ -229,13 +237,13 @@ def _plan_page(request: Request, services: Services, session: Session, identity:
 
 
 @router.get("/plans/{plan_id}")
-def plan_page(request: Request, services: ServicesDep, session: SessionDep,
+def plan_page(request: Request, services: ServicesDep, session: AuditedSessionDep,
               identity: IdentityDep, plan_id: int) -> Response:
     return _plan_page(request, services, session, identity, plan_id)
 
 
 @router.get("/plans/{plan_id}/render")
-def render_plan(services: ServicesDep, session: SessionDep, identity: IdentityDep,
+def render_plan(services: ServicesDep, session: AuditedSessionDep, identity: IdentityDep,
                 plan_id: int, format: Annotated[str, Query(pattern="^(html|pdf|txt)$")],
                 discreet: bool = False) -> Response:
     principal = require(identity, *WORKERS)
@@ -252,7 +260,8 @@ def render_plan(services: ServicesDep, session: SessionDep, identity: IdentityDe
 
 
 @router.get("/plans/{plan_id}/sms")
-def sms(request: Request, services: ServicesDep, session: SessionDep, identity: IdentityDep,
+def sms(request: Request, services: ServicesDep, session: AuditedSessionDep,
+        identity: IdentityDep,
         plan_id: int, discreet: bool = False) -> Response:
     principal = require(identity, *WORKERS)
     rendered = plans.render_plan(session, actor=principal, cipher=services.cipher,

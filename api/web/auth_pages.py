@@ -71,15 +71,16 @@ def sign_in(request: Request, services: ServicesDep,
     throttle = accounts.Throttle(limit=settings.auth_failure_limit,
                                  window=timedelta(seconds=settings.auth_failure_window_s))
     client = request.client.host if request.client else "unknown"
-    with services.db.write_session() as session:
+    # Only reads: a write session would queue behind every writer for nothing.
+    with services.db.read_session() as session:
         if accounts.auth_retry_after(session, client=client, throttle=throttle) is not None:
             return _form(request, services, next_page=safe_next(next), error="throttled",
                          status=429)
     try:
-        with services.db.write_session() as session:
-            signed = web_auth.sign_in(session, name=name, password=password,
-                                      limits=limits(settings),
-                                      request_id=getattr(request.state, "request_id", None))
+        # A plain `def` route, so the Argon2 check runs in a worker thread, off the event loop.
+        signed = web_auth.sign_in(services.db, name=name, password=password,
+                                  limits=limits(settings),
+                                  request_id=getattr(request.state, "request_id", None))
     except Unauthenticated:
         with services.db.write_session() as session:
             accounts.record_auth_failure(session, client=client, throttle=throttle)

@@ -21,7 +21,10 @@ def test_demo_sets_up_accounts_and_dc_shelters(settings: Settings, client: TestC
     assert result.exit_code == 0, result.output
     if SHARED_DATA.is_dir():
         assert "Amtrak timetable: loaded" in result.output
-    tokens = dict(re.findall(r"^\s+(demo-[a-z-]+)\s+(hw_\S+)$", result.output, re.MULTILINE))
+    assert result.output.startswith("Homeward demo: web pages at http://127.0.0.1:8000/")
+    accounts = re.findall(r"^\s+(demo-[a-z-]+)\s+(\S{16})\s+(hw_\S+)$", result.output,
+                          re.MULTILINE)
+    tokens = {name: token for name, _, token in accounts}
     assert set(tokens) == {"demo-platform-admin", "demo-agency-admin", "demo-advocate",
                            "demo-case-manager", "demo-shelter-coordinator"}
 
@@ -33,7 +36,8 @@ def test_demo_sets_up_accounts_and_dc_shelters(settings: Settings, client: TestC
     assert [i["shelter"]["name"] for i in youth["items"]] == ["Sasha Bruce Youthworks"]
     women = client.get(f"/v1/shelters?near={UNION_STATION}&radius_km=20&population=adult_women"
                        "&min_available=0", headers=auth("demo-advocate")).json()
-    distances = [i["distance_km"] for i in women["items"]]
+    # A safe house's distance is shown rounded to 5 km, so only the others are checked in order.
+    distances = [i["distance_km"] for i in women["items"] if not i["distance_rounded"]]
     assert len(distances) >= 3 and distances == sorted(distances)
 
     me = client.get("/v1/me", headers=auth("demo-shelter-coordinator")).json()
@@ -56,3 +60,15 @@ def test_demo_sets_up_accounts_and_dc_shelters(settings: Settings, client: TestC
     assert discharged.status_code == 200, discharged.text
     assert client.get("/v1/audit", headers=auth("demo-agency-admin")).status_code == 403
     assert client.get("/v1/audit", headers=auth("demo-platform-admin")).status_code == 200
+
+    # Every account signs in on the web with the passphrase printed beside it, from `/`.
+    passwords = {name: password for name, password, _ in accounts}
+    for name, password in passwords.items():
+        web = TestClient(client.app)
+        form = web.get("/")
+        assert form.url.path == "/web/sign-in"
+        page = web.post("/web/sign-in", data={
+            "name": name, "password": password, "csrf_token": web.cookies.get("hw_signin"),
+            "next": "/web/"})
+        assert page.status_code == 200 and page.url.path != "/web/sign-in", name
+        assert name in page.text

@@ -219,3 +219,75 @@ def test_csrf_token_is_per_session(client: TestClient, services: Services,
                                           "members": "30F", "city": "Washington",
                                           "state": "DC"}).status_code == 403
     assert csrf_of(other.get("/web/cases").text) == other_token
+
+
+def test_passwords_use_owasp_argon2id_parameters(client: TestClient, services: Services,
+                                                 make: AccountFactory) -> None:
+    advocate = make.account(Role.ADVOCATE)
+    set_password(services, advocate.name)
+    with services.db.read_session() as session:
+        stored = session.exec(select(AccountPassword)).one()
+    # OWASP Password Storage Cheat Sheet: Argon2id, m=19 MiB, t=2, p=1.
+    assert stored.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+def test_old_hashes_still_sign_in_and_are_rehashed(client: TestClient, services: Services,
+                                                   make: AccountFactory) -> None:
+    from argon2 import PasswordHasher
+
+    advocate = make.account(Role.ADVOCATE)
+    set_password(services, advocate.name)
+    old = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash(PASSWORD)
+    with services.db.write_session() as session:
+        row = session.exec(select(AccountPassword)).one()
+        row.password_hash = old
+        session.add(row)
+        session.commit()
+    assert _post_sign_in(client, advocate.name, "not the password").status_code == 401  # type: ignore[attr-defined]
+    with services.db.read_session() as session:
+        assert session.exec(select(AccountPassword)).one().password_hash == old
+    assert _post_sign_in(client, advocate.name, PASSWORD).status_code == 303  # type: ignore[attr-defined]
+    with services.db.read_session() as session:
+        renewed = session.exec(select(AccountPassword)).one().password_hash
+    assert renewed.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    client.cookies.clear()
+    assert _post_sign_in(client, advocate.name, PASSWORD).status_code == 303  # type: ignore[attr-defined]
+
+
+def test_verifying_blocks_neither_other_requests_nor_writers(
+        client: TestClient, services: Services, make: AccountFactory,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """While one sign-in's hash is being checked, other requests and database writes go on."""
+    import threading
+
+    from core import web_auth
+
+    advocate = make.account(Role.ADVOCATE)
+    set_password(services, advocate.name)
+    entered, release = threading.Event(), threading.Event()
+    real_verify = web_auth._verify
+
+    def slow_verify(stored: str, password: str) -> bool:
+        entered.set()
+        assert release.wait(60), "the test never released the verification"
+        return real_verify(stored, password)
+
+    monkeypatch.setattr(web_auth, "_verify", slow_verify)
+    outcome: list[int] = []
+    signing_in = TestClient(client.app)
+    thread = threading.Thread(target=lambda: outcome.append(
+        _post_sign_in(signing_in, advocate.name, PASSWORD).status_code))  # type: ignore[attr-defined]
+    thread.start()
+    try:
+        assert entered.wait(60), "sign-in never reached the password check"
+        # Served meanwhile: the event loop is free, and so is the database's writer turn.
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/web/sign-in").status_code == 200
+        with services.db.write_session() as session:
+            make_row = session.exec(select(AccountPassword)).one()
+            session.add(make_row)
+            session.commit()
+    finally:
+        release.set()
+        thread.join(60)
+    assert outcome == [303]

@@ -62,6 +62,12 @@ def test_loading_again_adds_nothing_and_dc_loads_beside_it(services: Services,
         again = load(session, cipher=services.cipher, scale=Scale.SMALL, seed=0)
         assert (again.shelters_created, again.shelters_skipped, again.agencies_created) == (
             0, 50, 0)
-        dc, small = load_demo(session, cipher=services.cipher)
+        before = session.exec(select(func.count()).select_from(Shelter)).one()
+        dc, small, *states = load_demo(session, cipher=services.cipher)
         assert (dc.shelters_created, small.shelters_created) == (18, 0)
-        assert session.exec(select(func.count()).select_from(Shelter)).one() == 68
+        added = sum(state.shelters_created for state in states)
+        assert [state.shelters_created > 0 for state in states] == [True, True]
+        assert before == 50
+        assert session.exec(select(func.count()).select_from(Shelter)).one() == 68 + added
+        assert [r.shelters_created for r in load_demo(session, cipher=services.cipher)] == [
+            0, 0, 0, 0]
