@@ -1,7 +1,8 @@
 """The append-only audit log: every change and every read of survivor records leaves a row.
 
-`record` writes the row in the caller's transaction, so it commits or rolls back with the change it
-describes. A session guard refuses to update or delete audit rows; the database triggers
+`record` writes the row in the caller's transaction, so it commits or rolls back with the change
+it describes (an audited read on SQLite writes its row in a transaction of its own, see
+`record`). A session guard refuses to update or delete audit rows; the database triggers
 created by the migrations refuse it again for anyone who bypasses the ORM.
 """
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from core.clock import utcnow
+from core.db import SIDE_WRITER
 from core.models import AuditEntry
 from core.principal import Principal
 
@@ -36,7 +38,24 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> int:
     """Write one audit row in the current transaction; its id. `details` must hold no
-    personal data."""
+    personal data.
+
+    In a read session on SQLite the row is written and committed at once in a write
+    transaction of its own (`core.db.SIDE_WRITER`), before the read answers: an audited read
+    then waits its writer turn for that row rather than failing when another writer has
+    committed since the read began. A read changes nothing, so nothing is lost by splitting.
+    """
+    side_writer = session.info.get(SIDE_WRITER)
+    if side_writer is not None:
+        with side_writer() as own:
+            entry = _insert(own, actor, action, object_type, object_id, purpose, details)
+            own.commit()
+            return entry
+    return _insert(session, actor, action, object_type, object_id, purpose, details)
+
+
+def _insert(session: Session, actor: Principal, action: str, object_type: str,
+            object_id: object, purpose: str, details: dict[str, Any] | None) -> int:
     # A prebuilt INSERT, not an ORM object: every write use case pays for this row, and the
     # ORM's unit of work costs several times the statement.
     return int(session.connection().execute(_INSERT, {

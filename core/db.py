@@ -118,6 +118,10 @@ def make_engine(settings: DatabaseSettings, turns: WriterTurns | None = None) ->
     raise ValueError("HOMEWARD_DATABASE_URL must be a sqlite:// or postgresql:// URL")
 
 
+# The key, in a read session's `info`, of the factory of write sessions for its audit rows.
+SIDE_WRITER = "homeward.side_writer"
+
+
 class Database:
     """One engine and the two kinds of session the application uses."""
 
@@ -133,8 +137,17 @@ class Database:
 
     def new_session(self, *, write: bool) -> Session:
         """A session the caller closes; it connects on first use. Write sessions' transactions
-        start with BEGIN IMMEDIATE on SQLite."""
-        return Session(self._write_engine if write else self.engine, expire_on_commit=False)
+        start with BEGIN IMMEDIATE on SQLite.
+
+        A read session on SQLite cannot write once another writer has committed since its
+        snapshot began (SQLITE_BUSY_SNAPSHOT, at once, without waiting), so the audit rows of
+        its reads go through `SIDE_WRITER` instead: a write transaction of their own that takes
+        its writer turn like any other (`core.audit.record`).
+        """
+        session = Session(self._write_engine if write else self.engine, expire_on_commit=False)
+        if not write and self.dialect == "sqlite":
+            session.info[SIDE_WRITER] = self.write_session
+        return session
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:
