@@ -18,7 +18,11 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# A caller's request id is kept (to join its logs with ours) only in the form this server makes
+# itself, 32 hex digits (a UUID, hyphens allowed): anything else is replaced, never logged or
+# stored in the audit log as sent.
+_SAFE_REQUEST_ID = re.compile(
+    r"^(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 access_log = logging.getLogger("homeward.access")
@@ -109,28 +113,33 @@ class BodySizeLimitMiddleware:
             await self.app(scope, receive, send)
             return
         length = dict(scope.get("headers", [])).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _too_large(send, self.max_bytes)
+        if length is not None:
+            # The server holds the body to its declared length, so the header is enough.
+            if not length.isdigit() or int(length) > self.max_bytes:
+                await _too_large(send, self.max_bytes)
+                return
+            await self.app(scope, receive, send)
             return
-        seen = 0
-
-        async def counting_receive() -> Message:
-            nonlocal seen
+        # A chunked body: read it here, up to the cap, before the app sees a byte. Counting
+        # while the app reads it instead let the app's body parser turn the refusal into 400.
+        chunks, seen, more = [], 0, True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _BodyTooLarge
-            return message
+            if message["type"] != "http.request":
+                chunks.append(message)  # a disconnect: the app sees it as it would have
+                break
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                await _too_large(send, self.max_bytes)
+                return
+            chunks.append(message)
+            more = bool(message.get("more_body", False))
+        replay = iter(chunks)
 
-        try:
-            await self.app(scope, counting_receive, send)
-        except _BodyTooLarge:
-            await _too_large(send, self.max_bytes)
+        async def replaying_receive() -> Message:
+            return next(replay, None) or await receive()
 
-
-class _BodyTooLarge(Exception):
-    pass
+        await self.app(scope, replaying_receive, send)
 
 
 async def _too_large(send: Send, max_bytes: int) -> None:
