@@ -24,12 +24,19 @@ from api.config import Settings
 from core import service as accounts
 from core.crypto import FieldCipher
 from core.db import Database
-from core.errors import InvalidInput, PreconditionRequired, TooManyAttempts, Unauthenticated
+from core.errors import (
+    InvalidInput,
+    PreconditionFailed,
+    PreconditionRequired,
+    TooManyAttempts,
+    Unauthenticated,
+)
 from core.principal import Principal
 from logistics.probing import ProbeLimits
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
+_IF_MATCH = re.compile(r'^\s*"?(\d{1,18})"?\s*$')
+_WEAK = re.compile(r'^\s*W/', re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -145,6 +152,10 @@ async def if_match_version(
 ) -> int:
     if if_match is None:
         raise PreconditionRequired("send If-Match with the version you last read")
+    if _WEAK.match(if_match):
+        # If-Match compares strongly (RFC 9110, 13.1.1): a weak tag never matches.
+        raise PreconditionFailed("a weak ETag (W/...) never matches If-Match; send the ETag "
+                                 "as read, e.g. \"3\"")
     found = _IF_MATCH.match(if_match)
     if found is None:
         raise InvalidInput("If-Match", 'If-Match must be a version such as "3"')

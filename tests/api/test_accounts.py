@@ -110,6 +110,10 @@ def test_if_match_is_required_and_checked(client: TestClient, admin: Account,
     assert client.get(url, headers=admin.headers).headers["etag"] == '"1"'
     missing = client.patch(url, json={"role": "case_manager"}, headers=admin.headers)
     assert missing.status_code == 428
+    # If-Match compares strongly: a weak tag of the current version still fails (issue 17).
+    weak = client.patch(url, json={"role": "case_manager"},
+                        headers={**admin.headers, "If-Match": 'W/"1"'})
+    assert weak.status_code == 412 and "weak" in weak.json()["detail"]
     ok = client.patch(url, json={"role": "case_manager"},
                       headers={**admin.headers, "If-Match": '"1"'})
     assert ok.status_code == 200 and ok.json()["version"] == 2 and ok.headers["etag"] == '"2"'
