@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.deps import IfMatchDep, PageDep, PrincipalDep, ServicesDep, SessionDep, etag
+from api.plan_response import plan_response
 from safety_plans import service, service_proposals, service_screenings
 from safety_plans.models import (
     InputsUpdate,
@@ -107,11 +108,9 @@ def render_plan(plan_id: int, session: SessionDep, principal: PrincipalDep,
     rendered = service.render_plan(
         session, actor=principal, cipher=services.cipher, plan_id=plan_id, fmt=format,
         language=language, discreet=discreet, allow_language_fallback=allow_language_fallback)
-    headers = {"Cache-Control": "no-store"}
-    if format == "pdf":
-        name = "notes.pdf" if discreet else f"safety-plan-{plan_id}.pdf"
-        headers["Content-Disposition"] = f'inline; filename="{name}"'
-    return Response(rendered.body, media_type=rendered.media_type, headers=headers)
+    # The same headers as the web page's render (CSP, nosniff, no-store): issue 17.
+    return plan_response(rendered.body, rendered.media_type, plan_id=plan_id, fmt=format,
+                         discreet=discreet)
 
 
 @router.patch("/safety-plans/{plan_id}/steps/{step_id}", response_model=SafetyPlanPublic)

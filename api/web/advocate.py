@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import Services, ServicesDep, SessionDep
 from api.errors import STATUS_BY_KIND
+from api.plan_response import plan_response
 from api.web import forms
 from api.web.common import (
     AuditedSessionDep,
@@ -249,14 +250,8 @@ def render_plan(services: ServicesDep, session: AuditedSessionDep, identity: Ide
     principal = require(identity, *WORKERS)
     rendered = plans.render_plan(session, actor=principal, cipher=services.cipher,
                                  plan_id=plan_id, fmt=format, discreet=discreet)
-    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
-               "X-Content-Type-Options": "nosniff",
-               "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-                                          "img-src data:; frame-ancestors 'none'"}
-    if format == "pdf":
-        name = "notes.pdf" if discreet else f"safety-plan-{plan_id}.pdf"
-        headers["Content-Disposition"] = f'inline; filename="{name}"'
-    return Response(rendered.body, media_type=rendered.media_type, headers=headers)
+    return plan_response(rendered.body, rendered.media_type, plan_id=plan_id, fmt=format,
+                         discreet=discreet)
 
 
 @router.get("/plans/{plan_id}/sms")

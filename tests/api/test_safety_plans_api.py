@@ -133,6 +133,13 @@ def test_renderings_through_http(client: TestClient, advocate: Account,
     html = client.get(url, params={"format": "html"}, headers=advocate.headers)
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
     assert "<html" in html.text.lower()
+    # The API's render sends the web page's protections too (issue 17).
+    for response in (html, client.get(url, params={"format": "pdf"}, headers=advocate.headers)):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["cache-control"] == "no-store"
+        policy = response.headers["content-security-policy"]
+        assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+        assert "script-src" not in policy
     txt = client.get(url, params={"format": "txt"}, headers=advocate.headers)
     assert txt.headers["content-type"].startswith("text/plain")
     pdf = client.get(url, params={"format": "pdf", "language": "en"}, headers=advocate.headers)
