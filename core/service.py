@@ -106,7 +106,7 @@ def create_agency(session: Session, *, actor: Principal, data: AgencyCreate) -> 
     actor.require_platform_admin()
     agency = Agency(name=data.name, kind=data.kind)
     session.add(agency)
-    _flush_unique(session, f"an agency named {data.name!r} already exists")
+    _flush_unique(session, "an agency of that name already exists")
     audit.record(session, actor, action="agency.create", object_type="agency",
                  object_id=agency.id, purpose="administration", details={"kind": data.kind})
     session.commit()
@@ -145,7 +145,7 @@ def add_account(
     _check_role_grant(actor, data.role, agency)
     account = Account(name=data.name, role=data.role, agency_id=data.agency_id)
     session.add(account)
-    _flush_unique(session, f"an account named {data.name!r} already exists")
+    _flush_unique(session, "an account of that name already exists")
     assert account.id is not None
     token, secret = new_token_row(account.id, data.token_ttl_days)
     session.add(token)

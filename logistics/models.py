@@ -95,10 +95,10 @@ class IntakeHours(SQLModel):
     def _check(cls, value: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
         for day, spans in value.items():
             if day not in WEEKDAYS:
-                raise ValueError(f"unknown weekday {day!r}; use {', '.join(WEEKDAYS)}")
+                raise ValueError(f"unknown weekday; use {', '.join(WEEKDAYS)}")
             for start, end in spans:
                 if not (_hhmm(start) < _hhmm(end)):
-                    raise ValueError(f"{day}: window {start}-{end} must end after it starts")
+                    raise ValueError(f"{day}: a window must end after it starts")
         return value
 
 
@@ -108,9 +108,9 @@ def _hhmm(text: str) -> int:
         hours, minutes = text.split(":")
         h, m = int(hours), int(minutes)
     except ValueError as exc:
-        raise ValueError(f"time {text!r} must be HH:MM") from exc
+        raise ValueError("a time must be HH:MM") from exc
     if not (0 <= h <= 24 and 0 <= m < 60) or (h == 24 and m):
-        raise ValueError(f"time {text!r} is out of range")
+        raise ValueError("a time must be within 00:00..24:00")
     return h * 60 + m
 
 

@@ -170,8 +170,9 @@ def _place(session: Session, place: PlaceIn, field: str) -> Place:
     assert place.city is not None and place.state is not None
     found = resolve_city(session, place.city, place.state)
     if found is None:
-        raise InvalidInput(field, f"unknown place: no stop or US place of 15,000 people called "
-                                  f"{place.city!r} in {place.state}")
+        # The name is not echoed: a place a survivor names is personal data (issue 17).
+        raise InvalidInput(field, "unknown place: no stop, and no US place of 15,000 people "
+                                  "of that name in that state")
     return Place(found.lat, found.lon, found.label)
 
 
@@ -182,7 +183,8 @@ def _avoid(session: Session, body: ItinerarySearch) -> Avoid:
         cities.append((c.city, c.state))
         found = resolve_city(session, c.city, c.state)
         if found is None:
-            raise InvalidInput(f"avoid.cities.{i}", f"unknown place: {c.city!r} in {c.state}")
+            raise InvalidInput(f"avoid.cities.{i}",
+                               "unknown place: no US place of that name in that state")
         # Stops near the city but filed under a suburb's name are avoided too.
         centre = geonames_city(c.city, c.state)
         if centre is not None:

@@ -132,7 +132,7 @@ def add_step(
     if after is not None:
         anchor = _require(plan, after)
         if anchor.section != sec:
-            raise PlanEditError("after", f"step {after!r} is in section {anchor.section}")
+            raise PlanEditError("after", f"that step is in section {anchor.section}")
         steps.insert(steps.index(anchor) + 1, step)
     else:
         last = max((n for n, s in enumerate(steps) if s.section == sec), default=len(steps) - 1)

@@ -265,7 +265,7 @@ def render(
 ) -> Rendered:
     """One entry point for the HTTP layer: ``fmt`` is json, html, pdf, txt or sms."""
     if fmt not in FORMATS:
-        raise RenderError("format", f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+        raise RenderError("format", f"unknown format; use one of {', '.join(FORMATS)}")
     media_type = FORMATS[fmt]
     if fmt == "json":
         body = json.dumps(to_json(plan, language, discreet=discreet), ensure_ascii=False)
