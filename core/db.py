@@ -11,6 +11,7 @@ under WAL.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,13 +39,31 @@ class DatabaseSettings:
     echo: bool = False
 
 
-def _writer_turns(settings: DatabaseSettings) -> WriterTurns | None:
+def _sqlite_path(settings: DatabaseSettings) -> Path | None:
     if not settings.url.startswith("sqlite"):
         return None
     path = make_url(settings.url).database
-    if not path or path == ":memory:":
-        return None
-    return WriterTurns(Path(f"{path}-writers"), settings.busy_timeout_ms / 1000)
+    return None if not path or path == ":memory:" else Path(path)
+
+
+def _writer_turns(settings: DatabaseSettings) -> WriterTurns | None:
+    path = _sqlite_path(settings)
+    return None if path is None else WriterTurns(Path(f"{path}-writers"),
+                                                   settings.busy_timeout_ms / 1000)
+
+
+def keep_private(path: Path) -> None:
+    """The database file and its companions readable by this user alone (0600), like the key.
+
+    SQLite creates its WAL and shared-memory files with the database file's permissions, so
+    the file is made 0600 before SQLite first opens it; files left wider by an older version
+    are narrowed.
+    """
+    if path.parent.exists() and not path.exists():
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for companion in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-writers")):
+        if companion.exists() and companion.stat().st_mode & 0o077:
+            companion.chmod(0o600)
 
 
 def _sqlite_engine(settings: DatabaseSettings, turns: WriterTurns | None) -> Engine:
@@ -127,6 +146,9 @@ class Database:
 
     def __init__(self, settings: DatabaseSettings) -> None:
         self.settings = settings
+        path = _sqlite_path(settings)
+        if path is not None:
+            keep_private(path)
         self._turns = _writer_turns(settings)
         self.engine = make_engine(settings, self._turns)
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -98,3 +99,24 @@ def test_timestamps_come_back_aware_utc_and_naive_is_refused(services: Services)
                            created_at=datetime(2026, 1, 1)))
         with pytest.raises(StatementError, match="naive"):
             session.commit()
+
+
+@sqlite_only
+def test_the_database_file_and_its_companions_are_private(tmp_path: Path) -> None:
+    """Issue 17: the SQLite file was created 0644 (world-readable); now 0600 with its WAL,
+    shared memory and writers' lock, and an older, wider file is narrowed on start."""
+    path = tmp_path / "fresh.db"
+    db = Database(DatabaseSettings(url=f"sqlite:///{path}"))
+    with db.write_session() as session:
+        session.connection().exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        session.connection().exec_driver_sql("INSERT INTO t VALUES (1)")
+        session.commit()
+    made = [p for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-writers"))
+            if p.exists()]
+    assert path in made and Path(f"{path}-wal") in made
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in made} == {
+        p.name: "0o600" for p in made}
+    db.dispose()
+    path.chmod(0o644)
+    Database(DatabaseSettings(url=f"sqlite:///{path}")).dispose()
+    assert path.stat().st_mode & 0o777 == 0o600
