@@ -29,6 +29,7 @@ class Settings(BaseModel):
     retry_after_s: int = 2
     log_level: str = "INFO"
     token_ttl_days: int = 90
+    max_tokens_per_account: int = Field(default=5, ge=1, le=100)
     max_active_holds: int = 10
     auth_failure_limit: int = 20
     auth_failure_window_s: int = 300
@@ -63,6 +64,7 @@ class Settings(BaseModel):
             "HOMEWARD_STATEMENT_TIMEOUT_MS": "statement_timeout_ms",
             "HOMEWARD_LOG_LEVEL": "log_level",
             "HOMEWARD_TOKEN_TTL_DAYS": "token_ttl_days",
+            "HOMEWARD_MAX_TOKENS_PER_ACCOUNT": "max_tokens_per_account",
             "HOMEWARD_MAX_ACTIVE_HOLDS": "max_active_holds",
             "HOMEWARD_AUTH_FAILURE_LIMIT": "auth_failure_limit",
             "HOMEWARD_AUTH_FAILURE_WINDOW_S": "auth_failure_window_s",

@@ -157,6 +157,9 @@ class TokenIssued(TokenPublic):
 
 class TokenCreate(SQLModel):
     ttl_days: int = Field(default=90, ge=1, le=365)
+    # A holder minting its own token proves it knows the account's password: a stolen token
+    # alone must not be able to outlive its revocation by minting others.
+    password: str | None = Field(default=None, min_length=1, max_length=256)
 
 
 class AccountWithToken(SQLModel):

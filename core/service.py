@@ -42,6 +42,7 @@ from core.models import (
 )
 from core.principal import Principal
 from core.tokens import hash_token, new_token_row
+from core.web_auth import password_matches
 
 _BAD_TOKEN = "missing, unknown, expired or revoked API token"  # noqa: S105 (a message, not a secret)
 
@@ -240,12 +241,40 @@ def update_account(
     return account
 
 
+@dataclass(frozen=True)
+class TokenLimits:
+    """How many live tokens an account may have, and how long one its holder mints may last."""
+
+    max_active: int = 5
+    holder_max_days: int = 90
+
+
 def issue_token(
-    session: Session, *, actor: Principal, account_id: int, ttl_days: int
+    session: Session, *, actor: Principal, account_id: int, ttl_days: int,
+    password: str | None = None, limits: TokenLimits | None = None,
 ) -> TokenIssued:
+    """A new token for the account: by its admins, or by its holder with its password.
+
+    A holder may have at most `limits.max_active` live tokens (409: revoke one) and its own
+    token lasts at most `limits.holder_max_days`; admins (and the system) are not held to these.
+    """
+    limits = limits or TokenLimits()
     account = _visible_account(session, actor, account_id)
-    if not (actor.account_id == account.id or _administers_account(actor, account)):
+    as_admin = _administers_account(actor, account)
+    if not (actor.account_id == account.id or as_admin):
         raise Forbidden("only the account holder or its admins can issue its tokens")
+    if not as_admin:
+        if ttl_days > limits.holder_max_days:
+            raise InvalidInput("ttl_days", f"a token you issue yourself lasts at most "
+                                           f"{limits.holder_max_days} days; ask an admin")
+        if password is None or not password_matches(session, account_id, password):
+            raise Forbidden("a new token needs the account's password (or an admin)")
+        live = session.exec(select(func.count()).select_from(ApiToken).where(
+            ApiToken.account_id == account_id, col(ApiToken.revoked_at).is_(None),
+            col(ApiToken.expires_at) > utcnow())).one()
+        if live >= limits.max_active:
+            raise Conflict(f"this account already has {limits.max_active} live tokens; "
+                           "revoke one first, or ask an admin")
     token, secret = new_token_row(account_id, ttl_days)
     session.add(token)
     session.flush()

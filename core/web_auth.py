@@ -120,6 +120,12 @@ def set_password(session: Session, *, actor: Principal, name: str, password: str
     return account
 
 
+def password_matches(session: Session, account_id: int, password: str) -> bool:
+    """Whether `password` is the account's (False when it has none)."""
+    row = session.get(AccountPassword, account_id)
+    return row is not None and _verify(row.password_hash, password)
+
+
 def _verify(stored: str, password: str) -> bool:
     try:
         return _HASHER.verify(stored, password)

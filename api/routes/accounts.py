@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import IfMatchDep, PageDep, PrincipalDep, SessionDep, etag
+from api.deps import IfMatchDep, PageDep, PrincipalDep, ServicesDep, SessionDep, etag
 from core import service
 from core.models import (
     AccountCreate,
@@ -78,10 +78,13 @@ def list_tokens(account_id: int, session: SessionDep, principal: PrincipalDep) -
 
 @router.post("/accounts/{account_id}/tokens", response_model=TokenIssued, status_code=201)
 def issue_token(
-    account_id: int, body: TokenCreate, session: SessionDep, principal: PrincipalDep
+    account_id: int, body: TokenCreate, session: SessionDep, principal: PrincipalDep,
+    services: ServicesDep,
 ) -> object:
+    limits = service.TokenLimits(max_active=services.settings.max_tokens_per_account,
+                                 holder_max_days=services.settings.token_ttl_days)
     return service.issue_token(session, actor=principal, account_id=account_id,
-                               ttl_days=body.ttl_days)
+                               ttl_days=body.ttl_days, password=body.password, limits=limits)
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenPublic)

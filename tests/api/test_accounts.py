@@ -9,8 +9,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from api.deps import Services
+from core import web_auth
 from core.clock import utcnow
 from core.models import ApiToken, Role
+from core.principal import SYSTEM
 from tests.support import Account, AccountFactory
 
 PROBLEM = "application/problem+json"
@@ -221,3 +223,30 @@ def test_huge_ids_are_422_not_500(client: TestClient, admin: Account) -> None:
         response = client.get(url, headers=admin.headers)
         assert response.status_code == 422, response.text
         assert response.headers["content-type"] == PROBLEM
+
+
+def test_a_holder_mints_tokens_only_with_its_password_and_within_limits(
+        client: TestClient, admin: Account, make: AccountFactory, services: Services) -> None:
+    """Issue 17: any token holder could mint itself unlimited 365-day tokens, so a stolen
+    token could outlive its own revocation."""
+    user = make.account(Role.ADVOCATE)
+    url = f"/v1/accounts/{user.id}/tokens"
+    assert client.post(url, json={"ttl_days": 30}, headers=user.headers).status_code == 403
+    with services.db.write_session() as session:
+        web_auth.set_password(session, actor=SYSTEM, name=user.name,
+                              password="a long pass phrase")
+    wrong = client.post(url, json={"ttl_days": 30, "password": "not it at all"},
+                        headers=user.headers)
+    assert wrong.status_code == 403 and "password" in wrong.json()["detail"]
+    too_long = client.post(url, json={"ttl_days": 365, "password": "a long pass phrase"},
+                           headers=user.headers)
+    assert too_long.status_code == 422
+    for _ in range(4):  # the token from `make` is the first of five
+        made = client.post(url, json={"ttl_days": 30, "password": "a long pass phrase"},
+                           headers=user.headers)
+        assert made.status_code == 201, made.text
+    sixth = client.post(url, json={"ttl_days": 30, "password": "a long pass phrase"},
+                        headers=user.headers)
+    assert sixth.status_code == 409 and "revoke" in sixth.json()["detail"]
+    by_admin = client.post(url, json={"ttl_days": 365}, headers=admin.headers)
+    assert by_admin.status_code == 201

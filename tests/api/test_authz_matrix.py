@@ -26,6 +26,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.deps import Services
 from core import service as accounts
+from core import web_auth
 from core.models import AgencyKind, Role
 from core.principal import SYSTEM
 from tests.api.test_travel_plans import itinerary
@@ -44,6 +45,7 @@ PLATFORM = frozenset({PA})
 PASSPORT_HELD = {"documents_held": True, "wages_withheld": True, "lives_with_trafficker": True}
 DANGER = {"weapon_threat": True, "threatened_to_kill": True, "phone_monitored": True}
 BED = "adult_female"
+PASSWORD = "correct horse battery staple"
 
 
 class Call(NamedTuple):
@@ -106,6 +108,11 @@ class World:
         side.ids["shelter"] = self.ok(self.root, Call("POST", "/v1/shelters", shelter_body(
             agency, beds=[{"bed_type": BED, "total": 500, "occupied": 100}])))["id"]
         people[CO] = coordinator(self.make, [side.shelter], agency=name)
+        with self.make.services.db.write_session() as session:
+            for person in people.values():  # a holder mints its own tokens with its password
+                web_auth.set_password(session, actor=SYSTEM, name=person.name,
+                                      password=PASSWORD)
+            session.commit()
         side.ids["subject"] = self.make.account(Role.ADVOCATE, agency=name).id
         side.ids["case"] = self.fresh_case(side)
         side.ids["screening"] = self._screen(side, PASSPORT_HELD)
@@ -281,7 +288,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/accounts/{account_id}/tokens"): Rule(ALL, PLATFORM, lambda w, s, c: Call(
         "GET", f"/v1/accounts/{_self_or(s, c)}/tokens")),
     ("POST", "/v1/accounts/{account_id}/tokens"): Rule(ALL, PLATFORM, lambda w, s, c: Call(
-        "POST", f"/v1/accounts/{_self_or(s, c)}/tokens", {"ttl_days": 1})),
+        "POST", f"/v1/accounts/{_self_or(s, c)}/tokens",
+        {"ttl_days": 1, "password": PASSWORD})),
     ("DELETE", "/v1/tokens/{token_id}"): Rule(ALL, PLATFORM, _fresh_token),
     ("GET", "/v1/audit"): Rule(PLATFORM, None, lambda w, s, c: Call("GET", "/v1/audit")),
     # An agency's budget of batch holds: read by its members, set by the platform's admins
