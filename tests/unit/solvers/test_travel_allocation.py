@@ -119,3 +119,15 @@ def test_matches_brute_force(raw_cases: list[tuple[tuple[int, ...], list[int], i
         c = next(c for c in cases if c.case_id == a.case_id)
         assert eligibility(c, next(s for s in sources if s.source_id == a.source_id)) is None
     assert allocate(cases, sources) == result  # deterministic
+
+
+def test_out_of_time_keeps_the_best_answer_found_never_raises() -> None:
+    """A level cut short keeps what it has (funding nobody at worst), marked not optimal."""
+    cases = [CaseNeed(f"C-{i}", 1 + i % 3, (30,), (Candidate(f"i{i}", 1_000 + i),))
+             for i in range(200)]
+    sources = [FundingSource(f"S-{j}", 20_000 + j) for j in range(20)]
+    cut = allocate(cases, sources, time_limit_s=1e-9)
+    assert not cut.optimal
+    assert len(cut.assignments) + len(cut.unfunded) == len(cases)
+    assert all(v <= 20_019 for v in cut.spent_cents.values())
+
