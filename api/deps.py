@@ -114,12 +114,14 @@ def authenticate_request(request: Request, services: Services, session: Session,
         throttle = accounts.Throttle(limit=settings.auth_failure_limit,
                                      window=timedelta(seconds=settings.auth_failure_window_s))
         client = request.client.host if request.client else "unknown"
+        # A token's first characters name it without revealing it (12 of its 46).
+        attempt = accounts.auth_attempt(services.cipher, client=client, presented=secret[:12])
         with services.db.write_session() as books:
-            wait = accounts.auth_retry_after(books, client=client, throttle=throttle)
+            wait = accounts.auth_retry_after(books, attempt=attempt, throttle=throttle)
             if wait is not None:
                 raise TooManyAttempts("too many failed authentications from this address; "
                                       "wait before trying again", retry_after=wait) from None
-            accounts.record_auth_failure(books, client=client, throttle=throttle)
+            accounts.record_auth_failure(books, attempt=attempt, throttle=throttle)
         raise
 
 

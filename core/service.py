@@ -7,7 +7,6 @@ row in the same transaction and commits once.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from core import audit
 from core.clock import utcnow
+from core.crypto import FieldCipher
 from core.errors import (
     Conflict,
     Forbidden,
@@ -71,35 +71,59 @@ def authenticate(session: Session, *, secret: str, request_id: str | None = None
 
 @dataclass(frozen=True)
 class Throttle:
-    """At most `limit` failed authentications per client address within `window`."""
+    """Failed authentications allowed within `window`: `limit` for one address presenting one
+    identity (an account name, a token's first characters), and `address_factor` times that
+    for the address whatever it presents. Behind a proxy or a call centre's NAT many people
+    share an address: one person's typos must not lock the others out, while an address that
+    tries identity after identity is still stopped."""
 
     limit: int = 20
     window: timedelta = timedelta(minutes=5)
+    address_factor: int = 10
 
 
-def _client_key(client: str) -> str:
-    # The address is personal data: only its keyed hash is stored, and only for the window.
-    return hashlib.sha256(f"homeward-auth:{client}".encode()).hexdigest()
+@dataclass(frozen=True)
+class AuthAttempt:
+    """Who is trying, as keyed digests (HMAC with the server's key) only: the address is
+    personal data and a plain hash of an IPv4 address is reversed by trying them all."""
+
+    address: str
+    identity: str
 
 
-def auth_retry_after(session: Session, *, client: str, throttle: Throttle) -> int | None:
-    """Seconds until this client may try again, or None when it is not throttled."""
-    since = utcnow() - throttle.window
+def auth_attempt(cipher: FieldCipher, *, client: str, presented: str) -> AuthAttempt:
+    return AuthAttempt(address=cipher.digest(client, field="auth.address"),
+                       identity=cipher.digest(f"{client}\x00{presented}", field="auth.identity"))
+
+
+def _wait(session: Session, key: str, limit: int, window: timedelta) -> int | None:
+    since = utcnow() - window
     rows = session.exec(select(AuthFailure.at).where(
-        AuthFailure.key_hash == _client_key(client), col(AuthFailure.at) > since)
+        AuthFailure.key_hash == key, col(AuthFailure.at) > since)
         .order_by(col(AuthFailure.at))).all()
-    if len(rows) < throttle.limit:
+    if len(rows) < limit:
         return None
-    oldest_counted = rows[len(rows) - throttle.limit]
-    return max(1, int((oldest_counted + throttle.window - utcnow()).total_seconds()) + 1)
+    oldest_counted = rows[len(rows) - limit]
+    return max(1, int((oldest_counted + window - utcnow()).total_seconds()) + 1)
 
 
-def record_auth_failure(session: Session, *, client: str, throttle: Throttle) -> None:
-    key = _client_key(client)
+def auth_retry_after(session: Session, *, attempt: AuthAttempt,
+                     throttle: Throttle) -> int | None:
+    """Seconds until this attempt may be made, or None when it is not throttled."""
+    waits = [w for w in (
+        _wait(session, attempt.identity, throttle.limit, throttle.window),
+        _wait(session, attempt.address, throttle.limit * throttle.address_factor,
+              throttle.window)) if w is not None]
+    return max(waits) if waits else None
+
+
+def record_auth_failure(session: Session, *, attempt: AuthAttempt, throttle: Throttle) -> None:
     now = utcnow()
-    session.execute(delete(AuthFailure).where(col(AuthFailure.key_hash) == key,
+    keys = (attempt.identity, attempt.address)
+    session.execute(delete(AuthFailure).where(col(AuthFailure.key_hash).in_(keys),
                                               col(AuthFailure.at) <= now - throttle.window))
-    session.add(AuthFailure(key_hash=key, at=now))
+    for key in keys:
+        session.add(AuthFailure(key_hash=key, at=now))
     session.commit()
 
 

@@ -71,9 +71,11 @@ def sign_in(request: Request, services: ServicesDep,
     throttle = accounts.Throttle(limit=settings.auth_failure_limit,
                                  window=timedelta(seconds=settings.auth_failure_window_s))
     client = request.client.host if request.client else "unknown"
+    attempt = accounts.auth_attempt(services.cipher, client=client,
+                                    presented=name.strip().casefold())
     # Only reads: a write session would queue behind every writer for nothing.
     with services.db.read_session() as session:
-        if accounts.auth_retry_after(session, client=client, throttle=throttle) is not None:
+        if accounts.auth_retry_after(session, attempt=attempt, throttle=throttle) is not None:
             return _form(request, services, next_page=safe_next(next), error="throttled",
                          status=429)
     try:
@@ -83,7 +85,7 @@ def sign_in(request: Request, services: ServicesDep,
                                   request_id=getattr(request.state, "request_id", None))
     except Unauthenticated:
         with services.db.write_session() as session:
-            accounts.record_auth_failure(session, client=client, throttle=throttle)
+            accounts.record_auth_failure(session, attempt=attempt, throttle=throttle)
         return _form(request, services, next_page=safe_next(next), error="wrong", status=401)
     response = redirect(safe_next(next))
     set_cookie(response, request, SESSION_COOKIE, signed.secret)

@@ -7,11 +7,12 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import update
+from sqlmodel import select
 
 from api.deps import Services
 from core import web_auth
 from core.clock import utcnow
-from core.models import ApiToken, Role
+from core.models import ApiToken, AuthFailure, Role
 from core.principal import SYSTEM
 from tests.support import Account, AccountFactory
 
@@ -250,3 +251,46 @@ def test_a_holder_mints_tokens_only_with_its_password_and_within_limits(
     assert sixth.status_code == 409 and "revoke" in sixth.json()["detail"]
     by_admin = client.post(url, json={"ttl_days": 365}, headers=admin.headers)
     assert by_admin.status_code == 201
+
+
+def test_one_address_many_people_typos_do_not_lock_the_others_out(
+        settings: object, make: AccountFactory, services: Services) -> None:
+    """Issue 17: the throttle was keyed on the address alone, so behind a call centre's NAT
+    one person's bad tokens or passwords locked every advocate out; and the stored address
+    hash was a plain SHA-256, reversible by trying every IPv4 address."""
+    import hashlib
+
+    from api.app import build_services, create_app
+    from api.config import Settings
+    from tests.api.web_support import PASSWORD, set_password
+
+    assert isinstance(settings, Settings)
+    strict = settings.model_copy(update={"auth_failure_limit": 3, "auth_failure_window_s": 60})
+    own = build_services(strict)
+    alice, bob = make.account(Role.ADVOCATE), make.account(Role.ADVOCATE)
+    for person in (alice, bob):
+        set_password(own, person.name)
+    with TestClient(create_app(services=own)) as client:
+        typo = {"Authorization": f"Bearer {alice.token[:-2]}xx"}
+        assert [client.get("/v1/me", headers=typo).status_code for _ in range(4)] == [
+            401, 401, 401, 429]
+        # Someone else behind the same address, with a bad token of their own: not throttled.
+        other = {"Authorization": f"Bearer {bob.token[:-2]}yy"}
+        assert client.get("/v1/me", headers=other).status_code == 401
+        assert client.get("/v1/me", headers=bob.headers).status_code == 200
+
+        def sign_in(name: str, password: str) -> int:
+            client.get("/web/sign-in")
+            return client.post("/web/sign-in", data={
+                "name": name, "password": password,
+                "csrf_token": client.cookies.get("hw_signin"), "next": "/web/"},
+                follow_redirects=False).status_code
+
+        assert [sign_in(alice.name, "wrong guess!!") for _ in range(4)] == [401, 401, 401, 429]
+        assert sign_in(alice.name, PASSWORD) == 429  # her name is throttled for the window
+        assert sign_in(bob.name, PASSWORD) == 303  # his is not
+    with own.db.read_session() as session:
+        stored = set(session.exec(select(AuthFailure.key_hash)).all())
+    plain = hashlib.sha256(b"homeward-auth:testclient").hexdigest()
+    assert stored and plain not in stored
+    own.db.dispose()
