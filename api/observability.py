@@ -102,7 +102,14 @@ class RequestContextMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuses request bodies over `max_bytes`, by header and while streaming."""
+    """Refuses request bodies over `max_bytes` (413), and NUL characters anywhere (422).
+
+    The body is read here, up to the cap, before the app sees a byte: counting while the app
+    read it let the app's body parser turn a chunked body's refusal into a 400. A NUL cannot
+    be stored in PostgreSQL text or JSON (the driver's error was a 500) and is never
+    meaningful in this API's text, so it is refused in the query string and the body, raw
+    or escaped (JSON `\\u0000`, form `%00`), in one place.
+    """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
@@ -112,16 +119,13 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = dict(scope.get("headers", [])).get(b"content-length")
-        if length is not None:
-            # The server holds the body to its declared length, so the header is enough.
-            if not length.isdigit() or int(length) > self.max_bytes:
-                await _too_large(send, self.max_bytes)
-                return
-            await self.app(scope, receive, send)
+        if _has_nul(scope.get("query_string", b"")):
+            await _nul_refused(send, "query")
             return
-        # A chunked body: read it here, up to the cap, before the app sees a byte. Counting
-        # while the app reads it instead let the app's body parser turn the refusal into 400.
+        length = dict(scope.get("headers", [])).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            await _too_large(send, self.max_bytes)
+            return
         chunks, seen, more = [], 0, True
         while more:
             message = await receive()
@@ -134,6 +138,11 @@ class BodySizeLimitMiddleware:
                 return
             chunks.append(message)
             more = bool(message.get("more_body", False))
+        form = dict(scope.get("headers", [])).get(b"content-type", b"").startswith(
+            b"application/x-www-form-urlencoded")
+        if _has_nul(b"".join(m.get("body", b"") for m in chunks), url_encoded=form):
+            await _nul_refused(send, "body")
+            return
         replay = iter(chunks)
 
         async def replaying_receive() -> Message:
@@ -142,14 +151,34 @@ class BodySizeLimitMiddleware:
         await self.app(scope, replaying_receive, send)
 
 
+# A JSON \u0000 escape: preceded by an even number of backslashes (an odd one escapes it).
+_ESCAPED_NUL = re.compile(rb"(?:^|[^\\])(?:\\\\)*\\u0000", re.IGNORECASE)
+
+
+def _has_nul(raw: bytes, *, url_encoded: bool = True) -> bool:
+    return (b"\x00" in raw or _ESCAPED_NUL.search(raw) is not None
+            or (url_encoded and b"%00" in raw))
+
+
+async def _nul_refused(send: Send, where: str) -> None:
+    await _problem(send, 422, {
+        "type": "urn:homeward:problem:invalid-input", "title": "Invalid input", "status": 422,
+        "detail": f"invalid fields: {where}",
+        "errors": [{"field": where, "message": "text must not contain NUL characters"}]})
+
+
 async def _too_large(send: Send, max_bytes: int) -> None:
-    body = json.dumps({
+    await _problem(send, 413, {
         "type": "urn:homeward:problem:body-too-large",
         "title": "Request body too large",
         "status": 413,
         "detail": f"request bodies are limited to {max_bytes} bytes",
-    }).encode()
-    await send({"type": "http.response.start", "status": 413,
+    })
+
+
+async def _problem(send: Send, status: int, problem: dict[str, Any]) -> None:
+    body = json.dumps(problem).encode()
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/problem+json"),
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

@@ -45,3 +45,25 @@ def test_refusals_name_the_field_not_the_value(client: TestClient, admin: Accoun
     assert client.post("/v1/accounts", headers=admin.headers, json=name).status_code == 201
     again = client.post("/v1/accounts", headers=admin.headers, json=name)
     assert again.status_code == 409 and "zqxcanary" not in again.text
+
+
+def test_nul_characters_are_refused_in_one_place(client: TestClient, admin: Account,
+                                                make: AccountFactory) -> None:
+    """Issue 17: NUL bytes were accepted in text; PostgreSQL cannot store them (a 500)."""
+    agency = make.agency("Nul Shelters")
+    cases = [
+        client.post("/v1/shelters", headers=admin.headers,
+                    json=shelter_body(agency, name="Harbor\u0000House")),
+        client.post("/v1/shelters", headers={**admin.headers, "content-type":
+                                             "application/json"},
+                    content=b'{"name": "raw \x00 byte"}'),
+        client.get("/v1/directory/services", headers=admin.headers,
+                   params={"city": "Hou\u0000ston", "state": "TX"}),
+    ]
+    for response in cases:
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["message"] == "text must not contain NUL characters"
+    # Ordinary text with a percent sign or a backslash is not mistaken for one.
+    fine = client.post("/v1/shelters", headers=admin.headers,
+                       json=shelter_body(agency, name="Harbor 100%00 \\\\u0000 House"))
+    assert fine.status_code == 201, fine.text
