@@ -10,7 +10,6 @@ from fastapi import FastAPI
 
 from api import errors, web
 from api.config import Settings
-from api.deps import Services
 from api.observability import BodySizeLimitMiddleware, RequestContextMiddleware
 from api.openapi import install as install_openapi
 from api.routes import (
@@ -25,22 +24,7 @@ from api.routes import (
     tips_stats,
     travel,
 )
-from core.crypto import FieldCipher, load_or_create_key
-from core.db import Database, DatabaseSettings
-
-
-def build_services(settings: Settings) -> Services:
-    sqlite_path = settings.sqlite_path()
-    if sqlite_path is not None:
-        sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-    db = Database(DatabaseSettings(
-        url=settings.database_url,
-        busy_timeout_ms=settings.busy_timeout_ms,
-        pool_size=settings.pool_size,
-        statement_timeout_ms=settings.statement_timeout_ms,
-    ))
-    cipher = FieldCipher(load_or_create_key(settings.secret_key, settings.key_file))
-    return Services(settings=settings, db=db, cipher=cipher)
+from api.services import Services, build_services
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:

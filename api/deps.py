@@ -20,24 +20,13 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from api.config import Settings
+from api.services import Services as Services  # re-exported: routes and tests name it here
 from core import service as accounts
-from core.crypto import FieldCipher
-from core.db import Database
 from core.errors import InvalidInput, PreconditionRequired, TooManyAttempts, Unauthenticated
 from core.principal import Principal
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
-
-
-@dataclass(frozen=True)
-class Services:
-    """What the app built at start-up from the settings, shared by every request."""
-
-    settings: Settings
-    db: Database
-    cipher: FieldCipher
 
 
 def services_of(request: Request) -> Services:
