@@ -57,7 +57,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 def app_factory() -> FastAPI:
     """Entry point for `uvicorn --factory` in each worker process."""
     from api.observability import configure_logging
+    from logistics.transport_search import warm_in_background
 
     settings = Settings.from_env()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    # Only served workers warm up: tests build many apps and search few timetables.
+    warm_in_background(app.state.services.db)
+    return app
