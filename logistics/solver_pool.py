@@ -4,10 +4,10 @@ A CP-SAT solve over hundreds of households can run long or, on a bad input or a 
 crash; neither may take the API down. Each solve therefore runs in its own child process,
 `python -m solvers.worker`, which imports only the solver package (numpy, OR-Tools), never the
 application, and caps its own address space with `RLIMIT_AS` before it touches the input (see
-its docstring for the exchange over its pipes). One child is kept started and imported ahead
-of need, so a solve does not wait for an interpreter to import OR-Tools; it serves one solve
-and exits, and the next is started behind it. The parent waits at most the wall-time limit,
-counted from when the child has the job: a crash, a kill, an exhausted memory cap or an
+its docstring for the exchange over its pipes). One child is kept started and imported ahead of
+need, so a solve does not wait for an interpreter to import OR-Tools; it serves one solve and
+exits, and the next is started as it takes its job. The parent waits at most the wall-time
+limit, counted from when the child has the job: a crash, a kill, an exhausted memory cap or an
 overrun all become `SolverUnavailable` (HTTP 503 with Retry-After), and the next solve gets a
 fresh child. Bad input found inside the child comes back as the solver's own field-naming
 error. A small per-process semaphore bounds concurrent solves so a burst of batch requests
@@ -147,6 +147,7 @@ def _run(fn: Callable[..., R], args: tuple[Any, ...], limits: PoolLimits) -> R:
         child = _take()
     except OSError as exc:
         raise SolverUnavailable("the solver worker could not start; retry shortly") from exc
+    _start_spare()  # the next solve's child imports while this one solves
     try:
         if _read(child, 1, _START_CAP_S) != READY:
             log.warning("solver worker did not start", extra={"exitcode": child.poll()})
@@ -165,7 +166,6 @@ def _run(fn: Callable[..., R], args: tuple[Any, ...], limits: PoolLimits) -> R:
                 "retry with a shorter time limit or fewer households")
     finally:
         _close(child)
-        _start_spare()
     if not answer:
         log.warning("solver worker died", extra={"exitcode": child.returncode})
         raise SolverUnavailable("the solver worker stopped unexpectedly; retry shortly")
