@@ -19,6 +19,7 @@ re-runs the parent's main script first, and in `homeward serve` that is the cons
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import pickle
@@ -114,6 +115,15 @@ def _start_spare() -> None:
                 _state["spare"] = _launch()
             except OSError:
                 log.warning("no spare solver worker could be started")
+
+
+@atexit.register
+def _drop_spare() -> None:
+    """Stop the idle child on exit (it would exit at end-of-file anyway; this says so)."""
+    with _lock:
+        child: subprocess.Popen[bytes] | None = _state.pop("spare", None)
+    if child is not None:
+        _close(child)
 
 
 def _close(child: subprocess.Popen[bytes]) -> None:

@@ -14,8 +14,13 @@ unfunded are reported with the reason.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ortools.sat.python import cp_model
+# OR-Tools' CP-SAT (and the pandas it imports) is imported by the functions that solve, not
+# with the module: API workers import this package for its types and rules, and paid ~0.3 s
+# of start-up for a solver that runs in a child process (logistics/solver_pool.py).
+if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
 
 
 class AllocationInputError(ValueError):
@@ -109,6 +114,8 @@ def validate(cases: list[CaseNeed], sources: list[FundingSource]) -> None:
 
 
 def _solve(model: cp_model.CpModel, time_limit_s: float) -> tuple[cp_model.CpSolver, object]:
+    from ortools.sat.python import cp_model
+
     solver = cp_model.CpSolver()
     solver.parameters.num_search_workers = 1
     solver.parameters.random_seed = 0
@@ -119,6 +126,8 @@ def _solve(model: cp_model.CpModel, time_limit_s: float) -> tuple[cp_model.CpSol
 def allocate(cases: list[CaseNeed], sources: list[FundingSource],
              time_limit_s: float = 10.0) -> Allocation:
     """The allocation maximising priority-weighted survivors sent home (see module doc)."""
+    from ortools.sat.python import cp_model
+
     validate(cases, sources)
     model = cp_model.CpModel()
     x: dict[tuple[int, int, int], cp_model.IntVar] = {}

@@ -90,6 +90,10 @@ def _result(source: Any) -> bytes:
 
 
 def main() -> None:
+    # CP-SAT is imported lazily by the solver modules (the API process imports them too, and
+    # never solves); here it is imported before READY, so the job does not wait for it.
+    import ortools.sat.python.cp_model  # noqa: F401
+
     out = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)  # stray writes to stdout must not corrupt the message
     out.write(READY)
