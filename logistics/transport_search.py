@@ -15,6 +15,7 @@ arrive_by not after depart_after is a 422 naming the field.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -66,6 +67,7 @@ _CACHE: OrderedDict[tuple[object, ...], Timetable | None] = OrderedDict()
 _CACHE_SIZE = 2
 _LOCK = threading.Lock()
 log = logging.getLogger("homeward.transport")
+_WARM_NICE = 10
 
 
 def _load(session: Session, feed_id: int) -> tuple[Feed, dict[str, StopInfo]]:
@@ -176,6 +178,12 @@ def warm_in_background(db: Database) -> threading.Thread:
 
     def warm() -> None:
         started = time.perf_counter()
+        try:
+            # At a lower CPU priority (this thread only, on Linux): the build must not slow
+            # the start of the other workers nor the requests of the first seconds.
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _WARM_NICE)
+        except (AttributeError, OSError):
+            pass
         try:
             geonames_cities()
             with db.read_session() as session:
