@@ -27,6 +27,19 @@ def _children(pid: int) -> set[int]:
     return {int(p) for p in out.split()}
 
 
+def _supervisor(port: int) -> int:
+    """The `homeward serve` process on `port`: its forked workers share its command line."""
+    out = subprocess.run(["pgrep", "-f", f"serve --port {port} "], capture_output=True,
+                         text=True).stdout
+    pids = {int(p) for p in out.split()}
+    (parent,) = {pid for pid in pids if _ppid(pid) not in pids}
+    return parent
+
+
+def _ppid(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -47,8 +60,7 @@ def test_connections_reach_every_worker_and_stopping_leaves_none(settings: Setti
                                                                  tmp_path: Path) -> None:
     with served(settings.database_url, TEST_KEY, tmp_path, workers=2) as base:
         port = int(base.rsplit(":", 1)[1])
-        parent = int(subprocess.run(["pgrep", "-f", f"serve --port {port}"],
-                                    capture_output=True, text=True).stdout.split()[0])
+        parent = _supervisor(port)
         workers = _children(parent)
         # 40 connections held open at once: the kernel's SO_REUSEPORT hash spreads them, so
         # each worker owns some (all on one would have odds of 2 in 2**40).
@@ -80,9 +92,8 @@ def test_a_worker_that_cannot_start_stops_the_server(settings: Settings,
 
 def test_a_killed_worker_is_replaced(settings: Settings, tmp_path: Path) -> None:
     with served(settings.database_url, TEST_KEY, tmp_path, workers=2) as base:
-        parent = int(subprocess.run(["pgrep", "-f", f"serve --port {base.rsplit(':', 1)[1]}"],
-                                    capture_output=True, text=True).stdout.split()[0])
-        victim = min(_workers(parent))  # a worker, not multiprocessing's resource tracker
+        parent = _supervisor(int(base.rsplit(":", 1)[1]))
+        victim = min(_workers(parent))
         os.kill(victim, signal.SIGKILL)
 
         def replaced() -> bool:
@@ -120,11 +131,11 @@ def _group(pgid: int) -> set[int]:
 
 
 def _workers(parent: int) -> set[int]:
-    """The supervisor's worker processes (not multiprocessing's resource tracker)."""
+    """The supervisor's worker processes (not a multiprocessing helper, should one run)."""
     found = set()
     for pid in _children(parent):
         try:
-            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            if b"multiprocessing" not in Path(f"/proc/{pid}/cmdline").read_bytes():
                 found.add(pid)
         except FileNotFoundError:
             pass
@@ -160,8 +171,7 @@ def test_killing_the_supervisor_while_it_serves_leaves_none(settings: Settings,
                                                            tmp_path: Path) -> None:
     with served(settings.database_url, TEST_KEY, tmp_path, workers=2) as base:
         port = int(base.rsplit(":", 1)[1])
-        parent = int(subprocess.run(["pgrep", "-f", f"serve --port {port}"],
-                                    capture_output=True, text=True).stdout.split()[0])
+        parent = _supervisor(port)
         assert len(_workers(parent)) >= 2 and not _port_free(port)
         os.kill(parent, signal.SIGKILL)
         wait_for(lambda: _gone(parent, port), what="every worker to exit")
