@@ -10,11 +10,13 @@ hold benchmark:
 - Accepted sockets lack TCP_NODELAY (asyncio sets it only on sockets it created itself), so a
   response written in two pieces waits for the client's delayed ACK: ~40 ms on every
   keep-alive request. `NoDelayH11Protocol` sets it on each connection.
-The parent only supervises: it restarts a worker that dies, gives up if one cannot start (it
-cannot import the app or bind the port: a configuration error, not a crash, told by its exit
-status rather than by how long it lived, which on a loaded machine says nothing), and stops them
-all on SIGTERM or SIGINT. A worker imports the app before it binds, so the kernel never queues
-a connection for a worker that is still importing.
+The parent imports the application once and forks the workers from it, so a worker starts in
+milliseconds instead of importing it again (seconds of CPU each; issue 14). A worker builds its
+app before it binds, so the kernel never queues a connection for a worker still starting.
+Then the parent only supervises: it restarts a worker that dies, gives up if one cannot start
+(it cannot build the app or bind the port: a configuration error, not a crash, told by its exit
+status rather than by how long it lived, which on a loaded machine says nothing), and stops
+them all on SIGTERM or SIGINT.
 
 Workers exit when the supervisor dies, however it dies: each asks the kernel for SIGTERM on
 its parent's death (Linux `prctl(PR_SET_PDEATHSIG)`) and then checks that the parent is still
