@@ -117,7 +117,8 @@ def serve(*, host: str, port: int, workers: int) -> int:
         return 0
     # Workers are forked from this process once it has imported the app, so they start in
     # milliseconds: spawned, each imported it again (two seconds of CPU per worker, twice
-    # the wait on a busy two-core machine). Nothing here has a thread or a connection yet.
+    # the wait on a busy two-core machine). Nothing here runs a Python thread or holds a
+    # database connection yet (the CLI closed its engine); each worker opens its own.
     importlib.import_module(APP.split(":", 1)[0])
     fork = multiprocessing.get_context("fork")
     stopping = False
