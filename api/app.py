@@ -11,7 +11,6 @@ from fastapi_offline import FastAPIOffline
 
 from api import errors, web
 from api.config import Settings
-from api.deps import Services
 from api.observability import BodySizeLimitMiddleware, RequestContextMiddleware
 from api.openapi import install as install_openapi
 from api.routes import (
@@ -28,24 +27,9 @@ from api.routes import (
     tips_stats,
     travel,
 )
-from core.crypto import FieldCipher, load_or_create_key
-from core.db import Database, DatabaseSettings
+from api.services import Services, build_services
 
 DOCS_ASSETS = "/docs/assets"
-
-
-def build_services(settings: Settings) -> Services:
-    sqlite_path = settings.sqlite_path()
-    if sqlite_path is not None:
-        sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-    db = Database(DatabaseSettings(
-        url=settings.database_url,
-        busy_timeout_ms=settings.busy_timeout_ms,
-        pool_size=settings.pool_size,
-        statement_timeout_ms=settings.statement_timeout_ms,
-    ))
-    cipher = FieldCipher(load_or_create_key(settings.secret_key, settings.key_file))
-    return Services(settings=settings, db=db, cipher=cipher)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -84,7 +68,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 def app_factory() -> FastAPI:
     """Entry point for `uvicorn --factory` in each worker process."""
     from api.observability import configure_logging
+    from logistics.transport_search import warm_in_background
 
     settings = Settings.from_env()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    # Only served workers warm up: tests build many apps and search few timetables.
+    warm_in_background(app.state.services.db)
+    return app

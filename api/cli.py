@@ -7,26 +7,54 @@ audited like an API call.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from api import migrate, serving
-from api.app import build_services
 from api.config import Settings
-from api.deps import Services
-from core import service as accounts
 from core.errors import DomainError
 from core.models import AccountCreate, AgencyKind, Role
 from core.principal import SYSTEM
-from fixtures import loader as fixture_loader
-from fixtures import network as network_fixture
 from fixtures.national import Scale
-from logistics import hold_service
-from logistics import service as shelters
+
+
+class _OnFirstUse:
+    """A module imported when a command first uses it, not when the CLI starts.
+
+    Importing the whole application (FastAPI, every route and model, alembic, uvicorn, the
+    fixtures) took seconds on a busy machine, paid by `homeward --help` and every command; the
+    names below stay module-level so the commands read as if imported normally.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        module: ModuleType = importlib.import_module(self._name)
+        return getattr(module, attr)
+
+
+if TYPE_CHECKING:
+    from api import migrate, serving
+    from api.services import Services
+    from core import service as accounts
+    from fixtures import loader as fixture_loader
+    from fixtures import network as network_fixture
+    from logistics import hold_service
+    from logistics import service as shelters
+else:
+    migrate = _OnFirstUse("api.migrate")
+    serving = _OnFirstUse("api.serving")
+    accounts = _OnFirstUse("core.service")
+    fixture_loader = _OnFirstUse("fixtures.loader")
+    network_fixture = _OnFirstUse("fixtures.network")
+    hold_service = _OnFirstUse("logistics.hold_service")
+    shelters = _OnFirstUse("logistics.service")
 
 app = typer.Typer(help="Homeward: shelter beds, safety plans and travel home.",
                   no_args_is_help=True)
@@ -88,6 +116,8 @@ DEMO_AGENCIES = {
 @contextmanager
 def _services(settings: Settings | None = None) -> Iterator[Services]:
     """The app's services for one command, with the database closed afterwards."""
+    from api.services import build_services
+
     services = build_services(settings or Settings.from_env())
     try:
         yield services

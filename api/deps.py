@@ -20,10 +20,8 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from api.config import Settings
+from api.services import Services as Services  # re-exported: routes and tests name it here
 from core import service as accounts
-from core.crypto import FieldCipher
-from core.db import Database
 from core.errors import (
     InvalidInput,
     PreconditionFailed,
@@ -32,25 +30,10 @@ from core.errors import (
     Unauthenticated,
 )
 from core.principal import Principal
-from logistics.probing import ProbeLimits
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _IF_MATCH = re.compile(r'^\s*"?(\d{1,18})"?\s*$')
 _WEAK = re.compile(r'^\s*W/', re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Services:
-    """What the app built at start-up from the settings, shared by every request."""
-
-    settings: Settings
-    db: Database
-    cipher: FieldCipher
-
-    @property
-    def probe_limits(self) -> ProbeLimits:
-        return ProbeLimits(limit=self.settings.probe_limit,
-                           window=timedelta(seconds=self.settings.probe_window_s))
 
 
 def services_of(request: Request) -> Services:

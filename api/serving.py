@@ -10,18 +10,32 @@ hold benchmark:
 - Accepted sockets lack TCP_NODELAY (asyncio sets it only on sockets it created itself), so a
   response written in two pieces waits for the client's delayed ACK: ~40 ms on every
   keep-alive request. `NoDelayH11Protocol` sets it on each connection.
-The parent only supervises: it restarts a worker that dies, gives up if one dies right after
-starting (a configuration error, not a crash), and stops them all on SIGTERM or SIGINT.
+The parent imports the application once and forks the workers from it, so a worker starts in
+milliseconds instead of importing it again (seconds of CPU each; issue 14). A worker builds its
+app before it binds, so the kernel never queues a connection for a worker still starting.
+Then the parent only supervises: it restarts a worker that dies, gives up if one cannot start
+(it cannot build the app or bind the port: a configuration error, not a crash, told by its exit
+status rather than by how long it lived, which on a loaded machine says nothing), and stops
+them all on SIGTERM or SIGINT.
+
+Workers exit when the supervisor dies, however it dies: each asks the kernel for SIGTERM on
+its parent's death (Linux `prctl(PR_SET_PDEATHSIG)`) and then checks that the parent is still
+the one that started it, which closes the window in which it died before the request. Without
+this, a supervisor killed with SIGKILL left workers serving old code on the port for hours,
+sharing its connections with any server started there next through SO_REUSEPORT.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import importlib
 import logging
 import multiprocessing
+import os
 import signal
 import socket
-import time
+import sys
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from types import FrameType
@@ -32,7 +46,11 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 log = logging.getLogger("homeward.serve")
 
 APP = "api.app:app_factory"
-_EARLY_DEATH_S = 5.0
+# Exit statuses of a worker that cannot start: uvicorn's own (app import or start-up failed)
+# and ours (the port cannot be bound). The supervisor stops rather than restart it forever.
+_STARTUP_FAILURE = 3
+_CANNOT_BIND = 78  # EX_CONFIG
+_PR_SET_PDEATHSIG = 1
 
 
 class NoDelayH11Protocol(H11Protocol):
@@ -59,9 +77,36 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(host: str, port: int) -> None:
-    """One worker process: its own socket, its own app, uvicorn's graceful shutdown."""
-    uvicorn.Server(_config(host, port)).run(sockets=[reuse_port_socket(host, port)])
+def exit_with_parent(parent_pid: int) -> None:
+    """Have the kernel send SIGTERM to this process when its parent dies (Linux only).
+
+    The signal follows the parent's death even by SIGKILL; the check after it catches a
+    parent that died before the request was made (this process was then re-parented).
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+            log.warning("no parent-death signal", extra={"errno": ctypes.get_errno()})
+    if os.getppid() != parent_pid:
+        os._exit(0)  # the supervisor is already gone: serve nothing
+
+
+def _worker(host: str, port: int, parent_pid: int) -> None:
+    """One worker process: its own app, then its own socket, uvicorn's graceful shutdown."""
+    for signum in (signal.SIGTERM, signal.SIGINT):  # not the supervisor's, inherited by fork
+        signal.signal(signum, signal.SIG_DFL)
+    exit_with_parent(parent_pid)
+    config = _config(host, port)
+    config.load()  # exits with _STARTUP_FAILURE if the app cannot be imported or built
+    try:
+        sock = reuse_port_socket(host, port)
+    except OSError as exc:
+        log.error("cannot bind", extra={"host": host, "port": port, "error": str(exc)})
+        sys.exit(_CANNOT_BIND)
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+    if not server.started:
+        sys.exit(_STARTUP_FAILURE)
 
 
 def serve(*, host: str, port: int, workers: int) -> int:
@@ -70,7 +115,12 @@ def serve(*, host: str, port: int, workers: int) -> int:
         uvicorn.run(APP, factory=True, host=host, port=port, access_log=False, log_config=None,
                     proxy_headers=False, http=NoDelayH11Protocol)
         return 0
-    spawn = multiprocessing.get_context("spawn")
+    # Workers are forked from this process once it has imported the app, so they start in
+    # milliseconds: spawned, each imported it again (two seconds of CPU per worker, twice
+    # the wait on a busy two-core machine). Nothing here runs a Python thread or holds a
+    # database connection yet (the CLI closed its engine); each worker opens its own.
+    importlib.import_module(APP.split(":", 1)[0])
+    fork = multiprocessing.get_context("fork")
     stopping = False
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
@@ -80,29 +130,28 @@ def serve(*, host: str, port: int, workers: int) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 
-    def start() -> tuple[BaseProcess, float]:
-        process = spawn.Process(target=_worker, args=(host, port), daemon=False)
+    def start() -> BaseProcess:
+        process = fork.Process(target=_worker, args=(host, port, os.getpid()), daemon=False)
         process.start()
-        return process, time.monotonic()
+        return process
 
     running = [start() for _ in range(workers)]
     status = 0
     while not stopping:
-        wait([p.sentinel for p, _ in running], timeout=0.5)
-        for i, (process, started) in enumerate(running):
+        wait([p.sentinel for p in running], timeout=0.5)
+        for i, process in enumerate(running):
             if process.is_alive() or stopping:
                 continue
-            if time.monotonic() - started < _EARLY_DEATH_S:
-                log.error("a worker exited right after starting; stopping",
-                          extra={"exitcode": process.exitcode})
+            if process.exitcode in (_STARTUP_FAILURE, _CANNOT_BIND):
+                log.error("a worker cannot start; stopping", extra={"exitcode": process.exitcode})
                 stopping, status = True, 1
                 break
             log.warning("a worker exited; starting another", extra={"exitcode": process.exitcode})
             running[i] = start()
-    for process, _ in running:
+    for process in running:
         if process.is_alive():
             process.terminate()  # SIGTERM: uvicorn finishes requests in flight
-    for process, _ in running:
+    for process in running:
         process.join(timeout=30)
         if process.is_alive():
             process.kill()

@@ -3,7 +3,9 @@
 The timetable is derived data: each worker process builds it from the database (every stored
 feed's zip and stop table, for service days around the departure) and keeps the last two in a
 read-only per-process cache keyed by the feeds' ids and content hashes plus the window start,
-so a re-import under the same name is picked up at the next search. Several feeds are merged
+so a re-import under the same name is picked up at the next search. `warm_in_background`
+builds today's in a thread when a worker starts (4-6 s for the national network), so the
+first search of the day does not wait for it. Several feeds are merged
 with walking links under 3 km between stops of different feeds and 45-minute shuttles from
 airports to any stop within 40 km. Places resolve through `logistics.transport_places`; an
 unknown place, an avoided city nobody knows (a typo would silently avoid nothing), or
@@ -12,13 +14,18 @@ arrive_by not after depart_after is a 422 naming the field.
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
+import time
 from collections import OrderedDict
 from datetime import UTC, date, timedelta
 
 import numpy as np
 from sqlmodel import Session, col, select
 
+from core.clock import utcnow
+from core.db import Database
 from core.errors import InvalidInput
 from core.models import Role
 from core.principal import Principal
@@ -34,7 +41,7 @@ from logistics.transport_models import (
     TransportStop,
 )
 from logistics.transport_national import AIRPORT_PREFIX
-from logistics.transport_places import geonames_city, resolve_city
+from logistics.transport_places import geonames_cities, geonames_city, resolve_city
 from logistics.transport_service import parse, unpack
 from solvers.transit import (
     Avoid,
@@ -59,6 +66,8 @@ AVOID_CITY_RADIUS_M = 10_000
 _CACHE: OrderedDict[tuple[object, ...], Timetable | None] = OrderedDict()
 _CACHE_SIZE = 2
 _LOCK = threading.Lock()
+log = logging.getLogger("homeward.transport")
+_WARM_NICE = 10
 
 
 def _load(session: Session, feed_id: int) -> tuple[Feed, dict[str, StopInfo]]:
@@ -162,6 +171,31 @@ def timetable_for(session: Session, day: date) -> Timetable | None:
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
         return tt
+
+
+def warm_in_background(db: Database) -> threading.Thread:
+    """Build today's timetable and the place index in a daemon thread (a worker's start)."""
+
+    def warm() -> None:
+        started = time.perf_counter()
+        try:
+            # At a lower CPU priority (this thread only, on Linux): the build must not slow
+            # the start of the other workers nor the requests of the first seconds.
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _WARM_NICE)
+        except (AttributeError, OSError):
+            pass
+        try:
+            geonames_cities()
+            with db.read_session() as session:
+                timetable_for(session, utcnow().date())
+        except Exception:  # a failed warm-up only leaves the first search slow
+            log.exception("timetable warm-up failed")
+            return
+        log.info("timetable ready", extra={"seconds": round(time.perf_counter() - started, 2)})
+
+    thread = threading.Thread(target=warm, name="timetable-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def _place(session: Session, place: PlaceIn, field: str) -> Place:

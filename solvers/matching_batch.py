@@ -25,9 +25,9 @@ import itertools
 import time
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
-from ortools.sat.python import cp_model
 
 from solvers.errors import InvalidHouseholdError
 from solvers.matching import (
@@ -50,7 +50,12 @@ from solvers.matching_types import (
     ShelterOption,
 )
 
-_STATUS = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible"}
+# OR-Tools' CP-SAT (and the pandas it imports) is imported by the functions that solve, not
+# with the module: API workers import this package for its types and rules, and paid ~0.3 s
+# of start-up for a solver that runs in a child process (logistics/solver_pool.py).
+if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
+
 _NCOL = len(BED_TYPES)
 # Share of the time limit after which no further K-widening round starts.
 _LEVEL1_SHARE = 0.5
@@ -145,6 +150,8 @@ class _Model:
     """One CP-SAT model over the modelled rows of one component, reused across levels."""
 
     def __init__(self, pb: _Problem, ids: Sequence[int], sel: dict[int, IntArray]) -> None:
+        from ortools.sat.python import cp_model
+
         m = cp_model.CpModel()
         self.m = m
         self.x: dict[int, dict[int, cp_model.IntVar]] = {}
@@ -176,6 +183,8 @@ class _Model:
     def solve(
         self, o: BatchOptions, limits: tuple[float, float], hint: Plan
     ) -> tuple[str, Plan | None]:
+        from ortools.sat.python import cp_model
+
         m = self.m
         m.clear_hints()  # type: ignore[no-untyped-call]
         for i, xi in self.x.items():
@@ -192,10 +201,11 @@ class _Model:
         p.max_time_in_seconds = max(0.05, limits[0])
         p.max_deterministic_time = max(0.01, limits[1])
         st = solver.solve(m)
-        if st not in _STATUS:
+        status = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible"}
+        if st not in status:
             return "unknown", None
         sol = {i: k for i, xi in self.x.items() for k, v in xi.items() if solver.value(v)}
-        return _STATUS[st], sol
+        return status[st], sol
 
 
 def _plan_for(pb: _Problem, ids: Sequence[int], plans: Sequence[Plan]) -> Plan:

@@ -16,8 +16,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ortools.sat.python import cp_model
+# OR-Tools' CP-SAT (and the pandas it imports) is imported by the functions that solve, not
+# with the module: API workers import this package for its types and rules, and paid ~0.3 s
+# of start-up for a solver that runs in a child process (logistics/solver_pool.py).
+if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
 
 
 class AllocationInputError(ValueError):
@@ -111,6 +116,8 @@ def validate(cases: list[CaseNeed], sources: list[FundingSource]) -> None:
 
 
 def _solve(model: cp_model.CpModel, time_limit_s: float) -> tuple[cp_model.CpSolver, object]:
+    from ortools.sat.python import cp_model
+
     solver = cp_model.CpSolver()
     solver.parameters.num_search_workers = 1
     solver.parameters.random_seed = 0
@@ -140,6 +147,8 @@ def allocate(cases: list[CaseNeed], sources: list[FundingSource],
     the search's starting hint, so a level that runs out of time keeps the best answer found so
     far (`optimal` False) rather than failing.
     """
+    from ortools.sat.python import cp_model
+
     validate(cases, sources)
     started = time.monotonic()
     model = cp_model.CpModel()

@@ -1,4 +1,10 @@
-"""Helpers shared by tests: accounts made through the real use cases, backend markers."""
+"""Helpers shared by tests: accounts made through the real use cases, backend markers, waits.
+
+A test that waits for another process waits on a condition (the server answers, a worker is
+gone) for as long as that process is alive, and fails at once with its log if it died. The only
+clock is `SAFETY_CAP_S`, far beyond any start-up on a loaded machine: it catches a hang, not a
+slow run, so a loaded CI machine and a quiet one give the same verdict (bench/under_load.sh).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +29,46 @@ from core.principal import SYSTEM
 POSTGRES_URL = os.environ.get("HOMEWARD_TEST_POSTGRES_URL")
 BACKEND = "postgresql" if POSTGRES_URL else "sqlite"
 HOMEWARD = Path(sys.executable).with_name("homeward")
+SAFETY_CAP_S = 600.0
+
+
+def wait_for(condition: Callable[[], bool], *, what: str,
+             alive: Callable[[], bool] = lambda: True, log: Path | None = None,
+             poll_s: float = 0.1) -> None:
+    """Poll `condition` until it holds; fail fast if `alive()` turns false (the process we wait
+    on died), or after SAFETY_CAP_S (a hang). `log` is shown in either failure."""
+    started = time.monotonic()
+    while not condition():
+        elapsed = time.monotonic() - started
+        if not alive() or elapsed > SAFETY_CAP_S:
+            reason = "the process died" if not alive() else f"still not after {elapsed:.0f} s"
+            shown = f"\n{log.read_text()}" if log is not None and log.exists() else ""
+            raise AssertionError(f"waiting for {what}: {reason}{shown}")
+        time.sleep(poll_s)
+
+
+def listening_sockets(port: int) -> int:
+    """How many sockets listen on the loopback TCP `port` (one per `serve` worker)."""
+    hex_port = f":{port:04X}"
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        count += sum(1 for line in lines
+                     if line.split()[1].endswith(hex_port) and line.split()[3] == "0A")
+    return count
+
+
+def answers(url: str) -> bool:
+    """Whether `url` answers 200 now (a refused or slow connection is a no, not an error)."""
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=10).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -100,9 +146,8 @@ def shelter_body(agency_id: int, **overrides: object) -> dict[str, object]:
 @contextmanager
 def served(database_url: str, secret_key: str, workdir: Path, *, workers: int = 1,
            env: dict[str, str] | None = None) -> Iterator[str]:
-    """Run `homeward serve` as its own process on a free loopback port; yield its base URL."""
-    import httpx
-
+    """Run `homeward serve` as its own process on a free loopback port; yield its base URL
+    once every worker listens and /readyz answers."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
@@ -112,20 +157,15 @@ def served(database_url: str, secret_key: str, workdir: Path, *, workers: int = 
     with log_path.open("w") as log:
         server = subprocess.Popen(
             [str(HOMEWARD), "serve", "--port", str(port), "--workers", str(workers)],
-            env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+            env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
+            start_new_session=True)  # its own process group: a test can find all it started
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
-            time.sleep(0.2)
+        # Every worker binds its own socket once its app is loaded: all are up when all listen.
+        wait_for(lambda: listening_sockets(port) >= workers and answers(f"{base}/readyz"),
+                 what=f"`homeward serve` on port {port}",
+                 alive=lambda: server.poll() is None, log=log_path)
         yield base
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        server.wait(timeout=SAFETY_CAP_S)

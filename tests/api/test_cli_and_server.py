@@ -11,7 +11,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -22,6 +21,7 @@ from typer.testing import CliRunner
 from api.cli import app as cli
 from api.config import Settings
 from tests.conftest import TEST_KEY
+from tests.support import SAFETY_CAP_S, answers, listening_sockets, wait_for
 
 HOMEWARD = Path(sys.executable).with_name("homeward")
 
@@ -70,15 +70,8 @@ def test_served_by_two_workers_with_curl_like_client(settings: Settings, tmp_pat
             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.2)
+        wait_for(lambda: listening_sockets(port) >= 2 and answers(f"{base}/readyz"),
+                 what="both workers", alive=lambda: server.poll() is None, log=log_path)
         token = subprocess.run(
             [str(HOMEWARD), "users", "add", "--name", "served", "--role", "case_manager"],
             env=env, capture_output=True, text=True, check=True, cwd=tmp_path).stdout.strip()
@@ -89,7 +82,7 @@ def test_served_by_two_workers_with_curl_like_client(settings: Settings, tmp_pat
         assert httpx.get(f"{base}/readyz").json()["status"] == "ready"
     finally:
         server.terminate()
-        server.wait(timeout=20)
+        server.wait(timeout=SAFETY_CAP_S)
     logged = log_path.read_text()
     assert token not in logged
     access = [json.loads(line) for line in logged.splitlines()

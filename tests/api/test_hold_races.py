@@ -16,7 +16,14 @@ import pytest
 from api.config import Settings
 from core.models import Role
 from tests.conftest import TEST_KEY
-from tests.support import Account, AccountFactory, coordinator, served, shelter_body
+from tests.support import (
+    SAFETY_CAP_S,
+    Account,
+    AccountFactory,
+    coordinator,
+    served,
+    shelter_body,
+)
 
 ROUNDS = 20
 REQUESTS = 200
@@ -46,7 +53,7 @@ def test_200_concurrent_holds_on_20_beds(server: str, admin: Account,
                                          make: AccountFactory) -> None:
     agency = make.agency("Race Shelters")
     advocates = [make.account(Role.ADVOCATE) for _ in range(4)]
-    with httpx.Client(base_url=server, timeout=60) as http, \
+    with httpx.Client(base_url=server, timeout=SAFETY_CAP_S) as http, \
             ThreadPoolExecutor(max_workers=32) as pool:
         for _ in range(ROUNDS):
             shelter_id = _new_shelter(http, admin, agency, BEDS)
@@ -66,7 +73,7 @@ def test_200_concurrent_holds_on_20_beds(server: str, admin: Account,
 def test_50_concurrent_requests_with_one_idempotency_key(server: str, admin: Account,
                                                          make: AccountFactory) -> None:
     advocate = make.account(Role.ADVOCATE)
-    with httpx.Client(base_url=server, timeout=60) as http, \
+    with httpx.Client(base_url=server, timeout=SAFETY_CAP_S) as http, \
             ThreadPoolExecutor(max_workers=25) as pool:
         shelter_id = _new_shelter(http, admin, make.agency("Race Shelters"), BEDS)
         headers = {**advocate.headers, "Idempotency-Key": "one-call-only"}
@@ -83,7 +90,7 @@ def test_50_concurrent_requests_with_one_idempotency_key(server: str, admin: Acc
 
 def test_concurrent_puts_with_the_same_version(server: str, admin: Account,
                                                make: AccountFactory) -> None:
-    with httpx.Client(base_url=server, timeout=60) as http, \
+    with httpx.Client(base_url=server, timeout=SAFETY_CAP_S) as http, \
             ThreadPoolExecutor(max_workers=8) as pool:
         for _ in range(5):
             shelter_id = _new_shelter(http, admin, make.agency("Race Shelters"), BEDS)
@@ -104,7 +111,7 @@ def test_a_burst_from_one_account_cannot_pass_its_cap(settings: Settings, tmp_pa
     """The account cap (default 10) holds across two workers however the requests interleave."""
     advocate = make.account(Role.ADVOCATE)
     with served(settings.database_url, TEST_KEY, tmp_path, workers=2) as base, \
-            httpx.Client(base_url=base, timeout=60) as http, \
+            httpx.Client(base_url=base, timeout=SAFETY_CAP_S) as http, \
             ThreadPoolExecutor(max_workers=20) as pool:
         shelter_id = _new_shelter(http, admin, make.agency("Race Shelters"), 100)
 

@@ -2,7 +2,8 @@
 
 Each worker binds its own SO_REUSEPORT socket, so the kernel spreads connections across the
 workers instead of letting one accept them all. The parent restarts a worker that dies, stops
-on a worker that cannot start, and leaves no worker behind when it is stopped.
+on a worker that cannot start, and leaves no worker behind when it is stopped, nor when it is
+killed with SIGKILL, while its workers start or once they serve.
 """
 
 from __future__ import annotations
@@ -12,19 +13,31 @@ import re
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 
 from api.config import Settings
 from tests.conftest import TEST_KEY
-from tests.support import HOMEWARD, served
+from tests.support import HOMEWARD, SAFETY_CAP_S, served, wait_for
 
 
 def _children(pid: int) -> set[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return {int(p) for p in out.split()}
+
+
+def _supervisor(port: int) -> int:
+    """The `homeward serve` process on `port`: its forked workers share its command line."""
+    out = subprocess.run(["pgrep", "-f", f"serve --port {port} "], capture_output=True,
+                         text=True).stdout
+    pids = {int(p) for p in out.split()}
+    (parent,) = {pid for pid in pids if _ppid(pid) not in pids}
+    return parent
+
+
+def _ppid(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 def _alive(pid: int) -> bool:
@@ -47,8 +60,7 @@ def test_connections_reach_every_worker_and_stopping_leaves_none(settings: Setti
                                                                  tmp_path: Path) -> None:
     with served(settings.database_url, TEST_KEY, tmp_path, workers=2) as base:
         port = int(base.rsplit(":", 1)[1])
-        parent = int(subprocess.run(["pgrep", "-f", f"serve --port {port}"],
-                                    capture_output=True, text=True).stdout.split()[0])
+        parent = _supervisor(port)
         workers = _children(parent)
         # 40 connections held open at once: the kernel's SO_REUSEPORT hash spreads them, so
         # each worker owns some (all on one would have odds of 2 in 2**40).
@@ -61,10 +73,7 @@ def test_connections_reach_every_worker_and_stopping_leaves_none(settings: Setti
             for http in clients:
                 http.close()
         assert len(owners & workers) >= 2, (owners, workers)
-    deadline = time.monotonic() + 30
-    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(_alive(pid) for pid in workers)
+    wait_for(lambda: not any(_alive(pid) for pid in workers), what="the workers to stop")
 
 
 def test_a_worker_that_cannot_start_stops_the_server(settings: Settings,
@@ -77,23 +86,92 @@ def test_a_worker_that_cannot_start_stops_the_server(settings: Settings,
                "HOMEWARD_SECRET_KEY": TEST_KEY}
         server = subprocess.run([str(HOMEWARD), "serve", "--port", str(port), "--workers", "2"],
                                 env=env, cwd=tmp_path, capture_output=True, text=True,
-                                timeout=60)
+                                timeout=SAFETY_CAP_S)
     assert server.returncode != 0
 
 
 def test_a_killed_worker_is_replaced(settings: Settings, tmp_path: Path) -> None:
     with served(settings.database_url, TEST_KEY, tmp_path, workers=2) as base:
-        parent = int(subprocess.run(["pgrep", "-f", f"serve --port {base.rsplit(':', 1)[1]}"],
-                                    capture_output=True, text=True).stdout.split()[0])
-        time.sleep(5.5)  # past the start-up window in which a death means misconfiguration
-        victim = min(_children(parent))
+        parent = _supervisor(int(base.rsplit(":", 1)[1]))
+        victim = min(_workers(parent))
         os.kill(victim, signal.SIGKILL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            workers = {p for p in _children(parent) if _alive(p)}
-            if victim not in workers and len(workers) >= 2:
-                break
-            time.sleep(0.2)
-        assert victim not in workers and len(workers) >= 2
-        with httpx.Client(base_url=base) as http:
+
+        def replaced() -> bool:
+            workers = {p for p in _workers(parent) if _alive(p)}
+            return victim not in workers and len(workers) >= 2
+
+        wait_for(replaced, what="a new worker", alive=lambda: _alive(parent))
+        with httpx.Client(base_url=base, timeout=SAFETY_CAP_S) as http:
             assert all(http.get("/healthz").status_code == 200 for _ in range(20))
+
+
+def _port_free(port: int) -> bool:
+    """Whether a plain listener can take the port: no SO_REUSEPORT worker still holds it."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no owner
+        try:
+            sock.bind(("127.0.0.1", port))
+            sock.listen()
+        except OSError:
+            return False
+    return True
+
+
+def _group(pgid: int) -> set[int]:
+    """Live (not zombie) processes of a process group: a supervisor and all it started."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _workers(parent: int) -> set[int]:
+    """The supervisor's worker processes (not a multiprocessing helper, should one run)."""
+    found = set()
+    for pid in _children(parent):
+        try:
+            if b"multiprocessing" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.add(pid)
+        except FileNotFoundError:
+            pass
+    return found
+
+
+def _gone(pgid: int, port: int) -> bool:
+    return not _group(pgid) and _port_free(port)
+
+
+def test_killing_the_supervisor_while_workers_start_leaves_none(settings: Settings,
+                                                               tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    env = {**os.environ, "HOMEWARD_DATABASE_URL": settings.database_url,
+           "HOMEWARD_SECRET_KEY": TEST_KEY}
+    log = tmp_path / "server.log"
+    with log.open("w") as out:
+        server = subprocess.Popen([str(HOMEWARD), "serve", "--port", str(port), "--workers", "2"],
+                                  env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    try:
+        wait_for(lambda: len(_workers(server.pid)) >= 2, what="two workers to be started",
+                 alive=lambda: server.poll() is None, log=log)
+    finally:
+        server.kill()
+        server.wait()
+    wait_for(lambda: _gone(server.pid, port), what="every worker to exit", log=log)
+
+
+def test_killing_the_supervisor_while_it_serves_leaves_none(settings: Settings,
+                                                           tmp_path: Path) -> None:
+    with served(settings.database_url, TEST_KEY, tmp_path, workers=2) as base:
+        port = int(base.rsplit(":", 1)[1])
+        parent = _supervisor(port)
+        assert len(_workers(parent)) >= 2 and not _port_free(port)
+        os.kill(parent, signal.SIGKILL)
+        wait_for(lambda: _gone(parent, port), what="every worker to exit")

@@ -17,7 +17,7 @@ from api.config import Settings
 from api.deps import Services
 from core.models import Role
 from tests.api.test_cases import case_body
-from tests.support import AccountFactory
+from tests.support import SAFETY_CAP_S, AccountFactory
 
 CANARIES = {
     "city": "Zqxcanaryville",
@@ -41,7 +41,7 @@ def _raw_database(settings: Settings) -> bytes:
         return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
     plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
     return subprocess.run(["/usr/bin/pg_dump", "--data-only", plain], check=True,
-                          capture_output=True, timeout=60).stdout
+                          capture_output=True, timeout=SAFETY_CAP_S).stdout
 
 
 def test_no_canary_in_the_raw_database(client: TestClient, make: AccountFactory,

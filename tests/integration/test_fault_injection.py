@@ -9,7 +9,6 @@ same Idempotency-Key takes effect exactly once.
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -22,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 
 from api.deps import Services
 from core.models import Role
-from tests.support import BACKEND, Account, AccountFactory, coordinator, shelter_body
+from tests.support import BACKEND, Account, AccountFactory, coordinator, shelter_body, wait_for
 
 MAX_STATEMENTS = 40
 
@@ -61,12 +60,9 @@ class Injector:
         assert self._admin is not None
         with self._admin.connect() as admin:
             admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-            for _ in range(100):  # wait until the backend is really gone
-                alive = admin.execute(text("SELECT count(*) FROM pg_stat_activity "
-                                           "WHERE pid = :pid"), {"pid": pid}).scalar_one()
-                if not alive:
-                    break
-                time.sleep(0.02)
+            wait_for(lambda: not admin.execute(  # until the backend is really gone
+                text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                {"pid": pid}).scalar_one(), what="the backend to end", poll_s=0.02)
 
     def close(self) -> None:
         if self._admin is not None:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from core.writer_turns import WriterTurns
+from tests.support import wait_for
 
 
 def test_one_turn_at_a_time_across_processes(tmp_path: Path) -> None:
@@ -50,7 +51,7 @@ def test_a_waiter_gets_the_turn_when_it_is_given_back(tmp_path: Path) -> None:
     thread.join(timeout=0.2)
     assert thread.is_alive() and got == []  # still waiting while the holder writes
     holder.give_back()
-    thread.join(timeout=5)
+    wait_for(lambda: not thread.is_alive(), what="the waiter's turn")
     assert got == [True]
     waiter.give_back()
     holder.close()
@@ -65,9 +66,7 @@ def test_a_wait_that_times_out_says_so_and_leaves_no_turn_behind(tmp_path: Path)
     holder.give_back()
     # The abandoned wait is undone by the helper once the lock is free: the next writer of
     # that process, and then the other process, each get a turn.
-    deadline = time.monotonic() + 5
-    while not impatient.take():
-        assert time.monotonic() < deadline
+    wait_for(impatient.take, what="the next turn", poll_s=0)
     impatient.give_back()
     assert holder.take()
     holder.give_back()
