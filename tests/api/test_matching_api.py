@@ -392,3 +392,15 @@ def test_a_crashed_solver_is_503_and_the_api_keeps_serving(
     with services.db.read_session() as session:
         assert session.exec(select(AuditEntry).where(
             AuditEntry.action == "match.batch")).first() is not None
+
+
+@pytest.mark.parametrize("limit", [5e-324, 1e-9, 0.001])
+def test_a_vanishing_time_limit_still_answers(client: TestClient, shelters: dict[str, int],
+                                              advocate: Account, limit: float) -> None:
+    """Issue 17: `time_limit_s` 5e-324 with one household answered 503 after the 5 s wall
+    limit. However short the search, the answer is the best plan found (the flow bound's
+    starting plan at worst) or a plain 422, never a 5xx."""
+    response = batch(client, advocate, [case("T-1")], time_limit_s=limit)
+    assert response.status_code in (200, 422), response.text
+    if response.status_code == 200:
+        assert response.json()["status"] in ("optimal", "feasible", "infeasible", "unknown")
