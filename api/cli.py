@@ -371,12 +371,26 @@ def demo(
 
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000,
-          workers: Annotated[int, typer.Option(min=1, max=64)] = 1) -> None:
+          workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+          proxy_headers: Annotated[bool, typer.Option(
+              help="trust X-Forwarded-Proto/-For from --forwarded-allow-ips (behind a "
+                   "TLS-terminating reverse proxy)")] = False,
+          forwarded_allow_ips: Annotated[str, typer.Option(
+              help="comma-separated proxy addresses whose forwarded headers are believed")
+          ] = "127.0.0.1",
+          ssl_certfile: Annotated[str | None, typer.Option(help="serve TLS: certificate")] = None,
+          ssl_keyfile: Annotated[str | None, typer.Option(help="serve TLS: private key")] = None,
+          ) -> None:
     """Serve the API with N worker processes (state is shared only through the database)."""
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise typer.BadParameter("give both --ssl-certfile and --ssl-keyfile, or neither")
     # Create the key file once, before workers race to create it.
     with _services():
         pass
-    status = serving.serve(host=host, port=port, workers=workers)
+    transport = serving.Transport(proxy_headers=proxy_headers,
+                                  forwarded_allow_ips=forwarded_allow_ips,
+                                  ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+    status = serving.serve(host=host, port=port, workers=workers, transport=transport)
     if status:
         raise typer.Exit(status)
 

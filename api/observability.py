@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 # stored in the audit log as sent.
 _SAFE_REQUEST_ID = re.compile(
     r"^(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+_HSTS = b"max-age=31536000; includeSubDomains"
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 access_log = logging.getLogger("homeward.access")
@@ -83,6 +84,10 @@ class RequestContextMiddleware:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
+                if scope.get("scheme") == "https":
+                    # Once reached over HTTPS (here, or through a trusted proxy), browsers
+                    # must never fall back to plain HTTP for this host: a year, as is usual.
+                    headers.append((b"strict-transport-security", _HSTS))
                 message["headers"] = headers
             await send(message)
 

@@ -36,9 +36,11 @@ import os
 import signal
 import socket
 import sys
+from dataclasses import dataclass
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from types import FrameType
+from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -61,9 +63,30 @@ class NoDelayH11Protocol(H11Protocol):
         super().connection_made(transport)
 
 
-def _config(host: str, port: int) -> uvicorn.Config:
+@dataclass(frozen=True)
+class Transport:
+    """How clients reach the service: directly (TLS here, or plain on loopback), or through a
+    reverse proxy that terminates TLS and says so in X-Forwarded-Proto/-For.
+
+    Proxy headers are believed only from `forwarded_allow_ips` (uvicorn's check), so a client
+    cannot claim HTTPS or another address by sending the headers itself.
+    """
+
+    proxy_headers: bool = False
+    forwarded_allow_ips: str = "127.0.0.1"
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        return {"proxy_headers": self.proxy_headers,
+                "forwarded_allow_ips": self.forwarded_allow_ips,
+                "ssl_certfile": self.ssl_certfile, "ssl_keyfile": self.ssl_keyfile}
+
+
+def _config(host: str, port: int, transport: Transport) -> uvicorn.Config:
     return uvicorn.Config(APP, factory=True, host=host, port=port, access_log=False,
-                          log_config=None, proxy_headers=False, http=NoDelayH11Protocol)
+                          log_config=None, http=NoDelayH11Protocol,
+                          **transport.uvicorn_options())
 
 
 def reuse_port_socket(host: str, port: int) -> socket.socket:
@@ -91,12 +114,12 @@ def exit_with_parent(parent_pid: int) -> None:
         os._exit(0)  # the supervisor is already gone: serve nothing
 
 
-def _worker(host: str, port: int, parent_pid: int) -> None:
+def _worker(host: str, port: int, parent_pid: int, transport: Transport) -> None:
     """One worker process: its own app, then its own socket, uvicorn's graceful shutdown."""
     for signum in (signal.SIGTERM, signal.SIGINT):  # not the supervisor's, inherited by fork
         signal.signal(signum, signal.SIG_DFL)
     exit_with_parent(parent_pid)
-    config = _config(host, port)
+    config = _config(host, port, transport)
     config.load()  # exits with _STARTUP_FAILURE if the app cannot be imported or built
     try:
         sock = reuse_port_socket(host, port)
@@ -109,11 +132,12 @@ def _worker(host: str, port: int, parent_pid: int) -> None:
         sys.exit(_STARTUP_FAILURE)
 
 
-def serve(*, host: str, port: int, workers: int) -> int:
+def serve(*, host: str, port: int, workers: int, transport: Transport | None = None) -> int:
     """Serve until SIGTERM or SIGINT; the exit status."""
+    transport = transport or Transport()
     if workers == 1:
         uvicorn.run(APP, factory=True, host=host, port=port, access_log=False, log_config=None,
-                    proxy_headers=False, http=NoDelayH11Protocol)
+                    http=NoDelayH11Protocol, **transport.uvicorn_options())
         return 0
     # Workers are forked from this process once it has imported the app, so they start in
     # milliseconds: spawned, each imported it again (two seconds of CPU per worker, twice
@@ -131,7 +155,8 @@ def serve(*, host: str, port: int, workers: int) -> int:
     signal.signal(signal.SIGINT, stop)
 
     def start() -> BaseProcess:
-        process = fork.Process(target=_worker, args=(host, port, os.getpid()), daemon=False)
+        process = fork.Process(target=_worker, args=(host, port, os.getpid(), transport),
+                               daemon=False)
         process.start()
         return process
 

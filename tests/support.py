@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,7 +145,7 @@ def shelter_body(agency_id: int, **overrides: object) -> dict[str, object]:
 
 @contextmanager
 def served(database_url: str, secret_key: str, workdir: Path, *, workers: int = 1,
-           env: dict[str, str] | None = None) -> Iterator[str]:
+           env: dict[str, str] | None = None, args: Sequence[str] = ()) -> Iterator[str]:
     """Run `homeward serve` as its own process on a free loopback port; yield its base URL
     once every worker listens and /readyz answers."""
     with socket.socket() as sock:
@@ -156,7 +156,7 @@ def served(database_url: str, secret_key: str, workdir: Path, *, workers: int = 
     log_path = workdir / f"server-{port}.log"
     with log_path.open("w") as log:
         server = subprocess.Popen(
-            [str(HOMEWARD), "serve", "--port", str(port), "--workers", str(workers)],
+            [str(HOMEWARD), "serve", "--port", str(port), "--workers", str(workers), *args],
             env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
             start_new_session=True)  # its own process group: a test can find all it started
     base = f"http://127.0.0.1:{port}"
