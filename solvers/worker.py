@@ -34,6 +34,7 @@ from solvers.matching import (
     ShelterOption,
     solve_batch,
 )
+from solvers.matching_types import Member
 
 READY = b"R"
 _MB = 1024 * 1024
@@ -89,13 +90,24 @@ def _result(source: Any) -> bytes:
         return pickle.dumps(("fail", Failure("error", message=type(exc).__name__)))
 
 
+def warm_up() -> None:
+    """Solve a one-household batch, so that the first real job does not pay CP-SAT's and the
+    flow bound's first-call costs (~0.2 s: the solve itself then takes 10-20 ms)."""
+    household = Household(case_ref="warm", members=(Member(30, "female"),), lat=0.0, lon=0.0)
+    shelter = ShelterOption(shelter_id="warm", lat=0.0, lon=0.01,
+                            populations=frozenset({"adult_women"}),
+                            available={"adult_female": 1})
+    solve_batch([household], [shelter], MatchWeights(),
+                BatchOptions(max_time_in_seconds=1.0, num_workers=1, random_seed=0))
+
+
 def main() -> None:
     # CP-SAT is imported lazily by the solver modules (the API process imports them too, and
-    # never solves); here it is imported before READY, so the job does not wait for it.
-    import ortools.sat.python.cp_model  # noqa: F401
-
+    # never solves); here it is imported and exercised before READY, so the job does not
+    # wait for either.
     out = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)  # stray writes to stdout must not corrupt the message
+    warm_up()
     out.write(READY)
     source = sys.stdin.buffer
     header = source.readline()
