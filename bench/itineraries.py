@@ -22,6 +22,9 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.stats import pct
 from logistics.gtfs import build_network, read_feed, read_stop_info
 from solvers.transit import Place, TripQuery, build_timetable, earliest_arrival, plan_trips
 from solvers.transit_reference import build_reference, reference_earliest_arrival
@@ -34,10 +37,6 @@ def rss_mb() -> float:
     with open("/proc/self/statm") as handle:
         return int(handle.read().split()[1]) * 4096 / 1e6
 
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def main() -> int:

@@ -33,6 +33,7 @@ from api import migrate
 from api.app import build_services
 from api.config import Settings
 from api.deps import Services
+from bench.stats import pct
 from core import service as accounts
 from core import web_auth
 from core.crypto import new_key_text
@@ -236,10 +237,6 @@ def broken_invariants(services: Services) -> list[str]:
 
 
 def print_report(report: Report) -> None:
-    def pct(values: list[float], q: float) -> float:
-        ordered = sorted(values)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
-
     baseline = pct(report.latencies["GET /healthz (baseline)"], 0.95) or 1.0
     for route in sorted(report.latencies):
         values = [v for v in report.latencies[route] if v > 0]

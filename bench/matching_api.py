@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from api import migrate
+from bench.stats import pct
 from core.crypto import FieldCipher, decode_key, new_key_text
 from core.db import Database, DatabaseSettings
 from core.models import Role
@@ -61,10 +62,6 @@ def random_case(rng: random.Random, ref: str) -> MatchCase:
         "exclusions": exclusions, "urgency": rng.randint(1, 5),
         "max_travel_km": rng.choice([200, 400, 800])})
 
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def main() -> int:

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from api import migrate
 from api.app import build_services
 from api.config import Settings
+from bench.stats import pct
 from core import service as accounts
 from core.crypto import new_key_text
 from core.models import AccountCreate, AgencyKind, Role
@@ -48,10 +49,6 @@ def _case(rng: random.Random) -> dict[str, object]:
             "exclusions": {"points": [], "cities": [], "states": [], "shelter_ids": []},
             "has_photo_id": True, "urgency": rng.randint(1, 5), "max_travel_km": 300}
 
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def _timed(send: object) -> float:
@@ -103,16 +100,16 @@ def main() -> None:
                 ms = _timed(lambda body=body: http.post("/v1/matches/batch", json=body))
                 every.append(ms)
                 sizes["1-3" if n <= 3 else "4-6" if n <= 6 else "7-10"].append(ms)
-    base_p95 = _pct(health, 0.95)
+    base_p95 = pct(health, 0.95)
     print(f"== matching over HTTP, 2 workers, demo data, {args.gap:g} s between batches; "
           f"baseline GET /healthz "
-          f"p50 {_pct(health, .5):.1f} / p95 {base_p95:.1f} ms")
+          f"p50 {pct(health, .5):.1f} / p95 {base_p95:.1f} ms")
     rows = [("POST /v1/matches (one household)", singles, 50.0),
             ("POST /v1/matches/batch (1-10 households)", every, 500.0),
             *((f"  batch of {k}", v, 500.0) for k, v in sizes.items())]
     for name, values, target in rows:
-        p95 = _pct(values, 0.95)
-        print(f"  {name:<42} n={len(values):4d} p50 {_pct(values, .5):7.1f} ms  p95 {p95:7.1f}"
+        p95 = pct(values, 0.95)
+        print(f"  {name:<42} n={len(values):4d} p50 {pct(values, .5):7.1f} ms  p95 {p95:7.1f}"
               f" ms  ({p95 / base_p95:5.1f}x healthz; target p95 <= {target:.0f} ms: "
               f"{'met' if p95 <= target else 'NOT met'})")
 

@@ -33,6 +33,7 @@ from api import migrate
 from api.app import build_services
 from api.config import Settings
 from api.deps import Services
+from bench.stats import pct
 from core.crypto import new_key_text
 from core.principal import SYSTEM
 from fixtures.national import places_by_state
@@ -42,10 +43,6 @@ from network.directory_search import DirectoryQuery, search_organizations, searc
 
 DIRECTORY_TARGET_MS = 20.0
 
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def _timed(calls: list[Callable[[], object]]) -> list[float]:

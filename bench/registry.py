@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from api import migrate
 from api.app import build_services, create_app
 from api.config import Settings
+from bench.stats import pct
 from core import service as accounts
 from core.crypto import new_key_text
 from core.models import AccountCreate, AgencyKind, Role
@@ -51,10 +52,6 @@ SEARCH_TARGET_MS = 30.0
 HOLD_TARGET_RATIO = 0.25
 PG_ADMIN = os.environ.get("HOMEWARD_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def timed(fn: Callable[[], object], n: int) -> list[float]:

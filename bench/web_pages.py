@@ -30,6 +30,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.stats import pct
 from core.crypto import new_key_text
 
 GOAL_MS = 300.0
@@ -38,10 +39,6 @@ CASE = {"case_ref": "W-1", "household": [{"age": 30, "gender": "female"}], "lang
         "exclusions": {"points": [], "cities": [], "states": [], "shelter_ids": []},
         "has_photo_id": True, "urgency": 3, "max_travel_km": 300}
 
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
 def run_demo(env: dict[str, str], workdir: Path) -> list[tuple[str, str, str]]:
