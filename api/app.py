@@ -11,7 +11,7 @@ from fastapi_offline import FastAPIOffline
 
 from api import errors, web
 from api.config import Settings
-from api.observability import BodySizeLimitMiddleware, RequestContextMiddleware
+from api.observability import RequestBodyGuardMiddleware, RequestContextMiddleware
 from api.openapi import install as install_openapi
 from api.routes import (
     accounts,
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(network.router)
     app.include_router(tips_stats.router)
     web.install(app)  # the browser pages under /web (api/web/)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestBodyGuardMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     return app
 

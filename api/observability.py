@@ -106,7 +106,7 @@ class RequestContextMiddleware:
             )
 
 
-class BodySizeLimitMiddleware:
+class RequestBodyGuardMiddleware:
     """Refuses request bodies over `max_bytes` (413), and NUL characters anywhere (422).
 
     The body is read here, up to the cap, before the app sees a byte: counting while the app
