@@ -26,7 +26,7 @@ from core.models import Role
 from logistics import solver_pool
 from tests.api.web_support import sign_in
 from tests.conftest import TEST_KEY
-from tests.support import Account, AccountFactory, served, shelter_body
+from tests.support import SAFETY_CAP_S, Account, AccountFactory, served, shelter_body
 
 HOUSTON = {"lat": 29.76, "lon": -95.37}
 BUDGET_PROBLEM = "urn:homeward:problem:mass-rescue-budget-exceeded"
@@ -291,7 +291,7 @@ def _together(http: httpx.Client, calls: list[tuple[Account, list[dict[str, Any]
     start = threading.Barrier(len(calls))
 
     def send(call: tuple[Account, list[dict[str, Any]]]) -> httpx.Response:
-        start.wait(timeout=30)
+        start.wait(timeout=SAFETY_CAP_S)  # a hang guard, not a deadline
         # A roomy solver limit: a shared, loaded machine must not turn this into a 503 (the
         # solves are tiny and end as soon as they are optimal).
         return _batch(http, *call, time_limit_s=20)
