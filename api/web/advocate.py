@@ -24,7 +24,6 @@ from api.errors import STATUS_BY_KIND
 from api.plan_response import plan_response
 from api.web import forms
 from api.web.common import (
-    AuditedSessionDep,
     IdentityDep,
     PostDep,
     pick_language,
@@ -68,7 +67,7 @@ def _form_error(exc: forms.FormError) -> Notice:
 
 
 @router.get("/cases")
-def cases(request: Request, services: ServicesDep, session: AuditedSessionDep,
+def cases(request: Request, services: ServicesDep, session: SessionDep,
           identity: IdentityDep) -> Response:
     return _cases(request, services, session, identity)
 
@@ -142,7 +141,7 @@ def _case_page(request: Request, services: Services, session: Session, identity:
 
 
 @router.get("/cases/{case_id}")
-def case_page(request: Request, services: ServicesDep, session: AuditedSessionDep,
+def case_page(request: Request, services: ServicesDep, session: SessionDep,
               identity: IdentityDep, case_id: int) -> Response:
     try:
         return _case_page(request, services, session, identity, case_id)
@@ -238,13 +237,13 @@ def _plan_page(request: Request, services: Services, session: Session, identity:
 
 
 @router.get("/plans/{plan_id}")
-def plan_page(request: Request, services: ServicesDep, session: AuditedSessionDep,
+def plan_page(request: Request, services: ServicesDep, session: SessionDep,
               identity: IdentityDep, plan_id: int) -> Response:
     return _plan_page(request, services, session, identity, plan_id)
 
 
 @router.get("/plans/{plan_id}/render")
-def render_plan(services: ServicesDep, session: AuditedSessionDep, identity: IdentityDep,
+def render_plan(services: ServicesDep, session: SessionDep, identity: IdentityDep,
                 plan_id: int, format: Annotated[str, Query(pattern="^(html|pdf|txt)$")],
                 discreet: bool = False) -> Response:
     principal = require(identity, *WORKERS)
@@ -255,7 +254,7 @@ def render_plan(services: ServicesDep, session: AuditedSessionDep, identity: Ide
 
 
 @router.get("/plans/{plan_id}/sms")
-def sms(request: Request, services: ServicesDep, session: AuditedSessionDep,
+def sms(request: Request, services: ServicesDep, session: SessionDep,
         identity: IdentityDep,
         plan_id: int, discreet: bool = False) -> Response:
     principal = require(identity, *WORKERS)

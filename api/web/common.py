@@ -10,7 +10,7 @@ cookie, else Accept-Language; strings are English msgids looked up in a Babel ca
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
@@ -20,7 +20,6 @@ from babel.messages.pofile import read_po
 from fastapi import Depends, Form, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlmodel import Session
 
 from api.config import Settings
 from api.deps import ServicesDep
@@ -122,16 +121,6 @@ def get_identity(request: Request, services: ServicesDep) -> WebIdentity:
 IdentityDep = Annotated[WebIdentity, Depends(get_identity)]
 
 
-def get_audited_session(services: ServicesDep) -> Iterator[Session]:
-    """A write session for a page that shows case data: every such read is audited, so the
-    page writes. In a GET's read session SQLite would have to upgrade the read snapshot to a
-    write, which fails at once (a 503) whenever another writer committed meanwhile, as under
-    load it mostly has; a write session waits its turn instead (BEGIN IMMEDIATE)."""
-    with services.db.write_session() as session:
-        yield session
-
-
-AuditedSessionDep = Annotated[Session, Depends(get_audited_session)]
 
 
 def check_csrf(identity: IdentityDep,

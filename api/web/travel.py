@@ -21,7 +21,7 @@ from sqlmodel import Session
 from api.deps import Services, ServicesDep, SessionDep
 from api.errors import STATUS_BY_KIND
 from api.web import forms
-from api.web.common import AuditedSessionDep, IdentityDep, PostDep, redirect, render, require
+from api.web.common import IdentityDep, PostDep, redirect, render, require
 from core.clock import utcnow
 from core.errors import DomainError
 from core.models import Role
@@ -70,7 +70,7 @@ def _defaults(case_id: int | None) -> dict[str, str]:
 
 
 @router.get("")
-def travel(request: Request, services: ServicesDep, session: AuditedSessionDep,
+def travel(request: Request, services: ServicesDep, session: SessionDep,
            identity: IdentityDep,
            case_id: Annotated[int | None, Query(ge=1)] = None) -> Response:
     return _page(request, services, session, identity, fields=_defaults(case_id))
@@ -203,7 +203,7 @@ def _plan_page(request: Request, services: Services, session: Session, identity:
 
 
 @router.get("/plans/{plan_id}")
-def plan_page(request: Request, services: ServicesDep, session: AuditedSessionDep,
+def plan_page(request: Request, services: ServicesDep, session: SessionDep,
               identity: IdentityDep, plan_id: int) -> Response:
     return _plan_page(request, services, session, identity, plan_id)
 
