@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 def app_factory() -> FastAPI:
     """Entry point for `uvicorn --factory` in each worker process."""
     from api.observability import configure_logging
-    from logistics.transport_search import warm_in_background
+    from logistics.travel.search import warm_in_background
 
     settings = Settings.from_env()
     configure_logging(settings.log_level)

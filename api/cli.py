@@ -45,16 +45,16 @@ if TYPE_CHECKING:
     from core import service as accounts
     from fixtures import loader as fixture_loader
     from fixtures import network as network_fixture
-    from logistics import hold_service
-    from logistics import service as shelters
+    from logistics.beds import holds as hold_service
+    from logistics.shelters import service as shelters
 else:
     migrate = _OnFirstUse("api.migrate")
     serving = _OnFirstUse("api.serving")
     accounts = _OnFirstUse("core.service")
     fixture_loader = _OnFirstUse("fixtures.loader")
     network_fixture = _OnFirstUse("fixtures.network")
-    hold_service = _OnFirstUse("logistics.hold_service")
-    shelters = _OnFirstUse("logistics.service")
+    hold_service = _OnFirstUse("logistics.beds.holds")
+    shelters = _OnFirstUse("logistics.shelters.service")
 
 app = typer.Typer(help="Homeward: shelter beds, safety plans and travel home.",
                   no_args_is_help=True)
@@ -234,8 +234,7 @@ def transport_import_gtfs(
     """Validate and store a GTFS feed in one transaction; a broken feed changes nothing."""
     from pathlib import Path
 
-    from logistics import transport_service
-
+    from logistics.travel import feeds as transport_service
     with _services() as services:
         migrate.upgrade(services.db.engine)
         try:
@@ -258,13 +257,17 @@ def transport_load_national(
     """Load the real Amtrak feed (if present) plus the synthetic bus and air network."""
     from pathlib import Path
 
-    from logistics import transport_service
+    from fixtures.national_transit import national_gtfs
+    from logistics.travel import feeds as transport_service
 
+    files, stops = national_gtfs(cities=cities, seed=7)
     with _services() as services:
         migrate.upgrade(services.db.engine)
         with services.db.write_session() as session:
-            feeds = transport_service.load_national(session, actor=SYSTEM,
-                                                    data_dir=Path(data_dir), cities=cities)
+            feeds = transport_service.load_national(
+                session, actor=SYSTEM, data_dir=Path(data_dir), synthetic=files,
+                synthetic_stops=stops,
+                source=f"fixtures.transit_synth: {cities} GeoNames places, 35 airports, seed 7")
     for feed in feeds:
         typer.echo(f"feed {feed.id} {feed.name}: {feed.stops} stops, {feed.trips} trips")
 
@@ -282,8 +285,9 @@ def retention_run(
     """Purge closed cases past the retention period, and expired probe circles (daily)."""
     from datetime import timedelta
 
-    from logistics import case_purge, probe_service
-    from logistics.probing import ProbeLimits
+    from logistics.cases import purge as case_purge
+    from logistics.probes import service as probe_service
+    from logistics.probes.rules import ProbeLimits
 
     settings = Settings.from_env()
     keep = settings.retention_days if days is None else days
@@ -349,8 +353,7 @@ def demo(
 ) -> None:
     """Migrate the database, load demo data, create one account per role, print each one's
     web sign-in and API token, serve."""
-    from logistics import transport_service
-
+    from logistics.travel import feeds as transport_service
     address = f"http://{host}:{port}"
     typer.echo(f"Homeward demo: web pages at {address}/ (accounts below, after loading)")
     settings = Settings.from_env()

@@ -33,7 +33,8 @@ class Settings(BaseModel):
     max_active_holds: int = 10
     auth_failure_limit: int = 20
     auth_failure_window_s: int = 300
-    # Geometry probing (logistics/probing.py): distinct circles per account and place per window.
+    # Geometry probing (logistics/probes/rules.py): distinct circles per account and place
+    # per window.
     probe_limit: int = Field(default=30, ge=1)
     probe_window_s: int = Field(default=3600, ge=1)
     retention_days: int = 365
@@ -43,7 +44,7 @@ class Settings(BaseModel):
     web_session_hours: int = Field(default=12, ge=1, le=7 * 24)
     web_quick_exit_url: str = "https://www.weather.gov/"
     web_map_tiles_url: str = ""  # e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; "" = none
-    # Batch matching (logistics/solver_pool.py): each solve runs in a child process.
+    # Batch matching (logistics/matching/solver_pool.py): each solve runs in a child process.
     solver_time_limit_cap_s: float = Field(default=60.0, gt=0)
     solver_default_time_limit_s: float = Field(default=5.0, gt=0)
     solver_memory_mb: int = Field(default=2048, ge=64)

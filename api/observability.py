@@ -62,8 +62,19 @@ def _route_template(scope: Scope) -> str:
     return path if isinstance(path, str) else "<unmatched>"
 
 
+# Only these paths may be kept by a browser or proxy cache: code and styles, never data.
+CACHEABLE_PREFIXES = ("/web/static/", "/docs/assets/")
+
+
 class RequestContextMiddleware:
-    """Gives each request an id (echoed as X-Request-ID) and writes one access log line."""
+    """Gives each request an id (echoed as X-Request-ID), writes one access log line, and marks
+    every answer that is not a static asset `Cache-Control: no-store`.
+
+    The no-store rule lives here, once, because nearly every route answers with data about a
+    person, a shelter or an account: a shared computer's browser cache or a proxy must keep
+    none of it, and a new route cannot forget it. A route that sets its own Cache-Control
+    (none does today) keeps it.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -84,6 +95,9 @@ class RequestContextMiddleware:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
+                if not any(k.lower() == b"cache-control" for k, _ in headers) and not str(
+                        scope.get("path", "")).startswith(CACHEABLE_PREFIXES):
+                    headers.append((b"cache-control", b"no-store"))
                 if scope.get("scheme") == "https":
                     # Once reached over HTTPS (here, or through a trusted proxy), browsers
                     # must never fall back to plain HTTP for this host: a year, as is usual.

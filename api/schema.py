@@ -6,12 +6,12 @@ from sqlmodel import SQLModel
 
 import core.models
 import core.web_auth  # noqa: F401  (registers tables)
-import logistics.bed_models
-import logistics.cases
-import logistics.models
-import logistics.probe_models
-import logistics.transport_models
-import logistics.travel_plans  # noqa: F401
+import logistics.beds.models
+import logistics.cases.models
+import logistics.probes.models
+import logistics.shelters.models
+import logistics.travel.feed_models
+import logistics.travel.plan_models  # noqa: F401
 import network.consent_models
 import network.directory_models
 import network.referral_models

@@ -13,7 +13,7 @@ from datetime import timedelta
 from api.config import Settings
 from core.crypto import FieldCipher, load_or_create_key
 from core.db import Database, DatabaseSettings
-from logistics.probing import ProbeLimits
+from logistics.probes.rules import ProbeLimits
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Network: the real 2023 Amtrak feed (service days 11-13 April 2023) plus the deterministic
 synthetic intercity bus among the 2,000 most populous US places (GeoNames) and daily flights
-between 35 real airports (`solvers.transit_synth`), with walking transfers under 3 km and 45-minute
+between 35 real airports (`fixtures.transit_synth`), with walking transfers under 3 km and 45-minute
 airport shuttles under 40 km. 200 random origin-destination queries (seeded) depart between 06:00
 and 18:00 Central on 12 April. Reports feed load time and memory, p50/p95 for earliest arrival and
 the Pareto search, and the same earliest-arrival queries answered by networkx Dijkstra on a
@@ -13,7 +13,6 @@ baseline measured in the same run. Run: `.venv/bin/python bench/itineraries.py [
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import random
 import statistics
@@ -25,10 +24,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.stats import pct
-from logistics.gtfs import build_network, read_feed, read_stop_info
+from core.gazetteer import us_cities
+from fixtures.transit_synth import merge_networks, proximity_footpaths, synthetic_network
+from logistics.travel.gtfs import build_network, read_feed, read_stop_info
 from solvers.transit import Place, TripQuery, build_timetable, earliest_arrival, plan_trips
-from solvers.transit_reference import build_reference, reference_earliest_arrival
-from solvers.transit_synth import City, merge_networks, proximity_footpaths, synthetic_network
+from solvers.transit.reference import build_reference, reference_earliest_arrival
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -54,10 +54,7 @@ def main() -> int:
                           feed_dir / "stops_state_lookup.csv")
     amtrak = build_network(read_feed(feed_dir), date(2023, 4, 12), date(2023, 4, 13),
                            stop_info=info, default_transfer_minutes=10)
-    with (DATA / "us_geography_from_pypi" / "us_cities_geonames_min15000.csv").open() as fh:
-        rows = sorted(csv.DictReader(fh), key=lambda r: (-int(r["population"]), r["geonameid"]))
-    cities = [City(r["name"], r["state"], float(r["latitude"]), float(r["longitude"]),
-                   int(r["population"]), r["timezone"]) for r in rows[: args.cities]]
+    cities = list(us_cities()[: args.cities])
     days = [int(datetime(2023, 4, d, tzinfo=UTC).timestamp()) // 60 for d in (11, 12, 13)]
     synth = synthetic_network(cities, days, seed=7)
     network = proximity_footpaths(merge_networks(amtrak, synth), 3000, 75, 5)

@@ -40,8 +40,8 @@ from core.crypto import new_key_text
 from core.models import AccountCreate, AgencyKind, Role
 from core.principal import SYSTEM
 from fixtures import loader
-from logistics import service as shelters
-from logistics import transport_service
+from logistics.shelters import service as shelters
+from logistics.travel import feeds as transport_service
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 CASE = {"household": [{"age": 30, "gender": "female"}], "languages": ["en"],

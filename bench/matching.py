@@ -36,7 +36,7 @@ from solvers.matching import (
     rank_for_household,
     solve_batch,
 )
-from solvers.validation import validate_plan
+from solvers.matching.validation import validate_plan
 
 CITIES = Path("/work/shared/data/us_geography_from_pypi/us_cities_geonames_min15000.csv")
 HIC = Path("/work/shared/data/hud_hic_pit_2024/2024-HIC-Counts-by-State.csv")

@@ -28,9 +28,9 @@ from core.crypto import FieldCipher, decode_key, new_key_text
 from core.db import Database, DatabaseSettings
 from core.models import Role
 from core.principal import Principal
-from logistics import matching_service
-from logistics.matching_models import BatchMatchRequest, MatchCase, MatchRequest
-from logistics.probing import ProbeLimits
+from logistics.matching import service as matching_service
+from logistics.matching.models import BatchMatchRequest, MatchCase, MatchRequest
+from logistics.probes.rules import ProbeLimits
 from solvers.matching import ShelterIndex, rank_for_household
 
 # The bench acts as the system account, which probe counting never limits anyway.

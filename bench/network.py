@@ -128,9 +128,9 @@ def _generate_year(session: Session, services: Services, seed: int) -> None:
     trips home and unmet need, spread over states by population."""
     from core.models import Account, Role
     from fixtures.loader import load
-    from logistics.bed_models import BedHold, UnmetNeed
-    from logistics.cases import Case
-    from logistics.travel_plans import TravelPlan
+    from logistics.beds.models import BedHold, UnmetNeed
+    from logistics.cases.models import Case
+    from logistics.travel.plan_models import TravelPlan
     from network.tips_models import Tip, TipState, Venue
 
     rng = random.Random(seed)

@@ -42,8 +42,8 @@ from core.crypto import new_key_text
 from core.models import AccountCreate, AgencyKind, Role
 from core.principal import SYSTEM, Principal
 from fixtures import loader
-from logistics.models import BedInventory, Shelter
-from logistics.search import SearchQuery, search_shelters
+from logistics.beds.search import SearchQuery, search_shelters
+from logistics.shelters.models import BedInventory, Shelter
 from logistics.vocabulary import Population
 from tests.support import served
 

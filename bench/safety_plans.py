@@ -24,7 +24,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from safety_plans.pdf import render_pdf
-from safety_plans.planning import PlanInputs, ShelterOption, generate_plan
+from safety_plans.planning import PlanInputs, SuggestedShelter, generate_plan
 from safety_plans.render import to_json
 from safety_plans.rules import Section
 from safety_plans.screening import ITEMS, ItemType
@@ -45,7 +45,7 @@ def random_case(rng: random.Random) -> tuple[dict[str, Any], PlanInputs, str]:
         else:
             answers[item.key] = rng.choice(item.choices)
     shelters = tuple(
-        ShelterOption(
+        SuggestedShelter(
             id=f"s{n}",
             name=f"Shelter {n}",
             address=f"{n} Main St",

@@ -89,3 +89,9 @@ class TooManyAttempts(DomainError):
     def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class IdempotencyMismatch(DomainError):
+    kind: ClassVar[ErrorKind] = "invalid"
+    code = "idempotency-key-reused"
+    title = "Idempotency-Key reused with a different request"

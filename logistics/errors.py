@@ -1,10 +1,27 @@
-"""Errors of the logistics domain: one base class, each subclass naming its HTTP-neutral kind."""
+"""Errors of the logistics domain: one base class, each subclass naming its HTTP-neutral kind.
+
+Every room of `logistics` raises from here; `api/errors.py` turns each kind into one status:
+
+    DomainError (core)
+    └── LogisticsError
+        ├── invalid (422): InvalidLogistics (also an InvalidInput), InvalidHsds, FeedInvalid
+        ├── not found (404): ShelterNotFound, HoldNotFound, CaseNotFound, TravelPlanNotFound
+        ├── forbidden (403): NotShelterStaff
+        ├── conflict (409): InsufficientCapacity, HoldNotActive, MassRescueBudgetExceeded,
+        │   CaseClosed, InvalidTransition
+        ├── precondition failed (412): StaleCounts
+        ├── too many (429): TooManyHolds, TooManyProbes
+        └── unavailable (503): SolverUnavailable
+
+`GtfsError` is the GTFS parser's own error (a ValueError naming file, row and field); the feed
+import wraps it in `FeedInvalid`, never lets it out.
+"""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from core.errors import DomainError, ErrorKind
+from core.errors import DomainError, ErrorKind, InvalidInput
 
 
 class LogisticsError(DomainError):
@@ -61,19 +78,8 @@ class MassRescueBudgetExceeded(LogisticsError):
     title = "The agency's mass-rescue hold budget would be exceeded"
 
 
-class IdempotencyMismatch(LogisticsError):
-    kind: ClassVar[ErrorKind] = "invalid"
-    code = "idempotency-key-reused"
-    title = "Idempotency-Key reused with a different request"
-
-
-class InvalidLogistics(LogisticsError):
-    kind: ClassVar[ErrorKind] = "invalid"
-    code = "invalid-input"
-    title = "Invalid input"
-
-    def __init__(self, field: str, detail: str) -> None:
-        super().__init__(detail, extra={"errors": [{"field": field, "message": detail}]})
+class InvalidLogistics(InvalidInput, LogisticsError):
+    """A field is invalid (422 naming it): `InvalidInput`'s shape, under this package's base."""
 
 
 class TooManyProbes(LogisticsError):
@@ -84,3 +90,64 @@ class TooManyProbes(LogisticsError):
     def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class InvalidHsds(LogisticsError):
+    """An HSDS dataset that cannot become shelters; `errors` names every offending field."""
+
+    kind: ClassVar[ErrorKind] = "invalid"
+    code = "invalid-hsds"
+    title = "Invalid HSDS dataset"
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        fields = ", ".join(e["field"] for e in errors[:10])
+        super().__init__(f"{len(errors)} problem(s) in the dataset: {fields}",
+                         extra={"errors": errors})
+        self.errors = errors
+
+
+class CaseNotFound(LogisticsError):
+    kind: ClassVar[ErrorKind] = "not_found"
+    code = "case-not-found"
+    title = "Case not found"
+
+
+class CaseClosed(LogisticsError):
+    kind: ClassVar[ErrorKind] = "conflict"
+    code = "case-closed"
+    title = "The case is closed"
+
+
+class GtfsError(ValueError):
+    """A broken GTFS feed: names the file, the 1-based line (header = 1) and the field."""
+
+    def __init__(self, file: str, row: int | None, fld: str | None, message: str) -> None:
+        where = file + (f" row {row}" if row is not None else "")
+        where += f" field {fld}" if fld is not None else ""
+        super().__init__(f"{where}: {message}")
+        self.file, self.row, self.field = file, row, fld
+
+
+class FeedInvalid(LogisticsError):
+    kind: ClassVar[ErrorKind] = "invalid"
+    code = "invalid-feed"
+    title = "Invalid GTFS feed"
+
+    def __init__(self, error: GtfsError) -> None:
+        where = error.file + (f" row {error.row}" if error.row is not None else "")
+        super().__init__(str(error), extra={"errors": [
+            {"field": where + (f" field {error.field}" if error.field else ""),
+             "message": str(error)}]})
+        self.file, self.row, self.field = error.file, error.row, error.field
+
+
+class TravelPlanNotFound(LogisticsError):
+    kind: ClassVar[ErrorKind] = "not_found"
+    code = "travel-plan-not-found"
+    title = "Travel plan not found"
+
+
+class InvalidTransition(LogisticsError):
+    kind: ClassVar[ErrorKind] = "conflict"
+    code = "invalid-transition"
+    title = "This status change is not allowed"

@@ -1,7 +1,7 @@
 """Use cases of consent releases: record, list, revoke, and find what is active for a share.
 
 Only the case's agency staff (advocates, case managers) and admins act on a case's releases;
-another agency gets the same 404 as for a missing case (`logistics.case_service.visible_case`).
+another agency gets the same 404 as for a missing case (`logistics.cases.service.visible_case`).
 Activity is computed against the clock at every use, so an expired or revoked release stops
 covering anything at once. Each change is audited in its own transaction, one commit each.
 """
@@ -17,7 +17,7 @@ from core.clock import utcnow
 from core.crypto import FieldCipher
 from core.models import Role
 from core.principal import Principal
-from logistics.case_service import can_see, visible_case
+from logistics.cases.service import can_see, visible_case
 from network.consent_models import (
     DEFAULT_RELEASE_MAX_DAYS,
     CaseFieldGroup,

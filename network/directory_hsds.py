@@ -8,7 +8,7 @@ kind, law-enforcement body, specialisation, time zone, each service's type, and 
 compact form (`city|TX|Houston|29.7633|-95.3633|15`), so an export re-imports unchanged. A
 service without a `service_type` attribute gets its type from keywords of its name and
 description, or is skipped with a warning. Imports are all or nothing: `InvalidHsds` names
-every bad field. Helpers shared with the shelter mapping come from `logistics.hsds`.
+every bad field. Helpers shared with the shelter mapping come from `logistics.interop.hsds`.
 """
 
 from __future__ import annotations
@@ -21,19 +21,19 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, func, select
 
 from core import audit
+from core.languages import language_name, normalise_language
 from core.principal import Principal
-from logistics.hsds import (
+from logistics.errors import InvalidHsds
+from logistics.interop.hsds import (
     NAMESPACE,
     RRULE_DAYS,
     STATE_BY_NAME,
     STATES,
     TAXONOMY,
-    InvalidHsds,
     _intake_hours,  # the shelter mapping's RRULE reader; the directory reads schedules alike
     _Problems,
     page_envelope,
 )
-from logistics.languages import language_name, normalise_language
 from logistics.vocabulary import WEEKDAYS
 from network.directory_models import (
     AreaIn,

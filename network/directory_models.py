@@ -21,9 +21,9 @@ from sqlalchemy import JSON, CheckConstraint, Column, Index, String
 from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
+from core.languages import LanguageCodes, TimeZoneName
 from core.types import UTCDateTime
-from logistics.languages import LanguageCodes, TimeZoneName
-from logistics.models import IntakeHours
+from logistics.shelters.models import IntakeHours
 from logistics.vocabulary import Specialisation
 
 

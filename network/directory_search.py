@@ -24,8 +24,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel, col, select
 
 from core.clock import utcnow
-from logistics.schedule import is_open
-from logistics.transport_places import geonames_cities, geonames_city
+from core.gazetteer import find_city, us_cities
+from logistics.shelters.schedule import is_open
 from logistics.vocabulary import Specialisation
 from network.directory_models import (
     AreaKind,
@@ -105,7 +105,7 @@ class ServicePage(SQLModel):
 
 @cache
 def _places() -> tuple[NDArray[np.float64], NDArray[np.float64], tuple[str, ...]]:
-    cities = geonames_cities()
+    cities = us_cities()
     return (np.array([c.lat for c in cities], dtype=np.float64),
             np.array([c.lon for c in cities], dtype=np.float64),
             tuple(c.state for c in cities))
@@ -124,7 +124,7 @@ def resolve(query: DirectoryQuery) -> DirectoryQuery:
     if (query.city or query.county) and query.state is None:
         raise InvalidNetwork("state", "a city or county search needs its state")
     if query.city and query.lat is None and query.state:
-        place = geonames_city(query.city, query.state)
+        place = find_city(query.city, query.state)
         if place is not None:
             query = replace(query, lat=place.lat, lon=place.lon)
     if query.lat is not None and query.lon is not None and query.state is None:

@@ -14,8 +14,8 @@ from collections import defaultdict
 from sqlmodel import Session, col, select
 
 from core import audit
+from core.gazetteer import find_city
 from core.principal import Principal
-from logistics.transport_places import geonames_city
 from network.directory_models import (
     DEFAULT_RADIUS_KM,
     LEVEL_OF_BODY,
@@ -39,7 +39,7 @@ def area_row(organization_id: int, area: AreaIn, home_state: str) -> ServiceArea
     without a state counts as in the organisation's own state for whole-state searches."""
     lat, lon, radius = area.lat, area.lon, area.radius_km
     if area.kind is AreaKind.CITY and lat is None and area.city and area.state:
-        place = geonames_city(area.city, area.state)
+        place = find_city(area.city, area.state)
         if place is not None:
             lat, lon = place.lat, place.lon
     if area.kind in DEFAULT_RADIUS_KM and radius is None:

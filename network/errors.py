@@ -4,21 +4,15 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from core.errors import DomainError, ErrorKind
+from core.errors import DomainError, ErrorKind, InvalidInput
 
 
 class NetworkError(DomainError):
     """Base of every expected failure of the directory, releases, referrals, tips and stats."""
 
 
-class InvalidNetwork(NetworkError):
-    kind: ClassVar[ErrorKind] = "invalid"
-    code = "invalid-input"
-    title = "Invalid input"
-
-    def __init__(self, field: str, detail: str) -> None:
-        super().__init__(detail, extra={"errors": [{"field": field, "message": detail}]})
-        self.field = field
+class InvalidNetwork(InvalidInput, NetworkError):
+    """A field is invalid (422 naming it): `InvalidInput`'s shape, under this package's base."""
 
 
 class OrganizationNotFound(NetworkError):
@@ -51,3 +45,15 @@ class ReferralTransition(NetworkError):
     kind: ClassVar[ErrorKind] = "conflict"
     code = "referral-status-conflict"
     title = "The referral cannot move to that status"
+
+
+class TipNotFound(NetworkError):
+    kind: ClassVar[ErrorKind] = "not_found"
+    code = "tip-not-found"
+    title = "Tip not found"
+
+
+class ChartNotFound(NetworkError):
+    kind: ClassVar[ErrorKind] = "not_found"
+    code = "chart-not-found"
+    title = "No such chart"

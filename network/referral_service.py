@@ -21,10 +21,10 @@ from core import audit
 from core.clock import utcnow
 from core.crypto import FieldCipher
 from core.errors import PreconditionFailed
+from core.gazetteer import nearest_city
 from core.principal import Principal
-from logistics.case_service import can_see, load_case_data, visible_case
-from logistics.cases import CaseData
-from logistics.transport_places import nearest_city
+from logistics.cases.models import CaseData
+from logistics.cases.service import can_see, load_case_data, visible_case
 from network.consent_models import CaseFieldGroup
 from network.consent_service import STAFF, active_releases
 from network.directory_models import Organization, ServiceType

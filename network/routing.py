@@ -66,7 +66,7 @@ MINIMUM_FIELDS: tuple[ShareField, ...] = (
 
 
 @dataclass(frozen=True, slots=True)
-class Place:
+class TipPlace:
     """One location of a tip, resolved: `state` always, city and county when known."""
 
     state: str
@@ -91,10 +91,10 @@ class Contact:
 
 
 @dataclass(frozen=True, slots=True)
-class Candidates:
+class RoutedContacts:
     """The directory's answer for one place: contacts serving it, by level."""
 
-    place: Place
+    place: TipPlace
     local: tuple[Contact, ...] = ()
     state: tuple[Contact, ...] = ()
     federal: tuple[Contact, ...] = ()
@@ -109,7 +109,7 @@ class Consent:
 @dataclass(frozen=True, slots=True)
 class TipFacts:
     trafficking_type: str
-    places: tuple[Place, ...]
+    places: tuple[TipPlace, ...]
     minors_involved: bool
     harm_imminent: bool
     consent: Consent
@@ -137,7 +137,7 @@ class Decision:
     reasons: tuple[str, ...] = field(default=())
 
 
-def states_of(places: Sequence[Place]) -> tuple[str, ...]:
+def states_of(places: Sequence[TipPlace]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p.state for p in places))
 
 
@@ -172,7 +172,7 @@ def sharing(facts: TipFacts) -> tuple[Basis, tuple[ShareField, ...], list[str]]:
     return basis, tuple(f for f in ShareField if f in fields), reasons
 
 
-def _federal_reasons(facts: TipFacts, candidates: Sequence[Candidates]) -> list[str]:
+def _federal_reasons(facts: TipFacts, candidates: Sequence[RoutedContacts]) -> list[str]:
     states = states_of(facts.places)
     why = []
     if len(states) > 1:
@@ -185,7 +185,7 @@ def _federal_reasons(facts: TipFacts, candidates: Sequence[Candidates]) -> list[
     return why
 
 
-def decide(facts: TipFacts, candidates: Sequence[Candidates]) -> Decision:
+def decide(facts: TipFacts, candidates: Sequence[RoutedContacts]) -> Decision:
     """The routing decision for a tip, given the directory's contacts for each of its places."""
     if not facts.places:
         raise ValueError("a tip needs at least one place")

@@ -20,21 +20,20 @@ import itertools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 from sqlalchemy import and_, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
-from core.errors import ErrorKind
 from core.principal import Principal
-from logistics.bed_models import BedHold, HoldStatus, UnmetNeed
-from logistics.cases import Case
-from logistics.models import Shelter
-from logistics.travel_plans import PlanStatus, TravelPlan
+from logistics.beds.models import BedHold, HoldStatus, UnmetNeed
+from logistics.cases.models import Case
+from logistics.shelters.models import Shelter
+from logistics.travel.plan_models import PlanStatus, TravelPlan
 from network import suppression
-from network.errors import InvalidNetwork, NetworkError
+from network.errors import ChartNotFound, InvalidNetwork
 from network.stats_models import (
     ALL,
     UNKNOWN,
@@ -321,9 +320,3 @@ def get_chart(session: Session, *, actor: Principal, name: str, fmt: str,
     if fmt == "svg":
         return charts.to_svg(canvas).encode(), "image/svg+xml"
     return charts.to_png(canvas), "image/png"
-
-
-class ChartNotFound(NetworkError):
-    kind: ClassVar[ErrorKind] = "not_found"
-    code = "chart-not-found"
-    title = "No such chart"

@@ -15,29 +15,28 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlmodel import Session, col, select
 
 from core import audit
 from core.clock import utcnow
 from core.crypto import FieldCipher
-from core.errors import ErrorKind
+from core.gazetteer import nearest_city
 from core.models import Role
 from core.principal import Principal
-from logistics.transport_places import nearest_city
 from network.directory_models import LawLevel, Organization, OrganizationKind
 from network.directory_search import STATE_FROM_POINT_KM, DirectoryQuery, find_matches
-from network.errors import InvalidNetwork, NetworkError
+from network.errors import InvalidNetwork, TipNotFound
 from network.routing import (
-    Candidates,
     Consent,
     Contact,
     Decision,
     Level,
-    Place,
+    RoutedContacts,
     ShareField,
     TipFacts,
+    TipPlace,
     decide,
 )
 from network.tips_models import (
@@ -62,28 +61,22 @@ TIP_WORKERS = (Role.ADVOCATE, Role.CASE_MANAGER, Role.AGENCY_ADMIN, Role.PLATFOR
 CITY_FROM_POINT_KM = 25.0
 
 
-class TipNotFound(NetworkError):
-    kind: ClassVar[ErrorKind] = "not_found"
-    code = "tip-not-found"
-    title = "Tip not found"
-
-
 def _dump(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
-def resolve_place(location: TipLocation, index: int) -> Place:
+def resolve_place(location: TipLocation, index: int) -> TipPlace:
     """State, city and county of one location; 422 naming it if it is not in the US."""
     if location.state is not None:
-        return Place(state=location.state, city=location.city, county=location.county)
+        return TipPlace(state=location.state, city=location.city, county=location.county)
     assert location.lat is not None and location.lon is not None
     near = nearest_city(location.lat, location.lon, CITY_FROM_POINT_KM)
     if near is not None:
-        return Place(state=near.state, city=near.name)
+        return TipPlace(state=near.state, city=near.name)
     wide = nearest_city(location.lat, location.lon, STATE_FROM_POINT_KM)
     if wide is None:
         raise InvalidNetwork(f"locations[{index}]", "this point is not in a known US state")
-    return Place(state=wide.state)
+    return TipPlace(state=wide.state)
 
 
 def _level_contacts(session: Session, query: DirectoryQuery, level: LawLevel,
@@ -103,14 +96,14 @@ def _level_contacts(session: Session, query: DirectoryQuery, level: LawLevel,
     return tuple(out)
 
 
-def directory_candidates(session: Session, location: TipLocation, place: Place,
-                         names: dict[int, Organization]) -> Candidates:
+def directory_candidates(session: Session, location: TipLocation, place: TipPlace,
+                         names: dict[int, Organization]) -> RoutedContacts:
     """Law-enforcement contacts serving one place, by level (queries the directory)."""
     law = OrganizationKind.LAW_ENFORCEMENT
     local_query = DirectoryQuery(lat=location.lat, lon=location.lon, city=place.city,
                                  county=place.county, state=place.state, kind=law)
     state_query = DirectoryQuery(state=place.state, kind=law)
-    return Candidates(
+    return RoutedContacts(
         place=place,
         local=_level_contacts(session, local_query, LawLevel.LOCAL, names),
         state=_level_contacts(session, state_query, LawLevel.STATE, names),

@@ -124,7 +124,7 @@ class ScreeningDetail(ScreeningPublic):
     answers: dict[str, JsonValue]
 
 
-class PlanCreate(SQLModel):
+class SafetyPlanCreate(SQLModel):
     case_id: int = Field(ge=1)
     screening_id: int = Field(ge=1)
     language: str = Field(default="en", max_length=35)

@@ -50,7 +50,7 @@ class Step(BaseModel):
     edited: bool = False
 
 
-class ShelterOption(BaseModel):
+class SuggestedShelter(BaseModel):
     """A shelter with open beds that the caller's registry and matcher found for this survivor."""
 
     model_config = _FROZEN
@@ -68,7 +68,7 @@ class PlanInputs(BaseModel):
 
     model_config = _FROZEN
 
-    shelters: tuple[ShelterOption, ...] = ()
+    shelters: tuple[SuggestedShelter, ...] = ()
     travel_planner_url: str | None = None
     priorities: tuple[Section, ...] = ()
     code_word: Annotated[str, Field(min_length=1, max_length=60)] | None = None
@@ -90,7 +90,7 @@ class PlanInputs(BaseModel):
 
     @field_validator("shelters")
     @classmethod
-    def _distinct_ids(cls, shelters: tuple[ShelterOption, ...]) -> tuple[ShelterOption, ...]:
+    def _distinct_ids(cls, shelters: tuple[SuggestedShelter, ...]) -> tuple[SuggestedShelter, ...]:
         if len({s.id for s in shelters}) != len(shelters):
             raise ValueError("shelter ids must be unique")
         return shelters

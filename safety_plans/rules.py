@@ -1,6 +1,6 @@
 """The rule table that maps a screening and the caller's inputs to plan steps.
 
-Each :class:`Rule` names a stable step id, its section and priority, and a condition that
+Each :class:`PlanRule` names a stable step id, its section and priority, and a condition that
 returns the answer keys which triggered it (an empty tuple for steps every plan carries) or
 ``None`` when the step does not apply. Keeping the rules as data makes the mapping reviewable
 by advocates and lets the docs and tests enumerate it. Inputs supplied by the caller rather than
@@ -61,7 +61,7 @@ def _no_params(s: Screening, i: PlanInputs) -> Mapping[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
-class Rule:
+class PlanRule:
     step_id: str
     section: Section
     priority: Priority
@@ -176,72 +176,74 @@ def travel_params(s: Screening, i: PlanInputs) -> Mapping[str, str]:
 S, P = Section, Priority
 DANGER_AT_HOME = any_yes("weapon_threat", "physically_harmed", "strangled", "gun_access")
 INSIDE = any_yes("lives_with_trafficker", "movement_restricted", "controls_daily_life")
-RULES: tuple[Rule, ...] = (
-    Rule("immediate.call_911", S.IMMEDIATE_SAFETY, P.URGENT, always),
-    Rule("immediate.call_hotline", S.IMMEDIATE_SAFETY, P.URGENT, always, params=hotline_params),
-    Rule("immediate.text_hotline", S.IMMEDIATE_SAFETY, P.URGENT, always, params=hotline_params),
-    Rule("immediate.emergency_now", S.IMMEDIATE_SAFETY, P.URGENT, emergency),
-    Rule(
+RULES: tuple[PlanRule, ...] = (
+    PlanRule("immediate.call_911", S.IMMEDIATE_SAFETY, P.URGENT, always),
+    PlanRule("immediate.call_hotline", S.IMMEDIATE_SAFETY, P.URGENT, always, params=hotline_params),
+    PlanRule("immediate.text_hotline", S.IMMEDIATE_SAFETY, P.URGENT, always, params=hotline_params),
+    PlanRule("immediate.emergency_now", S.IMMEDIATE_SAFETY, P.URGENT, emergency),
+    PlanRule(
         "immediate.medical",
         S.IMMEDIATE_SAFETY,
         P.URGENT,
         any_yes("strangled", "physically_harmed", "needs_medical"),
     ),
-    Rule("immediate.minor", S.IMMEDIATE_SAFETY, P.URGENT, minor, params=hotline_params),
-    Rule("leaving.unknown_place", S.LEAVING, P.URGENT, any_yes("trafficker_knows_location")),
-    Rule("leaving.when", S.LEAVING, P.IMPORTANT, either(INSIDE, always)),
-    Rule("leaving.secret", S.LEAVING, P.IMPORTANT, either(any_yes("threatened_if_leave"), always)),
-    Rule("leaving.on_foot", S.LEAVING, P.IMPORTANT, any_yes("can_leave_on_foot")),
-    Rule("leaving.transport", S.LEAVING, P.IMPORTANT, any_no("can_leave_on_foot", "has_transport")),
-    Rule("leaving.shelters", S.LEAVING, P.IMPORTANT, with_shelters),
+    PlanRule("immediate.minor", S.IMMEDIATE_SAFETY, P.URGENT, minor, params=hotline_params),
+    PlanRule("leaving.unknown_place", S.LEAVING, P.URGENT, any_yes("trafficker_knows_location")),
+    PlanRule("leaving.when", S.LEAVING, P.IMPORTANT, either(INSIDE, always)),
+    PlanRule("leaving.secret", S.LEAVING, P.IMPORTANT,
+             either(any_yes("threatened_if_leave"), always)),
+    PlanRule("leaving.on_foot", S.LEAVING, P.IMPORTANT, any_yes("can_leave_on_foot")),
+    PlanRule("leaving.transport", S.LEAVING, P.IMPORTANT,
+             any_no("can_leave_on_foot", "has_transport")),
+    PlanRule("leaving.shelters", S.LEAVING, P.IMPORTANT, with_shelters),
     # Shelter steps (leaving.shelter.<id>) are generated from the inputs in planning.py.
-    Rule(
+    PlanRule(
         "leaving.ask_shelter", S.LEAVING, P.IMPORTANT, both(any_yes("needs_shelter"), no_shelters)
     ),
-    Rule("leaving.after", S.LEAVING, P.WHEN_POSSIBLE, always),
-    Rule("staying.safe_room", S.STAYING_SAFER, P.URGENT, DANGER_AT_HOME),
-    Rule("staying.gun", S.STAYING_SAFER, P.URGENT, any_yes("gun_access")),
-    Rule("staying.escalation", S.STAYING_SAFER, P.IMPORTANT, any_yes("recent_escalation")),
-    Rule("staying.exits", S.STAYING_SAFER, P.IMPORTANT, INSIDE),
-    Rule("staying.threats_family", S.STAYING_SAFER, P.IMPORTANT, any_yes("threats_to_family")),
-    Rule(
+    PlanRule("leaving.after", S.LEAVING, P.WHEN_POSSIBLE, always),
+    PlanRule("staying.safe_room", S.STAYING_SAFER, P.URGENT, DANGER_AT_HOME),
+    PlanRule("staying.gun", S.STAYING_SAFER, P.URGENT, any_yes("gun_access")),
+    PlanRule("staying.escalation", S.STAYING_SAFER, P.IMPORTANT, any_yes("recent_escalation")),
+    PlanRule("staying.exits", S.STAYING_SAFER, P.IMPORTANT, INSIDE),
+    PlanRule("staying.threats_family", S.STAYING_SAFER, P.IMPORTANT, any_yes("threats_to_family")),
+    PlanRule(
         "staying.record",
         S.STAYING_SAFER,
         P.WHEN_POSSIBLE,
         any_yes("wages_withheld", "debt_bondage", "threats_to_family", "threatened_to_kill"),
     ),
-    Rule("tech.monitored_phone", S.TECHNOLOGY, P.URGENT, any_yes("phone_monitored")),
-    Rule("tech.location", S.TECHNOLOGY, P.IMPORTANT, any_yes("phone_monitored")),
-    Rule(
+    PlanRule("tech.monitored_phone", S.TECHNOLOGY, P.URGENT, any_yes("phone_monitored")),
+    PlanRule("tech.location", S.TECHNOLOGY, P.IMPORTANT, any_yes("phone_monitored")),
+    PlanRule(
         "tech.history",
         S.TECHNOLOGY,
         P.IMPORTANT,
         either(any_yes("phone_monitored"), any_no("has_safe_phone")),
     ),
-    Rule(
+    PlanRule(
         "tech.memorise",
         S.TECHNOLOGY,
         P.IMPORTANT,
         either(any_yes("phone_monitored"), any_no("has_safe_phone")),
         params=hotline_params,
     ),
-    Rule("tech.accounts", S.TECHNOLOGY, P.WHEN_POSSIBLE, any_yes("phone_monitored")),
-    Rule("tech.basic", S.TECHNOLOGY, P.WHEN_POSSIBLE, always),
-    Rule("documents.held", S.DOCUMENTS, P.IMPORTANT, any_yes("documents_held")),
-    Rule("documents.passport", S.DOCUMENTS, P.IMPORTANT, any_yes("documents_held")),
-    Rule("documents.us_id", S.DOCUMENTS, P.WHEN_POSSIBLE, any_yes("documents_held")),
-    Rule("documents.copies", S.DOCUMENTS, P.WHEN_POSSIBLE, always),
-    Rule("children.at_risk", S.CHILDREN, P.URGENT, any_yes("children_at_risk")),
-    Rule("children.plan", S.CHILDREN, P.IMPORTANT, has_children),
-    Rule("children.documents", S.CHILDREN, P.IMPORTANT, has_children),
-    Rule("children.school", S.CHILDREN, P.WHEN_POSSIBLE, has_children),
-    Rule("money.debt", S.MONEY, P.IMPORTANT, any_yes("debt_bondage")),
-    Rule("money.free_help", S.MONEY, P.IMPORTANT, either(short_of_money, always)),
-    Rule("money.wages", S.MONEY, P.WHEN_POSSIBLE, any_yes("wages_withheld")),
-    Rule("money.cash", S.MONEY, P.WHEN_POSSIBLE, short_of_money),
-    Rule("contacts.people", S.SAFE_CONTACTS, P.IMPORTANT, always),
+    PlanRule("tech.accounts", S.TECHNOLOGY, P.WHEN_POSSIBLE, any_yes("phone_monitored")),
+    PlanRule("tech.basic", S.TECHNOLOGY, P.WHEN_POSSIBLE, always),
+    PlanRule("documents.held", S.DOCUMENTS, P.IMPORTANT, any_yes("documents_held")),
+    PlanRule("documents.passport", S.DOCUMENTS, P.IMPORTANT, any_yes("documents_held")),
+    PlanRule("documents.us_id", S.DOCUMENTS, P.WHEN_POSSIBLE, any_yes("documents_held")),
+    PlanRule("documents.copies", S.DOCUMENTS, P.WHEN_POSSIBLE, always),
+    PlanRule("children.at_risk", S.CHILDREN, P.URGENT, any_yes("children_at_risk")),
+    PlanRule("children.plan", S.CHILDREN, P.IMPORTANT, has_children),
+    PlanRule("children.documents", S.CHILDREN, P.IMPORTANT, has_children),
+    PlanRule("children.school", S.CHILDREN, P.WHEN_POSSIBLE, has_children),
+    PlanRule("money.debt", S.MONEY, P.IMPORTANT, any_yes("debt_bondage")),
+    PlanRule("money.free_help", S.MONEY, P.IMPORTANT, either(short_of_money, always)),
+    PlanRule("money.wages", S.MONEY, P.WHEN_POSSIBLE, any_yes("wages_withheld")),
+    PlanRule("money.cash", S.MONEY, P.WHEN_POSSIBLE, short_of_money),
+    PlanRule("contacts.people", S.SAFE_CONTACTS, P.IMPORTANT, always),
     # The code-word step reads differently once the survivor has chosen a word.
-    Rule(
+    PlanRule(
         "contacts.code_word",
         S.SAFE_CONTACTS,
         P.IMPORTANT,
@@ -249,39 +251,39 @@ RULES: tuple[Rule, ...] = (
         params=code_word_params,
         message=code_word_message,
     ),
-    Rule("gobag.intro", S.GO_BAG, P.WHEN_POSSIBLE, always),
-    Rule("gobag.documents", S.GO_BAG, P.WHEN_POSSIBLE, always),
-    Rule("gobag.medicine", S.GO_BAG, P.WHEN_POSSIBLE, always),
-    Rule("gobag.phone", S.GO_BAG, P.WHEN_POSSIBLE, always),
-    Rule("gobag.money", S.GO_BAG, P.WHEN_POSSIBLE, always),
-    Rule("gobag.clothes", S.GO_BAG, P.WHEN_POSSIBLE, always),
-    Rule("gobag.children", S.GO_BAG, P.WHEN_POSSIBLE, has_children),
-    Rule(
+    PlanRule("gobag.intro", S.GO_BAG, P.WHEN_POSSIBLE, always),
+    PlanRule("gobag.documents", S.GO_BAG, P.WHEN_POSSIBLE, always),
+    PlanRule("gobag.medicine", S.GO_BAG, P.WHEN_POSSIBLE, always),
+    PlanRule("gobag.phone", S.GO_BAG, P.WHEN_POSSIBLE, always),
+    PlanRule("gobag.money", S.GO_BAG, P.WHEN_POSSIBLE, always),
+    PlanRule("gobag.clothes", S.GO_BAG, P.WHEN_POSSIBLE, always),
+    PlanRule("gobag.children", S.GO_BAG, P.WHEN_POSSIBLE, has_children),
+    PlanRule(
         "legal.referral",
         S.LEGAL,
         P.WHEN_POSSIBLE,
         either(any_yes("needs_legal_immigration"), always),
     ),
-    Rule(
+    PlanRule(
         "legal.t_visa",
         S.LEGAL,
         P.WHEN_POSSIBLE,
         any_yes("needs_legal_immigration", "documents_held"),
     ),
-    Rule(
+    PlanRule(
         "legal.continued_presence",
         S.LEGAL,
         P.WHEN_POSSIBLE,
         any_yes("needs_legal_immigration", "documents_held"),
     ),
-    Rule("home.route", S.WAY_HOME, P.WHEN_POSSIBLE, with_travel_link, params=travel_params),
-    Rule(
+    PlanRule("home.route", S.WAY_HOME, P.WHEN_POSSIBLE, with_travel_link, params=travel_params),
+    PlanRule(
         "home.plan_trip",
         S.WAY_HOME,
         P.WHEN_POSSIBLE,
         both(any_yes("wants_to_return_home"), no_travel_link),
     ),
-    Rule(
+    PlanRule(
         "home.consulate",
         S.WAY_HOME,
         P.WHEN_POSSIBLE,

@@ -18,16 +18,17 @@ from sqlmodel import Session, col, select
 from core import audit
 from core.crypto import FieldCipher
 from core.principal import Principal
-from logistics import case_service
-from logistics.case_service import CASE_WORKERS, CaseClosed
-from logistics.cases import CaseStatus
+from logistics.cases import service as case_service
+from logistics.cases.models import CaseStatus
+from logistics.cases.service import CASE_WORKERS
+from logistics.errors import CaseClosed
 from safety_plans import editing
 from safety_plans.errors import PlanEditError, SafetyPlanNotFound
 from safety_plans.models import (
-    PlanCreate,
     PlanRevision,
     RevisionPublic,
     RevisionSnapshot,
+    SafetyPlanCreate,
     SafetyPlanPublic,
     SafetyPlanRecord,
     SafetyPlanSummary,
@@ -56,7 +57,7 @@ from safety_plans.service_inputs import plan_inputs
 
 
 def create_plan(
-    session: Session, *, actor: Principal, cipher: FieldCipher, data: PlanCreate,
+    session: Session, *, actor: Principal, cipher: FieldCipher, data: SafetyPlanCreate,
     base_url: str | None = None,
 ) -> SafetyPlanPublic:
     """Generate a plan from a stored screening of the case and store it as revision 1.

@@ -20,8 +20,8 @@ from core.clock import utcnow
 from core.crypto import FieldCipher
 from core.errors import PreconditionFailed
 from core.principal import Principal
-from logistics import case_service
-from logistics.case_service import CASE_WORKERS
+from logistics.cases import service as case_service
+from logistics.cases.service import CASE_WORKERS
 from safety_plans import editing
 from safety_plans.errors import InvalidAnswerError, SafetyPlanNotFound
 from safety_plans.i18n import resolve_language

@@ -1,7 +1,7 @@
 """A plan's inputs from the rest of Homeward: shelters with open beds, and the way home.
 
 When a plan is made for a stored case (or an advocate refreshes it), the case is ranked by
-the matcher's own single-household use case (`logistics.matching_service.rank_in_session`, in
+the matcher's own single-household use case (`logistics.matching.service.rank_in_session`, in
 the caller's transaction, so the case read and the match are audited as matching) and the top
 options become `PlanInputs.shelters`: name, free beds of the bed type offered, distance as the
 matcher shows it to everyone (a safe house's from its public cell point, rounded to 5 km), the
@@ -24,8 +24,8 @@ from sqlmodel import Session, col
 from core.crypto import FieldCipher
 from core.errors import InvalidInput
 from core.principal import Principal
-from logistics import matching_service
-from logistics.models import Shelter
+from logistics.matching import service as matching_service
+from logistics.shelters.models import Shelter
 from safety_plans.planning import PlanInputs, parse_inputs
 from safety_plans.rules import HOTLINE_PHONE
 from safety_plans.screening import Screening

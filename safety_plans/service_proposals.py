@@ -18,7 +18,7 @@ from core.clock import utcnow
 from core.crypto import FieldCipher
 from core.errors import Conflict
 from core.principal import Principal
-from logistics.case_service import CASE_WORKERS
+from logistics.cases.service import CASE_WORKERS
 from safety_plans import editing
 from safety_plans.errors import SafetyPlanNotFound, StaleProposal
 from safety_plans.models import (

@@ -16,9 +16,10 @@ from sqlmodel import Session, col, select
 from core import audit
 from core.crypto import FieldCipher
 from core.principal import Principal
-from logistics import case_service
-from logistics.case_service import CASE_WORKERS, CaseClosed
-from logistics.cases import CaseStatus
+from logistics.cases import service as case_service
+from logistics.cases.models import CaseStatus
+from logistics.cases.service import CASE_WORKERS
+from logistics.errors import CaseClosed
 from safety_plans.errors import SafetyPlanNotFound
 from safety_plans.models import ScreeningDetail, ScreeningPublic, ScreeningRecord
 from safety_plans.screening import Screening, screen

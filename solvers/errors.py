@@ -1,9 +1,15 @@
-"""Bad-input errors raised by the solvers package.
+"""Bad-input errors raised by the solvers package, all under `SolverInputError`.
 
 Outcomes such as "no shelter fits" are result values, never exceptions; these classes exist
 only for input that is malformed (a household without members, an age outside 0-120, an
 exclusion naming an unknown shelter, a time limit above the cap). Each error names the field
 at fault so the HTTP layer can turn it into a 422 without parsing messages.
+
+    SolverInputError
+    ├── InvalidHouseholdError, InvalidShelterError, UnknownShelterError, InvalidOptionsError
+    │   (matching)
+    ├── TransitInputError (transit)
+    └── AllocationInputError (travel budget allocation)
 """
 
 from __future__ import annotations
@@ -32,3 +38,11 @@ class UnknownShelterError(SolverInputError):
 
 class InvalidOptionsError(SolverInputError):
     """Solver options (time limit, workers, K, weights) are out of range."""
+
+
+class AllocationInputError(SolverInputError):
+    """Travel-budget allocation input (candidates, funding sources, options) is malformed."""
+
+
+class TransitInputError(SolverInputError):
+    """Bad input to the transit engine (network, query, rules)."""

@@ -18,17 +18,13 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from solvers.errors import AllocationInputError
+
 # OR-Tools' CP-SAT (and the pandas it imports) is imported by the functions that solve, not
 # with the module: API workers import this package for its types and rules, and paid ~0.3 s
-# of start-up for a solver that runs in a child process (logistics/solver_pool.py).
+# of start-up for a solver that runs in a child process (logistics/matching/solver_pool.py).
 if TYPE_CHECKING:
     from ortools.sat.python import cp_model
-
-
-class AllocationInputError(ValueError):
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +57,7 @@ class FundingSource:
 
 
 @dataclass(frozen=True, slots=True)
-class Assignment:
+class TripFunding:
     case_id: str
     itinerary_id: str
     source_id: str
@@ -76,7 +72,7 @@ class Unfunded:
 
 @dataclass(frozen=True, slots=True)
 class Allocation:
-    assignments: tuple[Assignment, ...]
+    assignments: tuple[TripFunding, ...]
     unfunded: tuple[Unfunded, ...]
     weighted_survivors: int
     spent_cents: dict[str, int] = field(default_factory=dict)
@@ -209,7 +205,7 @@ def _report(cases: list[CaseNeed], sources: list[FundingSource],
         if ci in by_case:
             ki, si = by_case[ci]
             cand, src = case.candidates[ki], sources[si]
-            assignments.append(Assignment(case.case_id, cand.itinerary_id, src.source_id,
+            assignments.append(TripFunding(case.case_id, cand.itinerary_id, src.source_id,
                                           cand.cost_cents))
             spent[src.source_id] += cand.cost_cents
             continue

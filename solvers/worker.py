@@ -1,6 +1,6 @@
 """The solver's child process: `python -m solvers.worker` runs one job in isolation and exits.
 
-`logistics.solver_pool` starts it for each batch solve. It imports only this package (so
+`logistics.matching.solver_pool` starts it for each batch solve. It imports only this package (so
 numpy and OR-Tools) and the standard library, never the application: started through the
 `homeward` console script, as `multiprocessing` children are, it re-imported the whole app
 (seconds on a busy machine) for a solve of tens of milliseconds. The exchange, over its
@@ -34,7 +34,7 @@ from solvers.matching import (
     ShelterOption,
     solve_batch,
 )
-from solvers.matching_types import Member
+from solvers.matching.types import Member
 
 READY = b"R"
 _MB = 1024 * 1024
@@ -122,5 +122,4 @@ if __name__ == "__main__":
     # Run the imported module's main, not this `__main__` copy's, so that a Failure pickles as
     # `solvers.worker.Failure`, which the parent can find.
     from solvers import worker
-
     worker.main()

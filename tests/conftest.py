@@ -26,6 +26,7 @@ from api.deps import Services
 from core.crypto import new_key_text
 from core.db import Database, DatabaseSettings
 from core.models import Role
+from tests import support
 from tests.support import BACKEND, POSTGRES_URL, Account, AccountFactory
 
 TEST_KEY = new_key_text()
@@ -148,3 +149,8 @@ def agency_admin(make: AccountFactory) -> Account:
     return make.account(Role.AGENCY_ADMIN, name="agency-admin")
 
 
+@pytest.fixture(autouse=True)
+def _current_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    support.CURRENT_TEST.append(request.node)
+    yield
+    support.CURRENT_TEST.pop()

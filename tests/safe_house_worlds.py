@@ -30,9 +30,9 @@ from api.deps import Services
 from core import clock
 from core.crypto import new_key_text
 from core.models import AgencyKind, Role
-from logistics.models import Shelter
-from logistics.service import LOCATION_FIELD
-from logistics.visibility import CONFIDENTIAL_GRID_DEG, coarse_point
+from logistics.shelters.models import Shelter
+from logistics.shelters.service import LOCATION_FIELD
+from logistics.shelters.visibility import CONFIDENTIAL_GRID_DEG, coarse_point
 from tests.support import Account, AccountFactory
 
 KEY = new_key_text()

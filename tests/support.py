@@ -118,8 +118,7 @@ requires_postgres = pytest.mark.skipif(POSTGRES_URL is None,
 def coordinator(factory: AccountFactory, shelter_ids: list[int], *,
                 agency: str = "Capital Shelter Network") -> Account:
     """A shelter coordinator bound to the given shelters (all of `agency`)."""
-    from logistics import service as shelters
-
+    from logistics.shelters import service as shelters
     agency_id = factory.agency(agency, AgencyKind.SHELTER_ORGANISATION)
     name = f"coord-{uuid.uuid4().hex[:8]}"
     with factory.services.db.write_session() as session:
@@ -143,11 +142,45 @@ def shelter_body(agency_id: int, **overrides: object) -> dict[str, object]:
     return body
 
 
+# The running test's node, set by an autouse fixture in tests/conftest.py, so helpers that start
+# processes can insist on their tier's marker.
+CURRENT_TEST: list[pytest.Item] = []
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def require_servers_marker() -> None:
+    """Tests that start `homeward serve` form their own tier (`-m servers`, `-m "not servers"`):
+    one that forgets the marker fails instead of slipping into the quick tier."""
+    if CURRENT_TEST and CURRENT_TEST[-1].get_closest_marker("servers") is None:
+        raise AssertionError(f"{CURRENT_TEST[-1].nodeid} starts servers: mark it "
+                             "@pytest.mark.servers")
+
+
+def needs_shared_data(*paths: Path) -> pytest.MarkDecorator:
+    """Skip a test whose public data (`../shared/data`) is absent on a developer's machine; in CI
+    (HOMEWARD_REQUIRE_SHARED_DATA=1, set by .ci/run) a missing file fails collection instead,
+    so a test cannot pass CI by silently skipping."""
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing and os.environ.get("HOMEWARD_REQUIRE_SHARED_DATA") == "1":
+        raise RuntimeError(f"shared data required in CI is missing: {', '.join(missing)}")
+    return pytest.mark.skipif(bool(missing), reason=f"shared data absent: {', '.join(missing)}")
+
+
+def require_shared_data(*paths: Path) -> None:
+    """`needs_shared_data` inside a test or helper: skip here, fail in CI."""
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing and os.environ.get("HOMEWARD_REQUIRE_SHARED_DATA") == "1":
+        pytest.fail(f"shared data required in CI is missing: {', '.join(missing)}")
+    if missing:
+        pytest.skip(f"shared data absent: {', '.join(missing)}")
+
+
 @contextmanager
 def served(database_url: str, secret_key: str, workdir: Path, *, workers: int = 1,
            env: dict[str, str] | None = None, args: Sequence[str] = ()) -> Iterator[str]:
     """Run `homeward serve` as its own process on a free loopback port; yield its base URL
     once every worker listens and /readyz answers."""
+    require_servers_marker()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])

@@ -8,30 +8,29 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from api.deps import IfMatchDep, PageDep, PrincipalDep, ServicesDep, SessionDep, etag
-from logistics import case_purge, case_service
-from logistics.cases import CaseCreate, CasePublic, CaseStatus, CaseUpdate
+from logistics.cases import purge as case_purge
+from logistics.cases import service as case_service
+from logistics.cases.models import CaseCreate, CasePublic, CaseStatus, CaseUpdate
 
 router = APIRouter(prefix="/v1", tags=["cases"])
 
 
-def _private(response: Response, version: int) -> None:
+def _versioned(response: Response, version: int) -> None:
     response.headers["ETag"] = etag(version)
-    response.headers["Cache-Control"] = "no-store"
 
 
 @router.post("/cases", response_model=CasePublic, status_code=201)
 def create_case(body: CaseCreate, session: SessionDep, principal: PrincipalDep,
                 services: ServicesDep, response: Response) -> object:
     case = case_service.create_case(session, actor=principal, cipher=services.cipher, data=body)
-    _private(response, case.version)
+    _versioned(response, case.version)
     return case
 
 
 @router.get("/cases", response_model=list[CasePublic])
 def list_cases(session: SessionDep, principal: PrincipalDep, services: ServicesDep,
-               page: PageDep, response: Response,
+               page: PageDep,
                status: Annotated[CaseStatus | None, Query()] = None) -> object:
-    response.headers["Cache-Control"] = "no-store"
     return case_service.list_cases(session, actor=principal, cipher=services.cipher,
                                    status=status, limit=page.limit, offset=page.offset)
 
@@ -41,7 +40,7 @@ def get_case(case_id: int, session: SessionDep, principal: PrincipalDep, service
              response: Response) -> object:
     case = case_service.get_case(session, actor=principal, cipher=services.cipher,
                                  case_id=case_id)
-    _private(response, case.version)
+    _versioned(response, case.version)
     return case
 
 
@@ -50,7 +49,7 @@ def update_case(case_id: int, body: CaseUpdate, version: IfMatchDep, session: Se
                 principal: PrincipalDep, services: ServicesDep, response: Response) -> object:
     case = case_service.update_case(session, actor=principal, cipher=services.cipher,
                                     case_id=case_id, expected_version=version, data=body)
-    _private(response, case.version)
+    _versioned(response, case.version)
     return case
 
 
@@ -59,7 +58,7 @@ def close_case(case_id: int, session: SessionDep, principal: PrincipalDep,
                services: ServicesDep, response: Response) -> object:
     case = case_service.close_case(session, actor=principal, cipher=services.cipher,
                                    case_id=case_id)
-    _private(response, case.version)
+    _versioned(response, case.version)
     return case
 
 

@@ -2,7 +2,7 @@
 
 `GET /v1/holds?mine=true` lists the calling account's active holds; `GET/PUT
 /v1/agencies/{id}/mass-rescue-budget` read (the agency's members, admins) and set (admins)
-how many batch holds the agency's mass rescues may keep at once (`logistics.batch_holds`).
+how many batch holds the agency's mass rescues may keep at once (`logistics.beds.batch_holds`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from fastapi import APIRouter, Query
 
 from api.deps import PageDep, PrincipalDep, SessionDep
 from core.errors import InvalidInput
-from logistics import batch_holds, hold_service
-from logistics.bed_models import HoldPublic, MassRescueBudgetPublic, MassRescueBudgetUpdate
+from logistics.beds import batch_holds
+from logistics.beds import holds as hold_service
+from logistics.beds.models import HoldPublic, MassRescueBudgetPublic, MassRescueBudgetUpdate
 
 router = APIRouter(prefix="/v1", tags=["holds"])
 

@@ -12,8 +12,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Response
 
 from api.deps import PrincipalDep, ServicesDep, SessionDep
-from logistics import interop_service
-from logistics.interop_service import ImportReport
+from logistics.interop import service as interop_service
+from logistics.interop.service import ImportReport
 
 router = APIRouter(prefix="/v1", tags=["interoperability"])
 

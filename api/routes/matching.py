@@ -7,11 +7,11 @@ write transaction meanwhile). Responses are private to the caller and never cach
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 
 from api.deps import PrincipalDep, ServicesDep
-from logistics import matching_service
-from logistics.matching_models import (
+from logistics.matching import service as matching_service
+from logistics.matching.models import (
     BatchMatchRequest,
     BatchResponse,
     MatchRequest,
@@ -22,18 +22,14 @@ router = APIRouter(prefix="/v1", tags=["matching"])
 
 
 @router.post("/matches", response_model=MatchResponse)
-def match(body: MatchRequest, principal: PrincipalDep, services: ServicesDep,
-          response: Response) -> object:
-    response.headers["Cache-Control"] = "no-store"
+def match(body: MatchRequest, principal: PrincipalDep, services: ServicesDep) -> object:
     return matching_service.match_household(services.db, actor=principal,
                                             cipher=services.cipher, request=body,
                                             probe_limits=services.probe_limits)
 
 
 @router.post("/matches/batch", response_model=BatchResponse)
-def match_batch(body: BatchMatchRequest, principal: PrincipalDep, services: ServicesDep,
-                response: Response) -> object:
-    response.headers["Cache-Control"] = "no-store"
+def match_batch(body: BatchMatchRequest, principal: PrincipalDep, services: ServicesDep) -> object:
     s = services.settings
     config = matching_service.BatchConfig(
         time_limit_cap_s=s.solver_time_limit_cap_s,

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Query, Response
 
 from api.deps import IfMatchDep, PageDep, PrincipalDep, ServicesDep, SessionDep, etag
 from core.errors import InvalidInput
-from logistics.languages import normalise_language
+from core.languages import normalise_language
 from network import consent_service, directory_hsds, directory_service, referral_service
 from network.consent_models import ReleaseCreate, ReleasePublic
 from network.directory_models import (
@@ -152,16 +152,14 @@ def create_referral(body: ReferralCreate, session: SessionDep, principal: Princi
     referral = referral_service.create_referral(session, actor=principal,
                                                 cipher=services.cipher, data=body)
     response.headers["ETag"] = etag(referral.version)
-    response.headers["Cache-Control"] = "no-store"
     return referral
 
 
 @router.get("/referrals", response_model=list[ReferralPublic])
 def list_referrals(session: SessionDep, principal: PrincipalDep, services: ServicesDep,
-                   page: PageDep, response: Response,
+                   page: PageDep,
                    case_id: Annotated[int | None, Query(ge=1)] = None,
                    overdue: bool = False) -> object:
-    response.headers["Cache-Control"] = "no-store"
     return referral_service.list_referrals(session, actor=principal, cipher=services.cipher,
                                            case_id=case_id, overdue=overdue,
                                            limit=page.limit, offset=page.offset)
@@ -173,7 +171,6 @@ def get_referral(referral_id: int, session: SessionDep, principal: PrincipalDep,
     referral = referral_service.get_referral(session, actor=principal, cipher=services.cipher,
                                              referral_id=referral_id)
     response.headers["ETag"] = etag(referral.version)
-    response.headers["Cache-Control"] = "no-store"
     return referral
 
 

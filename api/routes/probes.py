@@ -1,6 +1,6 @@
 """Suspected geometry probing over HTTP: which accounts went over the limit, where and when.
 
-The counting itself happens in the search and matching use cases (`logistics.probe_service`);
+The counting itself happens in the search and matching use cases (`logistics.probes.service`);
 this route only shows administrators the episodes, beside the `probe.suspected` audit rows.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import PageDep, PrincipalDep, SessionDep
-from logistics import probe_service
-from logistics.probe_models import ProbeSuspicionPublic
+from logistics.probes import service as probe_service
+from logistics.probes.models import ProbeSuspicionPublic
 
 router = APIRouter(prefix="/v1", tags=["probing"])
 

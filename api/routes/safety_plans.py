@@ -16,12 +16,12 @@ from api.plan_response import plan_response
 from safety_plans import service, service_proposals, service_screenings
 from safety_plans.models import (
     InputsUpdate,
-    PlanCreate,
     ProposalApply,
     ProposalCreate,
     ProposalPublic,
     RevisionPublic,
     RevisionSnapshot,
+    SafetyPlanCreate,
     SafetyPlanPublic,
     SafetyPlanSummary,
     ScreeningCreate,
@@ -41,12 +41,7 @@ Discreet = Annotated[bool, Query(description="innocuous title, no hotline names 
 
 def _plan(response: Response, plan: SafetyPlanPublic) -> SafetyPlanPublic:
     response.headers["ETag"] = etag(plan.version)
-    response.headers["Cache-Control"] = "no-store"
     return plan
-
-
-def _private(response: Response) -> None:
-    response.headers["Cache-Control"] = "no-store"
 
 
 @router.post("/cases/{case_id}/screenings", response_model=ScreeningPublic, status_code=201)
@@ -58,8 +53,7 @@ def create_screening(case_id: int, body: ScreeningCreate, session: SessionDep,
 
 @router.get("/cases/{case_id}/screenings", response_model=list[ScreeningPublic])
 def list_screenings(case_id: int, session: SessionDep, principal: PrincipalDep,
-                    services: ServicesDep, page: PageDep, response: Response) -> object:
-    _private(response)
+                    services: ServicesDep, page: PageDep) -> object:
     return service_screenings.list_case_screenings(
         session, actor=principal, cipher=services.cipher, case_id=case_id, limit=page.limit,
         offset=page.offset)
@@ -67,14 +61,13 @@ def list_screenings(case_id: int, session: SessionDep, principal: PrincipalDep,
 
 @router.get("/screenings/{screening_id}", response_model=ScreeningDetail)
 def get_screening(screening_id: int, session: SessionDep, principal: PrincipalDep,
-                  services: ServicesDep, response: Response) -> object:
-    _private(response)
+                  services: ServicesDep) -> object:
     return service_screenings.get_screening(session, actor=principal, cipher=services.cipher,
                                             screening_id=screening_id)
 
 
 @router.post("/safety-plans", response_model=SafetyPlanPublic, status_code=201)
-def create_plan(body: PlanCreate, session: SessionDep, principal: PrincipalDep,
+def create_plan(body: SafetyPlanCreate, session: SessionDep, principal: PrincipalDep,
                 services: ServicesDep, request: Request, response: Response) -> object:
     return _plan(response, service.create_plan(
         session, actor=principal, cipher=services.cipher, data=body,
@@ -140,17 +133,15 @@ def remove_step(plan_id: int, step_id: StepId, version: IfMatchDep, session: Ses
 
 @router.get("/safety-plans/{plan_id}/revisions", response_model=list[RevisionPublic])
 def list_revisions(plan_id: int, session: SessionDep, principal: PrincipalDep,
-                   services: ServicesDep, page: PageDep, response: Response) -> object:
-    response.headers["Cache-Control"] = "no-store"
+                   services: ServicesDep, page: PageDep) -> object:
     return service.list_revisions(session, actor=principal, cipher=services.cipher,
                                   plan_id=plan_id, limit=page.limit, offset=page.offset)
 
 
 @router.get("/safety-plans/{plan_id}/revisions/{revision}", response_model=RevisionSnapshot)
 def get_revision(plan_id: int, revision: int, session: SessionDep, principal: PrincipalDep,
-                 services: ServicesDep, response: Response, language: Language = None,
+                 services: ServicesDep, language: Language = None,
                  allow_language_fallback: Fallback = False) -> object:
-    _private(response)
     return service.get_revision(session, actor=principal, cipher=services.cipher,
                                 plan_id=plan_id, revision=revision, language=language,
                                 allow_language_fallback=allow_language_fallback)

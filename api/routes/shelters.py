@@ -21,8 +21,12 @@ from api.deps import (
     request_digest,
 )
 from core.errors import InvalidInput
-from logistics import bed_service, hold_service, probe_service, service, surge_service
-from logistics.bed_models import (
+from core.languages import normalise_language
+from logistics.beds import holds as hold_service
+from logistics.beds import inventory as bed_service
+from logistics.beds import surge as surge_service
+from logistics.beds.holds import HoldLimits
+from logistics.beds.models import (
     BedCountPublic,
     BedCountUpdate,
     BedMove,
@@ -33,17 +37,17 @@ from logistics.bed_models import (
     UnmetNeed,
     UnmetNeedPublic,
 )
-from logistics.hold_service import HoldLimits
-from logistics.languages import normalise_language
-from logistics.models import ShelterCreate, ShelterPublic
-from logistics.probing import Probe
-from logistics.search import (
+from logistics.beds.search import (
     MAX_RADIUS_KM,
     SearchPage,
     SearchQuery,
     list_unmet_need,
     search_shelters,
 )
+from logistics.probes import service as probe_service
+from logistics.probes.rules import Probe
+from logistics.shelters import service
+from logistics.shelters.models import ShelterCreate, ShelterPublic
 from logistics.vocabulary import BedType, Population
 
 router = APIRouter(prefix="/v1", tags=["shelters"])

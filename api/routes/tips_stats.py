@@ -28,24 +28,21 @@ To = Annotated[date | None, Query(alias="to", description="last day (inclusive)"
 
 @router.post("/tips", response_model=TipPublic, status_code=201)
 def create_tip(body: TipCreate, session: SessionDep, principal: PrincipalDep,
-               services: ServicesDep, response: Response) -> object:
-    response.headers["Cache-Control"] = "no-store"
+               services: ServicesDep) -> object:
     return tips_service.create_tip(session, actor=principal, cipher=services.cipher,
                                    data=body)
 
 
 @router.get("/tips/{tip_id}", response_model=TipPublic)
-def get_tip(tip_id: int, session: SessionDep, principal: PrincipalDep, services: ServicesDep,
-            response: Response) -> object:
-    response.headers["Cache-Control"] = "no-store"
+def get_tip(tip_id: int, session: SessionDep, principal: PrincipalDep,
+            services: ServicesDep) -> object:
     return tips_service.get_tip(session, actor=principal, cipher=services.cipher,
                                 tip_id=tip_id)
 
 
 @router.post("/tips/{tip_id}/route", response_model=TipPublic)
 def route_tip(tip_id: int, session: SessionDep, principal: PrincipalDep,
-              services: ServicesDep, response: Response) -> object:
-    response.headers["Cache-Control"] = "no-store"
+              services: ServicesDep) -> object:
     return tips_service.route_tip(session, actor=principal, cipher=services.cipher,
                                   tip_id=tip_id)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
 
 from api.deps import (
     IdempotencyKey,
@@ -15,23 +15,21 @@ from api.deps import (
     SessionDep,
     request_digest,
 )
-from logistics import transport_search, transport_service, travel_plan_service
-from logistics.transport_models import FeedPublic, ItinerarySearch, SearchOut
-from logistics.travel_budget import AllocateIn, AllocationOut, allocate_budget
-from logistics.travel_plans import (
+from logistics.travel import feeds as transport_service
+from logistics.travel import plans as travel_plan_service
+from logistics.travel import search as transport_search
+from logistics.travel.budget import AllocateIn, AllocationOut, allocate_budget
+from logistics.travel.feed_models import FeedPublic, ItinerarySearch, SearchOut
+from logistics.travel.plan_models import (
     CheckInRecord,
     OverdueCheckIn,
-    PlanCreate,
     PlanCreated,
     PlanPublic,
     PlanTransition,
+    TravelPlanCreate,
 )
 
 router = APIRouter(prefix="/v1", tags=["travel"])
-
-
-def _private(response: Response) -> None:
-    response.headers["Cache-Control"] = "no-store"
 
 
 @router.get("/transport/feeds", response_model=list[FeedPublic])
@@ -40,19 +38,17 @@ def list_feeds(session: SessionDep, principal: PrincipalDep) -> object:
 
 
 @router.post("/itineraries/search", response_model=SearchOut)
-def search_itineraries(body: ItinerarySearch, session: SessionDep, principal: PrincipalDep,
-                       response: Response) -> object:
-    _private(response)
+def search_itineraries(body: ItinerarySearch, session: SessionDep,
+                       principal: PrincipalDep) -> object:
     result = transport_search.search(session, actor=principal, body=body)
     return result.model_dump(mode="json", by_alias=True)
 
 
 @router.post("/travel-plans", response_model=PlanCreated, status_code=201,
              response_model_by_alias=True)
-def create_plan(body: PlanCreate, session: SessionDep, principal: PrincipalDep,
-                services: ServicesDep, response: Response,
+def create_plan(body: TravelPlanCreate, session: SessionDep, principal: PrincipalDep,
+                services: ServicesDep,
                 idempotency_key: IdempotencyKey = None) -> object:
-    _private(response)
     return travel_plan_service.create_plan(
         session, actor=principal, cipher=services.cipher, data=body,
         idempotency_key=idempotency_key, request_hash=request_digest(body),
@@ -67,9 +63,8 @@ def overdue(session: SessionDep, principal: PrincipalDep, page: PageDep) -> obje
 
 @router.get("/travel-plans", response_model=list[PlanPublic])
 def list_plans(session: SessionDep, principal: PrincipalDep, services: ServicesDep,
-               page: PageDep, response: Response,
+               page: PageDep,
                case_id: Annotated[int, Query(ge=1)]) -> object:
-    _private(response)
     plans = travel_plan_service.list_plans(session, actor=principal, cipher=services.cipher,
                                            case_id=case_id, limit=page.limit,
                                            offset=page.offset)
@@ -78,16 +73,14 @@ def list_plans(session: SessionDep, principal: PrincipalDep, services: ServicesD
 
 @router.get("/travel-plans/{plan_id}", response_model=PlanPublic)
 def get_plan(plan_id: int, session: SessionDep, principal: PrincipalDep,
-             services: ServicesDep, response: Response) -> object:
-    _private(response)
+             services: ServicesDep) -> object:
     return travel_plan_service.get_plan(session, actor=principal, cipher=services.cipher,
                                         plan_id=plan_id).model_dump(mode="json", by_alias=True)
 
 
 @router.post("/travel-plans/{plan_id}/status", response_model=PlanPublic)
 def change_status(plan_id: int, body: PlanTransition, session: SessionDep,
-                  principal: PrincipalDep, services: ServicesDep, response: Response) -> object:
-    _private(response)
+                  principal: PrincipalDep, services: ServicesDep) -> object:
     return travel_plan_service.transition(
         session, actor=principal, cipher=services.cipher, plan_id=plan_id,
         data=body).model_dump(mode="json", by_alias=True)
@@ -95,8 +88,7 @@ def change_status(plan_id: int, body: PlanTransition, session: SessionDep,
 
 @router.post("/travel-plans/{plan_id}/check-ins/{check_in_id}", response_model=PlanPublic)
 def check_in(plan_id: int, check_in_id: int, body: CheckInRecord, session: SessionDep,
-             principal: PrincipalDep, services: ServicesDep, response: Response) -> object:
-    _private(response)
+             principal: PrincipalDep, services: ServicesDep) -> object:
     return travel_plan_service.record_check_in(
         session, actor=principal, cipher=services.cipher, plan_id=plan_id,
         check_in_id=check_in_id, data=body).model_dump(mode="json", by_alias=True)

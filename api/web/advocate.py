@@ -34,16 +34,18 @@ from api.web.common import (
 from core.errors import DomainError
 from core.models import Role
 from core.web_auth import WebIdentity
-from logistics import case_service, hold_service, matching_service
-from logistics.bed_models import HoldCreate
-from logistics.cases import CaseCreate
-from logistics.hold_service import HoldLimits
-from logistics.matching_models import MatchRequest, MatchResponse
+from logistics.beds import holds as hold_service
+from logistics.beds.holds import HoldLimits
+from logistics.beds.models import HoldCreate
+from logistics.cases import service as case_service
+from logistics.cases.models import CaseCreate
+from logistics.matching import service as matching_service
+from logistics.matching.models import MatchRequest, MatchResponse
 from logistics.vocabulary import BedType
 from safety_plans import i18n as plan_i18n
 from safety_plans import service as plans
 from safety_plans import service_screenings
-from safety_plans.models import PlanCreate, StepAdd, StepEdit
+from safety_plans.models import SafetyPlanCreate, StepAdd, StepEdit
 from safety_plans.screening import ITEMS, Group, ItemType
 
 router = APIRouter(prefix="/web", include_in_schema=False)
@@ -182,7 +184,7 @@ async def screen_and_plan(request: Request, services: ServicesDep, identity: Pos
                     session, actor=principal, cipher=services.cipher, case_id=case_id,
                     answers=answers)
                 plan = plans.create_plan(session, actor=principal, cipher=services.cipher,
-                                         data=PlanCreate(
+                                         data=SafetyPlanCreate(
                                              case_id=case_id, screening_id=screening.id,
                                              language=fields.get("language") or "en",
                                              allow_language_fallback=True,

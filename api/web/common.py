@@ -171,7 +171,6 @@ def security_headers(response: Response, settings: Settings, *, inline_styles: b
         "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
         "object-src 'none'")
     # Pages hold survivor data: never cached, so going back after a quick exit shows nothing.
-    response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"

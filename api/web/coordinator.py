@@ -21,12 +21,13 @@ from api.web.common import IdentityDep, PostDep, render, require
 from core.errors import DomainError
 from core.models import Role
 from core.principal import Principal
-from logistics import bed_service, hold_service
-from logistics import service as shelters
-from logistics.bed_models import BedCountPublic, BedCountUpdate, HoldPublic
+from logistics.beds import holds as hold_service
+from logistics.beds import inventory as bed_service
+from logistics.beds.models import BedCountPublic, BedCountUpdate, HoldPublic
 from logistics.errors import StaleCounts
-from logistics.models import ShelterPublic
-from logistics.visibility import can_manage
+from logistics.shelters import service as shelters
+from logistics.shelters.models import ShelterPublic
+from logistics.shelters.visibility import can_manage
 from logistics.vocabulary import BedType
 
 router = APIRouter(prefix="/web/board", include_in_schema=False)

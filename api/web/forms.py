@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from logistics.matching_models import MatchCase
+from logistics.matching.models import MatchCase
 
 GENDER_LETTERS = {"f": "female", "m": "male", "t": "transgender", "n": "nonbinary"}
 _MEMBER = re.compile(r"^(\d{1,3})\s*([fmtn])$", re.IGNORECASE)

@@ -26,9 +26,9 @@ from api.web.common import IdentityDep, PostDep, render, require
 from core.errors import DomainError
 from core.models import Role
 from core.principal import Principal
-from logistics import matching_service
-from logistics import service as shelters
-from logistics.matching_models import BatchMatchRequest, BatchOptionsIn, BatchResponse, MatchCase
+from logistics.matching import service as matching_service
+from logistics.matching.models import BatchMatchRequest, BatchOptionsIn, BatchResponse, MatchCase
+from logistics.shelters import service as shelters
 
 router = APIRouter(prefix="/web/rescue", include_in_schema=False)
 MAX_UPLOAD_BYTES = 512_000

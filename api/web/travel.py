@@ -26,15 +26,17 @@ from core.clock import utcnow
 from core.errors import DomainError
 from core.models import Role
 from core.web_auth import WebIdentity
-from logistics import case_service, transport_search, travel_plan_service
-from logistics.transport_models import ItineraryOut, ItinerarySearch, SearchOut
-from logistics.travel_plans import (
+from logistics.cases import service as case_service
+from logistics.travel import plans as travel_plan_service
+from logistics.travel import search as transport_search
+from logistics.travel.feed_models import ItineraryOut, ItinerarySearch, SearchOut
+from logistics.travel.plan_models import (
     TRANSITIONS,
     CheckInRecord,
     CheckInStatus,
-    PlanCreate,
     PlanStatus,
     PlanTransition,
+    TravelPlanCreate,
 )
 
 router = APIRouter(prefix="/web/travel", include_in_schema=False)
@@ -171,7 +173,8 @@ def choose(request: Request, services: ServicesDep, session: SessionDep, identit
     try:
         chosen = ItineraryOut.model_validate_json(itinerary)
         plan = travel_plan_service.create_plan(session, actor=principal, cipher=services.cipher,
-                                               data=PlanCreate(case_id=case_id, itinerary=chosen))
+                                               data=TravelPlanCreate(case_id=case_id,
+                                                                     itinerary=chosen))
     except ValidationError:
         return _page(request, services, session, identity, fields=_defaults(case_id),
                      notice=("error", "{detail}", {"detail": "itinerary: not a valid option"}),

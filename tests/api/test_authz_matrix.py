@@ -533,6 +533,8 @@ def test_authorization_matrix(world: World) -> None:
         anonymous = world.send(None, call)
         if anonymous.status_code != 401:
             failures.append(f"{method} {path} without a token: {anonymous.status_code}")
+        if anonymous.headers.get("cache-control") != "no-store":
+            failures.append(f"{method} {path} without a token: not Cache-Control: no-store")
         sides = [("own", world.a, rule.own)]
         if rule.other is not None:
             sides.append(("other", world.b, rule.other))
@@ -541,6 +543,8 @@ def test_authorization_matrix(world: World) -> None:
                 caller = world.a.people[role]
                 response = world.send(caller, rule.build(world, side, caller))
                 want = _expected(path, label, role in allowed, role in rule.own)
+                if response.headers.get("cache-control") != "no-store":
+                    failures.append(f"{method} {path} as {role}: not Cache-Control: no-store")
                 if response.status_code not in want:
                     failures.append(
                         f"{method} {path} as {role} on {label} object: "

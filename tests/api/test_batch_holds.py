@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from api.config import Settings
 from api.deps import Services
 from core.models import Role
-from logistics import solver_pool
+from logistics.matching import solver_pool
 from tests.api.web_support import sign_in
 from tests.conftest import TEST_KEY
 from tests.support import SAFETY_CAP_S, Account, AccountFactory, served, shelter_body
@@ -300,6 +300,7 @@ def _together(http: httpx.Client, calls: list[tuple[Account, list[dict[str, Any]
         return list(pool.map(send, calls))
 
 
+@pytest.mark.servers
 def test_two_held_batches_at_once_stay_within_the_budget(server: str, admin: Account,
                                                          make: AccountFactory) -> None:
     """Two workers, two advocates of one agency, budget 6, two batches of 4 at once: exactly

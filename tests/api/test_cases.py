@@ -10,8 +10,8 @@ from api.deps import Services
 from core.crypto import FieldCipher
 from core.models import AgencyKind, Role
 from core.principal import Principal
-from logistics import case_service
-from logistics.cases import CaseData, Gender
+from logistics.cases import service as case_service
+from logistics.cases.models import CaseData, Gender
 from tests.support import AccountFactory, shelter_body
 
 

@@ -59,6 +59,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.servers
 @pytest.mark.skipif(not HOMEWARD.exists(), reason="homeward script not installed")
 def test_served_by_two_workers_with_curl_like_client(settings: Settings, tmp_path: Path) -> None:
     port = _free_port()

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from api.deps import Services
@@ -16,7 +15,7 @@ from core.models import Role
 from fixtures.network import generate_directory, load_directory
 from network.directory_hsds import parse_directory
 from network.directory_search import DirectoryQuery, find_matches
-from tests.support import Account, AccountFactory
+from tests.support import Account, AccountFactory, needs_shared_data
 
 EXAMPLES = (Path(__file__).resolve().parents[3] / "shared" / "data"
             / "openreferral_hsds_examples" / "hsds3_spec_examples")
@@ -121,7 +120,7 @@ def _spec(name: str) -> Any:
     return json.loads((EXAMPLES / name).read_text())
 
 
-@pytest.mark.skipif(not EXAMPLES.exists(), reason="shared HSDS examples are absent")
+@needs_shared_data(EXAMPLES)
 def test_hsds_spec_examples_import_once_and_export(client: TestClient, admin: Account) -> None:
     h = admin.headers
     document = _spec("organization_full.json")

@@ -37,3 +37,12 @@ def test_docs_pages_load_every_asset_from_the_app(client: TestClient) -> None:
     swagger = client.get("/docs").text
     assert "swagger-ui-bundle.js" in swagger and "/openapi.json" in swagger
     assert client.get("/openapi.json").json()["openapi"].startswith("3.1")
+
+
+def test_static_assets_may_be_cached_but_data_may_not(client: TestClient) -> None:
+    # One middleware marks every answer no-store except code and styles (api/observability.py).
+    assert client.get("/healthz").headers["cache-control"] == "no-store"
+    assert client.get("/openapi.json").headers["cache-control"] == "no-store"
+    asset = client.get("/docs/assets/swagger-ui.css")
+    assert asset.status_code == 200
+    assert asset.headers.get("cache-control") != "no-store"

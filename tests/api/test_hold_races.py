@@ -25,6 +25,8 @@ from tests.support import (
     shelter_body,
 )
 
+pytestmark = pytest.mark.servers  # the multi-process tier
+
 ROUNDS = 20
 REQUESTS = 200
 BEDS = 20

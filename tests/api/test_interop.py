@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from core.models import AgencyKind, Role
-from tests.support import Account, AccountFactory, coordinator, shelter_body
+from tests.support import Account, AccountFactory, coordinator, require_shared_data, shelter_body
 
 SPEC = (Path(__file__).resolve().parents[3] / "shared" / "data" / "openreferral_hsds_examples"
         / "hsds3_spec_examples")
@@ -23,8 +23,7 @@ HSDS = "/v1/interop/hsds/services"
 
 def spec_service() -> dict[str, Any]:
     """The HSDS 3.0 spec example with real US geography and HSDS 3.1 capacities."""
-    if not SPEC.is_dir():
-        pytest.skip("HSDS examples not present")
+    require_shared_data(SPEC)
     service: dict[str, Any] = json.loads((SPEC / "service_full.json").read_text())
     location = service["service_at_locations"][0]["location"]
     location["latitude"], location["longitude"] = 40.7128, -74.0060

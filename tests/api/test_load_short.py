@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from api.config import Settings
 from api.deps import Services
 from bench.load import (
@@ -20,6 +22,8 @@ from bench.load import (
 )
 from tests.conftest import TEST_KEY
 from tests.support import served
+
+pytestmark = pytest.mark.servers  # the multi-process tier
 
 
 def test_mixed_traffic_has_no_5xx_and_keeps_invariants(settings: Settings, services: Services,

@@ -15,14 +15,16 @@ from api.app import create_app
 from api.deps import Services
 from core.models import AuditEntry, Role
 from core.principal import SYSTEM
-from logistics import bed_service, matching_service, solver_pool
-from logistics.bed_models import BedHold
-from logistics.matching_models import MatchCase
-from logistics.visibility import rounded_distance_m
+from logistics.beds import inventory as bed_service
+from logistics.beds.models import BedHold
+from logistics.matching import service as matching_service
+from logistics.matching import solver_pool
+from logistics.matching.models import MatchCase
+from logistics.shelters.visibility import rounded_distance_m
 from logistics.vocabulary import BedType
 from solvers.geo import haversine_m, travel_minutes
 from solvers.matching import Assignment, MatchWeights, Objective, Unplaced
-from solvers.validation import validate_plan
+from solvers.matching.validation import validate_plan
 from tests.support import Account, AccountFactory, coordinator
 
 HOUSTON = {"lat": 29.76, "lon": -95.37}

@@ -17,10 +17,10 @@ from fastapi.testclient import TestClient
 
 from api.deps import Services
 from core.models import Role
-from logistics import matching_service
-from logistics.matching_index import load_index
-from logistics.matching_models import MatchCase
-from logistics.matching_snapshot import BOX_MARGIN_M, load_snapshot
+from logistics.matching import service as matching_service
+from logistics.matching.index import load_index
+from logistics.matching.models import MatchCase
+from logistics.matching.snapshot import BOX_MARGIN_M, load_snapshot
 from solvers.matching import ShelterIndex, rank_for_household
 from tests.support import Account, AccountFactory
 

@@ -29,10 +29,10 @@ from api.config import Settings
 from api.deps import Services
 from core.models import Role
 from core.principal import Principal
-from logistics import probe_service
 from logistics.errors import TooManyProbes
-from logistics.probe_models import GeometryProbe, ProbeSuspicion
-from logistics.probing import ProbeLimits, search_probes
+from logistics.probes import service as probe_service
+from logistics.probes.models import GeometryProbe, ProbeSuspicion
+from logistics.probes.rules import ProbeLimits, search_probes
 from tests.api.test_matching_api import case
 from tests.conftest import TEST_KEY
 from tests.support import Account, AccountFactory, served
@@ -287,6 +287,7 @@ def test_requests_pass_again_once_the_window_has_passed(
     assert [e["action"] for e in trail].count("probe.suspected") == 2
 
 
+@pytest.mark.servers
 def test_a_burst_across_two_worker_processes_cannot_overspend_the_budget(
         settings: Settings, tmp_path: Path, shelters: dict[str, int],
         make: AccountFactory) -> None:

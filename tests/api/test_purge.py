@@ -23,7 +23,7 @@ from api.deps import Services
 from core.clock import utcnow
 from core.models import Role
 from core.purge import dependent_tables
-from logistics.cases import Case
+from logistics.cases.models import Case
 from tests.conftest import TEST_KEY
 from tests.support import BACKEND, Account, AccountFactory
 

@@ -11,7 +11,7 @@ from sqlalchemy import text, update
 from api.deps import Services
 from core.clock import utcnow
 from core.models import Role
-from logistics.bed_models import BedHold
+from logistics.beds.models import BedHold
 from tests.support import Account, AccountFactory, coordinator, shelter_body
 
 
@@ -319,6 +319,6 @@ def test_sweeper_tidies_lapsed_holds(client: TestClient, shelter_id: int, advoca
     with services.db.read_session() as session:
         row = session.get(BedHold, hold["id"])
         assert row is not None and row.status == "expired"
-        from logistics.models import BedInventory
+        from logistics.shelters.models import BedInventory
         inv = session.get(BedInventory, row.inventory_id)
         assert inv is not None and inv.held == 0

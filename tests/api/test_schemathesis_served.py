@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -23,6 +24,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from core.models import Role
 from tests.conftest import TEST_KEY
 from tests.support import Account, AccountFactory, coordinator, served, shelter_body
+
+pytestmark = pytest.mark.servers  # the multi-process tier
 
 MAX_EXAMPLES = 6
 LIFTED = {"HOMEWARD_AUTH_FAILURE_LIMIT": "1000000", "HOMEWARD_PROBE_LIMIT": "1000000"}

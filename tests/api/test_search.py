@@ -11,7 +11,7 @@ from sqlalchemy import update
 from api.deps import Services
 from core.clock import utcnow
 from core.models import Role
-from logistics.models import BedInventory
+from logistics.shelters.models import BedInventory
 from tests.support import Account, AccountFactory, shelter_body
 
 UNION_STATION = "38.8973,-77.0063"

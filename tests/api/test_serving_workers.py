@@ -16,10 +16,13 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import pytest
 
 from api.config import Settings
 from tests.conftest import TEST_KEY
 from tests.support import HOMEWARD, SAFETY_CAP_S, served, wait_for
+
+pytestmark = pytest.mark.servers  # the multi-process tier
 
 
 def _children(pid: int) -> set[int]:

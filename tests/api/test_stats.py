@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from api.deps import Services
 from core.models import Role
-from logistics.bed_models import UnmetNeed
-from logistics.cases import Case
+from logistics.beds.models import UnmetNeed
+from logistics.cases.models import Case
 from tests.support import Account, AccountFactory, shelter_body
 
 CASES = [("TX", "sex")] * 6 + [("TX", "labor")] * 4 + [("OK", "sex")] + [("CA", "labor")] * 2

@@ -6,10 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import TEST_KEY
 from tests.support import served
+
+pytestmark = pytest.mark.servers  # the multi-process tier
 
 HTTPS_VIA_PROXY = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
 

@@ -17,15 +17,15 @@ from api.cli import app as cli
 from api.deps import Services
 from core.models import Role
 from core.principal import SYSTEM
-from logistics import transport_service
-from logistics.gtfs import StopInfo, build_network
-from logistics.transport_models import TransportFeed, TransportStop
-from logistics.transport_national import synthetic_cities, to_gtfs
-from logistics.transport_service import FeedInvalid
+from fixtures.national_transit import synthetic_cities, to_gtfs
+from fixtures.transit_synth import synthetic_network
+from logistics.errors import FeedInvalid
+from logistics.travel import feeds as transport_service
+from logistics.travel.feed_models import TransportFeed, TransportStop
+from logistics.travel.gtfs import StopInfo, build_network
 from solvers.transit import StationType
-from solvers.transit_synth import synthetic_network
 from tests.conftest import SHARED_DATA, TEST_KEY
-from tests.support import AccountFactory
+from tests.support import AccountFactory, needs_shared_data
 
 # (stop_id, name, lat, lon, city, state)
 STOPS = (
@@ -201,8 +201,7 @@ def test_no_feed_says_so(client: TestClient, make: AccountFactory) -> None:
     assert found.json()["itineraries"] == [] and "import" in found.json()["reasons"][0]
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "amtrak_gtfs_2023").is_dir(),
-                    reason="../shared/data/amtrak_gtfs_2023 is absent")
+@needs_shared_data(SHARED_DATA / "amtrak_gtfs_2023")
 def test_real_amtrak_chicago_to_denver(client: TestClient, services: Services,
                                        make: AccountFactory) -> None:
     """The one test that imports the real feed (about a second)."""

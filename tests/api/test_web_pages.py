@@ -102,7 +102,7 @@ def test_stale_counts_are_highlighted(client: TestClient, services: Services,
     from sqlalchemy import update
 
     from core.clock import utcnow
-    from logistics.models import BedInventory
+    from logistics.shelters.models import BedInventory
 
     with services.db.write_session() as session:
         session.execute(update(BedInventory).values(

@@ -27,7 +27,8 @@ from tests.conftest import TEST_KEY
 from tests.support import Account, AccountFactory, coordinator, served, shelter_body
 
 CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
+pytestmark = [pytest.mark.servers,
+              pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")]
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ from api.deps import Services
 from core import audit
 from core.models import AuditEntry, Role
 from core.principal import Principal
-from logistics import case_service
+from logistics.cases import service as case_service
 from tests.api.test_cases import case_body
 from tests.support import AccountFactory
 

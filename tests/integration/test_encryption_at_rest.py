@@ -16,8 +16,8 @@ from sqlalchemy.engine import make_url
 
 from api.deps import Services
 from core.principal import SYSTEM
-from logistics import service
-from logistics.models import ShelterCreate
+from logistics.shelters import service
+from logistics.shelters.models import ShelterCreate
 from tests.support import BACKEND, AccountFactory
 
 CANARY_ADDRESS = "7731 Canary-Qx Lane"

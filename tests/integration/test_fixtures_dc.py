@@ -1,7 +1,8 @@
 """The 18 real DC shelters load as their own test set and answer the issue's two questions.
 
 Loaded through `fixtures.loader.load_dc` into the test database, then read back through the
-registry's use cases (`logistics.service.present`, `logistics.bed_service.list_beds`) as an
+registry's use cases (`logistics.shelters.service.present`, `logistics.beds.inventory.list_beds`)
+as an
 advocate would see them; eligibility is the plain rule (population served, a free bed of a
 fitting type) and ranking is great-circle distance from Union Station.
 """
@@ -18,9 +19,9 @@ from core.models import Role
 from core.principal import SYSTEM, Principal
 from fixtures.dc import UNION_STATION, dc_shelters
 from fixtures.loader import load_dc
-from logistics import bed_service
-from logistics import service as shelters
-from logistics.models import Shelter, ShelterPublic
+from logistics.beds import inventory as bed_service
+from logistics.shelters import service as shelters
+from logistics.shelters.models import Shelter, ShelterPublic
 from logistics.vocabulary import BedType, Population
 from solvers.geo import haversine_m
 

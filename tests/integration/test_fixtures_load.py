@@ -14,8 +14,8 @@ from core.models import Agency, AgencyKind, AuditEntry, Role
 from core.principal import Principal
 from fixtures.loader import LoadReport, load, load_demo
 from fixtures.national import Scale, generate
-from logistics import service as shelters
-from logistics.models import BedInventory, Shelter
+from logistics.shelters import service as shelters
+from logistics.shelters.models import BedInventory, Shelter
 
 ADVOCATE = Principal(account_id=None, name="advocate", role=Role.ADVOCATE, agency_id=None)
 

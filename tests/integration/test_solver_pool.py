@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from logistics.solver_pool import (
+from logistics.matching.solver_pool import (
     PoolLimits,
     SolverUnavailable,
     run_in_worker,
@@ -26,7 +26,7 @@ from solvers.matching import (
     Member,
     ShelterOption,
 )
-from solvers.validation import validate_plan
+from solvers.matching.validation import validate_plan
 
 LIMITS = PoolLimits(wall_time_s=20, memory_mb=2048)
 OPTIONS = BatchOptions(max_time_in_seconds=2, num_workers=2, random_seed=7)

@@ -24,10 +24,13 @@ from api.deps import Services
 from core.clock import utcnow
 from core.errors import DomainError
 from core.principal import Principal
-from logistics import bed_service, hold_service, service, surge_service
-from logistics.bed_models import BedCountUpdate, BedHold, HoldCreate, SurgeCreate
-from logistics.hold_service import HoldLimits
-from logistics.models import BedCountCreate, ShelterCreate
+from logistics.beds import holds as hold_service
+from logistics.beds import inventory as bed_service
+from logistics.beds import surge as surge_service
+from logistics.beds.holds import HoldLimits
+from logistics.beds.models import BedCountUpdate, BedHold, HoldCreate, SurgeCreate
+from logistics.shelters import service
+from logistics.shelters.models import BedCountCreate, ShelterCreate
 from logistics.vocabulary import BedType, Population
 from tests.support import Account, AccountFactory
 

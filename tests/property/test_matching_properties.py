@@ -10,19 +10,19 @@ from functools import cache
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solvers.eligibility import fitting_bed_needs, is_eligible
 from solvers.geo import haversine_m
 from solvers.matching import (
     BatchOptions,
-    ExclusionPoint,
-    Exclusions,
+    ExclusionCircle,
+    ExclusionZones,
     Household,
     MatchWeights,
     Member,
     ShelterOption,
     solve_batch,
 )
-from solvers.validation import validate_plan
+from solvers.matching.eligibility import fitting_bed_needs, is_eligible
+from solvers.matching.validation import validate_plan
 
 OPTS = BatchOptions(max_time_in_seconds=2, candidate_k=2)
 W = MatchWeights()
@@ -70,13 +70,13 @@ def build(raw_shelters, raw_households):
         raw_households
     ):
         ids = (f"S{ex_id}",) if ex_id is not None and ex_id < len(shelters) else ()
-        pts = (ExclusionPoint(40.0, -100.0, radius),) if radius else ()
+        pts = (ExclusionCircle(40.0, -100.0, radius),) if radius else ()
         households.append(
             Household(
                 case_ref=f"C-{j}", members=tuple(Member(a, g) for a, g in ms), lat=lat,
                 lon=lon, urgency=urg, max_travel_km=travel,
                 needs=frozenset({"wheelchair"}) if wc else frozenset(),
-                exclusions=Exclusions(points=pts, states=("KS",) if ex_state else (),
+                exclusions=ExclusionZones(points=pts, states=("KS",) if ex_state else (),
                                       shelter_ids=ids),
                 trafficking_type=tt, languages=("es",) if lang else ("en",),
             )

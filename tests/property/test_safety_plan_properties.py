@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from safety_plans.editing import apply_diff, diff_plans, propose_update
-from safety_plans.planning import Plan, PlanInputs, ShelterOption, generate_plan
+from safety_plans.planning import Plan, PlanInputs, SuggestedShelter, generate_plan
 from safety_plans.render import render_sms, to_json
 from safety_plans.rules import EMERGENCY_CONTACT_IDS, Section
 from safety_plans.screening import ITEMS, ItemType, screen
@@ -26,7 +26,7 @@ def _answer(item: Any) -> st.SearchStrategy[Any]:
 answers = st.fixed_dictionaries({}, optional={item.key: _answer(item) for item in ITEMS})
 shelters = st.lists(
     st.builds(
-        ShelterOption,
+        SuggestedShelter,
         id=st.from_regex(r"[a-z0-9]{1,8}", fullmatch=True),
         name=st.text(min_size=1, max_size=30).filter(str.strip),
         address=st.just("1 Main St"),

@@ -32,11 +32,15 @@ from solvers.transit import (
     earliest_arrival,
     plan_trips,
 )
-from solvers.transit_bound import INF
-from solvers.transit_ea import earliest_arrival_multi, target_bounds, trip_scan_earliest_arrival
-from solvers.transit_plan import _solve
-from solvers.transit_raptor import NONE
-from solvers.transit_reference import build_reference, reference_earliest_arrival
+from solvers.transit.bound import INF
+from solvers.transit.earliest_arrival import (
+    earliest_arrival_multi,
+    target_bounds,
+    trip_scan_earliest_arrival,
+)
+from solvers.transit.plan import _solve
+from solvers.transit.raptor import NONE
+from solvers.transit.reference import build_reference, reference_earliest_arrival
 
 T0 = 28_000_000  # 2023-03-28 UTC, in epoch minutes
 STATES = ("AA", "BB", "CC")
@@ -238,10 +242,10 @@ def test_fare_floor_and_latest_ready_pruning_change_no_answer(
     query = data.draw(queries(net))
     pruned = plan_trips(tt, query)
     no_floor = lambda lat, *_: [0] * len(lat)  # noqa: E731
-    with patch("solvers.transit_pareto.fare_floor_cents", no_floor):
+    with patch("solvers.transit.pareto.fare_floor_cents", no_floor):
         assert plan_trips(tt, query) == pruned
     no_latest = lambda ra, deadline, *args: [[NONE] * len(deadline)] * (args[-1] + 1)  # noqa: E731
-    with patch("solvers.transit_pareto.latest_ready", no_latest):
+    with patch("solvers.transit.pareto.latest_ready", no_latest):
         assert plan_trips(tt, query) == pruned
 
 

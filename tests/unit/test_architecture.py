@@ -60,7 +60,11 @@ def test_domain_packages_do_not_import_the_web_layer() -> None:
 
 
 def test_core_imports_no_domain_package() -> None:
-    assert _violations("core", {"logistics", "safety_plans", "solvers", "network"}) == []
+    assert _violations("core", {"logistics", "safety_plans", "network"}) == []
+    # The gazetteer measures with the solvers' one great circle; nothing else of the engines.
+    solvers = [f"{p.relative_to(ROOT)} imports {n}" for p in _modules("core")
+               for n in sorted(_imports(p)) if _top(n) == "solvers"]
+    assert solvers == ["core/gazetteer.py imports solvers.geo"]
 
 
 def test_logistics_does_not_import_safety_plans() -> None:
@@ -94,3 +98,78 @@ def test_the_checker_sees_a_forbidden_edge(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("import fastapi\nfrom api.deps import Services\n")
     assert {"fastapi", "api.deps"} <= _imports(bad)
+
+
+# The rooms of `logistics`, lowest first: each may import only the rooms before it (and the
+# package's shared `errors` and `vocabulary`), so the capabilities form one chain.
+LOGISTICS_ROOMS = ("shelters", "probes", "beds", "cases", "matching", "travel", "interop")
+# Modules that decide, never store: rules and readers that a unit test can call without a
+# database. They must not import the ORM, the engine or the audit log.
+PURE_RULES = (
+    "logistics/vocabulary.py", "logistics/probes/rules.py", "logistics/shelters/schedule.py",
+    "logistics/interop/hsds.py", "logistics/interop/hic.py", "logistics/travel/gtfs.py",
+    "core/languages.py", "safety_plans/rules.py", "safety_plans/screening.py",
+    "safety_plans/planning.py", "safety_plans/render.py", "safety_plans/sms.py",
+    "network/suppression.py", "network/routing.py", "network/charts.py",
+)
+STORAGE = {"sqlmodel", "sqlalchemy", "alembic", "psycopg", "core.db", "core.audit"}
+
+
+def _room(name: str) -> str | None:
+    parts = name.split(".")
+    return parts[1] if parts[0] == "logistics" and len(parts) > 2 else None
+
+
+def test_logistics_rooms_import_only_rooms_before_them() -> None:
+    assert sorted(p.name for p in (ROOT / "logistics").iterdir()
+                  if p.is_dir() and (p / "__init__.py").exists()) == sorted(LOGISTICS_ROOMS)
+    bad = []
+    for rank, room in enumerate(LOGISTICS_ROOMS):
+        allowed = set(LOGISTICS_ROOMS[: rank + 1])
+        for path in _modules(f"logistics/{room}"):
+            bad += [f"{path.relative_to(ROOT)} imports {n}" for n in sorted(_imports(path))
+                    if (r := _room(n)) is not None and r not in allowed]
+    for path in (ROOT / "logistics").glob("*.py"):  # the shared modules sit below every room
+        bad += [f"{path.relative_to(ROOT)} imports {n}" for n in sorted(_imports(path))
+                if _room(n) is not None]
+    assert bad == []
+
+
+def test_solver_packages_are_independent_and_never_import_their_own_front() -> None:
+    bad = []
+    for room, other in (("matching", "transit"), ("transit", "matching")):
+        for path in _modules(f"solvers/{room}"):
+            for n in sorted(_imports(path)):
+                if n.startswith(f"solvers.{other}"):
+                    bad.append(f"{path.relative_to(ROOT)} imports {n}")
+                # a module importing its package's front (`__init__`) makes an import cycle
+                if n == f"solvers.{room}" and path.name != "__init__.py":
+                    bad.append(f"{path.relative_to(ROOT)} imports its front {n}")
+    assert bad == []
+
+
+def test_every_solver_module_imports_on_its_own() -> None:
+    import importlib
+    import subprocess
+    import sys
+
+    names = [".".join(p.relative_to(ROOT).with_suffix("").parts) for p in _modules("solvers")]
+    names = [n.removesuffix(".__init__") for n in names]
+    # each in a fresh interpreter, so an import order that only works after another module
+    # was imported (the old matching <-> matching_batch cycle) fails here
+    code = "import importlib, sys\nfor n in sys.argv[1:]:\n    importlib.import_module(n)\n"
+    for name in names:
+        done = subprocess.run([sys.executable, "-c", code, name], cwd=ROOT,
+                              capture_output=True, text=True, check=False)
+        assert done.returncode == 0, f"{name}: {done.stderr[-800:]}"
+    assert importlib.import_module("solvers.matching").solve_batch is not None
+
+
+def test_pure_rule_modules_do_not_touch_storage() -> None:
+    bad = []
+    for rel in PURE_RULES:
+        path = ROOT / rel
+        assert path.exists(), rel
+        bad += [f"{rel} imports {n}" for n in sorted(_imports(path))
+                if n in STORAGE or _top(n) in STORAGE]
+    assert bad == []

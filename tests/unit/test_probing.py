@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from logistics.probing import (
+from logistics.probes.rules import (
     CaseGeometry,
     ProbeLimits,
     by_place,

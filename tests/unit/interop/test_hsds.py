@@ -17,15 +17,16 @@ from typing import Any
 
 import pytest
 
-from logistics import hsds
-from logistics.hic_export import HicShelter, hic_rows, render_csv
+from logistics.interop import hsds
+from logistics.interop.hic import HicShelter, hic_rows, render_csv
 from logistics.vocabulary import BedType, Population
+from tests.support import needs_shared_data
 
 EXAMPLES = Path(__file__).resolve().parents[4] / "shared" / "data" / "openreferral_hsds_examples"
 SPEC = EXAMPLES / "hsds3_spec_examples"
 UPDATED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
-pytestmark = pytest.mark.skipif(not SPEC.is_dir(), reason="HSDS examples not present")
+pytestmark = needs_shared_data(SPEC)
 
 
 def load(name: str) -> Any:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from safety_plans.planning import PlanInputs, ShelterOption
+from safety_plans.planning import PlanInputs, SuggestedShelter
 from safety_plans.rules import Section
 
 SHELTERS = (
-    ShelterOption(
+    SuggestedShelter(
         id="casa-esperanza",
         name="Casa Esperanza",
         address="12 Elm St, Fresno, CA",
@@ -14,7 +14,7 @@ SHELTERS = (
         open_beds=3,
         distance_km=4.25,
     ),
-    ShelterOption(
+    SuggestedShelter(
         id="harbor-house",
         name="Harbor House",
         address="9 Bay Rd, Fresno, CA",

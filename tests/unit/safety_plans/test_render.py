@@ -12,7 +12,7 @@ from pypdf import PdfReader
 
 from safety_plans.errors import RenderError, UnknownLanguageError
 from safety_plans.pdf import render_pdf, to_latin1
-from safety_plans.planning import PlanInputs, ShelterOption, generate_plan
+from safety_plans.planning import PlanInputs, SuggestedShelter, generate_plan
 from safety_plans.render import SENSITIVE_NAMES, localize, render, render_html, render_text
 from safety_plans.render import to_json as plan_json
 
@@ -46,7 +46,7 @@ def test_pdf_parses_and_contains_every_step(language: str) -> None:
 
 
 def test_pdf_degrades_characters_outside_latin1() -> None:
-    shelter = ShelterOption(
+    shelter = SuggestedShelter(
         id="s1",
         name="Dom Nadziei “Łódź” 東京",
         address="ul. Ściegiennego 5",

@@ -4,7 +4,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solvers.eligibility import (
+from solvers.geo import haversine_m_many
+from solvers.matching.eligibility import (
     HARD_RULES,
     REASONS,
     Ctx,
@@ -19,12 +20,11 @@ from solvers.eligibility import (
     specialisation_match,
     specialisation_match_all,
 )
-from solvers.geo import haversine_m_many
-from solvers.matching_types import (
+from solvers.matching.types import (
     GENDERS,
     POPULATIONS,
-    ExclusionPoint,
-    Exclusions,
+    ExclusionCircle,
+    ExclusionZones,
     Household,
     Member,
     ShelterOption,
@@ -67,17 +67,19 @@ def only(h, s):
 
 def test_exclusions():
     s = shelter()
-    assert only(household(exclusions=Exclusions(shelter_ids=("S1",))), s) == ("excluded_shelter",)
-    assert only(household(exclusions=Exclusions(states=("ks",))), s) == ("excluded_state",)
-    assert only(household(exclusions=Exclusions(cities=("springfield",))), s) == (
+    excluded = household(exclusions=ExclusionZones(shelter_ids=("S1",)))
+    assert only(excluded, s) == ("excluded_shelter",)
+    assert only(household(exclusions=ExclusionZones(states=("ks",))), s) == ("excluded_state",)
+    assert only(household(exclusions=ExclusionZones(cities=("springfield",))), s) == (
         "excluded_city",
     )
-    assert only(household(exclusions=Exclusions(cities=("Springfield, KS",))), s) == (
+    assert only(household(exclusions=ExclusionZones(cities=("Springfield, KS",))), s) == (
         "excluded_city",
     )
-    assert only(household(exclusions=Exclusions(cities=("Springfield, MO",))), s) == ()
-    pt = ExclusionPoint(40.0, -100.2, 20_000)
-    assert only(household(exclusions=Exclusions(points=(pt,))), s) == ("inside_exclusion_radius",)
+    assert only(household(exclusions=ExclusionZones(cities=("Springfield, MO",))), s) == ()
+    pt = ExclusionCircle(40.0, -100.2, 20_000)
+    near = household(exclusions=ExclusionZones(points=(pt,)))
+    assert only(near, s) == ("inside_exclusion_radius",)
 
 
 def test_travel_and_intake():
@@ -185,8 +187,8 @@ household_st = st.builds(
     lambda ms, needs, photo, radius, states, cities, ids, tt, langs: household(
         tuple(ms), needs=frozenset(needs), has_photo_id=photo, trafficking_type=tt,
         languages=tuple(langs),
-        exclusions=Exclusions(
-            points=(ExclusionPoint(40.0, -100.0, radius),) if radius else (),
+        exclusions=ExclusionZones(
+            points=(ExclusionCircle(40.0, -100.0, radius),) if radius else (),
             states=tuple(states), cities=tuple(cities), shelter_ids=tuple(ids),
         ),
     ),

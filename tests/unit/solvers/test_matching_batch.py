@@ -5,8 +5,8 @@ import pytest
 from solvers.errors import InvalidHouseholdError, InvalidOptionsError, UnknownShelterError
 from solvers.matching import (
     BatchOptions,
-    ExclusionPoint,
-    Exclusions,
+    ExclusionCircle,
+    ExclusionZones,
     Household,
     MatchWeights,
     Member,
@@ -14,7 +14,7 @@ from solvers.matching import (
     greedy_nearest_first,
     solve_batch,
 )
-from solvers.validation import validate_plan
+from solvers.matching.validation import validate_plan
 
 POPS = frozenset({"adult_women", "adult_men", "families_with_children", "youth_12_17"})
 OPTS = BatchOptions(max_time_in_seconds=3)
@@ -86,7 +86,7 @@ def test_exclusions_and_minors_hard():
         sh("close", 40.1, {"adult_female": 4, "youth": 4}),
         sh("safe", 42.0, {"adult_female": 4}, populations=frozenset({"adult_women"})),
     ]
-    zone = Exclusions(points=(ExclusionPoint(40.1, -100.0, 5_000),))
+    zone = ExclusionZones(points=(ExclusionCircle(40.1, -100.0, 5_000),))
     teen = hh("teen", ages=[16], exclusions=zone)
     adult = hh("adult", exclusions=zone)
     r = solve_batch([teen, adult], shelters, options=OPTS)
@@ -134,7 +134,8 @@ def test_bad_input_names_the_field():
         solve_batch([hh("x"), hh("x")], shelters, options=OPTS)
     assert e.value.field == "case_ref"
     with pytest.raises(UnknownShelterError):
-        solve_batch([hh("x", exclusions=Exclusions(shelter_ids=("B",)))], shelters, options=OPTS)
+        excluded = hh("x", exclusions=ExclusionZones(shelter_ids=("B",)))
+        solve_batch([excluded], shelters, options=OPTS)
     with pytest.raises(InvalidOptionsError) as e2:
         BatchOptions(max_time_in_seconds=10_000)
     assert e2.value.field == "max_time_in_seconds"
@@ -143,7 +144,7 @@ def test_bad_input_names_the_field():
 
 
 def test_validator_catches_broken_plans():
-    from solvers.matching_types import Assignment
+    from solvers.matching.types import Assignment
 
     shelters = [sh("A", 40.1, {"adult_female": 1})]
     hs = [hh("h1"), hh("h2"), hh("kid", ages=[15]), hh("wc", needs=frozenset({"wheelchair"}))]

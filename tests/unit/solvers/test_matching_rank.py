@@ -4,7 +4,7 @@ import pytest
 
 from solvers.errors import InvalidHouseholdError, InvalidShelterError, UnknownShelterError
 from solvers.matching import (
-    Exclusions,
+    ExclusionZones,
     Household,
     MatchWeights,
     Member,
@@ -64,7 +64,7 @@ def test_excluded_counted_by_reason_not_dropped():
 
 def test_confidential_flag_passes_through_and_exclusion_zone_respected():
     shelters = [sh("secret", 40.1, confidential=True), sh("known", 40.2)]
-    r = rank_for_household(hh(exclusions=Exclusions(shelter_ids=("known",))), shelters)
+    r = rank_for_household(hh(exclusions=ExclusionZones(shelter_ids=("known",))), shelters)
     assert [o.shelter_id for o in r.options] == ["secret"] and r.options[0].confidential
 
 
@@ -72,7 +72,7 @@ def test_index_reuse_and_bad_input():
     index = ShelterIndex([sh("a", 40.1)])
     assert rank_for_household(hh(), index).options[0].shelter_id == "a"
     with pytest.raises(UnknownShelterError) as e:
-        rank_for_household(hh(exclusions=Exclusions(shelter_ids=("zzz",))), index)
+        rank_for_household(hh(exclusions=ExclusionZones(shelter_ids=("zzz",))), index)
     assert e.value.field == "exclusions.shelter_ids[0]"
     with pytest.raises(InvalidHouseholdError) as e2:
         hh(members=())

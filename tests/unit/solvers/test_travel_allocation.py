@@ -9,14 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solvers.travel_allocation import (
-    AllocationInputError,
-    Candidate,
-    CaseNeed,
-    FundingSource,
-    allocate,
-    eligibility,
-)
+from solvers.errors import AllocationInputError
+from solvers.travel_allocation import Candidate, CaseNeed, FundingSource, allocate, eligibility
 
 YOUTH = FundingSource("youth", 30_000, min_age=12, max_age=21, lifetime_from_age=18, priority=2)
 GENERAL = FundingSource("general", 20_000, min_age=0, max_age=120)

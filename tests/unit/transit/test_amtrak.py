@@ -7,9 +7,7 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
-
-from logistics.gtfs import build_network, read_feed, read_stop_info
+from logistics.travel.gtfs import build_network, read_feed, read_stop_info
 from solvers.transit import (
     Avoid,
     Mode,
@@ -22,10 +20,11 @@ from solvers.transit import (
     local_iso,
     plan_trips,
 )
+from tests.support import needs_shared_data
 
 DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 FEED = DATA / "amtrak_gtfs_2023"
-pytestmark = pytest.mark.skipif(not FEED.is_dir(), reason="shared Amtrak data is absent")
+pytestmark = needs_shared_data(FEED)
 
 CHICAGO = Place(41.8789, -87.6397, "Chicago")
 DENVER = Place(39.7392, -104.9903, "Denver")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from solvers.transit_bound import (
+from solvers.transit.bound import (
     INF,
     fare_floor_cents,
     flat_patterns,

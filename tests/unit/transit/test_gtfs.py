@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from logistics.gtfs import GtfsError, build_network, read_feed
+from logistics.errors import GtfsError
+from logistics.travel.gtfs import build_network, read_feed
 from solvers.transit import build_timetable, earliest_arrival
 
 BASE = {

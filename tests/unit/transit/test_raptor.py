@@ -12,8 +12,12 @@ from solvers.transit import (
     Trip,
     build_timetable,
 )
-from solvers.transit_ea import earliest_arrival_multi, target_bounds, trip_scan_earliest_arrival
-from solvers.transit_raptor import NONE, latest_ready
+from solvers.transit.earliest_arrival import (
+    earliest_arrival_multi,
+    target_bounds,
+    trip_scan_earliest_arrival,
+)
+from solvers.transit.raptor import NONE, latest_ready
 
 RAIL = Carrier("r", "Rail", Mode.RAIL)
 

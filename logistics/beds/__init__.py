@@ -1,0 +1,1 @@
+"""Beds: counts and admissions, holds (single and batch), surge capacity, and open-bed search."""

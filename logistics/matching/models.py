@@ -1,0 +1,249 @@
+"""Request and response models of shelter matching over HTTP (no tables).
+
+A case travels either inline, in the same JSON shape as `POST /v1/cases` takes it (issue 4
+item 1), or as the id of a stored case. Responses carry what an advocate needs on a call:
+shelter, bed type and beds, distance and estimated travel time, count age and staleness,
+language match and the score's parts, plus every excluded shelter counted under a reason with
+a sentence. A confidential shelter never appears with its address or exact coordinates, and
+its distance is rounded to 5 km unless the caller manages it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import Field as Value
+
+from logistics.beds.models import HoldPublic
+from logistics.cases.models import ExclusionPoint, Location
+
+MAX_MEMBERS = 30
+MAX_BATCH = 1000
+CASE_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"
+
+_STRICT = ConfigDict(extra="forbid")
+
+
+class GenderIn(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    TRANSGENDER = "transgender"
+    NONBINARY = "nonbinary"
+
+
+class NeedIn(StrEnum):
+    WHEELCHAIR = "wheelchair"
+    PETS = "pets"
+    CHILDREN = "children"
+    MEDICAL = "medical"
+
+
+class TraffickingIn(StrEnum):
+    SEX = "sex"
+    LABOR = "labor"
+    BOTH = "both"
+    NONE = "none"
+
+
+class MemberIn(BaseModel):
+    model_config = _STRICT
+
+    age: int = Value(ge=0, le=120)
+    gender: GenderIn
+
+
+# The same shapes as a stored case's (logistics/cases/models.py), so inline and stored cases agree.
+LocationIn = Location
+PointIn = ExclusionPoint
+
+
+class ExclusionsIn(BaseModel):
+    model_config = _STRICT
+
+    points: list[PointIn] = Value(default_factory=list, max_length=50)
+    cities: list[str] = Value(default_factory=list, max_length=50)
+    states: list[str] = Value(default_factory=list, max_length=60)
+    shelter_ids: list[int] = Value(default_factory=list, max_length=200)
+
+    @field_validator("cities")
+    @classmethod
+    def _cities(cls, value: list[str]) -> list[str]:
+        cleaned = [c.strip() for c in value]
+        if any(not c or len(c) > 120 for c in cleaned):
+            raise ValueError('each city is "Name" or "Name, ST", 1-120 characters')
+        return cleaned
+
+    @field_validator("states")
+    @classmethod
+    def _states(cls, value: list[str]) -> list[str]:
+        if any(len(s) != 2 or not s.isascii() or not s.isupper() for s in value):
+            raise ValueError("states are two-letter codes such as 'TX'")
+        return sorted(set(value))
+
+
+class MatchCase(BaseModel):
+    """A case given inline: the shape `POST /v1/cases` takes (notes are accepted and ignored)."""
+
+    model_config = _STRICT
+
+    case_ref: str = Value(pattern=CASE_REF_PATTERN)
+    household: list[MemberIn] = Value(min_length=1, max_length=MAX_MEMBERS)
+    languages: list[str] = Value(default_factory=lambda: ["en"], max_length=10)
+    trafficking_type: TraffickingIn = TraffickingIn.NONE
+    needs: list[NeedIn] = Value(default_factory=list, max_length=4)
+    location: LocationIn
+    exclusions: ExclusionsIn = Value(default_factory=ExclusionsIn)
+    has_photo_id: bool = False
+    urgency: int = Value(default=3, ge=1, le=5)
+    max_travel_km: int = Value(default=800, ge=0, le=10_000)
+    notes: str | None = Value(default=None, max_length=4000)
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: list[str]) -> list[str]:
+        from core.languages import normalise_language
+
+        return list(dict.fromkeys(normalise_language(code) for code in value))
+
+
+class MatchRequest(BaseModel):
+    """One household: an inline `case` or a stored `case_id` (exactly one), and a limit."""
+
+    model_config = _STRICT
+
+    case: MatchCase | None = None
+    case_id: int | None = Value(default=None, ge=1)
+    limit: int = Value(default=10, ge=1, le=50)
+
+
+class WeightsIn(BaseModel):
+    """Priority and preference weights (see docs/matching.md); all must be >= 0."""
+
+    model_config = _STRICT
+
+    minor_bonus: int = Value(default=5, ge=0, le=100)
+    language: int = Value(default=3, ge=0, le=1000)
+    specialisation: int = Value(default=2, ge=0, le=1000)
+    fresh: int = Value(default=1, ge=0, le=1000)
+    fresh_max_age_minutes: int = Value(default=720, ge=0, le=60 * 24 * 30)
+
+
+class BatchOptionsIn(BaseModel):
+    model_config = _STRICT
+
+    hold: bool = False
+    hold_ttl_minutes: int = Value(default=90, ge=5, le=24 * 60)
+    time_limit_s: float | None = Value(default=None, gt=0)
+    weights: WeightsIn = Value(default_factory=WeightsIn)
+    seed: int = Value(default=0, ge=0, le=2**31 - 1)
+
+
+class BatchMatchRequest(BaseModel):
+    """Many households at once: inline `cases` and/or stored `case_ids`."""
+
+    model_config = _STRICT
+
+    cases: list[MatchCase] = Value(default_factory=list, max_length=MAX_BATCH)
+    case_ids: list[int] = Value(default_factory=list, max_length=MAX_BATCH)
+    options: BatchOptionsIn = Value(default_factory=BatchOptionsIn)
+
+
+# ---- responses ------------------------------------------------------------------------
+
+
+class ScoreParts(BaseModel):
+    travel: int
+    language: int
+    specialisation: int
+    fresh: int
+
+
+class MatchOption(BaseModel):
+    shelter_id: int
+    shelter_name: str
+    city: str
+    state: str
+    confidential: bool
+    street_address: str | None
+    bed_type: str
+    beds: int
+    distance_km: float
+    distance_rounded: bool
+    travel_minutes: int
+    count_age_minutes: int
+    stale: bool
+    language_match: bool
+    specialisation_match: bool
+    score: int
+    score_parts: ScoreParts
+
+
+class ExcludedReason(BaseModel):
+    reason: str
+    count: int
+    sentence: str
+
+
+class MatchResponse(BaseModel):
+    case_ref: str
+    case_id: int | None
+    options: list[MatchOption]
+    eligible_shelters: int
+    shelters_considered: int
+    excluded: list[ExcludedReason]
+    computed_at: datetime
+
+
+class BatchAssignment(BaseModel):
+    case_ref: str
+    shelter_id: int
+    shelter_name: str
+    confidential: bool
+    bed_type: str
+    beds: int
+    distance_km: float
+    distance_m: int
+    distance_rounded: bool
+    travel_minutes: int
+    hold_id: int | None = None
+
+
+class BatchUnplaced(BaseModel):
+    case_ref: str
+    reasons: list[str]
+    sentences: list[str]
+
+
+class BatchObjective(BaseModel):
+    weighted_persons: int
+    travel_m: int
+    preference: int
+    persons: int
+    households: int
+
+
+class BatchCertificate(BaseModel):
+    certified: bool
+    candidate_k: int
+    rounds: int
+    pairs_eligible: int
+    pairs_modelled: int
+
+
+class BatchResponse(BaseModel):
+    status: str
+    assignments: list[BatchAssignment]
+    unplaced: list[BatchUnplaced]
+    objective: BatchObjective
+    bound: int
+    gap: float
+    level_status: list[str]
+    certificate: BatchCertificate | None
+    held: bool
+    holds: list[HoldPublic]
+    # case_refs whose batch hold from an earlier run was kept, not placed again (in `holds`)
+    already_held: list[str] = []
+    solves: int
+    computed_at: datetime

@@ -1,0 +1,1 @@
+"""Probes: counting the place-and-radius shapes of searches, and refusing a caller who probes."""

@@ -1,0 +1,1 @@
+"""Travel: GTFS feeds, places, itinerary search, travel plans with check-ins, and budgets."""

@@ -1,0 +1,181 @@
+"""Stored transport networks: imported feeds, their validated files, and their stops.
+
+A feed row records what was imported (name, source, when, service date range, counts and a
+SHA-256 content hash); its validated GTFS files live beside it as one deflate-compressed zip
+(`transport_feed_data`), which any worker process reads back to rebuild the timetable; its stops
+are also a plain table, with city, state and station type, so places can be looked up in SQL
+without building a timetable. The request and response shapes of the itinerary search live here
+too, as pydantic models.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlmodel import Field as Column_
+from sqlmodel import SQLModel
+
+from core.clock import utcnow
+from core.types import Instant, UTCDateTime
+from logistics.cases.models import ExclusionPoint, Location
+
+
+class TransportFeed(SQLModel, table=True):
+    __tablename__ = "transport_feed"
+    __table_args__ = (UniqueConstraint("name", name="uq_transport_feed_name"),)
+    id: int | None = Column_(default=None, primary_key=True)
+    name: str = Column_(sa_type=String(100))
+    kind: str = Column_(sa_type=String(16))  # "gtfs" or "synthetic"
+    source: str = Column_(sa_type=String(500))
+    imported_at: datetime = Column_(default_factory=utcnow, sa_type=UTCDateTime)
+    imported_by: int | None = Column_(default=None, foreign_key="account.id")
+    start_date: date
+    end_date: date
+    agencies: int
+    stops: int
+    routes: int
+    trips: int
+    stop_times: int
+    content_hash: str = Column_(sa_type=String(64))
+
+
+class TransportFeedData(SQLModel, table=True):
+    """The feed's validated GTFS files as one zip (kept apart so listing feeds stays light)."""
+
+    __tablename__ = "transport_feed_data"
+    feed_id: int | None = Column_(default=None, sa_column=Column(
+        Integer, ForeignKey("transport_feed.id", ondelete="CASCADE"), primary_key=True))
+    archive: bytes = Column_(sa_type=LargeBinary)
+
+
+class TransportStop(SQLModel, table=True):
+    __tablename__ = "transport_stop"
+    __table_args__ = (
+        UniqueConstraint("feed_id", "stop_id", name="uq_transport_stop_feed_stop"),
+        Index("ix_transport_stop_city", "city_key", "state"),
+    )
+    id: int | None = Column_(default=None, primary_key=True)
+    feed_id: int = Column_(sa_column=Column(
+        Integer, ForeignKey("transport_feed.id", ondelete="CASCADE"), nullable=False,
+        index=True))
+    stop_id: str = Column_(sa_type=String(100))
+    name: str = Column_(sa_type=String(200))
+    city: str = Column_(default="", sa_type=String(120))
+    # casefolded city: the lookup key for {city, state} places
+    city_key: str = Column_(default="", sa_type=String(120))
+    state: str = Column_(default="", sa_type=String(8))
+    lat: float
+    lon: float
+    timezone: str = Column_(sa_type=String(64))
+    station_type: str = Column_(default="unknown", sa_type=String(24))
+    # scheduled departures in the whole feed: picks a city's main station
+    departures: int = 0
+
+
+class FeedPublic(SQLModel):
+    id: int
+    name: str
+    kind: str
+    source: str
+    imported_at: datetime
+    start_date: date
+    end_date: date
+    agencies: int
+    stops: int
+    routes: int
+    trips: int
+    stop_times: int
+    content_hash: str
+
+
+_STRICT = ConfigDict(extra="forbid")
+
+# A place is a point or a US city, exactly as cases take it; an avoided point has a radius,
+# exactly as a case's exclusion zone.
+PlaceIn = Location
+PointIn = ExclusionPoint
+
+
+class CityIn(BaseModel):
+    model_config = _STRICT
+    city: str = Field(min_length=1, max_length=120)
+    state: str = Field(pattern=r"^[A-Z]{2}$")
+
+
+class AvoidIn(BaseModel):
+    model_config = _STRICT
+    cities: list[CityIn] = Field(default_factory=list, max_length=50)
+    states: list[str] = Field(default_factory=list, max_length=60)
+    points: list[PointIn] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _states(self) -> AvoidIn:
+        if any(len(s) != 2 or not s.isascii() or not s.isupper() for s in self.states):
+            raise ValueError("states are two-letter codes such as 'NE'")
+        return self
+
+
+class TravellerIn(BaseModel):
+    model_config = _STRICT
+    age: int = Field(ge=0, le=120)
+
+
+class ItinerarySearch(BaseModel):
+    """`POST /v1/itineraries/search`, exactly the shape of issue 5."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    origin: PlaceIn = Field(alias="from")
+    destination: PlaceIn = Field(alias="to")
+    depart_after: Instant
+    arrive_by: Instant | None = None
+    travellers: list[TravellerIn] = Field(default_factory=lambda: [TravellerIn(age=30)],
+                                          min_length=1, max_length=12)
+    has_id: bool = True
+    escort: bool = False
+    budget_cents: int | None = Field(default=None, ge=0, le=10_000_000)
+    avoid: AvoidIn = Field(default_factory=AvoidIn)
+    max_transfers: int = Field(default=3, ge=0, le=10)
+    max_overnight_layovers: int = Field(default=1, ge=0, le=5)
+    min_transfer_minutes: int = Field(default=10, ge=0, le=720)
+    accessible: bool = False
+
+
+class LegOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    mode: str
+    carrier: str
+    route: str
+    origin: str = Field(alias="from")
+    destination: str = Field(alias="to")
+    from_stop_id: str
+    to_stop_id: str
+    depart: str
+    arrive: str
+    fare_cents: int
+    distance_m: int
+    layover_minutes: int
+    indoor_waiting: bool | None
+    overnight_layover: bool
+
+
+class ItineraryOut(BaseModel):
+    depart: str
+    arrive: str
+    cost_cents: int
+    transfers: int
+    overnight_layovers: int
+    escorted: bool
+    legs: list[LegOut]
+
+
+class SearchOut(BaseModel):
+    itineraries: list[ItineraryOut]
+    reasons: list[str]
+
+
+def dump_itinerary(itinerary: ItineraryOut) -> dict[str, Any]:
+    """JSON-ready itinerary with the wire names (`from`, `to`)."""
+    return itinerary.model_dump(mode="json", by_alias=True)
