@@ -12,10 +12,10 @@ import logistics.probes.models
 import logistics.shelters.models
 import logistics.travel.feed_models
 import logistics.travel.plan_models  # noqa: F401
-import network.consent_models
-import network.directory_models
-import network.referral_models
-import network.tips_models  # noqa: F401
+import network.consent.models
+import network.directory.models
+import network.referrals.models
+import network.tips.models  # noqa: F401
 import safety_plans.models  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -38,8 +38,8 @@ from core.crypto import new_key_text
 from core.principal import SYSTEM
 from fixtures.national import places_by_state
 from fixtures.network import load_directory
-from network.directory_models import LawLevel, OrganizationKind, ServiceType
-from network.directory_search import DirectoryQuery, search_organizations, search_services
+from network.directory.models import LawLevel, OrganizationKind, ServiceType
+from network.directory.search import DirectoryQuery, search_organizations, search_services
 
 DIRECTORY_TARGET_MS = 20.0
 
@@ -131,7 +131,7 @@ def _generate_year(session: Session, services: Services, seed: int) -> None:
     from logistics.beds.models import BedHold, UnmetNeed
     from logistics.cases.models import Case
     from logistics.travel.plan_models import TravelPlan
-    from network.tips_models import Tip, TipState, Venue
+    from network.tips.models import Tip, TipState, Venue
 
     rng = random.Random(seed)
     load(session, cipher=services.cipher, scale="small", seed=seed)
@@ -191,7 +191,7 @@ def _generate_year(session: Session, services: Services, seed: int) -> None:
 
 
 def stats_benchmark(seed: int = 0, repeats: int = 5) -> dict[str, float]:
-    from network.stats_service import get_stats, raw_counts
+    from network.stats.service import get_stats, raw_counts
 
     groupings = ["month", "state", "month,state", "state,trafficking_type",
                  "month,state,trafficking_type", "state,venue"]

@@ -2,7 +2,7 @@
 
 A plan is generated from a stored screening of its case and the case's inputs: the survivor's
 ranked priorities and code word, the nearest eligible shelters with open beds (asked of the
-matcher, `safety_plans.service_inputs`) and a link to the case's travel plans. Every change
+matcher, `safety_plans.inputs`) and a link to the case's travel plans. Every change
 makes a revision (`service_common.change`); every read is audited. Screenings live in
 `service_screenings`, proposals (new screening or new inputs) in `service_proposals`. The pure
 engine in this package screens, generates, edits and renders; these modules store, seal and
@@ -23,21 +23,7 @@ from logistics.cases.models import CaseStatus
 from logistics.cases.service import CASE_WORKERS
 from logistics.errors import CaseClosed
 from safety_plans import editing
-from safety_plans.errors import PlanEditError, SafetyPlanNotFound
-from safety_plans.models import (
-    PlanRevision,
-    RevisionPublic,
-    RevisionSnapshot,
-    SafetyPlanCreate,
-    SafetyPlanPublic,
-    SafetyPlanRecord,
-    SafetyPlanSummary,
-    StepAdd,
-    StepEdit,
-)
-from safety_plans.planning import Plan, generate_plan
-from safety_plans.render import Rendered, render, to_json
-from safety_plans.service_common import (
+from safety_plans.access import (
     INPUTS_FIELD,
     PLAN_FIELD,
     REVISION_DIFF_FIELD,
@@ -53,7 +39,21 @@ from safety_plans.service_common import (
     screening_of_case,
     visible_plan,
 )
-from safety_plans.service_inputs import plan_inputs
+from safety_plans.errors import PlanEditError, SafetyPlanNotFound
+from safety_plans.inputs import plan_inputs
+from safety_plans.models import (
+    PlanRevision,
+    RevisionPublic,
+    RevisionSnapshot,
+    SafetyPlanCreate,
+    SafetyPlanPublic,
+    SafetyPlanRecord,
+    SafetyPlanSummary,
+    StepAdd,
+    StepEdit,
+)
+from safety_plans.planning import Plan, generate_plan
+from safety_plans.render import Rendered, render, to_json
 
 
 def create_plan(

@@ -14,23 +14,26 @@ from fastapi import APIRouter, Body, Query, Response
 from api.deps import IfMatchDep, PageDep, PrincipalDep, ServicesDep, SessionDep, etag
 from core.errors import InvalidInput
 from core.languages import normalise_language
-from network import consent_service, directory_hsds, directory_service, referral_service
-from network.consent_models import ReleaseCreate, ReleasePublic
-from network.directory_models import (
+from network.consent import service as consent_service
+from network.consent.models import ReleaseCreate, ReleasePublic
+from network.directory import hsds as directory_hsds
+from network.directory import service as directory_service
+from network.directory.models import (
     LawLevel,
     OrganizationCreate,
     OrganizationKind,
     OrganizationPublic,
     ServiceType,
 )
-from network.directory_search import (
+from network.directory.search import (
     DirectoryQuery,
     OrganizationPage,
     ServicePage,
     search_organizations,
     search_services,
 )
-from network.referral_models import ReferralCreate, ReferralPublic, ReferralUpdate
+from network.referrals import service as referral_service
+from network.referrals.models import ReferralCreate, ReferralPublic, ReferralUpdate
 
 router = APIRouter(prefix="/v1", tags=["network"])
 

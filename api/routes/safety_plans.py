@@ -13,7 +13,9 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.deps import IfMatchDep, PageDep, PrincipalDep, ServicesDep, SessionDep, etag
 from api.plan_response import plan_response
-from safety_plans import service, service_proposals, service_screenings
+from safety_plans import proposals as service_proposals
+from safety_plans import screenings as service_screenings
+from safety_plans import service
 from safety_plans.models import (
     InputsUpdate,
     ProposalApply,

@@ -14,9 +14,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api.deps import PrincipalDep, ServicesDep, SessionDep
-from network import stats_service, tips_service
-from network.stats_models import Measure, StatsPublic
-from network.tips_models import TipCreate, TipPublic
+from network.stats import service as stats_service
+from network.stats.models import Measure, StatsPublic
+from network.tips import service as tips_service
+from network.tips.models import TipCreate, TipPublic
 
 router = APIRouter(prefix="/v1", tags=["tips and statistics"])
 

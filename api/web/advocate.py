@@ -43,8 +43,8 @@ from logistics.matching import service as matching_service
 from logistics.matching.models import MatchRequest, MatchResponse
 from logistics.vocabulary import BedType
 from safety_plans import i18n as plan_i18n
+from safety_plans import screenings as service_screenings
 from safety_plans import service as plans
-from safety_plans import service_screenings
 from safety_plans.models import SafetyPlanCreate, StepAdd, StepEdit
 from safety_plans.screening import ITEMS, Group, ItemType
 

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from api.deps import Services
 from core.models import AuditEntry, Role
-from network.referral_models import Referral
+from network.referrals.models import Referral
 from tests.api.test_cases import case_body
 from tests.api.test_directory import org_body
 from tests.support import Account, AccountFactory
@@ -101,7 +101,7 @@ def test_revocation_and_expiry_take_effect_at_once(client: TestClient, admin: Ac
     short = _release(client, advocate, case_id, org_id, expires_at=soon.isoformat())
     assert short.status_code == 201
     assert _refer(client, advocate, case_id, org_id, fields=["household"]).status_code == 201
-    from network.consent_models import Release
+    from network.consent.models import Release
 
     with services.db.write_session() as session:
         row = session.get(Release, short.json()["id"])

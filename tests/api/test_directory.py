@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from api.deps import Services
 from core.models import Role
 from fixtures.network import generate_directory, load_directory
-from network.directory_hsds import parse_directory
-from network.directory_search import DirectoryQuery, find_matches
+from network.directory.hsds import parse_directory
+from network.directory.search import DirectoryQuery, find_matches
 from tests.support import Account, AccountFactory, needs_shared_data
 
 EXAMPLES = (Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -152,7 +152,7 @@ def test_hsds_round_trip_of_the_fixture(client: TestClient, admin: Account,
                                         services: Services) -> None:
     sample = generate_directory(0)[::40]
     with services.db.write_session() as session:
-        from network.directory_service import add_organization
+        from network.directory.service import add_organization
 
         for data in sample:
             add_organization(session, data)

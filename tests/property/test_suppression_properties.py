@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ortools.linear_solver import pywraplp
 
-from network import suppression
-from network.suppression import Layout, Mark
+from network.stats import suppression
+from network.stats.suppression import Layout, Mark
 
 BIG = 1e6  # "no upper bound" (GLOP may call an unbounded ray infeasible)
 counts = st.sampled_from([0, 0, 1, 1, 2, 2, 3, 4, 5, 7, 12, 40])

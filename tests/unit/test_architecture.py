@@ -110,7 +110,7 @@ PURE_RULES = (
     "logistics/interop/hsds.py", "logistics/interop/hic.py", "logistics/travel/gtfs.py",
     "core/languages.py", "safety_plans/rules.py", "safety_plans/screening.py",
     "safety_plans/planning.py", "safety_plans/render.py", "safety_plans/sms.py",
-    "network/suppression.py", "network/routing.py", "network/charts.py",
+    "network/stats/suppression.py", "network/tips/routing.py", "network/stats/charts.py",
 )
 STORAGE = {"sqlmodel", "sqlalchemy", "alembic", "psycopg", "core.db", "core.audit"}
 

@@ -7,7 +7,7 @@ from collections import Counter
 
 from fixtures.national import places_by_state
 from fixtures.network import counties_by_state, generate_directory
-from network.directory_models import AreaKind, LawBody, OrganizationKind
+from network.directory.models import AreaKind, LawBody, OrganizationKind
 
 
 def test_about_three_thousand_entries_the_same_for_a_seed() -> None:

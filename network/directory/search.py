@@ -27,7 +27,7 @@ from core.clock import utcnow
 from core.gazetteer import find_city, us_cities
 from logistics.shelters.schedule import is_open
 from logistics.vocabulary import Specialisation
-from network.directory_models import (
+from network.directory.models import (
     AreaKind,
     DirectoryService,
     LawLevel,
@@ -39,7 +39,7 @@ from network.directory_models import (
     ServicePublic,
     ServiceType,
 )
-from network.directory_service import present_many
+from network.directory.service import present_many
 from network.errors import InvalidNetwork
 from solvers.geo import haversine_m, haversine_m_many
 

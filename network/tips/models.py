@@ -22,7 +22,7 @@ from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
 from core.types import Instant, UTCDateTime
-from network.routing import Basis, Level, ShareField
+from network.tips.routing import Basis, Level, ShareField
 
 
 class TipType(StrEnum):

@@ -6,7 +6,7 @@ sources, so it groups by case first and counts in Python. A dimension a source l
 "unknown" (cases, placements and trips have no venue; unmet need has no trafficking type).
 Month is the event's UTC month. Multi-state tips count once in each state they touch.
 
-Then `network.suppression` makes every measure's table safe (see there and
+Then `network.stats.suppression` makes every measure's table safe (see there and
 docs/tips_and_stats.md), and only the suppressed figures leave this module: the CSV and the
 charts are built from a `StatsPublic`, never from raw counts. Statistics are public-safe by
 construction, so any account may read them; they are national (every agency's activity).
@@ -32,9 +32,9 @@ from logistics.beds.models import BedHold, HoldStatus, UnmetNeed
 from logistics.cases.models import Case
 from logistics.shelters.models import Shelter
 from logistics.travel.plan_models import PlanStatus, TravelPlan
-from network import suppression
 from network.errors import ChartNotFound, InvalidNetwork
-from network.stats_models import (
+from network.stats import suppression
+from network.stats.models import (
     ALL,
     UNKNOWN,
     Dimension,
@@ -43,7 +43,7 @@ from network.stats_models import (
     Shown,
     StatsPublic,
 )
-from network.tips_models import Tip, TipState
+from network.tips.models import Tip, TipState
 
 MAX_DAYS = 5 * 366
 MAX_CELLS = 20_000
@@ -302,8 +302,7 @@ def get_chart(session: Session, *, actor: Principal, name: str, fmt: str,
               measures: Sequence[Measure], date_from: date | None,
               date_to: date | None) -> tuple[bytes, str]:
     """A chart drawn from the suppressed table only: (body, media type)."""
-    from network import charts
-
+    from network.stats import charts
     if name not in charts.CHART_NAMES:
         raise ChartNotFound(f"charts: {', '.join(charts.CHART_NAMES)}")
     if fmt not in ("png", "svg"):

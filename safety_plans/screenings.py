@@ -20,10 +20,10 @@ from logistics.cases import service as case_service
 from logistics.cases.models import CaseStatus
 from logistics.cases.service import CASE_WORKERS
 from logistics.errors import CaseClosed
+from safety_plans.access import ANSWERS_FIELD, open_answers, screen_body
 from safety_plans.errors import SafetyPlanNotFound
 from safety_plans.models import ScreeningDetail, ScreeningPublic, ScreeningRecord
 from safety_plans.screening import Screening, screen
-from safety_plans.service_common import ANSWERS_FIELD, open_answers, screen_body
 
 
 def _audit(session: Session, actor: Principal, action: str, object_type: str,

@@ -18,14 +18,14 @@ from core.crypto import FieldCipher
 from core.models import Role
 from core.principal import Principal
 from logistics.cases.service import can_see, visible_case
-from network.consent_models import (
+from network.consent.models import (
     DEFAULT_RELEASE_MAX_DAYS,
     CaseFieldGroup,
     Release,
     ReleaseCreate,
     ReleasePublic,
 )
-from network.directory_models import Organization
+from network.directory.models import Organization
 from network.errors import InvalidNetwork, ReleaseNotFound
 
 PURPOSE_FIELD = "release.purpose"

@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 
 from PIL import Image, ImageDraw, ImageFont
 
-from network.stats_models import Dimension, Measure, StatsPublic
+from network.stats.models import Dimension, Measure, StatsPublic
 
 PALETTE = ("#1b6ca8", "#d1495b", "#2e8b57", "#edae49", "#6a4c93", "#00798c", "#8d6e63",
            "#444444")

@@ -18,8 +18,8 @@ from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
 from core.types import Instant, UTCDateTime
-from network.consent_models import CaseFieldGroup
-from network.directory_models import ServiceType
+from network.consent.models import CaseFieldGroup
+from network.directory.models import ServiceType
 
 
 class ReferralStatus(StrEnum):

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from core import audit
 from core.gazetteer import find_city
 from core.principal import Principal
-from network.directory_models import (
+from network.directory.models import (
     DEFAULT_RADIUS_KM,
     LEVEL_OF_BODY,
     AreaIn,

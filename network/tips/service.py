@@ -5,7 +5,7 @@ audit rows commit together), and can be routed again later (`route_tip`, e.g. af
 directory changed); each decision is kept. Places are resolved to state, city and county
 (a bare point takes its state and nearest city from GeoNames, as directory search does), the
 directory's law-enforcement contacts serving each place are looked up by level, and the pure
-rules in `network.routing` decide whom to notify and what to share. The time from the tip's
+rules in `network.tips.routing` decide whom to notify and what to share. The time from the tip's
 `received_at` to the decision is recorded on both. Only advocates, case managers and admins
 of the receiving agency see a tip; anyone else gets the same 404 as for a missing one.
 """
@@ -25,21 +25,10 @@ from core.crypto import FieldCipher
 from core.gazetteer import nearest_city
 from core.models import Role
 from core.principal import Principal
-from network.directory_models import LawLevel, Organization, OrganizationKind
-from network.directory_search import STATE_FROM_POINT_KM, DirectoryQuery, find_matches
+from network.directory.models import LawLevel, Organization, OrganizationKind
+from network.directory.search import STATE_FROM_POINT_KM, DirectoryQuery, find_matches
 from network.errors import InvalidNetwork, TipNotFound
-from network.routing import (
-    Consent,
-    Contact,
-    Decision,
-    Level,
-    RoutedContacts,
-    ShareField,
-    TipFacts,
-    TipPlace,
-    decide,
-)
-from network.tips_models import (
+from network.tips.models import (
     ConsentIn,
     JurisdictionPublic,
     NoticePublic,
@@ -52,6 +41,17 @@ from network.tips_models import (
     TipRouting,
     TipState,
     TipStatus,
+)
+from network.tips.routing import (
+    Consent,
+    Contact,
+    Decision,
+    Level,
+    RoutedContacts,
+    ShareField,
+    TipFacts,
+    TipPlace,
+    decide,
 )
 
 LOCATIONS_FIELD = "tip.locations"

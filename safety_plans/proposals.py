@@ -20,17 +20,7 @@ from core.errors import Conflict
 from core.principal import Principal
 from logistics.cases.service import CASE_WORKERS
 from safety_plans import editing
-from safety_plans.errors import SafetyPlanNotFound, StaleProposal
-from safety_plans.models import (
-    InputsUpdate,
-    PlanProposal,
-    ProposalPublic,
-    SafetyPlanPublic,
-    SafetyPlanRecord,
-    ScreeningRecord,
-)
-from safety_plans.planning import Plan, PlanInputs, generate_plan, parse_inputs
-from safety_plans.service_common import (
+from safety_plans.access import (
     PROPOSAL_DIFF_FIELD,
     PROPOSAL_INPUTS_FIELD,
     audit_plan,
@@ -42,7 +32,17 @@ from safety_plans.service_common import (
     screening_of_case,
     visible_plan,
 )
-from safety_plans.service_inputs import matched_shelters
+from safety_plans.errors import SafetyPlanNotFound, StaleProposal
+from safety_plans.inputs import matched_shelters
+from safety_plans.models import (
+    InputsUpdate,
+    PlanProposal,
+    ProposalPublic,
+    SafetyPlanPublic,
+    SafetyPlanRecord,
+    ScreeningRecord,
+)
+from safety_plans.planning import Plan, PlanInputs, generate_plan, parse_inputs
 
 
 def _diff(cipher: FieldCipher, current: Plan, screening_record: ScreeningRecord,

@@ -35,7 +35,7 @@ from logistics.interop.hsds import (
     page_envelope,
 )
 from logistics.vocabulary import WEEKDAYS
-from network.directory_models import (
+from network.directory.models import (
     AreaIn,
     AreaKind,
     AreaPublic,
@@ -45,7 +45,7 @@ from network.directory_models import (
     OrganizationPublic,
     ServiceType,
 )
-from network.directory_service import add_organization, present_many
+from network.directory.service import add_organization, present_many
 
 KEYWORDS: tuple[tuple[str, ServiceType], ...] = (
     ("immigra", ServiceType.IMMIGRATION), ("visa", ServiceType.IMMIGRATION),

@@ -25,11 +25,11 @@ from core.gazetteer import nearest_city
 from core.principal import Principal
 from logistics.cases.models import CaseData
 from logistics.cases.service import can_see, load_case_data, visible_case
-from network.consent_models import CaseFieldGroup
-from network.consent_service import STAFF, active_releases
-from network.directory_models import Organization, ServiceType
+from network.consent.models import CaseFieldGroup
+from network.consent.service import STAFF, active_releases
+from network.directory.models import Organization, ServiceType
 from network.errors import InvalidNetwork, ReferralNotFound, ReferralTransition, ReleaseMissing
-from network.referral_models import (
+from network.referrals.models import (
     OPEN_STATUSES,
     TRANSITIONS,
     Referral,

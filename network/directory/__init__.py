@@ -1,0 +1,1 @@
+"""The directory: providers and law-enforcement contacts, their areas, search, HSDS exchange."""

@@ -1,0 +1,1 @@
+"""Referrals: a case sent to a directory provider carrying only what active releases cover."""

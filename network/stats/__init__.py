@@ -1,0 +1,1 @@
+"""Published statistics: counts by period, state and type, small-cell suppression, charts."""
