@@ -163,3 +163,15 @@ def request_digest(body: BaseModel, **context: object) -> str:
 
 def etag(version: int) -> str:
     return f'"{version}"'
+
+
+def parse_near(near: str, example: str = "38.8973,-77.0063") -> tuple[float, float]:
+    """`near=lat,lon` as a point; 422 naming `near` when it is not one."""
+    try:
+        lat_text, lon_text = near.split(",")
+        lat, lon = float(lat_text), float(lon_text)
+    except ValueError as exc:
+        raise InvalidInput("near", f"near must be 'lat,lon', e.g. {example}") from exc
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise InvalidInput("near", "latitude must be within ±90 and longitude within ±180")
+    return lat, lon

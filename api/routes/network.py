@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
 
-from api.deps import IfMatchDep, PageDep, PrincipalDep, ServicesDep, SessionDep, etag
+from api.deps import IfMatchDep, PageDep, PrincipalDep, ServicesDep, SessionDep, etag, parse_near
 from core.errors import InvalidInput
 from core.languages import normalise_language
 from network.consent import service as consent_service
@@ -48,13 +48,7 @@ def _query(near: str | None, city: str | None, county: str | None, state: str | 
            limit: int, offset: int, **extra: Any) -> DirectoryQuery:
     lat = lon = None
     if near is not None:
-        try:
-            lat_text, lon_text = near.split(",")
-            lat, lon = float(lat_text), float(lon_text)
-        except ValueError as exc:
-            raise InvalidInput("near", "near must be 'lat,lon', e.g. 29.76,-95.37") from exc
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise InvalidInput("near", "latitude must be within ±90 and longitude within ±180")
+        lat, lon = parse_near(near, example="29.76,-95.37")
     if language is not None:
         try:
             language = normalise_language(language)

@@ -18,6 +18,7 @@ from api.deps import (
     SessionDep,
     authenticate_request,
     etag,
+    parse_near,
     request_digest,
 )
 from core.errors import InvalidInput
@@ -56,17 +57,6 @@ class StaffAssign(BaseModel):
     account_id: int = Field(ge=1)
 
 
-def _near(near: str) -> tuple[float, float]:
-    try:
-        lat_text, lon_text = near.split(",")
-        lat, lon = float(lat_text), float(lon_text)
-    except ValueError as exc:
-        raise InvalidInput("near", "near must be 'lat,lon', e.g. 38.8973,-77.0063") from exc
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise InvalidInput("near", "latitude must be within ±90 and longitude within ±180")
-    return lat, lon
-
-
 @router.get("/shelters", response_model=SearchPage)
 def search(
     session: SessionDep, principal: PrincipalDep, services: ServicesDep,
@@ -83,7 +73,7 @@ def search(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> object:
-    lat, lon = _near(near)
+    lat, lon = parse_near(near)
     if language is not None:
         try:
             language = normalise_language(language)

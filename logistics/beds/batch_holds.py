@@ -77,8 +77,9 @@ def stage_batch(session: Session, *, actor: Principal, case_refs: Sequence[str],
     """Stage a batch hold per planned case not already held, in the caller's transaction;
     the holds the batch's `case_refs` already have are kept and reported.
 
-    None (and rolled back) when counts moved since the plan was made; MassRescueBudgetExceeded
-    (nothing staged) when the new holds would take the agency past its budget. Holds are
+    None when counts moved since the plan was made, and MassRescueBudgetExceeded when the new
+    holds would take the agency past its budget; either way the caller's transaction holds
+    partial work that the caller rolls back (its session, its decision). Holds are
     staged in (shelter, bed type) order, one lock order for every batch, so two batches
     holding at once on PostgreSQL cannot deadlock; the agency's row is locked first.
     """
@@ -91,7 +92,6 @@ def stage_batch(session: Session, *, actor: Principal, case_refs: Sequence[str],
     todo = [p for p in plan if p.case_ref not in kept]
     used = _in_use(session, actor.agency_id, now)
     if todo and used + len(todo) > budget:
-        session.rollback()
         raise MassRescueBudgetExceeded(
             f"this batch needs {len(todo)} new holds but the agency's mass-rescue budget "
             f"is {budget} active batch holds and {used} are in use; nothing was held. "
@@ -104,8 +104,7 @@ def stage_batch(session: Session, *, actor: Principal, case_refs: Sequence[str],
                                       case_ref=p.case_ref, ttl_minutes=p.ttl_minutes, now=now,
                                       source=HoldSource.BATCH)
         if hold is None:
-            session.rollback()
-            return None
+            return None  # the caller rolls back what was staged
         placed[p.case_ref] = hold
     return Staged(placed=placed, kept=kept)
 

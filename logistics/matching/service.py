@@ -286,6 +286,7 @@ def match_batch(db: Database, *, actor: Principal, cipher: FieldCipher,
                     session, actor=actor, case_refs=[h.case_ref for h in households],
                     plan=plan, now=utcnow())
                 if found is None:
+                    session.rollback()
                     if solves > config.hold_retries:
                         raise Conflict(f"bed counts changed during each of {solves} attempts "
                                        "to hold this plan; nothing was held; retry")
