@@ -11,8 +11,14 @@ hold benchmark:
   response written in two pieces waits for the client's delayed ACK: ~40 ms on every
   keep-alive request. `NoDelayH11Protocol` sets it on each connection.
 The parent imports the application once and forks the workers from it, so a worker starts in
-milliseconds instead of importing it again (seconds of CPU each; issue 14). A worker builds its
-app before it binds, so the kernel never queues a connection for a worker still starting.
+milliseconds instead of importing it again (seconds of CPU each; issue 14). Before it forks, it
+also builds today's national timetable and the place index once (`prebuild`), so every worker
+starts with them in memory, shared copy-on-write, and its first itinerary search does not wait
+7-14 s for a build of its own; the parent takes that much longer to be ready. It builds with a
+database engine of its own and disposes of it first: a connection inherited through a fork
+would be shared by the parent and every worker (SQLite's file locks and PostgreSQL's protocol
+state both go wrong). A worker builds its app before it binds, so the kernel never queues a
+connection for a worker still starting.
 Then the parent only supervises: it restarts a worker that dies, gives up if one cannot start
 (it cannot build the app or bind the port: a configuration error, not a crash, told by its exit
 status rather than by how long it lived, which on a loaded machine says nothing), and stops
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import gc
 import importlib
 import logging
 import multiprocessing
@@ -132,6 +139,24 @@ def _worker(host: str, port: int, parent_pid: int, transport: Transport) -> None
         sys.exit(_STARTUP_FAILURE)
 
 
+def prebuild() -> None:
+    """Build today's timetable and the place index in this process, through a database engine
+    that is disposed of before returning (no connection, nor the writer-turn lock file, is
+    left open to be inherited by a fork). A failure only leaves the workers to build their own
+    in the background, as a single-process server does."""
+    from api.config import Settings
+    from api.services import build_services
+    from logistics.travel.search import warm
+
+    services = build_services(Settings.from_env())
+    try:
+        warm(services.db)
+    except Exception:  # the workers' own warm-up is the fallback
+        log.exception("no timetable built before forking the workers")
+    finally:
+        services.db.dispose()
+
+
 def serve(*, host: str, port: int, workers: int, transport: Transport | None = None) -> int:
     """Serve until SIGTERM or SIGINT; the exit status."""
     transport = transport or Transport()
@@ -142,8 +167,17 @@ def serve(*, host: str, port: int, workers: int, transport: Transport | None = N
     # Workers are forked from this process once it has imported the app, so they start in
     # milliseconds: spawned, each imported it again (two seconds of CPU per worker, twice
     # the wait on a busy two-core machine). Nothing here runs a Python thread or holds a
-    # database connection yet (the CLI closed its engine); each worker opens its own.
+    # database connection (the CLI closed its engine, `prebuild` disposes of its own); each
+    # worker opens its own.
+    from api.config import Settings
+    from api.observability import configure_logging
+
+    configure_logging(Settings.from_env().log_level)
     importlib.import_module(APP.split(":", 1)[0])
+    prebuild()
+    # What the workers inherit is left out of the cyclic collector's scans, which would write
+    # to every object's header and so copy each page of the timetable into every worker.
+    gc.freeze()
     fork = multiprocessing.get_context("fork")
     stopping = False
 

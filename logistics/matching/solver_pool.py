@@ -1,28 +1,43 @@
-"""Batch solves in a separate worker process, with a wall-time limit and a memory cap.
+"""Batch solves in long-lived solver child processes, with a per-job wall-time limit and a
+memory cap.
 
 A CP-SAT solve over hundreds of households can run long or, on a bad input or a native bug,
-crash; neither may take the API down. Each solve therefore runs in its own child process,
-`python -m solvers.worker`, which imports only the solver package (numpy, OR-Tools), never the
-application, and caps its own address space with `RLIMIT_AS` before it touches the input (see
-its docstring for the exchange over its pipes). One child is kept started and imported ahead of
-need, so a solve does not wait for an interpreter to import OR-Tools; it serves one solve and
-exits, and the next is started as it takes its job. The parent waits at most the wall-time
-limit, counted from when the child has the job: a crash, a kill, an exhausted memory cap or an
-overrun all become `SolverUnavailable` (HTTP 503 with Retry-After), and the next solve gets a
-fresh child. Bad input found inside the child comes back as the solver's own field-naming
-error. A small per-process semaphore bounds concurrent solves so a burst of batch requests
-cannot start more CP-SAT children than the cores can serve; it holds no domain state.
+crash; neither may take the API down. Solves therefore run in child processes,
+`python -m solvers.worker`, which import only the solver package (numpy, OR-Tools), never the
+application, cap their own address space with `RLIMIT_AS` once at start, before they read any
+input, and then serve one job after another over length-prefixed frames on their pipes (see
+its docstring for the exchange).
+
+A healthy child is reused: the idle one used last takes the next job. Starting and warming up
+a child costs most of a second of CPU, and when each child served one job and exited,
+back-to-back batches waited for the next one to start (bench/matching_http.py: p95 ~0.5 s,
+against ~0.1 s for batches 1 s apart). A process keeps at most as many children as it may run
+solves at once (`max_concurrent`), and starts one ahead of need whenever none is idle, so a
+second solve beside the first does not wait for an interpreter to import OR-Tools. A child is
+retired after `JOBS_PER_CHILD` jobs, to bound whatever a long run leaks.
+
+The parent waits at most the wall-time limit for a job, counted from when the child takes it:
+a crash, a kill, an exhausted memory cap or an overrun all become `SolverUnavailable` (HTTP
+503 with Retry-After), and the child is killed and replaced. Bad input found inside the child
+comes back as the solver's own field-naming error, and the child stays. A small per-process
+semaphore bounds concurrent solves so a burst of batch requests cannot start more CP-SAT
+children than the cores can serve; it holds no domain state.
 
 Children are started with `subprocess`, not `multiprocessing`: a `multiprocessing` child
 re-runs the parent's main script first, and in `homeward serve` that is the console script.
+A child exits when its parent dies because its stdin then reaches end-of-file; so a process
+forked from one that has children drops its copies of their pipes at once (`os.register_at_fork`),
+or it would hold them open after the parent's death.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
+import math
 import os
 import pickle
+import select
 import subprocess
 import sys
 import threading
@@ -36,7 +51,7 @@ from core.errors import ErrorKind
 from logistics.errors import LogisticsError
 from solvers.errors import SolverInputError
 from solvers.matching import BatchOptions, BatchResult, Household, MatchWeights, ShelterOption
-from solvers.worker import READY, Failure, plain_shelter, solve_plain
+from solvers.worker import HEADER, READY, Failure, frame, plain_shelter, solve_plain
 
 log = logging.getLogger("homeward.solver_pool")
 
@@ -45,6 +60,10 @@ _CHILD = [sys.executable, "-m", "solvers.worker"]
 # A child that has not imported OR-Tools by then is stuck, not slow; the job's own clock
 # starts only once it is ready.
 _START_CAP_S = 120.0
+# Jobs a child serves before it is replaced: enough that its start is paid rarely, few enough
+# that a slow leak in a native library cannot grow towards the memory cap.
+JOBS_PER_CHILD = 200
+_CHUNK = 1 << 20
 
 
 class SolverUnavailable(LogisticsError):
@@ -55,7 +74,8 @@ class SolverUnavailable(LogisticsError):
 
 @dataclass(frozen=True)
 class PoolLimits:
-    """Limits of one solve: wall time of the whole child, its address space, concurrency."""
+    """Limits of one solve: wall time of its job in a child, the child's address space (set
+    when the child starts), concurrency."""
 
     wall_time_s: float
     memory_mb: int
@@ -63,22 +83,48 @@ class PoolLimits:
     queue_wait_s: float = 2.0
 
 
-_lock = threading.Lock()
-_state: dict[str, Any] = {}
+@dataclass(eq=False)
+class _Child:
+    process: subprocess.Popen[bytes]
+    memory_mb: int
+    ready: bool = False  # its READY frame has been read
+    jobs: int = 0
+
+    def fit(self) -> bool:
+        """Running and, once ready, with nothing on its stdout: between jobs a child writes
+        nothing, so a readable stdout is end-of-file (it died) or bytes nobody asked for."""
+        if self.process.poll() is not None:
+            return False
+        assert self.process.stdout is not None
+        return not (self.ready and wait([self.process.stdout.fileno()], 0))
+
+
+class _Children:
+    """This process's solver children (idle ones, the one released last at the end) and its
+    solve slots."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.idle: list[_Child] = []
+        self.busy = 0
+        self.every: set[_Child] = set()  # started and not yet closed, busy or idle
+        self.slots: threading.BoundedSemaphore | None = None
+        self.slots_n = 0
+
+
+_pool = _Children()
 
 
 def _slots(limits: PoolLimits) -> threading.BoundedSemaphore:
-    with _lock:
-        sem = _state.get("slots")
-        if sem is None or _state.get("slots_n") != limits.max_concurrent:
-            sem = threading.BoundedSemaphore(limits.max_concurrent)
-            _state["slots"], _state["slots_n"] = sem, limits.max_concurrent
-        assert isinstance(sem, threading.BoundedSemaphore)
-        return sem
+    with _pool.lock:
+        if _pool.slots is None or _pool.slots_n != limits.max_concurrent:
+            _pool.slots = threading.BoundedSemaphore(limits.max_concurrent)
+            _pool.slots_n = limits.max_concurrent
+        return _pool.slots
 
 
 def run_in_worker(fn: Callable[..., R], args: tuple[Any, ...], limits: PoolLimits) -> R:
-    """Run `fn(*args)` in a fresh child process under `limits`; its value or a domain error.
+    """Run `fn(*args)` in a solver child process under `limits`; its value or a domain error.
 
     `fn` and `args` must be picklable (a module-level function and plain values), and `fn`
     importable in a child that has only the standard library and `solvers`.
@@ -92,94 +138,209 @@ def run_in_worker(fn: Callable[..., R], args: tuple[Any, ...], limits: PoolLimit
         sem.release()
 
 
-def _launch() -> subprocess.Popen[bytes]:
-    return subprocess.Popen(_CHILD, stdin=subprocess.PIPE, stdout=subprocess.PIPE,  # noqa: S603
-                            bufsize=0)  # fixed argv: this interpreter and our module
+def _launch(memory_mb: int) -> _Child:
+    """Start a child (the caller holds the pool's lock and tracks it)."""
+    process = subprocess.Popen([*_CHILD, str(memory_mb)],  # noqa: S603 - this interpreter,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,  # our module
+                               bufsize=0)
+    assert process.stdin is not None
+    # Jobs are written without blocking, so a child that stops reading cannot hold the
+    # caller past the job's wall-time limit.
+    os.set_blocking(process.stdin.fileno(), False)
+    child = _Child(process, memory_mb)
+    _pool.every.add(child)
+    return child
 
 
-def _take() -> subprocess.Popen[bytes]:
-    """The child started ahead of need if it is still alive, else a new one."""
-    with _lock:
-        child: subprocess.Popen[bytes] | None = _state.pop("spare", None)
-    if child is not None and child.poll() is None:
-        return child
-    if child is not None:
-        _close(child)
-    return _launch()
+def _take(memory_mb: int) -> _Child:
+    """The idle child with this memory cap released last, if it is fit; else a new one."""
+    unfit: list[_Child] = []
+    try:
+        with _pool.lock:
+            while _pool.idle:
+                child = _pool.idle.pop()
+                if child.memory_mb == memory_mb and child.fit():
+                    break
+                unfit.append(child)
+            else:
+                child = _launch(memory_mb)
+            _pool.busy += 1
+            return child
+    finally:
+        for other in unfit:
+            _close(other)
 
 
-def _start_spare() -> None:
-    with _lock:
-        if "spare" not in _state:
-            try:
-                _state["spare"] = _launch()
-            except OSError:
-                log.warning("no spare solver worker could be started")
+def _start_spare(limits: PoolLimits) -> None:
+    """Start a child ahead of need if none is idle and fewer than `max_concurrent` exist, so
+    the next solve does not wait for an interpreter to import OR-Tools."""
+    with _pool.lock:
+        if _pool.idle or _pool.busy >= limits.max_concurrent:
+            return
+        try:
+            _pool.idle.insert(0, _launch(limits.memory_mb))
+        except OSError:
+            log.warning("no spare solver worker could be started")
+
+
+def _release(child: _Child, limits: PoolLimits) -> None:
+    """Back among the idle children, unless it has served its share of jobs or more children
+    exist than solves may run at once."""
+    surplus: list[_Child] = []
+    with _pool.lock:
+        _pool.busy -= 1
+        (_pool.idle if child.jobs < JOBS_PER_CHILD else surplus).append(child)
+        while _pool.idle and len(_pool.idle) + _pool.busy > limits.max_concurrent:
+            surplus.append(_pool.idle.pop(0))
+    for extra in surplus:
+        _close(extra)
+    if child in surplus:
+        _start_spare(limits)
+
+
+def _discard(child: _Child, limits: PoolLimits) -> None:
+    """Kill a child that failed or overran, and start its replacement."""
+    with _pool.lock:
+        _pool.busy -= 1
+    _close(child)
+    _start_spare(limits)
+
+
+def _close(child: _Child) -> None:
+    """Kill (if still running) and reap a child; closing an already closed one does nothing."""
+    process = child.process
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+    for pipe in (process.stdin, process.stdout):
+        if pipe is not None:
+            pipe.close()
+    with _pool.lock:
+        _pool.every.discard(child)
 
 
 @atexit.register
-def _drop_spare() -> None:
-    """Stop the idle child on exit (it would exit at end-of-file anyway; this says so)."""
-    with _lock:
-        child: subprocess.Popen[bytes] | None = _state.pop("spare", None)
-    if child is not None:
+def _stop_idle() -> None:
+    """Stop the idle children on exit (they would exit at end-of-file anyway; this says so)."""
+    with _pool.lock:
+        idle, _pool.idle = _pool.idle, []
+    for child in idle:
         _close(child)
 
 
-def _close(child: subprocess.Popen[bytes]) -> None:
-    if child.poll() is None:
-        child.kill()
-    child.wait()
-    for pipe in (child.stdin, child.stdout):
-        if pipe is not None:
-            pipe.close()
+def _forget_children() -> None:
+    """In a process just forked from this one: close its copies of the children's pipes and
+    start with no children. They belong to the parent, and a copy of the write end of a
+    child's stdin would keep the child from reaching end-of-file when the parent dies."""
+    global _pool
+    for child in list(_pool.every):
+        for pipe in (child.process.stdin, child.process.stdout):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+        child.process.returncode = 0  # not ours to wait for
+    _pool = _Children()  # the parent's lock may have been held by a thread not copied here
 
 
-def _read(child: subprocess.Popen[bytes], limit: int, timeout_s: float) -> bytes | None:
-    """Up to `limit` bytes from the child's stdout, all until end-of-file if `limit` is 0;
-    None if `timeout_s` passed first."""
-    assert child.stdout is not None
-    fd = child.stdout.fileno()
-    deadline = time.monotonic() + timeout_s
+os.register_at_fork(after_in_child=_forget_children)
+
+
+def _read_exact(child: _Child, size: int, deadline: float) -> bytes | None:
+    """`size` bytes from the child's stdout; None at end-of-file; TimeoutError at `deadline`."""
+    assert child.process.stdout is not None
+    fd = child.process.stdout.fileno()
     chunks: list[bytes] = []
-    while True:
+    while size:
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not wait([fd], timeout=remaining):
+            raise TimeoutError
+        chunk = os.read(fd, min(size, _CHUNK))
+        if not chunk:
             return None
-        chunk = os.read(fd, limit or 1 << 16)
         chunks.append(chunk)
-        if not chunk or limit:
-            return b"".join(chunks)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _read_frame(child: _Child, deadline: float) -> bytes | None:
+    header = _read_exact(child, HEADER.size, deadline)
+    if header is None:
+        return None
+    (size,) = HEADER.unpack(header)
+    return _read_exact(child, size, deadline)
+
+
+def _write(child: _Child, data: bytes, deadline: float) -> None:
+    """All of `data` to the child's stdin by `deadline` (else TimeoutError). A child that died
+    takes nothing more; its stdout then reaches end-of-file, which the read reports."""
+    assert child.process.stdin is not None
+    fd = child.process.stdin.fileno()
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    view = memoryview(data)
+    while view:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        if not poller.poll(math.ceil(remaining * 1000)):
+            continue
+        try:
+            view = view[os.write(fd, view[:_CHUNK]):]
+        except BlockingIOError:
+            continue
+        except BrokenPipeError:
+            return
+
+
+def _exchange(child: _Child, job: bytes, limits: PoolLimits) -> tuple[str, Any]:
+    """Hand the framed job to the child and wait for its answer; SolverUnavailable if it does
+    not start, dies or overruns."""
+    if not child.ready:
+        try:
+            ready = _read_frame(child, time.monotonic() + _START_CAP_S)
+        except TimeoutError:
+            ready = None
+        if ready != READY:
+            log.warning("solver worker did not start", extra={"exitcode": child.process.poll()})
+            raise SolverUnavailable("the solver worker could not start; retry shortly")
+        child.ready = True
+    deadline = time.monotonic() + limits.wall_time_s  # the child takes the job now
+    try:
+        _write(child, job, deadline)
+        _start_spare(limits)  # if this child was the last idle one
+        answer = _read_frame(child, deadline)
+    except TimeoutError:
+        log.warning("solver overran", extra={"limit_s": limits.wall_time_s})
+        raise SolverUnavailable(
+            f"the solve overran its {limits.wall_time_s:g} s wall-time limit; "
+            "retry with a shorter time limit or fewer households") from None
+    if answer is None:
+        _close(child)
+        log.warning("solver worker died", extra={"exitcode": child.process.returncode})
+        raise SolverUnavailable("the solver worker stopped unexpectedly; retry shortly")
+    tag, value = pickle.loads(answer)  # noqa: S301 - written by our own child process
+    return str(tag), value
 
 
 def _run(fn: Callable[..., R], args: tuple[Any, ...], limits: PoolLimits) -> R:
+    job = frame(pickle.dumps((fn, args)))
     try:
-        child = _take()
+        child = _take(limits.memory_mb)
     except OSError as exc:
         raise SolverUnavailable("the solver worker could not start; retry shortly") from exc
-    _start_spare()  # the next solve's child imports while this one solves
+    keep = False
     try:
-        if _read(child, 1, _START_CAP_S) != READY:
-            log.warning("solver worker did not start", extra={"exitcode": child.poll()})
-            raise SolverUnavailable("the solver worker could not start; retry shortly")
-        assert child.stdin is not None
-        try:
-            child.stdin.write(f"{limits.memory_mb}\n".encode() + pickle.dumps((fn, args)))
-            child.stdin.close()
-        except BrokenPipeError:
-            pass  # it died: its stdout is at end-of-file, reported below
-        answer = _read(child, 0, limits.wall_time_s)
-        if answer is None:
-            log.warning("solver overran", extra={"limit_s": limits.wall_time_s})
-            raise SolverUnavailable(
-                f"the solve overran its {limits.wall_time_s:g} s wall-time limit; "
-                "retry with a shorter time limit or fewer households")
+        tag, value = _exchange(child, job, limits)
+        child.jobs += 1
+        # After bad input the child is as it was; after any other failure it exits.
+        keep = tag == "ok" or (isinstance(value, Failure) and value.kind == "input")
     finally:
-        _close(child)
-    if not answer:
-        log.warning("solver worker died", extra={"exitcode": child.returncode})
-        raise SolverUnavailable("the solver worker stopped unexpectedly; retry shortly")
-    tag, value = pickle.loads(answer)  # noqa: S301 - written by our own child process
+        if keep:
+            _release(child, limits)
+        else:
+            _discard(child, limits)
     if tag == "ok":
         result: R = value
         return result

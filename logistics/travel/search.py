@@ -1,11 +1,15 @@
 """Itinerary search over the stored feeds: request -> engine query -> Pareto itineraries.
 
-The timetable is derived data: each worker process builds it from the database (every stored
-feed's zip and stop table, for service days around the departure) and keeps the last two in a
-read-only per-process cache keyed by the feeds' ids and content hashes plus the window start,
-so a re-import under the same name is picked up at the next search. `warm_in_background`
-builds today's in a thread when a worker starts (4-6 s for the national network), so the
-first search of the day does not wait for it. Several feeds are merged
+The timetable is derived data: a process builds it from the database (every stored feed's zip
+and stop table, for service days around the departure) and keeps the last two in a read-only
+per-process cache keyed by the feeds' ids and content hashes plus the window start, so a
+re-import under the same name is picked up at the next search. A build takes 4-6 s for the
+national network on an idle machine (7-14 s on a busy one), so no search should wait for one:
+`homeward serve` builds today's once in its supervisor with `warm` before it forks its workers,
+which start with it in their cache (api/serving.py); `warm_in_background` builds it in a
+thread when a worker starts, which finds it there and costs one query, or builds it for a
+single-process server and for a worker started on a later day. Each build is logged
+("timetable built", with the process id). Several feeds are merged
 with walking links under 3 km between stops of different feeds and 45-minute shuttles from
 airports to any stop within 40 km. Places resolve through `logistics.travel.places`; an
 unknown place, an avoided city nobody knows (a typo would silently avoid nothing), or
@@ -164,6 +168,7 @@ def timetable_for(session: Session, day: date) -> Timetable | None:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
+        started = time.perf_counter()
         tt: Timetable | None = None
         if feeds:
             loaded = []
@@ -179,13 +184,25 @@ def timetable_for(session: Session, day: date) -> Timetable | None:
         _CACHE[key] = tt
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
+        # The process id tells a supervisor's build (shared by the workers it forks) from a
+        # worker's own; the day is left out, since it may be a traveller's departure day.
+        log.info("timetable built", extra={"pid": os.getpid(), "feeds": len(feeds),
+                                           "seconds": round(time.perf_counter() - started, 2)})
         return tt
 
 
-def warm_in_background(db: Database) -> threading.Thread:
-    """Build today's timetable and the place index in a daemon thread (a worker's start)."""
+def warm(db: Database) -> None:
+    """Build the place index and today's timetable now, in this thread, unless cached."""
+    us_cities()
+    with db.read_session() as session:
+        timetable_for(session, utcnow().date())
 
-    def warm() -> None:
+
+def warm_in_background(db: Database) -> threading.Thread:
+    """`warm` in a daemon thread (a worker's start): a no-op but for one query when the
+    worker was forked with today's timetable, else the build."""
+
+    def run() -> None:
         started = time.perf_counter()
         try:
             # At a lower CPU priority (this thread only, on Linux): the build must not slow
@@ -194,15 +211,13 @@ def warm_in_background(db: Database) -> threading.Thread:
         except (AttributeError, OSError):
             pass
         try:
-            us_cities()
-            with db.read_session() as session:
-                timetable_for(session, utcnow().date())
+            warm(db)
         except Exception:  # a failed warm-up only leaves the first search slow
             log.exception("timetable warm-up failed")
             return
         log.info("timetable ready", extra={"seconds": round(time.perf_counter() - started, 2)})
 
-    thread = threading.Thread(target=warm, name="timetable-warm-up", daemon=True)
+    thread = threading.Thread(target=run, name="timetable-warm-up", daemon=True)
     thread.start()
     return thread
 

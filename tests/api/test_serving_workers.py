@@ -3,11 +3,13 @@
 Each worker binds its own SO_REUSEPORT socket, so the kernel spreads connections across the
 workers instead of letting one accept them all. The parent restarts a worker that dies, stops
 on a worker that cannot start, and leaves no worker behind when it is stopped, nor when it is
-killed with SIGKILL, while its workers start or once they serve.
+killed with SIGKILL, while its workers start or once they serve. It builds today's timetable
+once before it forks, with no database connection left open, and its workers search with it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -19,8 +21,14 @@ import httpx
 import pytest
 
 from api.config import Settings
+from api.deps import Services
+from core.clock import utcnow
+from core.models import Role
+from core.principal import SYSTEM
+from logistics.travel import feeds as transport_service
+from tests.api.test_travel_api import STOP_INFO, query, small_feed
 from tests.conftest import TEST_KEY
-from tests.support import HOMEWARD, SAFETY_CAP_S, served, wait_for
+from tests.support import HOMEWARD, SAFETY_CAP_S, AccountFactory, served, wait_for
 
 pytestmark = pytest.mark.servers  # the multi-process tier
 
@@ -178,3 +186,62 @@ def test_killing_the_supervisor_while_it_serves_leaves_none(settings: Settings,
         assert len(_workers(parent)) >= 2 and not _port_free(port)
         os.kill(parent, signal.SIGKILL)
         wait_for(lambda: _gone(parent, port), what="every worker to exit")
+
+
+def _links(pid: int) -> list[str]:
+    """What the open file descriptors of `pid` point at (files, "socket:[...]", pipes)."""
+    found = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            found.append(os.readlink(fd))
+        except FileNotFoundError:
+            continue
+    return found
+
+
+# The small feed's services, running every day of any year the suite may run in.
+_DAILY = ("service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,"
+          "end_date\nD,1,1,1,1,1,1,1,20200101,20991231\n")
+
+
+def test_workers_search_with_the_timetable_their_supervisor_built(
+        settings: Settings, services: Services, make: AccountFactory, tmp_path: Path) -> None:
+    with services.db.write_session() as session:
+        transport_service.import_feed(
+            session, actor=SYSTEM, name="daily", source="test", kind="gtfs",
+            files=transport_service.read_files(small_feed(tmp_path / "feed",
+                                                          **{"calendar.txt": _DAILY})),
+            stop_info=STOP_INFO)
+    advocate = make.account(Role.ADVOCATE)
+    day = utcnow().date()  # the supervisor builds the timetable of the day it starts on
+    with served(settings.database_url, TEST_KEY, tmp_path, workers=2) as base:
+        port = int(base.rsplit(":", 1)[1])
+        parent = _supervisor(port)
+        workers = _workers(parent)
+        # Forked workers must not share the supervisor's database connections: it holds none,
+        # neither a socket (PostgreSQL) nor the SQLite file or its companions.
+        database = str(settings.sqlite_path() or "no SQLite file")
+        assert not [link for link in _links(parent)
+                    if link.startswith(("socket:", database))], _links(parent)
+        # 40 connections held open at once: the kernel spreads them over both workers (as in
+        # the first test), and each searches once.
+        clients = [httpx.Client(base_url=base, headers=advocate.headers, timeout=SAFETY_CAP_S)
+                   for _ in range(40)]
+        try:
+            for http in clients:
+                found = http.post("/v1/itineraries/search",
+                                  json=query(depart_after=f"{day.isoformat()}T08:00:00+00:00"))
+                assert found.status_code == 200, found.text
+                assert found.json()["itineraries"]
+            owners = _owners(port)
+        finally:
+            for http in clients:
+                http.close()
+        assert len(owners & workers) >= 2, (owners, workers)
+    if utcnow().date() != day:
+        pytest.skip("the UTC day changed during the test: the workers rightly built their own")
+    # Logged before a search that builds answers, so every build is in the log by now.
+    lines = (tmp_path / f"server-{port}.log").read_text().splitlines()
+    logged = [json.loads(line) for line in lines if line.startswith("{")]
+    builds = [line["pid"] for line in logged if line["message"] == "timetable built"]
+    assert builds == [parent]

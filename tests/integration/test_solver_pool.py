@@ -1,16 +1,21 @@
-"""Batch solves in a worker process: kills, crashes, memory caps and overruns become a domain
-error of kind "unavailable", the next solve works, and the same input gives the same plan."""
+"""Batch solves in solver child processes: kills, crashes, memory caps and overruns become a
+domain error of kind "unavailable" and the next solve works in a new child; a healthy child
+serves job after job (bad input included) until its share is done; children exit when the
+process that started them dies; the same input gives the same plan."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from logistics.matching import solver_pool
 from logistics.matching.solver_pool import (
     PoolLimits,
     SolverUnavailable,
@@ -27,6 +32,7 @@ from solvers.matching import (
     ShelterOption,
 )
 from solvers.matching.validation import validate_plan
+from tests.support import wait_for
 
 LIMITS = PoolLimits(wall_time_s=20, memory_mb=2048)
 OPTIONS = BatchOptions(max_time_in_seconds=2, num_workers=2, random_seed=7)
@@ -77,13 +83,14 @@ def test_same_input_and_seed_give_the_same_plan_20_of_20() -> None:
         assert again.unplaced == first.unplaced and again.objective == first.objective
 
 
-def _solver_children() -> set[int]:
-    """This process's children running `python -m solvers.worker`."""
+def _solver_children(parent: int | None = None) -> set[int]:
+    """The children of `parent` (this process by default) running `python -m solvers.worker`."""
+    parent = os.getpid() if parent is None else parent
     found = set()
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            if ppid == os.getpid() and b"solvers.worker" in stat.with_name("cmdline").read_bytes():
+            if ppid == parent and b"solvers.worker" in stat.with_name("cmdline").read_bytes():
                 found.add(int(stat.parent.name))
         except (FileNotFoundError, ProcessLookupError, IndexError):
             continue
@@ -155,3 +162,88 @@ def test_bad_input_found_in_the_worker_names_the_field() -> None:
         solve_batch_in_worker([households[0], households[0]], shelters, MatchWeights(),
                               OPTIONS, LIMITS)
     assert caught.value.field == "case_ref"
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, dead but not yet reaped by its new parent, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def test_one_child_serves_job_after_job() -> None:
+    pids = [run_in_worker(os.getpid, (), LIMITS) for _ in range(5)]
+    assert len(set(pids)) == 1 and pids[0] in _solver_children()
+    assert _solve().assignments
+    assert run_in_worker(os.getpid, (), LIMITS) == pids[0]
+
+
+def test_a_child_retires_after_its_share_of_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(solver_pool, "JOBS_PER_CHILD", 2)
+    # Another memory cap than the other tests': a child is kept for the cap it started with,
+    # so these jobs start from a new child.
+    limits = PoolLimits(wall_time_s=20, memory_mb=1536)
+    first, second, third = (run_in_worker(os.getpid, (), limits) for _ in range(3))
+    assert first == second != third
+    assert not _alive(first)
+
+
+def test_after_an_overrun_the_next_job_runs_in_a_new_child() -> None:
+    before = run_in_worker(os.getpid, (), LIMITS)
+    # The idle child used last takes the next job: this one.
+    with pytest.raises(SolverUnavailable) as caught:
+        run_in_worker(time.sleep, (600,), PoolLimits(wall_time_s=0.5, memory_mb=2048))
+    assert "wall-time" in caught.value.detail
+    assert not _alive(before)
+    after = run_in_worker(os.getpid, (), LIMITS)
+    assert after != before and after in _solver_children()
+    assert _solve().assignments
+
+
+def test_bad_input_leaves_the_child_serving() -> None:
+    households, shelters = _instance()
+    before = run_in_worker(os.getpid, (), LIMITS)
+    with pytest.raises(SolverInputError) as caught:
+        solve_batch_in_worker([households[0], households[0]], shelters, MatchWeights(),
+                              OPTIONS, LIMITS)
+    assert caught.value.field == "case_ref"
+    assert run_in_worker(os.getpid, (), LIMITS) == before
+
+
+# A process that solves once, then forks a copy of itself (which inherits whatever pipes it
+# holds), prints its solver child's pid and the copy's, and waits.
+_PARENT = """
+import os, sys
+from logistics.matching.solver_pool import PoolLimits, run_in_worker
+child = run_in_worker(os.getpid, (), PoolLimits(wall_time_s=60, memory_mb=2048))
+copy = os.fork()
+if copy == 0:
+    sys.stdin.read()
+    os._exit(0)
+print(child, copy, flush=True)
+sys.stdin.read()
+"""
+
+
+def test_children_exit_when_their_parent_dies_even_if_a_fork_of_it_lives() -> None:
+    parent = subprocess.Popen([sys.executable, "-c", _PARENT], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert parent.stdin is not None and parent.stdout is not None
+    copy = 0
+    try:
+        child, copy = (int(word) for word in parent.stdout.readline().split())
+        children = _solver_children(parent.pid)  # the one that solved, and a spare
+        assert child in children
+        parent.kill()
+        parent.wait()
+        wait_for(lambda: not any(_alive(pid) for pid in children),
+                 what="the solver children to see end-of-file and exit")
+        assert _alive(copy)  # the fork still holds the pipes it inherited, but not theirs
+    finally:
+        parent.kill()
+        parent.wait()
+        parent.stdin.close()  # the fork reads end-of-file and exits
+        parent.stdout.close()
+        if copy:
+            wait_for(lambda: not _alive(copy), what="the fork to exit")
