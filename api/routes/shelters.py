@@ -21,6 +21,7 @@ from api.deps import (
     request_digest,
 )
 from core.errors import InvalidInput
+from core.types import StrictInt
 from logistics import bed_service, hold_service, probe_service, service, surge_service
 from logistics.bed_models import (
     BedCountPublic,
@@ -49,7 +50,7 @@ from logistics.vocabulary import BedType, Population
 router = APIRouter(prefix="/v1", tags=["shelters"])
 
 class StaffAssign(BaseModel):
-    account_id: int = Field(ge=1)
+    account_id: StrictInt = Field(ge=1)
 
 
 def _near(near: str) -> tuple[float, float]:
