@@ -18,15 +18,21 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
 
+from api.app import create_app
+from api.deps import Services
 from core.clock import utcnow
 from core.models import AgencyKind, Role
+from safety_plans.planning import PlanInputs
+from safety_plans.screening import AnswersModel
 from tests.api.test_cases import case_body
 from tests.api.test_directory import org_body
 from tests.support import Account, AccountFactory, coordinator, shelter_body
@@ -321,13 +327,13 @@ def test_values_validated_after_the_body_are_strict_too(world: World) -> None:
     option = {"id": "harbor", "name": "Harbor House", "address": "425 2nd St NW",
               "phone": "202-555-0100", "open_beds": 3, "distance_km": 2}
     base = {"case_id": world.case, "screening_id": screening.json()["id"]}
-    for field, value in (("open_beds", "3"), ("open_beds", True), ("open_beds", 3.0),
+    for name, value in (("open_beds", "3"), ("open_beds", True), ("open_beds", 3.0),
                          ("distance_km", "2.5"), ("distance_km", False)):
         refused = client.post("/v1/safety-plans", headers=who,
-                              json={**base, "shelters": [{**option, field: value}]})
+                              json={**base, "shelters": [{**option, name: value}]})
         assert refused.status_code == 422, refused.text
         assert refused.headers["content-type"].startswith("application/problem+json")
-        assert [e["field"] for e in refused.json()["errors"]] == [f"shelters.0.{field}"]
+        assert [e["field"] for e in refused.json()["errors"]] == [f"shelters.0.{name}"]
     made = client.post("/v1/safety-plans", headers=who, json={**base, "shelters": [option]})
     assert made.status_code == 201, made.text
 
@@ -393,3 +399,83 @@ def test_iso_times_enum_strings_and_whole_numbers_for_floats_are_still_taken(
                             json=_allocation())
     assert allocated.status_code == 200, allocated.text
 
+
+# Parts of bodies that are free JSON on purpose, each validated by its own strict model after
+# the body is read (the walk below checks those models too).
+FREE_JSON = {
+    ("/v1/interop/hsds/services", "document"): "HSDS services, mapped to ShelterCreate",
+    ("/v1/directory/hsds", "document"): "HSDS organizations, mapped to OrganizationCreate",
+    ("/v1/cases/{case_id}/screenings", "answers"): "screening.AnswersModel",
+    ("/v1/safety-plans", "shelters"): "planning.PlanInputs",
+}
+SECOND_STAGE = (AnswersModel, PlanInputs)
+
+
+@dataclass
+class Walk:
+    lax: list[str] = field(default_factory=list)  # where a lax int, float or bool validates
+    free: set[str] = field(default_factory=set)  # where free JSON is taken
+    strict: int = 0  # strict scalars seen
+
+
+def _walk(node: object, where: tuple[str, ...], strict: bool, found: Walk) -> None:
+    """Visit a pydantic core schema: every int, float and bool validator must be strict (by
+    itself or by its model's config), and no config may turn numbers into strings."""
+    if isinstance(node, list):
+        for item in node:
+            _walk(item, where, strict, found)
+        return
+    if not isinstance(node, dict):
+        return
+    config = node.get("config")
+    if isinstance(config, dict):
+        assert not config.get("coerce_numbers_to_str"), where
+        strict = bool(config.get("strict", strict))
+    if "JsonValue" in str(node.get("ref", "")):
+        return  # its definition; each use is met as a reference below
+    if "JsonValue" in str(node.get("schema_ref", "")) or node.get("type") == "any":
+        # Free JSON keeps each value's own type (no coercion); listed in FREE_JSON.
+        found.free.add(".".join(where))
+        return
+    if node.get("type") in ("int", "float", "bool"):
+        if node.get("strict", strict):
+            found.strict += 1
+        else:
+            found.lax.append(".".join(where) or "(body)")
+    for key, value in node.items():
+        if key in ("fields", "arguments_schema") and isinstance(value, dict):
+            for name, schema in value.items():
+                _walk(schema, (*where, name), strict, found)
+        elif key not in ("config", "serialization", "metadata"):
+            _walk(value, where, strict, found)
+
+
+def test_every_json_body_field_is_strictly_typed(services: Services) -> None:
+    """Walks the schema FastAPI validates each route's JSON body with (nested models, lists,
+    unions), so a new body model with a lax int, float or bool fails here by name."""
+    app = create_app(services=services)
+    lax: list[str] = []
+    free: set[tuple[str, str]] = set()
+    strict = bodies = 0
+    for ctx in iter_route_contexts(app.routes):
+        route, path = ctx.original_route, ctx.path or ""
+        if not isinstance(route, APIRoute) or not path.startswith("/v1/"):
+            continue  # the web pages take forms, which are strings by nature
+        for param in route.dependant.body_params:
+            bodies += 1
+            annotation = param.field_info.annotation
+            assert annotation is not None
+            found = Walk()
+            _walk(TypeAdapter(annotation).core_schema, (), False, found)
+            lax += [f"{path} {param.name}.{where}" for where in found.lax]
+            free |= {(path, where.split(".")[0] or param.name) for where in found.free}
+            strict += found.strict
+    for model in SECOND_STAGE:
+        found = Walk()
+        _walk(model.__pydantic_core_schema__, (), False, found)
+        lax += [f"{model.__name__}.{where}" for where in found.lax]
+        strict += found.strict
+    assert lax == [], "lax in JSON bodies (use core.types.StrictInt/Float/Bool): " + ", ".join(lax)
+    assert free == set(FREE_JSON), "free JSON in a body must be validated strictly later"
+    # The walk found what it should (a broken walk would pass vacuously).
+    assert bodies >= 35 and strict >= 160, (bodies, strict)
