@@ -15,7 +15,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, Index, String, UniqueConst
 from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
-from core.types import UTCDateTime
+from core.types import StrictBool, StrictInt, UTCDateTime
 
 # Stable constraint names, so that Alembic migrations and the models agree on both databases.
 SQLModel.metadata.naming_convention = {
@@ -109,13 +109,13 @@ class AccountCreate(SQLModel):
         min_length=1, max_length=100, schema_extra={"pattern": r"^[A-Za-z0-9_.@-]+$"}
     )
     role: Role
-    agency_id: int
-    token_ttl_days: int = Field(default=90, ge=1, le=365)
+    agency_id: StrictInt
+    token_ttl_days: StrictInt = Field(default=90, ge=1, le=365)
 
 
 class AccountUpdate(SQLModel):
     role: Role | None = None
-    disabled: bool | None = None
+    disabled: StrictBool | None = None
 
 
 class AccountPublic(SQLModel):
@@ -156,7 +156,7 @@ class TokenIssued(TokenPublic):
 
 
 class TokenCreate(SQLModel):
-    ttl_days: int = Field(default=90, ge=1, le=365)
+    ttl_days: StrictInt = Field(default=90, ge=1, le=365)
     # A holder minting its own token proves it knows the account's password: a stolen token
     # alone must not be able to outlive its revocation by minting others.
     password: str | None = Field(default=None, min_length=1, max_length=256)

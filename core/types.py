@@ -5,6 +5,17 @@ aware ones in the session zone. `UTCDateTime` stores UTC and always returns awar
 and refuses naive input rather than guessing its zone. `Instant` is the request side: a time a
 caller sends must carry its offset and be a UTC instant the database can store, so that
 "9999-12-31T23:59:59-14:00" (past year 9999 in UTC) is a 422 naming the field, not a 500.
+
+`StrictInt`, `StrictFloat` and `StrictBool` are the scalars of JSON request bodies (issue 17).
+FastAPI validates a body in pydantic's python mode on the parsed JSON, where lax types turn
+`"5"` into 5, `true` into 1 and `"false"` into False: a caller that sends the wrong type has a
+bug, and guessing what it meant could misplace a survivor. Strictness goes on these scalars, not
+on whole models, because a strict model in python mode would also refuse ISO datetimes and enum
+values sent as strings, which JSON has no other way to send. An integer refuses bools, strings
+and every float (2.0 too: a count computed in floating point is a bug even when whole); a
+number takes an integer but refuses bools, strings, NaN and infinity (JSON has neither; Python's
+parser lets them in); a boolean takes only true and false. Strings need nothing: pydantic never
+turns a number into a string. `tests/api/test_strict_bodies.py` walks every body model.
 """
 
 from __future__ import annotations
@@ -12,7 +23,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, AllowInfNan, AwareDatetime, Strict
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -61,3 +72,8 @@ def _storable(value: datetime) -> datetime:
 
 Instant = Annotated[AwareDatetime, AfterValidator(_storable)]
 
+
+
+StrictInt = Annotated[int, Strict()]
+StrictFloat = Annotated[float, Strict(), AllowInfNan(False)]
+StrictBool = Annotated[bool, Strict()]

@@ -17,7 +17,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, LargeBinary, String, Uniqu
 from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
-from core.types import UTCDateTime
+from core.types import StrictBool, StrictInt, UTCDateTime
 
 _LEVELS = "('standard', 'elevated', 'high', 'severe')"
 
@@ -125,17 +125,17 @@ class ScreeningDetail(ScreeningPublic):
 
 
 class SafetyPlanCreate(SQLModel):
-    case_id: int = Field(ge=1)
-    screening_id: int = Field(ge=1)
+    case_id: StrictInt = Field(ge=1)
+    screening_id: StrictInt = Field(ge=1)
     language: str = Field(default="en", max_length=35)
-    allow_language_fallback: bool = False
+    allow_language_fallback: StrictBool = False
     priorities: list[str] = Field(default_factory=list, max_length=20,
                                   description="the survivor's ranked sections, most wanted first")
     code_word: str | None = None
     shelters: list[dict[str, JsonValue]] | None = Field(
         default=None, max_length=20,
         description="shelter options with open beds; omit to ask the matcher for the case")
-    shelter_limit: int = Field(default=3, ge=0, le=10,
+    shelter_limit: StrictInt = Field(default=3, ge=0, le=10,
                                description="how many matched shelters the plan lists")
     travel_planner_url: str | None = Field(
         default=None, max_length=2000,
@@ -164,13 +164,13 @@ class SafetyPlanPublic(SafetyPlanSummary):
 
 class StepEdit(SQLModel):
     text: str | None = Field(default=None, max_length=2000)
-    priority: int | None = Field(default=None, ge=1, le=3)
+    priority: StrictInt | None = Field(default=None, ge=1, le=3)
 
 
 class StepAdd(SQLModel):
     section: str = Field(max_length=40)
     text: str = Field(max_length=2000)
-    priority: int = Field(default=2, ge=1, le=3)
+    priority: StrictInt = Field(default=2, ge=1, le=3)
     after: str | None = Field(default=None, max_length=120)
 
 
@@ -179,9 +179,9 @@ class InputsUpdate(SQLModel):
 
     priorities: list[str] | None = Field(default=None, max_length=20)
     code_word: str | None = None
-    clear_code_word: bool = False
-    refresh_shelters: bool = False
-    shelter_limit: int = Field(default=3, ge=0, le=10)
+    clear_code_word: StrictBool = False
+    refresh_shelters: StrictBool = False
+    shelter_limit: StrictInt = Field(default=3, ge=0, le=10)
 
 
 class RevisionSnapshot(SQLModel):
@@ -205,7 +205,7 @@ class RevisionPublic(SQLModel):
 
 
 class ProposalCreate(SQLModel):
-    screening_id: int = Field(ge=1)
+    screening_id: StrictInt = Field(ge=1)
 
 
 class ProposalPublic(SQLModel):
@@ -227,4 +227,4 @@ class ProposalPublic(SQLModel):
 class ProposalApply(SQLModel):
     accept: list[str] | None = Field(
         default=None, max_length=500, description="step ids to accept; omit to accept all")
-    accept_header: bool = True
+    accept_header: StrictBool = True

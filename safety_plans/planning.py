@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from core.types import StrictFloat, StrictInt
 from safety_plans.errors import InvalidPlanInputError
 from safety_plans.i18n import resolve_language
 from safety_plans.rules import (
@@ -59,8 +60,8 @@ class SuggestedShelter(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     address: Annotated[str, Field(min_length=1, max_length=300)]
     phone: Annotated[str, Field(min_length=1, max_length=40)]
-    open_beds: Annotated[int, Field(ge=0)]
-    distance_km: Annotated[float, Field(ge=0)] | None = None
+    open_beds: Annotated[StrictInt, Field(ge=0)]
+    distance_km: Annotated[StrictFloat, Field(ge=0)] | None = None
 
 
 class PlanInputs(BaseModel):

@@ -23,6 +23,7 @@ from api.deps import (
 )
 from core.errors import InvalidInput
 from core.languages import normalise_language
+from core.types import StrictInt
 from logistics.beds import holds as hold_service
 from logistics.beds import inventory as bed_service
 from logistics.beds import surge as surge_service
@@ -54,7 +55,7 @@ from logistics.vocabulary import BedType, Population
 router = APIRouter(prefix="/v1", tags=["shelters"])
 
 class StaffAssign(BaseModel):
-    account_id: int = Field(ge=1)
+    account_id: StrictInt = Field(ge=1)
 
 
 @router.get("/shelters", response_model=SearchPage)

@@ -15,7 +15,7 @@ from sqlalchemy import CheckConstraint, Index, String
 from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
-from core.types import Instant, UTCDateTime
+from core.types import Instant, StrictInt, UTCDateTime
 from logistics.vocabulary import BedType, Population
 
 
@@ -63,9 +63,9 @@ class BedHold(SQLModel, table=True):
 
 class HoldCreate(SQLModel):
     bed_type: BedType
-    beds: int = Field(default=1, ge=1, le=50)
+    beds: StrictInt = Field(default=1, ge=1, le=50)
     case_ref: str = Field(min_length=1, max_length=64, schema_extra={"pattern": r"^[\w.-]+$"})
-    ttl_minutes: int = Field(default=90, ge=5, le=24 * 60)
+    ttl_minutes: StrictInt = Field(default=90, ge=5, le=24 * 60)
 
 
 class HoldPublic(SQLModel):
@@ -84,7 +84,7 @@ class HoldPublic(SQLModel):
 
 
 class MassRescueBudgetUpdate(SQLModel):
-    budget: int = Field(ge=0, le=10_000)
+    budget: StrictInt = Field(ge=0, le=10_000)
 
 
 class MassRescueBudgetPublic(SQLModel):
@@ -112,9 +112,9 @@ class BedCountPublic(SQLModel):
 
 
 class BedCountUpdate(SQLModel):
-    total: int = Field(ge=0, le=100_000)
-    occupied: int = Field(ge=0, le=100_000)
-    max_household: int | None = Field(default=None, ge=1, le=30)
+    total: StrictInt = Field(ge=0, le=100_000)
+    occupied: StrictInt = Field(ge=0, le=100_000)
+    max_household: StrictInt | None = Field(default=None, ge=1, le=30)
 
     @model_validator(mode="after")
     def _fits(self) -> BedCountUpdate:
@@ -124,7 +124,7 @@ class BedCountUpdate(SQLModel):
 
 
 class BedMove(SQLModel):
-    beds: int = Field(default=1, ge=1, le=1000)
+    beds: StrictInt = Field(default=1, ge=1, le=1000)
 
 
 class SurgeWindow(SQLModel, table=True):
@@ -149,7 +149,7 @@ class SurgeWindow(SQLModel, table=True):
 
 
 class SurgeCreate(SQLModel):
-    beds: int = Field(ge=1, le=1000)
+    beds: StrictInt = Field(ge=1, le=1000)
     starts_at: Instant
     ends_at: Instant
     reason: str = Field(default="overflow", min_length=1, max_length=64,

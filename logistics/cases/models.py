@@ -21,7 +21,7 @@ from sqlalchemy import CheckConstraint, LargeBinary, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
-from core.types import UTCDateTime
+from core.types import StrictBool, StrictFloat, StrictInt, UTCDateTime
 
 MAX_MEMBERS = 30
 CASE_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"
@@ -93,7 +93,7 @@ _VALUE = ConfigDict(frozen=True, extra="forbid")
 class HouseholdMember(BaseModel):
     model_config = _VALUE
 
-    age: int = Value(ge=0, le=120)
+    age: StrictInt = Value(ge=0, le=120)
     gender: Gender
 
 
@@ -102,8 +102,8 @@ class Location(BaseModel):
 
     model_config = _VALUE
 
-    lat: float | None = Value(default=None, ge=-90, le=90)
-    lon: float | None = Value(default=None, ge=-180, le=180)
+    lat: StrictFloat | None = Value(default=None, ge=-90, le=90)
+    lon: StrictFloat | None = Value(default=None, ge=-180, le=180)
     city: str | None = Value(default=None, min_length=1, max_length=100)
     state: str | None = Value(default=None, pattern=r"^[A-Z]{2}$")
 
@@ -121,9 +121,9 @@ class Location(BaseModel):
 class ExclusionPoint(BaseModel):
     model_config = _VALUE
 
-    lat: float = Value(ge=-90, le=90)
-    lon: float = Value(ge=-180, le=180)
-    radius_km: float = Value(gt=0, le=2000)
+    lat: StrictFloat = Value(ge=-90, le=90)
+    lon: StrictFloat = Value(ge=-180, le=180)
+    radius_km: StrictFloat = Value(gt=0, le=2000)
 
 
 class Exclusions(BaseModel):
@@ -134,7 +134,7 @@ class Exclusions(BaseModel):
     points: tuple[ExclusionPoint, ...] = Value(default=(), max_length=50)
     cities: tuple[str, ...] = Value(default=(), max_length=50)
     states: tuple[str, ...] = Value(default=(), max_length=60)
-    shelter_ids: tuple[int, ...] = Value(default=(), max_length=200)
+    shelter_ids: tuple[StrictInt, ...] = Value(default=(), max_length=200)
 
     @field_validator("cities")
     @classmethod
@@ -172,9 +172,9 @@ class CaseFields(SQLModel):
     needs: list[Need] = Field(default_factory=list, max_length=4)
     location: Location
     exclusions: Exclusions = Field(default_factory=Exclusions)
-    has_photo_id: bool = False
-    urgency: int = Field(default=3, ge=1, le=5)
-    max_travel_km: int = Field(default=800, ge=0, le=10_000)
+    has_photo_id: StrictBool = False
+    urgency: StrictInt = Field(default=3, ge=1, le=5)
+    max_travel_km: StrictInt = Field(default=800, ge=0, le=10_000)
     notes: str | None = Field(default=None, max_length=4000)
 
     @field_validator("languages")
@@ -203,9 +203,9 @@ class CaseUpdate(SQLModel):
     needs: list[Need] | None = Field(default=None, max_length=4)
     location: Location | None = None
     exclusions: Exclusions | None = None
-    has_photo_id: bool | None = None
-    urgency: int | None = Field(default=None, ge=1, le=5)
-    max_travel_km: int | None = Field(default=None, ge=0, le=10_000)
+    has_photo_id: StrictBool | None = None
+    urgency: StrictInt | None = Field(default=None, ge=1, le=5)
+    max_travel_km: StrictInt | None = Field(default=None, ge=0, le=10_000)
     notes: str | None = Field(default=None, max_length=4000)
 
     @field_validator("languages")

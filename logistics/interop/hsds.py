@@ -11,6 +11,7 @@ choice is documented in docs/interop.md. No database access here: the use cases 
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -335,7 +336,7 @@ def _apply_attributes(fields: dict[str, Any], attrs: dict[str, list[str]],
             fields[flag] = attrs[flag][0].lower() == "true"
     for number in ("children_max_age", "max_stay_days"):
         if number in attrs:
-            fields[number] = attrs[number][0]
+            fields[number] = _attribute_number(attrs[number][0])
     if "specialisation" in attrs:
         fields["specialisation"] = attrs["specialisation"][0]
     if "population" in attrs:
@@ -345,6 +346,13 @@ def _apply_attributes(fields: dict[str, Any], attrs: dict[str, list[str]],
         fields["populations"] = sorted({p.value for b in beds
                                         for p in POPULATIONS_BY_BED.get(b["bed_type"], [])})
         out.warn("attributes", "populations inferred from the capacity units")
+
+
+def _attribute_number(text: str) -> int | str:
+    """An HSDS attribute's value is text by the standard, so a whole number is read here; any
+    other text goes on as it is, for the (strict) model to refuse naming the attribute."""
+    stripped = text.strip()
+    return int(stripped) if re.fullmatch(r"-?[0-9]{1,9}", stripped) else text
 
 
 def _languages(record: Mapping[str, Any], location: Mapping[str, Any], loc_path: str,
@@ -473,7 +481,8 @@ def _capacities(record: Mapping[str, Any], out: _Problems,
             out.error(f"{here}.available",
                       f"available ({available}) cannot exceed maximum ({maximum})")
             continue
-        max_household = attrs.get("max_household", [None])[0]
+        household = attrs.get("max_household")
+        max_household = _attribute_number(household[0]) if household else None
         beds.append({"bed_type": bed_type, "total": maximum, "occupied": maximum - available,
                      "max_household": (max_household if bed_type is BedType.FAMILY_UNIT
                                        else None)})

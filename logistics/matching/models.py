@@ -16,6 +16,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic import Field as Value
 
+from core.types import StrictBool, StrictFloat, StrictInt
 from logistics.beds.models import HoldPublic
 from logistics.cases.models import ExclusionPoint, Location
 
@@ -50,7 +51,7 @@ class TraffickingIn(StrEnum):
 class MemberIn(BaseModel):
     model_config = _STRICT
 
-    age: int = Value(ge=0, le=120)
+    age: StrictInt = Value(ge=0, le=120)
     gender: GenderIn
 
 
@@ -65,7 +66,7 @@ class ExclusionsIn(BaseModel):
     points: list[PointIn] = Value(default_factory=list, max_length=50)
     cities: list[str] = Value(default_factory=list, max_length=50)
     states: list[str] = Value(default_factory=list, max_length=60)
-    shelter_ids: list[int] = Value(default_factory=list, max_length=200)
+    shelter_ids: list[StrictInt] = Value(default_factory=list, max_length=200)
 
     @field_validator("cities")
     @classmethod
@@ -95,9 +96,9 @@ class MatchCase(BaseModel):
     needs: list[NeedIn] = Value(default_factory=list, max_length=4)
     location: LocationIn
     exclusions: ExclusionsIn = Value(default_factory=ExclusionsIn)
-    has_photo_id: bool = False
-    urgency: int = Value(default=3, ge=1, le=5)
-    max_travel_km: int = Value(default=800, ge=0, le=10_000)
+    has_photo_id: StrictBool = False
+    urgency: StrictInt = Value(default=3, ge=1, le=5)
+    max_travel_km: StrictInt = Value(default=800, ge=0, le=10_000)
     notes: str | None = Value(default=None, max_length=4000)
 
     @field_validator("languages")
@@ -114,8 +115,8 @@ class MatchRequest(BaseModel):
     model_config = _STRICT
 
     case: MatchCase | None = None
-    case_id: int | None = Value(default=None, ge=1)
-    limit: int = Value(default=10, ge=1, le=50)
+    case_id: StrictInt | None = Value(default=None, ge=1)
+    limit: StrictInt = Value(default=10, ge=1, le=50)
 
 
 class WeightsIn(BaseModel):
@@ -123,21 +124,21 @@ class WeightsIn(BaseModel):
 
     model_config = _STRICT
 
-    minor_bonus: int = Value(default=5, ge=0, le=100)
-    language: int = Value(default=3, ge=0, le=1000)
-    specialisation: int = Value(default=2, ge=0, le=1000)
-    fresh: int = Value(default=1, ge=0, le=1000)
-    fresh_max_age_minutes: int = Value(default=720, ge=0, le=60 * 24 * 30)
+    minor_bonus: StrictInt = Value(default=5, ge=0, le=100)
+    language: StrictInt = Value(default=3, ge=0, le=1000)
+    specialisation: StrictInt = Value(default=2, ge=0, le=1000)
+    fresh: StrictInt = Value(default=1, ge=0, le=1000)
+    fresh_max_age_minutes: StrictInt = Value(default=720, ge=0, le=60 * 24 * 30)
 
 
 class BatchOptionsIn(BaseModel):
     model_config = _STRICT
 
-    hold: bool = False
-    hold_ttl_minutes: int = Value(default=90, ge=5, le=24 * 60)
-    time_limit_s: float | None = Value(default=None, gt=0)
+    hold: StrictBool = False
+    hold_ttl_minutes: StrictInt = Value(default=90, ge=5, le=24 * 60)
+    time_limit_s: StrictFloat | None = Value(default=None, gt=0)
     weights: WeightsIn = Value(default_factory=WeightsIn)
-    seed: int = Value(default=0, ge=0, le=2**31 - 1)
+    seed: StrictInt = Value(default=0, ge=0, le=2**31 - 1)
 
 
 class BatchMatchRequest(BaseModel):
@@ -146,7 +147,7 @@ class BatchMatchRequest(BaseModel):
     model_config = _STRICT
 
     cases: list[MatchCase] = Value(default_factory=list, max_length=MAX_BATCH)
-    case_ids: list[int] = Value(default_factory=list, max_length=MAX_BATCH)
+    case_ids: list[StrictInt] = Value(default_factory=list, max_length=MAX_BATCH)
     options: BatchOptionsIn = Value(default_factory=BatchOptionsIn)
 
 

@@ -18,7 +18,7 @@ from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
 from core.languages import LanguageCodes, TimeZoneName
-from core.types import UTCDateTime
+from core.types import StrictBool, StrictFloat, StrictInt, UTCDateTime
 from logistics.vocabulary import (
     BED_TYPE_SQL,
     SPECIALISATION_SQL,
@@ -116,35 +116,35 @@ def _hhmm(text: str) -> int:
 
 class ShelterBase(SQLModel):
     name: str = Field(min_length=1, max_length=200)
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    lat: StrictFloat = Field(ge=-90, le=90)
+    lon: StrictFloat = Field(ge=-180, le=180)
     street_address: str | None = Field(default=None, max_length=300)
     city: str = Field(min_length=1, max_length=100)
     state: str = Field(min_length=2, max_length=2, schema_extra={"pattern": "^[A-Z]{2}$"})
     county: str | None = Field(default=None, max_length=100)
     zip_code: str | None = Field(default=None, schema_extra={"pattern": r"^\d{5}(-\d{4})?$"})
     timezone: TimeZoneName = Field(default="America/New_York", max_length=64)
-    confidential_location: bool = False
+    confidential_location: StrictBool = False
     populations: list[Population] = Field(default_factory=list)
     specialisation: Specialisation = Specialisation.NONE
     languages: LanguageCodes = Field(default_factory=lambda: ["en"], max_length=30)
-    accessible: bool = False
-    pets: bool = False
-    children_max_age: int | None = Field(default=None, ge=0, le=17)
-    max_stay_days: int | None = Field(default=None, ge=1, le=3650)
+    accessible: StrictBool = False
+    pets: StrictBool = False
+    children_max_age: StrictInt | None = Field(default=None, ge=0, le=17)
+    max_stay_days: StrictInt | None = Field(default=None, ge=1, le=3650)
     intake_hours: IntakeHours | None = None  # None means intake 24/7
-    requires_photo_id: bool = False
-    requires_referral: bool = False
-    requires_sobriety: bool = False
+    requires_photo_id: StrictBool = False
+    requires_referral: StrictBool = False
+    requires_sobriety: StrictBool = False
     intake_phone: str | None = Field(default=None, max_length=32)
-    stale_after_hours: int = Field(default=12, ge=1, le=24 * 14)
-    max_hold_minutes: int = Field(default=240, ge=5, le=24 * 60)
+    stale_after_hours: StrictInt = Field(default=12, ge=1, le=24 * 14)
+    max_hold_minutes: StrictInt = Field(default=240, ge=5, le=24 * 60)
 
 
 
 
 class ShelterCreate(ShelterBase):
-    agency_id: int
+    agency_id: StrictInt
     beds: list[BedCountCreate] = Field(default_factory=list, max_length=5)
 
     @model_validator(mode="after")
@@ -215,9 +215,9 @@ class BedInventory(SQLModel, table=True):
 
 class BedCountCreate(SQLModel):
     bed_type: BedType
-    total: int = Field(ge=0, le=100_000)
-    occupied: int = Field(default=0, ge=0, le=100_000)
-    max_household: int | None = Field(default=None, ge=1, le=30)
+    total: StrictInt = Field(ge=0, le=100_000)
+    occupied: StrictInt = Field(default=0, ge=0, le=100_000)
+    max_household: StrictInt | None = Field(default=None, ge=1, le=30)
 
     @model_validator(mode="after")
     def _fits(self) -> BedCountCreate:

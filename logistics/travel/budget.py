@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.errors import InvalidInput
 from core.models import Role
 from core.principal import Principal
+from core.types import StrictInt
 from solvers.errors import AllocationInputError
 from solvers.travel_allocation import Candidate, CaseNeed, FundingSource, allocate
 
@@ -23,14 +24,14 @@ _IN = ConfigDict(extra="forbid")
 class CandidateIn(BaseModel):
     model_config = _IN
     itinerary_id: str = Field(min_length=1, max_length=64)
-    cost_cents: int = Field(ge=0, le=10_000_000)
+    cost_cents: StrictInt = Field(ge=0, le=10_000_000)
 
 
 class CaseIn(BaseModel):
     model_config = _IN
     case_id: str = Field(min_length=1, max_length=64)
-    priority: int = Field(default=1, ge=1, le=100)
-    ages: list[int] = Field(min_length=1, max_length=30)
+    priority: StrictInt = Field(default=1, ge=1, le=100)
+    ages: list[StrictInt] = Field(min_length=1, max_length=30)
     candidates: list[CandidateIn] = Field(max_length=50)
     used_lifetime_tickets: list[str] = Field(default_factory=list, max_length=20)
 
@@ -38,11 +39,11 @@ class CaseIn(BaseModel):
 class SourceIn(BaseModel):
     model_config = _IN
     source_id: str = Field(min_length=1, max_length=64)
-    budget_cents: int = Field(ge=0, le=1_000_000_000)
-    min_age: int = Field(default=0, ge=0, le=120)
-    max_age: int = Field(default=120, ge=0, le=120)
-    lifetime_from_age: int | None = Field(default=None, ge=0, le=120)
-    priority: int = Field(default=1, ge=1, le=100)
+    budget_cents: StrictInt = Field(ge=0, le=1_000_000_000)
+    min_age: StrictInt = Field(default=0, ge=0, le=120)
+    max_age: StrictInt = Field(default=120, ge=0, le=120)
+    lifetime_from_age: StrictInt | None = Field(default=None, ge=0, le=120)
+    priority: StrictInt = Field(default=1, ge=1, le=100)
 
 
 class AllocateIn(BaseModel):

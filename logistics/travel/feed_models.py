@@ -19,7 +19,7 @@ from sqlmodel import Field as Column_
 from sqlmodel import SQLModel
 
 from core.clock import utcnow
-from core.types import Instant, UTCDateTime
+from core.types import Instant, StrictBool, StrictInt, UTCDateTime
 from logistics.cases.models import ExclusionPoint, Location
 
 
@@ -120,7 +120,7 @@ class AvoidIn(BaseModel):
 
 class TravellerIn(BaseModel):
     model_config = _STRICT
-    age: int = Field(ge=0, le=120)
+    age: StrictInt = Field(ge=0, le=120)
 
 
 class ItinerarySearch(BaseModel):
@@ -133,14 +133,14 @@ class ItinerarySearch(BaseModel):
     arrive_by: Instant | None = None
     travellers: list[TravellerIn] = Field(default_factory=lambda: [TravellerIn(age=30)],
                                           min_length=1, max_length=12)
-    has_id: bool = True
-    escort: bool = False
-    budget_cents: int | None = Field(default=None, ge=0, le=10_000_000)
+    has_id: StrictBool = True
+    escort: StrictBool = False
+    budget_cents: StrictInt | None = Field(default=None, ge=0, le=10_000_000)
     avoid: AvoidIn = Field(default_factory=AvoidIn)
-    max_transfers: int = Field(default=3, ge=0, le=10)
-    max_overnight_layovers: int = Field(default=1, ge=0, le=5)
-    min_transfer_minutes: int = Field(default=10, ge=0, le=720)
-    accessible: bool = False
+    max_transfers: StrictInt = Field(default=3, ge=0, le=10)
+    max_overnight_layovers: StrictInt = Field(default=1, ge=0, le=5)
+    min_transfer_minutes: StrictInt = Field(default=10, ge=0, le=720)
+    accessible: StrictBool = False
 
 
 class LegOut(BaseModel):
@@ -154,20 +154,20 @@ class LegOut(BaseModel):
     to_stop_id: str
     depart: str
     arrive: str
-    fare_cents: int
-    distance_m: int
-    layover_minutes: int
-    indoor_waiting: bool | None
-    overnight_layover: bool
+    fare_cents: StrictInt
+    distance_m: StrictInt
+    layover_minutes: StrictInt
+    indoor_waiting: StrictBool | None
+    overnight_layover: StrictBool
 
 
 class ItineraryOut(BaseModel):
     depart: str
     arrive: str
-    cost_cents: int
-    transfers: int
-    overnight_layovers: int
-    escorted: bool
+    cost_cents: StrictInt
+    transfers: StrictInt
+    overnight_layovers: StrictInt
+    escorted: StrictBool
     legs: list[LegOut]
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import CheckConstraint, LargeBinary, String
 from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
-from core.types import UTCDateTime
+from core.types import StrictBool, StrictInt, UTCDateTime
 from logistics.travel.feed_models import ItineraryOut
 from logistics.vocabulary import BedType
 
@@ -103,12 +103,12 @@ _IN = ConfigDict(extra="forbid")
 
 class TravelPlanCreate(BaseModel):
     model_config = _IN
-    case_id: int = Value(ge=1)
+    case_id: StrictInt = Value(ge=1)
     itinerary: ItineraryOut
-    shelter_id: int | None = Value(default=None, ge=1)
+    shelter_id: StrictInt | None = Value(default=None, ge=1)
     bed_type: BedType | None = None
-    beds: int = Value(default=1, ge=1, le=50)
-    hold_buffer_minutes: int = Value(default=120, ge=0, le=24 * 60)
+    beds: StrictInt = Value(default=1, ge=1, le=50)
+    hold_buffer_minutes: StrictInt = Value(default=120, ge=0, le=24 * 60)
 
 
 class PlanTransition(BaseModel):
@@ -119,7 +119,7 @@ class PlanTransition(BaseModel):
 
 class CheckInRecord(BaseModel):
     model_config = _IN
-    safe: bool = True
+    safe: StrictBool = True
     note: str | None = Value(default=None, max_length=2000)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import JSON, Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
-from core.types import Instant, UTCDateTime
+from core.types import Instant, StrictInt, UTCDateTime
 
 DEFAULT_RELEASE_MAX_DAYS = 90
 
@@ -61,7 +61,7 @@ class Release(SQLModel, table=True):
 
 
 class ReleaseCreate(SQLModel):
-    recipient_id: int = Field(ge=1)
+    recipient_id: StrictInt = Field(ge=1)
     fields: list[CaseFieldGroup] = Field(min_length=1, max_length=len(CaseFieldGroup))
     purpose: str = Field(min_length=1, max_length=500)
     expires_at: Instant | None = None  # default: the longest allowed

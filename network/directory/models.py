@@ -22,7 +22,7 @@ from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
 from core.languages import LanguageCodes, TimeZoneName
-from core.types import UTCDateTime
+from core.types import StrictFloat, UTCDateTime
 from logistics.shelters.models import IntakeHours
 from logistics.vocabulary import Specialisation
 
@@ -183,9 +183,9 @@ class AreaIn(SQLModel):
     state: str | None = Field(default=None, schema_extra={"pattern": _STATE})
     county: str | None = Field(default=None, min_length=1, max_length=100)
     city: str | None = Field(default=None, min_length=1, max_length=100)
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
-    radius_km: float | None = Field(default=None, gt=0, le=2000)
+    lat: StrictFloat | None = Field(default=None, ge=-90, le=90)
+    lon: StrictFloat | None = Field(default=None, ge=-180, le=180)
+    radius_km: StrictFloat | None = Field(default=None, gt=0, le=2000)
 
     @model_validator(mode="after")
     def _complete(self) -> AreaIn:
@@ -212,8 +212,8 @@ class OrganizationBase(SQLModel):
     law_body: LawBody | None = None
     description: str | None = Field(default=None, max_length=1000)
     specialisation: Specialisation = Specialisation.NONE
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    lat: StrictFloat = Field(ge=-90, le=90)
+    lon: StrictFloat = Field(ge=-180, le=180)
     city: str = Field(min_length=1, max_length=100)
     state: str = Field(schema_extra={"pattern": _STATE})
     county: str | None = Field(default=None, max_length=100)

@@ -17,7 +17,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, Index, LargeBinary, String
 from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
-from core.types import Instant, UTCDateTime
+from core.types import Instant, StrictInt, UTCDateTime
 from network.consent.models import CaseFieldGroup
 from network.directory.models import ServiceType
 
@@ -70,8 +70,8 @@ class ReferralCreate(SQLModel):
     """`fields` absent: share all that active releases cover (de-identified if none);
     `fields: []`: de-identified only; a list: exactly those, each needing an active release."""
 
-    case_id: int = Field(ge=1)
-    recipient_id: int = Field(ge=1)
+    case_id: StrictInt = Field(ge=1)
+    recipient_id: StrictInt = Field(ge=1)
     service_type: ServiceType
     fields: list[CaseFieldGroup] | None = Field(default=None, max_length=len(CaseFieldGroup))
     follow_up_at: Instant | None = None

@@ -21,7 +21,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, LargeBinary, String
 from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
-from core.types import Instant, UTCDateTime
+from core.types import Instant, StrictBool, StrictFloat, UTCDateTime
 from network.tips.routing import Basis, Level, ShareField
 
 
@@ -130,8 +130,8 @@ class TipLocation(BaseModel):
 
     model_config = _VALUE
 
-    lat: float | None = Value(default=None, ge=-90, le=90)
-    lon: float | None = Value(default=None, ge=-180, le=180)
+    lat: StrictFloat | None = Value(default=None, ge=-90, le=90)
+    lon: StrictFloat | None = Value(default=None, ge=-180, le=180)
     city: str | None = Value(default=None, min_length=1, max_length=100)
     county: str | None = Value(default=None, min_length=1, max_length=100)
     state: str | None = Value(default=None, pattern=r"^[A-Z]{2}$")
@@ -152,7 +152,7 @@ class ConsentIn(BaseModel):
 
     model_config = _VALUE
 
-    share_with_law_enforcement: bool = False
+    share_with_law_enforcement: StrictBool = False
     fields: list[ShareField] = Value(default_factory=list, max_length=len(ShareField))
 
     @model_validator(mode="after")
@@ -179,8 +179,8 @@ class TipCreate(TipDetails):
     trafficking_type: TipType
     locations: list[TipLocation] = Value(min_length=1, max_length=20)
     venue: Venue = Venue.UNKNOWN
-    minors_involved: bool = False
-    harm_imminent: bool = False
+    minors_involved: StrictBool = False
+    harm_imminent: StrictBool = False
     consent: ConsentIn = Value(default_factory=ConsentIn)
     received_at: Instant | None = None  # when the hotline took the tip; default now
 

@@ -177,6 +177,19 @@ def test_homeward_attributes_round_trip() -> None:
         (BedType.FAMILY_UNIT, 4, 1, 6)]
 
 
+def test_a_number_attribute_that_is_not_a_whole_number_names_the_attributes() -> None:
+    item = hsds.parse_dataset(us_geography(load("service_full.json"))).shelters[0]
+    exported = hsds.shelter_to_hsds(hsds.ShelterOut(**{**to_out(item).__dict__,
+                                                       "children_max_age": 12}))
+    for attribute in exported["attributes"]:
+        if attribute["taxonomy_term"]["code"] == "children_max_age":
+            attribute["value"] = "12.5"
+    with pytest.raises(hsds.InvalidHsds) as caught:
+        hsds.parse_dataset(exported)
+    assert [e["field"] for e in caught.value.errors] == ["attributes"]
+    assert "12.5" not in json.dumps(caught.value.errors)
+
+
 def test_available_above_maximum_names_the_field() -> None:
     service = us_geography(load("service_full.json"))
     service["capacities"][1]["available"] = 9
