@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from api.config import Settings
 from core.crypto import FieldCipher, load_or_create_key
 from core.db import Database, DatabaseSettings
 from logistics.probes.rules import ProbeLimits
+
+if TYPE_CHECKING:
+    from logistics.matching.solver_pool import SolverPool
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,14 @@ class Services:
     settings: Settings
     db: Database
     cipher: FieldCipher
+
+    @cached_property
+    def solver_pool(self) -> SolverPool:
+        """This process's solver children, made on the first batch solve: a CLI command that
+        never solves does not import the solvers."""
+        from logistics.matching.solver_pool import SolverPool
+
+        return SolverPool()
 
     @property
     def probe_limits(self) -> ProbeLimits:

@@ -30,6 +30,7 @@ from core.models import Role
 from core.principal import Principal
 from logistics.matching import service as matching_service
 from logistics.matching.models import BatchMatchRequest, MatchCase, MatchRequest
+from logistics.matching.solver_pool import SolverPool
 from logistics.probes.rules import ProbeLimits
 from solvers.matching import ShelterIndex, rank_for_household
 
@@ -146,7 +147,8 @@ def main() -> int:
                                               memory_mb=2048)
         t = time.perf_counter()
         out = matching_service.match_batch(db, actor=actor, cipher=cipher, request=batch,
-                                           config=config, probe_limits=NO_PROBE_LIMITS)
+                                           config=config, solvers=SolverPool(),
+                                           probe_limits=NO_PROBE_LIMITS)
         print(f"batch of {args.households} households in the worker pool: {out.status}, "
               f"{len(out.assignments)} placed, gap {out.gap:.4f}, "
               f"{time.perf_counter() - t:.2f} s wall")

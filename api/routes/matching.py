@@ -37,4 +37,5 @@ def match_batch(body: BatchMatchRequest, principal: PrincipalDep, services: Serv
         max_concurrent=s.solver_max_concurrent, workers=s.solver_workers)
     return matching_service.match_batch(services.db, actor=principal, cipher=services.cipher,
                                         request=body, config=config,
+                                        solvers=services.solver_pool,
                                         probe_limits=services.probe_limits)

@@ -116,7 +116,8 @@ async def run(request: Request, services: ServicesDep, identity: PostDep,
             services.db, actor=principal, cipher=services.cipher,
             request=BatchMatchRequest(cases=cases, options=BatchOptionsIn(
                 hold=hold, hold_ttl_minutes=hold_ttl_minutes)),
-            config=_config(services), probe_limits=services.probe_limits)
+            config=_config(services), solvers=services.solver_pool,
+            probe_limits=services.probe_limits)
         return result, _map(services, principal, cases, result)
 
     try:

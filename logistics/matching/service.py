@@ -32,7 +32,7 @@ from core.models import Role
 from core.principal import Principal
 from logistics.beds import batch_holds
 from logistics.beds.models import HoldPublic
-from logistics.matching import probe_guard, solver_pool
+from logistics.matching import probe_guard
 from logistics.matching.households import stored_case, to_household
 from logistics.matching.index import IndexedSnapshot, load_index
 from logistics.matching.models import (
@@ -50,7 +50,7 @@ from logistics.matching.models import (
     ScoreParts,
 )
 from logistics.matching.snapshot import ShelterMeta, Snapshot, box_for, load_snapshot
-from logistics.matching.solver_pool import PoolLimits
+from logistics.matching.solver_pool import PoolLimits, SolverPool
 from logistics.probes.rules import ProbeLimits
 from logistics.shelters.models import Shelter
 from logistics.shelters.service import ADDRESS_FIELD
@@ -237,7 +237,7 @@ def _households(db: Database, actor: Principal, cipher: FieldCipher,
 
 
 def match_batch(db: Database, *, actor: Principal, cipher: FieldCipher,
-                request: BatchMatchRequest, config: BatchConfig,
+                request: BatchMatchRequest, config: BatchConfig, solvers: SolverPool,
                 probe_limits: ProbeLimits) -> BatchResponse:
     """Place many households at once; with `hold`, hold every placement or none, within the
     agency's mass-rescue budget, keeping (not repeating) a case's earlier batch hold."""
@@ -257,8 +257,8 @@ def match_batch(db: Database, *, actor: Principal, cipher: FieldCipher,
                            random_seed=opts.seed, time_limit_cap_seconds=config.time_limit_cap_s,
                            strict_exclusion_ids=False)
     # Model building and the bound run before CP-SAT's clock starts: allow for them.
-    pool = PoolLimits(wall_time_s=limit + max(5.0, limit / 2), memory_mb=config.memory_mb,
-                      max_concurrent=config.max_concurrent)
+    limits = PoolLimits(wall_time_s=limit + max(5.0, limit / 2), memory_mb=config.memory_mb,
+                        max_concurrent=config.max_concurrent)
     solves = 0
     while True:
         with db.read_session() as session:
@@ -270,8 +270,7 @@ def match_batch(db: Database, *, actor: Principal, cipher: FieldCipher,
         todo = [h for h in households if h.case_ref not in kept]
         solves += 1
         try:
-            result = (solver_pool.solve_batch_in_worker(todo, snapshot.options, weights,
-                                                        options, pool)
+            result = (solvers.solve_batch(todo, snapshot.options, weights, options, limits)
                       if todo else _NOTHING_TO_SOLVE)
         except SolverInputError as exc:
             raise InvalidInput(exc.field, exc.message) from exc

@@ -21,7 +21,9 @@ a crash, a kill, an exhausted memory cap or an overrun all become `SolverUnavail
 503 with Retry-After), and the child is killed and replaced. Bad input found inside the child
 comes back as the solver's own field-naming error, and the child stays. A small per-process
 semaphore bounds concurrent solves so a burst of batch requests cannot start more CP-SAT
-children than the cores can serve; it holds no domain state.
+children than the cores can serve; it holds no domain state. All of it lives in a `SolverPool`
+that the app factory builds and `Services` holds; the module keeps only a weak set of the live
+pools, for the exit and fork hooks that must reach them without a handle.
 
 Children are started with `subprocess`, not `multiprocessing`: a `multiprocessing` child
 re-runs the parent's main script first, and in `homeward serve` that is the console script.
@@ -42,6 +44,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import wait
@@ -112,33 +115,16 @@ class _Children:
         self.slots_n = 0
 
 
-_pool = _Children()
+
+def _slots(pool: _Children, limits: PoolLimits) -> threading.BoundedSemaphore:
+    with pool.lock:
+        if pool.slots is None or pool.slots_n != limits.max_concurrent:
+            pool.slots = threading.BoundedSemaphore(limits.max_concurrent)
+            pool.slots_n = limits.max_concurrent
+        return pool.slots
 
 
-def _slots(limits: PoolLimits) -> threading.BoundedSemaphore:
-    with _pool.lock:
-        if _pool.slots is None or _pool.slots_n != limits.max_concurrent:
-            _pool.slots = threading.BoundedSemaphore(limits.max_concurrent)
-            _pool.slots_n = limits.max_concurrent
-        return _pool.slots
-
-
-def run_in_worker(fn: Callable[..., R], args: tuple[Any, ...], limits: PoolLimits) -> R:
-    """Run `fn(*args)` in a solver child process under `limits`; its value or a domain error.
-
-    `fn` and `args` must be picklable (a module-level function and plain values), and `fn`
-    importable in a child that has only the standard library and `solvers`.
-    """
-    sem = _slots(limits)
-    if not sem.acquire(timeout=limits.queue_wait_s):
-        raise SolverUnavailable("every solver slot is busy; retry shortly")
-    try:
-        return _run(fn, args, limits)
-    finally:
-        sem.release()
-
-
-def _launch(memory_mb: int) -> _Child:
+def _launch(pool: _Children, memory_mb: int) -> _Child:
     """Start a child (the caller holds the pool's lock and tracks it)."""
     process = subprocess.Popen([*_CHILD, str(memory_mb)],  # noqa: S603 - this interpreter,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,  # our module
@@ -148,65 +134,65 @@ def _launch(memory_mb: int) -> _Child:
     # caller past the job's wall-time limit.
     os.set_blocking(process.stdin.fileno(), False)
     child = _Child(process, memory_mb)
-    _pool.every.add(child)
+    pool.every.add(child)
     return child
 
 
-def _take(memory_mb: int) -> _Child:
+def _take(pool: _Children, memory_mb: int) -> _Child:
     """The idle child with this memory cap released last, if it is fit; else a new one."""
     unfit: list[_Child] = []
     try:
-        with _pool.lock:
-            while _pool.idle:
-                child = _pool.idle.pop()
+        with pool.lock:
+            while pool.idle:
+                child = pool.idle.pop()
                 if child.memory_mb == memory_mb and child.fit():
                     break
                 unfit.append(child)
             else:
-                child = _launch(memory_mb)
-            _pool.busy += 1
+                child = _launch(pool, memory_mb)
+            pool.busy += 1
             return child
     finally:
         for other in unfit:
-            _close(other)
+            _close(pool, other)
 
 
-def _start_spare(limits: PoolLimits) -> None:
+def _start_spare(pool: _Children, limits: PoolLimits) -> None:
     """Start a child ahead of need if none is idle and fewer than `max_concurrent` exist, so
     the next solve does not wait for an interpreter to import OR-Tools."""
-    with _pool.lock:
-        if _pool.idle or _pool.busy >= limits.max_concurrent:
+    with pool.lock:
+        if pool.idle or pool.busy >= limits.max_concurrent:
             return
         try:
-            _pool.idle.insert(0, _launch(limits.memory_mb))
+            pool.idle.insert(0, _launch(pool, limits.memory_mb))
         except OSError:
             log.warning("no spare solver worker could be started")
 
 
-def _release(child: _Child, limits: PoolLimits) -> None:
+def _release(pool: _Children, child: _Child, limits: PoolLimits) -> None:
     """Back among the idle children, unless it has served its share of jobs or more children
     exist than solves may run at once."""
     surplus: list[_Child] = []
-    with _pool.lock:
-        _pool.busy -= 1
-        (_pool.idle if child.jobs < JOBS_PER_CHILD else surplus).append(child)
-        while _pool.idle and len(_pool.idle) + _pool.busy > limits.max_concurrent:
-            surplus.append(_pool.idle.pop(0))
+    with pool.lock:
+        pool.busy -= 1
+        (pool.idle if child.jobs < JOBS_PER_CHILD else surplus).append(child)
+        while pool.idle and len(pool.idle) + pool.busy > limits.max_concurrent:
+            surplus.append(pool.idle.pop(0))
     for extra in surplus:
-        _close(extra)
+        _close(pool, extra)
     if child in surplus:
-        _start_spare(limits)
+        _start_spare(pool, limits)
 
 
-def _discard(child: _Child, limits: PoolLimits) -> None:
+def _discard(pool: _Children, child: _Child, limits: PoolLimits) -> None:
     """Kill a child that failed or overran, and start its replacement."""
-    with _pool.lock:
-        _pool.busy -= 1
-    _close(child)
-    _start_spare(limits)
+    with pool.lock:
+        pool.busy -= 1
+    _close(pool, child)
+    _start_spare(pool, limits)
 
 
-def _close(child: _Child) -> None:
+def _close(pool: _Children, child: _Child) -> None:
     """Kill (if still running) and reap a child; closing an already closed one does nothing."""
     process = child.process
     if process.poll() is None:
@@ -215,33 +201,37 @@ def _close(child: _Child) -> None:
     for pipe in (process.stdin, process.stdout):
         if pipe is not None:
             pipe.close()
-    with _pool.lock:
-        _pool.every.discard(child)
+    with pool.lock:
+        pool.every.discard(child)
+
+
+# Every pool of this process, for the two moments that must reach them all without a handle:
+# interpreter exit and fork. Weak, so a pool that is dropped (a test's Services) goes away.
+_LIVE: weakref.WeakSet[SolverPool] = weakref.WeakSet()
 
 
 @atexit.register
 def _stop_idle() -> None:
     """Stop the idle children on exit (they would exit at end-of-file anyway; this says so)."""
-    with _pool.lock:
-        idle, _pool.idle = _pool.idle, []
-    for child in idle:
-        _close(child)
+    for pool in list(_LIVE):
+        pool.close()
 
 
 def _forget_children() -> None:
     """In a process just forked from this one: close its copies of the children's pipes and
     start with no children. They belong to the parent, and a copy of the write end of a
     child's stdin would keep the child from reaching end-of-file when the parent dies."""
-    global _pool
-    for child in list(_pool.every):
-        for pipe in (child.process.stdin, child.process.stdout):
-            if pipe is not None:
-                try:
-                    pipe.close()
-                except OSError:
-                    pass
-        child.process.returncode = 0  # not ours to wait for
-    _pool = _Children()  # the parent's lock may have been held by a thread not copied here
+    for pool in list(_LIVE):
+        for child in list(pool.children.every):
+            for pipe in (child.process.stdin, child.process.stdout):
+                if pipe is not None:
+                    try:
+                        pipe.close()
+                    except OSError:
+                        pass
+            child.process.returncode = 0  # not ours to wait for
+        # the parent's lock may have been held by a thread not copied here
+        pool.children = _Children()
 
 
 os.register_at_fork(after_in_child=_forget_children)
@@ -294,7 +284,7 @@ def _write(child: _Child, data: bytes, deadline: float) -> None:
             return
 
 
-def _exchange(child: _Child, job: bytes, limits: PoolLimits) -> tuple[str, Any]:
+def _exchange(pool: _Children, child: _Child, job: bytes, limits: PoolLimits) -> tuple[str, Any]:
     """Hand the framed job to the child and wait for its answer; SolverUnavailable if it does
     not start, dies or overruns."""
     if not child.ready:
@@ -309,7 +299,7 @@ def _exchange(child: _Child, job: bytes, limits: PoolLimits) -> tuple[str, Any]:
     deadline = time.monotonic() + limits.wall_time_s  # the child takes the job now
     try:
         _write(child, job, deadline)
-        _start_spare(limits)  # if this child was the last idle one
+        _start_spare(pool, limits)  # if this child was the last idle one
         answer = _read_frame(child, deadline)
     except TimeoutError:
         log.warning("solver overran", extra={"limit_s": limits.wall_time_s})
@@ -317,30 +307,30 @@ def _exchange(child: _Child, job: bytes, limits: PoolLimits) -> tuple[str, Any]:
             f"the solve overran its {limits.wall_time_s:g} s wall-time limit; "
             "retry with a shorter time limit or fewer households") from None
     if answer is None:
-        _close(child)
+        _close(pool, child)
         log.warning("solver worker died", extra={"exitcode": child.process.returncode})
         raise SolverUnavailable("the solver worker stopped unexpectedly; retry shortly")
     tag, value = pickle.loads(answer)  # noqa: S301 - written by our own child process
     return str(tag), value
 
 
-def _run(fn: Callable[..., R], args: tuple[Any, ...], limits: PoolLimits) -> R:
+def _run(pool: _Children, fn: Callable[..., R], args: tuple[Any, ...], limits: PoolLimits) -> R:
     job = frame(pickle.dumps((fn, args)))
     try:
-        child = _take(limits.memory_mb)
+        child = _take(pool, limits.memory_mb)
     except OSError as exc:
         raise SolverUnavailable("the solver worker could not start; retry shortly") from exc
     keep = False
     try:
-        tag, value = _exchange(child, job, limits)
+        tag, value = _exchange(pool, child, job, limits)
         child.jobs += 1
         # After bad input the child is as it was; after any other failure it exits.
         keep = tag == "ok" or (isinstance(value, Failure) and value.kind == "input")
     finally:
         if keep:
-            _release(child, limits)
+            _release(pool, child, limits)
         else:
-            _discard(child, limits)
+            _discard(pool, child, limits)
     if tag == "ok":
         result: R = value
         return result
@@ -362,11 +352,39 @@ class _InputError(SolverInputError):
 # ---- the batch solve ------------------------------------------------------------------
 
 
-def solve_batch_in_worker(households: Sequence[Household], shelters: Sequence[ShelterOption],
-                          weights: MatchWeights, options: BatchOptions,
-                          limits: PoolLimits) -> BatchResult:
-    """`solvers.matching.solve_batch` in a worker process (see the module docstring)."""
-    return run_in_worker(
-        solve_plain,
-        (tuple(households), tuple(plain_shelter(s) for s in shelters), weights, options),
-        limits)
+class SolverPool:
+    """This process's solver children and solve slots, built once by the app factory and held
+    by `Services` (api/services.py), so no module holds process state of its own."""
+
+    def __init__(self) -> None:
+        self.children = _Children()
+        _LIVE.add(self)
+
+    def run(self, fn: Callable[..., R], args: tuple[Any, ...], limits: PoolLimits) -> R:
+        """Run `fn(*args)` in a solver child process under `limits`; its value or a domain
+        error. `fn` and `args` must be picklable (a module-level function and plain values),
+        and `fn` importable in a child that has only the standard library and `solvers`."""
+        sem = _slots(self.children, limits)
+        if not sem.acquire(timeout=limits.queue_wait_s):
+            raise SolverUnavailable("every solver slot is busy; retry shortly")
+        try:
+            return _run(self.children, fn, args, limits)
+        finally:
+            sem.release()
+
+    def solve_batch(self, households: Sequence[Household], shelters: Sequence[ShelterOption],
+                    weights: MatchWeights, options: BatchOptions,
+                    limits: PoolLimits) -> BatchResult:
+        """`solvers.matching.solve_batch` in a worker process (see the module docstring)."""
+        return self.run(
+            solve_plain,
+            (tuple(households), tuple(plain_shelter(s) for s in shelters), weights, options),
+            limits)
+
+    def close(self) -> None:
+        """Stop the idle children; busy ones are stopped as their solves end."""
+        pool = self.children
+        with pool.lock:
+            idle, pool.idle = pool.idle, []
+        for child in idle:
+            _close(pool, child)

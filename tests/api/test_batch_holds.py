@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from api.config import Settings
 from api.deps import Services
 from core.models import Role
-from logistics.matching import solver_pool
+from logistics.matching.solver_pool import SolverPool
 from tests.api.web_support import sign_in
 from tests.conftest import TEST_KEY
 from tests.support import SAFETY_CAP_S, Account, AccountFactory, served, shelter_body
@@ -237,7 +237,7 @@ def _another_batch_while_solving(monkeypatch: pytest.MonkeyPatch, client: TestCl
                                  who: Account, cases: list[dict[str, Any]]) -> list[Any]:
     """After the next solve and before its holds are staged, run another whole held batch:
     the interleaving two workers may produce, made certain. Returns its response, once run."""
-    real: Callable[..., Any] = solver_pool.solve_batch_in_worker
+    real: Callable[..., Any] = SolverPool.solve_batch
     other: list[Any] = []
 
     def racing(*args: Any, **kwargs: Any) -> Any:
@@ -247,7 +247,7 @@ def _another_batch_while_solving(monkeypatch: pytest.MonkeyPatch, client: TestCl
             other[0] = _batch(client, who, cases)
         return result
 
-    monkeypatch.setattr(solver_pool, "solve_batch_in_worker", racing)
+    monkeypatch.setattr(SolverPool, "solve_batch", racing)
     return other
 
 

@@ -18,8 +18,8 @@ from core.principal import SYSTEM
 from logistics.beds import inventory as bed_service
 from logistics.beds.models import BedHold
 from logistics.matching import service as matching_service
-from logistics.matching import solver_pool
 from logistics.matching.models import MatchCase
+from logistics.matching.solver_pool import SolverPool
 from logistics.shelters.visibility import rounded_distance_m
 from logistics.vocabulary import BedType
 from solvers.geo import haversine_m, travel_minutes
@@ -274,7 +274,7 @@ def test_batch_hold_places_every_hold_in_one_go(client: TestClient, shelters: di
 def _steal_beds_after_solving(monkeypatch: pytest.MonkeyPatch, services: Services,
                               times: int) -> list[int]:
     """After each of the first `times` solves, admit people into the beds the plan chose."""
-    real: Callable[..., Any] = solver_pool.solve_batch_in_worker
+    real: Callable[..., Any] = SolverPool.solve_batch
     calls: list[int] = []
 
     def racing(*args: Any, **kwargs: Any) -> Any:
@@ -290,7 +290,7 @@ def _steal_beds_after_solving(monkeypatch: pytest.MonkeyPatch, services: Service
                                       bed_type=BedType(a.bed_type), beds=free, admit=True)
         return result
 
-    monkeypatch.setattr(solver_pool, "solve_batch_in_worker", racing)
+    monkeypatch.setattr(SolverPool, "solve_batch", racing)
     return calls
 
 

@@ -18,9 +18,8 @@ import pytest
 from logistics.matching import solver_pool
 from logistics.matching.solver_pool import (
     PoolLimits,
+    SolverPool,
     SolverUnavailable,
-    run_in_worker,
-    solve_batch_in_worker,
 )
 from solvers.errors import SolverInputError
 from solvers.matching import (
@@ -33,6 +32,11 @@ from solvers.matching import (
 )
 from solvers.matching.validation import validate_plan
 from tests.support import wait_for
+
+# One pool for the module, as one app process has one (api/services.py).
+POOL = SolverPool()
+run_in_worker = POOL.run
+solve_batch_in_worker = POOL.solve_batch
 
 LIMITS = PoolLimits(wall_time_s=20, memory_mb=2048)
 OPTIONS = BatchOptions(max_time_in_seconds=2, num_workers=2, random_seed=7)
@@ -215,8 +219,9 @@ def test_bad_input_leaves_the_child_serving() -> None:
 # holds), prints its solver child's pid and the copy's, and waits.
 _PARENT = """
 import os, sys
-from logistics.matching.solver_pool import PoolLimits, run_in_worker
-child = run_in_worker(os.getpid, (), PoolLimits(wall_time_s=60, memory_mb=2048))
+from logistics.matching.solver_pool import PoolLimits, SolverPool
+pool = SolverPool()  # held, as Services holds the app's
+child = pool.run(os.getpid, (), PoolLimits(wall_time_s=60, memory_mb=2048))
 copy = os.fork()
 if copy == 0:
     sys.stdin.read()
