@@ -18,27 +18,13 @@ from pydantic import Field as Value
 
 from core.types import StrictBool, StrictFloat, StrictInt
 from logistics.beds.models import HoldPublic
-from logistics.cases.models import ExclusionPoint, Location
+from logistics.cases.models import Exclusions, HouseholdMember, Location, Need
 
 MAX_MEMBERS = 30
 MAX_BATCH = 1000
 CASE_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"
 
 _STRICT = ConfigDict(extra="forbid")
-
-
-class GenderIn(StrEnum):
-    FEMALE = "female"
-    MALE = "male"
-    TRANSGENDER = "transgender"
-    NONBINARY = "nonbinary"
-
-
-class NeedIn(StrEnum):
-    WHEELCHAIR = "wheelchair"
-    PETS = "pets"
-    CHILDREN = "children"
-    MEDICAL = "medical"
 
 
 class TraffickingIn(StrEnum):
@@ -48,40 +34,9 @@ class TraffickingIn(StrEnum):
     NONE = "none"
 
 
-class MemberIn(BaseModel):
-    model_config = _STRICT
-
-    age: StrictInt = Value(ge=0, le=120)
-    gender: GenderIn
-
-
-# The same shapes as a stored case's (logistics/cases/models.py), so inline and stored cases agree.
-LocationIn = Location
-PointIn = ExclusionPoint
-
-
-class ExclusionsIn(BaseModel):
-    model_config = _STRICT
-
-    points: list[PointIn] = Value(default_factory=list, max_length=50)
-    cities: list[str] = Value(default_factory=list, max_length=50)
-    states: list[str] = Value(default_factory=list, max_length=60)
-    shelter_ids: list[StrictInt] = Value(default_factory=list, max_length=200)
-
-    @field_validator("cities")
-    @classmethod
-    def _cities(cls, value: list[str]) -> list[str]:
-        cleaned = [c.strip() for c in value]
-        if any(not c or len(c) > 120 for c in cleaned):
-            raise ValueError('each city is "Name" or "Name, ST", 1-120 characters')
-        return cleaned
-
-    @field_validator("states")
-    @classmethod
-    def _states(cls, value: list[str]) -> list[str]:
-        if any(len(s) != 2 or not s.isascii() or not s.isupper() for s in value):
-            raise ValueError("states are two-letter codes such as 'TX'")
-        return sorted(set(value))
+# An inline case is a stored case's shape (logistics/cases/models.py): the same member,
+# location and exclusion models, so inline and stored cases cannot drift apart. Only the
+# trafficking type differs: inline it may be "none" (unknown on a first call).
 
 
 class MatchCase(BaseModel):
@@ -90,12 +45,12 @@ class MatchCase(BaseModel):
     model_config = _STRICT
 
     case_ref: str = Value(pattern=CASE_REF_PATTERN)
-    household: list[MemberIn] = Value(min_length=1, max_length=MAX_MEMBERS)
+    household: list[HouseholdMember] = Value(min_length=1, max_length=MAX_MEMBERS)
     languages: list[str] = Value(default_factory=lambda: ["en"], max_length=10)
     trafficking_type: TraffickingIn = TraffickingIn.NONE
-    needs: list[NeedIn] = Value(default_factory=list, max_length=4)
-    location: LocationIn
-    exclusions: ExclusionsIn = Value(default_factory=ExclusionsIn)
+    needs: list[Need] = Value(default_factory=list, max_length=4)
+    location: Location
+    exclusions: Exclusions = Value(default_factory=Exclusions)
     has_photo_id: StrictBool = False
     urgency: StrictInt = Value(default=3, ge=1, le=5)
     max_travel_km: StrictInt = Value(default=800, ge=0, le=10_000)
