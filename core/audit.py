@@ -16,15 +16,12 @@ from sqlmodel import Session
 
 from core.clock import utcnow
 from core.db import SIDE_WRITER
+from core.errors import AuditTampering
 from core.models import AuditEntry
 from core.principal import Principal
 
 _TABLE: Table = AuditEntry.__table__  # type: ignore[attr-defined]
 _INSERT = insert(_TABLE).returning(_TABLE.c.id)
-
-
-class AuditTampering(RuntimeError):
-    """Raised when code tries to change or delete an audit row: a bug, never a user error."""
 
 
 def record(

@@ -19,17 +19,11 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from core.errors import DecryptionError, KeyError_
+
 _VERSION = b"\x01"
 _NONCE_BYTES = 12
 KEY_BYTES = 32
-
-
-class KeyError_(ValueError):
-    """The configured key is malformed (wrong length or not base64)."""
-
-
-class DecryptionError(ValueError):
-    """A sealed value did not open: wrong key, wrong field, or tampered bytes."""
 
 
 def decode_key(text: str) -> bytes:

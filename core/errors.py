@@ -3,6 +3,13 @@
 Domain packages derive their own base from `DomainError` and pick one of these kinds, so a
 "not found" in the registry and one in safety plans read the same to a client, and the mapping
 to problem+json lives in one place (`api/errors.py`).
+
+    DomainError (expected failures, shown to callers as problem+json)
+    ├── InvalidInput, NotFound, Forbidden, Unauthenticated, Conflict, PreconditionFailed,
+    │   PreconditionRequired, TooManyAttempts, IdempotencyMismatch
+    └── each package's base: LogisticsError, NetworkError, SafetyPlanError, ...
+    KeyError_, DecryptionError (ValueError: a bad key or a sealed value that does not open)
+    AuditTampering (RuntimeError: code that tried to change the audit log; a bug)
 """
 
 from __future__ import annotations
@@ -95,3 +102,15 @@ class IdempotencyMismatch(DomainError):
     kind: ClassVar[ErrorKind] = "invalid"
     code = "idempotency-key-reused"
     title = "Idempotency-Key reused with a different request"
+
+
+class KeyError_(ValueError):
+    """The configured key is malformed (wrong length or not base64)."""
+
+
+class DecryptionError(ValueError):
+    """A sealed value did not open: wrong key, wrong field, or tampered bytes."""
+
+
+class AuditTampering(RuntimeError):
+    """Raised when code tries to change or delete an audit row: a bug, never a user error."""

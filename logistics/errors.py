@@ -151,3 +151,9 @@ class InvalidTransition(LogisticsError):
     kind: ClassVar[ErrorKind] = "conflict"
     code = "invalid-transition"
     title = "This status change is not allowed"
+
+
+class SolverUnavailable(LogisticsError):
+    kind: ClassVar[ErrorKind] = "unavailable"
+    code = "solver-unavailable"
+    title = "The solver is unavailable"

@@ -9,7 +9,8 @@ at fault so the HTTP layer can turn it into a 422 without parsing messages.
     ├── InvalidHouseholdError, InvalidShelterError, UnknownShelterError, InvalidOptionsError
     │   (matching)
     ├── TransitInputError (transit)
-    └── AllocationInputError (travel budget allocation)
+    ├── AllocationInputError (travel budget allocation)
+    └── ChildInputError (any of these, found in a solver child, raised in its parent)
 """
 
 from __future__ import annotations
@@ -46,3 +47,8 @@ class AllocationInputError(SolverInputError):
 
 class TransitInputError(SolverInputError):
     """Bad input to the transit engine (network, query, rules)."""
+
+
+class ChildInputError(SolverInputError):
+    """Bad input found by a solver running in a child process, raised again in the parent with
+    the same field (`logistics.matching.solver_pool`)."""

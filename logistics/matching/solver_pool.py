@@ -48,11 +48,10 @@ import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
-from core.errors import ErrorKind
-from logistics.errors import LogisticsError
-from solvers.errors import SolverInputError
+from logistics.errors import SolverUnavailable
+from solvers.errors import ChildInputError
 from solvers.matching import BatchOptions, BatchResult, Household, MatchWeights, ShelterOption
 from solvers.worker import HEADER, READY, Failure, frame, plain_shelter, solve_plain
 
@@ -67,12 +66,6 @@ _START_CAP_S = 120.0
 # that a slow leak in a native library cannot grow towards the memory cap.
 JOBS_PER_CHILD = 200
 _CHUNK = 1 << 20
-
-
-class SolverUnavailable(LogisticsError):
-    kind: ClassVar[ErrorKind] = "unavailable"
-    code = "solver-unavailable"
-    title = "The solver is unavailable"
 
 
 @dataclass(frozen=True)
@@ -336,17 +329,13 @@ def _run(pool: _Children, fn: Callable[..., R], args: tuple[Any, ...], limits: P
         return result
     assert isinstance(value, Failure)
     if value.kind == "input":
-        raise _InputError(value.field, value.message)
+        raise ChildInputError(value.field, value.message)
     if value.kind == "memory":
         raise SolverUnavailable(
             f"the solve needed more than its {limits.memory_mb} MB memory cap; "
             "retry with fewer households")
     log.warning("solver failed", extra={"error": value.message})
     raise SolverUnavailable("the solver failed; retry shortly")
-
-
-class _InputError(SolverInputError):
-    """Bad input detected in the child, re-raised in the parent with the same field."""
 
 
 # ---- the batch solve ------------------------------------------------------------------

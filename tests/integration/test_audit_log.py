@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from api.deps import Services
 from core import audit
-from core.audit import AuditTampering
+from core.errors import AuditTampering
 from core.models import AuditEntry
 from core.principal import SYSTEM
 from tests.support import BACKEND

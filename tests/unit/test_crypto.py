@@ -7,14 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core.crypto import (
-    DecryptionError,
-    FieldCipher,
-    KeyError_,
-    decode_key,
-    load_or_create_key,
-    new_key_text,
-)
+from core.crypto import FieldCipher, decode_key, load_or_create_key, new_key_text
+from core.errors import DecryptionError, KeyError_
 
 
 def test_round_trip_and_fresh_nonce() -> None:
