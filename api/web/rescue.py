@@ -54,35 +54,38 @@ def _config(services: Services) -> matching_service.BatchConfig:
 
 def _map(services: Services, principal: Principal, cases: list[MatchCase],
          result: BatchResponse) -> dict[str, Any]:
+    """The placement map's data: households, shelters and lines between them. A safe house is
+    drawn as its public grid cell, never a point, for every viewer (its staff included: a
+    shared screen is no place for the address), and gets no line from its households."""
     by_ref = {c.case_ref: c for c in cases}
-    points: dict[int, tuple[float, float] | None] = {}
-    names: dict[int, str] = {}
     counts: dict[int, int] = {}
+    names: dict[int, str] = {}
+    for a in result.assignments:
+        counts[a.shelter_id] = counts.get(a.shelter_id, 0) + 1
+        names[a.shelter_id] = a.shelter_name
     with services.db.read_session() as session:
-        for a in result.assignments:
-            counts[a.shelter_id] = counts.get(a.shelter_id, 0) + 1
-            names[a.shelter_id] = a.shelter_name
-            if a.shelter_id not in points:
-                view = shelters.get_shelter(session, actor=principal, cipher=services.cipher,
-                                            shelter_id=a.shelter_id)
-                # A safe house's point never goes on a shared map, even for those who may see it.
-                visible = not view.confidential_location and view.lat is not None
-                points[a.shelter_id] = (view.lat, view.lon) if visible else None  # type: ignore[assignment]
+        points = shelters.public_points(session, sorted(counts))
     spec: dict[str, Any] = {"tiles": services.settings.web_map_tiles_url,
                             "attribution": "© OpenStreetMap contributors", "shelters": [],
-                            "households": [], "lines": []}
-    for shelter_id, point in points.items():
-        if point is not None:
-            spec["shelters"].append({"lat": point[0], "lon": point[1],
-                                     "label": f"{names[shelter_id]} ({counts[shelter_id]})"})
+                            "cells": [], "households": [], "lines": []}
+    for shelter_id, point in sorted(points.items()):
+        label = f"{names[shelter_id]} ({counts[shelter_id]})"
+        if point.cell_deg is None:
+            spec["shelters"].append({"lat": point.lat, "lon": point.lon, "label": label})
+        else:
+            half = point.cell_deg / 2
+            spec["cells"].append({"south": point.lat - half, "west": point.lon - half,
+                                  "north": point.lat + half, "east": point.lon + half,
+                                  "label": label})
     for a in result.assignments:
         case = by_ref.get(a.case_ref)
         home = (case.location.lat, case.location.lon) if case else (None, None)
         if home[0] is None or home[1] is None:
             continue
         spec["households"].append({"lat": home[0], "lon": home[1], "label": a.case_ref})
-        if points.get(a.shelter_id):
-            spec["lines"].append([list(home), list(points[a.shelter_id] or ())])
+        target = points.get(a.shelter_id)
+        if target is not None and target.cell_deg is None:
+            spec["lines"].append([list(home), [target.lat, target.lon]])
     return spec
 
 

@@ -6,6 +6,8 @@ addresses are involved) the field cipher, writes its audit row and commits once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel import Session, col, select
 
 from core import audit
@@ -24,7 +26,7 @@ from logistics.shelters.models import (
     ShelterPublic,
     ShelterStaff,
 )
-from logistics.shelters.visibility import can_manage, coarse_point
+from logistics.shelters.visibility import CONFIDENTIAL_GRID_DEG, can_manage, coarse_point
 from logistics.vocabulary import mask_to_populations, populations_to_mask
 
 ADDRESS_FIELD = "shelter.street_address"
@@ -107,6 +109,25 @@ def get_shelter(
                      object_id=shelter_id, purpose="registry")
         session.commit()
     return view
+
+
+@dataclass(frozen=True, slots=True)
+class PublicPoint:
+    """Where a shelter may be drawn for anyone: its point, or for a safe house the centre of
+    its public grid cell (`cell_deg` wide), never the sealed point."""
+
+    lat: float
+    lon: float
+    cell_deg: float | None
+
+
+def public_points(session: Session, shelter_ids: list[int]) -> dict[int, PublicPoint]:
+    """The public points of these shelters (ids not found are left out). A shared map draws
+    these for every viewer, manager or not, so reading them is no read of a sealed address."""
+    rows = session.exec(select(Shelter).where(col(Shelter.id).in_(sorted(set(shelter_ids)))))
+    return {s.id: PublicPoint(s.lat, s.lon, CONFIDENTIAL_GRID_DEG if s.confidential_location
+                              else None)
+            for s in rows if s.id is not None and s.lat is not None and s.lon is not None}
 
 
 def languages_of(session: Session, shelter_ids: list[int]) -> dict[int, list[str]]:

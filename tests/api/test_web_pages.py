@@ -5,8 +5,10 @@ travel search without ID)."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -285,3 +287,51 @@ def test_static_files_are_served(client: TestClient) -> None:
     for path in ("/web/static/app.js", "/web/static/app.css", "/web/static/vendor/htmx.min.js",
                  "/web/static/vendor/leaflet/leaflet.js"):
         assert client.get(path).status_code == 200, path
+
+
+def _map_data(page: str) -> dict[str, Any]:
+    found = re.search(r'<script type="application/json" id="map-data"[^>]*>(.*?)</script>',
+                      page, re.S)
+    assert found
+    data: dict[str, Any] = json.loads(found.group(1))
+    return data
+
+
+def test_the_rescue_map_draws_a_safe_house_only_as_its_public_cell(
+        client: TestClient, services: Services, make: AccountFactory, admin: Account) -> None:
+    # A safe house whose staff signs in too: even they see only its cell on the shared map.
+    exact = (38.91234, -77.01876)
+    safe = _shelter(client, admin, make, name="Quiet Harbor", lat=exact[0], lon=exact[1],
+                    confidential_location=True)
+    _shelter(client, admin, make, name="Open Door", lat=38.95, lon=-77.05)
+    advocate = make.account(Role.ADVOCATE)
+    token = sign_in(client, services, advocate.name, next_page="/web/rescue")
+    csv = ("case_ref,members,lat,lon,city,state,languages,has_photo_id,needs\n"
+           + "".join(f"M-{i},30F,38.9{i},-77.0{i},,,en,no,\n" for i in range(1, 9)))
+    found = client.post("/web/rescue", data={"csrf_token": token, "households": csv,
+                                             "action": "match"})
+    assert found.status_code == 200
+    spec = _map_data(found.text)
+    assert [c["label"].split(" (")[0] for c in spec["cells"]] == ["Quiet Harbor"]
+    cell = spec["cells"][0]
+    assert round(cell["north"] - cell["south"], 6) == 0.05  # the public grid cell, whole
+    assert cell["south"] <= exact[0] <= cell["north"] and cell["west"] <= exact[1] <= cell["east"]
+    assert all(s["label"].startswith("Open Door") for s in spec["shelters"])
+    raw = found.text.split('id="map-data"')[1].split("</script>")[0]
+    assert "38.91234" not in raw and "-77.01876" not in raw
+    # lines go only to shelters drawn as points, never to a safe house
+    drawn = {(s["lat"], s["lon"]) for s in spec["shelters"]}
+    assert all(tuple(line[1]) in drawn for line in spec["lines"])
+    assert spec["lines"] and 'data-legend=' in found.text and "safe-house" in found.text
+    assert safe > 0
+
+
+def test_the_offline_base_map_is_served_as_static_files(client: TestClient) -> None:
+    states = client.get("/web/static/basemap/us-states.json")
+    assert states.status_code == 200
+    names = {f["properties"]["name"] for f in states.json()["features"]}
+    assert {"Texas", "District of Columbia", "Alaska", "Hawaii"} <= names
+    cities = client.get("/web/static/basemap/us-cities.json").json()
+    assert {"name": "Houston", "state": "TX"}.items() <= next(
+        c for c in cities if c["name"] == "Houston").items()
+    assert client.get("/web/static/app.js").text.count("basemap/") >= 1

@@ -57,15 +57,54 @@
     input.files[0].text().then(function (text) { into.value = text; });
   });
 
+  // Without a tile server the map draws a bundled base layer (US states and the largest
+  // cities: /web/static/basemap, public data), so it works with no network.
+  function baseLayer(map) {
+    var path = "/web/static/basemap/";
+    fetch(path + "us-states.json").then(function (r) { return r.json(); }).then(function (geo) {
+      L.geoJSON(geo, { interactive: false, style: function () {
+        return { color: "#8c959d", weight: 1, fillColor: "#eef1f3", fillOpacity: 1 };
+      } }).addTo(map).bringToBack();
+    }).catch(function () { /* the markers still show */ });
+    fetch(path + "us-cities.json").then(function (r) { return r.json(); }).then(function (cities) {
+      cities.forEach(function (c) {
+        L.circleMarker([c.lat, c.lon], { radius: 2, color: "#5b6770", interactive: false })
+          .bindTooltip(c.name, { permanent: map.getZoom() >= 6, direction: "right",
+                                 className: "city-label" }).addTo(map);
+      });
+    }).catch(function () {});
+  }
+  function legend(map, spec) {
+    var control = L.control({ position: "bottomright" });
+    control.onAdd = function () {
+      var box = L.DomUtil.create("div", "map-legend");
+      var rows = [["household", spec.households], ["shelter", spec.shelters],
+                  ["safe-house", spec.cells]];
+      var labels = JSON.parse(document.getElementById("map-data").getAttribute("data-legend")
+                              || "{}");
+      rows.forEach(function (row) {
+        if (!row[1] || !row[1].length) { return; }
+        var line = L.DomUtil.create("div", "", box);
+        L.DomUtil.create("span", "swatch " + row[0], line);
+        line.appendChild(document.createTextNode(" " + (labels[row[0]] || row[0])));
+      });
+      return box;
+    };
+    control.addTo(map);
+  }
   function drawMap() {
     var holder = document.getElementById("map");
     var data = document.getElementById("map-data");
     if (!holder || !data || typeof L === "undefined") { return; }
     var spec = JSON.parse(data.textContent || "{}");
-    var map = L.map(holder, { attributionControl: Boolean(spec.tiles) });
+    var map = L.map(holder, { attributionControl: true });
     if (spec.tiles) {
       L.tileLayer(spec.tiles, { maxZoom: 18, attribution: spec.attribution || "" }).addTo(map);
+    } else {
+      map.attributionControl.addAttribution("US Census Bureau; GeoNames (CC BY 4.0)");
+      baseLayer(map);
     }
+    L.control.scale({ imperial: true, metric: true }).addTo(map);
     var bounds = [];
     (spec.lines || []).forEach(function (line) {
       L.polyline(line, { color: "#5b6770", weight: 1, opacity: 0.7 }).addTo(map);
@@ -80,6 +119,14 @@
         .bindTooltip(s.label).addTo(map);
       bounds.push([s.lat, s.lon]);
     });
+    // A safe house is only ever its public cell: a hatched square, no point, no line.
+    (spec.cells || []).forEach(function (c) {
+      L.rectangle([[c.south, c.west], [c.north, c.east]],
+                  { color: "#6a1b9a", weight: 1, fillOpacity: 0.25, dashArray: "3" })
+        .bindTooltip(c.label).addTo(map);
+      bounds.push([c.south, c.west], [c.north, c.east]);
+    });
+    legend(map, spec);
     if (bounds.length) { map.fitBounds(bounds, { padding: [20, 20] }); }
     else { map.setView([39.5, -98.35], 4); }
   }
