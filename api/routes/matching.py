@@ -13,22 +13,22 @@ from api.deps import PrincipalDep, ServicesDep
 from logistics.matching import service as matching_service
 from logistics.matching.models import (
     BatchMatchRequest,
-    BatchResponse,
+    BatchMatchResult,
     MatchRequest,
-    MatchResponse,
+    MatchResult,
 )
 
 router = APIRouter(prefix="/v1", tags=["matching"])
 
 
-@router.post("/matches", response_model=MatchResponse)
+@router.post("/matches", response_model=MatchResult)
 def match(body: MatchRequest, principal: PrincipalDep, services: ServicesDep) -> object:
     return matching_service.match_household(services.db, actor=principal,
                                             cipher=services.cipher, request=body,
                                             probe_limits=services.probe_limits)
 
 
-@router.post("/matches/batch", response_model=BatchResponse)
+@router.post("/matches/batch", response_model=BatchMatchResult)
 def match_batch(body: BatchMatchRequest, principal: PrincipalDep, services: ServicesDep) -> object:
     s = services.settings
     config = matching_service.BatchConfig(

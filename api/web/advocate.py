@@ -40,7 +40,7 @@ from logistics.beds.models import HoldCreate
 from logistics.cases import service as case_service
 from logistics.cases.models import CaseCreate
 from logistics.matching import service as matching_service
-from logistics.matching.models import MatchRequest, MatchResponse
+from logistics.matching.models import MatchRequest, MatchResult
 from logistics.vocabulary import BedType
 from safety_plans import i18n as plan_i18n
 from safety_plans import screenings as service_screenings
@@ -125,7 +125,7 @@ def _case_page(request: Request, services: Services, session: Session, identity:
                                  case_id=case_id)
     case_plans = plans.list_case_plans(session, actor=principal, case_id=case_id, limit=50,
                                        offset=0)
-    match: MatchResponse | None = None
+    match: MatchResult | None = None
     match_error = None
     try:
         match = matching_service.match_household(

@@ -27,7 +27,12 @@ from core.errors import DomainError
 from core.models import Role
 from core.principal import Principal
 from logistics.matching import service as matching_service
-from logistics.matching.models import BatchMatchRequest, BatchOptionsIn, BatchResponse, MatchCase
+from logistics.matching.models import (
+    BatchMatchOptions,
+    BatchMatchRequest,
+    BatchMatchResult,
+    MatchCase,
+)
 from logistics.shelters import service as shelters
 
 router = APIRouter(prefix="/web/rescue", include_in_schema=False)
@@ -53,7 +58,7 @@ def _config(services: Services) -> matching_service.BatchConfig:
 
 
 def _map(services: Services, principal: Principal, cases: list[MatchCase],
-         result: BatchResponse) -> dict[str, Any]:
+         result: BatchMatchResult) -> dict[str, Any]:
     """The placement map's data: households, shelters and lines between them. A safe house is
     drawn as its public grid cell, never a point, for every viewer (its staff included: a
     shared screen is no place for the address), and gets no line from its households."""
@@ -102,7 +107,7 @@ async def run(request: Request, services: ServicesDep, identity: PostDep,
             households = raw.decode("utf-8-sig", errors="replace")
     hold = action == "hold"
 
-    def page(result: BatchResponse | None, notice: tuple[str, str, dict[str, object]] | None,
+    def page(result: BatchMatchResult | None, notice: tuple[str, str, dict[str, object]] | None,
              status: int, map_json: str | None = None) -> Response:
         return render(request, services.settings, "rescue.html", identity=identity,
                       status=status, households=households, result=result, notice=notice,
@@ -114,10 +119,10 @@ async def run(request: Request, services: ServicesDep, identity: PostDep,
         detail = "; ".join(f"{f}: {m}" for f, m in exc.errors)
         return page(None, ("error", "{detail}", {"detail": detail}), 422)
 
-    def solve() -> tuple[BatchResponse, dict[str, Any]]:
+    def solve() -> tuple[BatchMatchResult, dict[str, Any]]:
         result = matching_service.match_batch(
             services.db, actor=principal, cipher=services.cipher,
-            request=BatchMatchRequest(cases=cases, options=BatchOptionsIn(
+            request=BatchMatchRequest(cases=cases, options=BatchMatchOptions(
                 hold=hold, hold_ttl_minutes=hold_ttl_minutes)),
             config=_config(services), solvers=services.solver_pool,
             probe_limits=services.probe_limits)

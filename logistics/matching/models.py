@@ -27,7 +27,7 @@ CASE_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"
 _STRICT = ConfigDict(extra="forbid")
 
 
-class TraffickingIn(StrEnum):
+class InlineTraffickingType(StrEnum):
     SEX = "sex"
     LABOR = "labor"
     BOTH = "both"
@@ -47,7 +47,7 @@ class MatchCase(BaseModel):
     case_ref: str = Value(pattern=CASE_REF_PATTERN)
     household: list[HouseholdMember] = Value(min_length=1, max_length=MAX_MEMBERS)
     languages: list[str] = Value(default_factory=lambda: ["en"], max_length=10)
-    trafficking_type: TraffickingIn = TraffickingIn.NONE
+    trafficking_type: InlineTraffickingType = InlineTraffickingType.NONE
     needs: list[Need] = Value(default_factory=list, max_length=4)
     location: Location
     exclusions: Exclusions = Value(default_factory=Exclusions)
@@ -74,7 +74,7 @@ class MatchRequest(BaseModel):
     limit: StrictInt = Value(default=10, ge=1, le=50)
 
 
-class WeightsIn(BaseModel):
+class BatchWeights(BaseModel):
     """Priority and preference weights (see docs/matching.md); all must be >= 0."""
 
     model_config = _STRICT
@@ -86,13 +86,13 @@ class WeightsIn(BaseModel):
     fresh_max_age_minutes: StrictInt = Value(default=720, ge=0, le=60 * 24 * 30)
 
 
-class BatchOptionsIn(BaseModel):
+class BatchMatchOptions(BaseModel):
     model_config = _STRICT
 
     hold: StrictBool = False
     hold_ttl_minutes: StrictInt = Value(default=90, ge=5, le=24 * 60)
     time_limit_s: StrictFloat | None = Value(default=None, gt=0)
-    weights: WeightsIn = Value(default_factory=WeightsIn)
+    weights: BatchWeights = Value(default_factory=BatchWeights)
     seed: StrictInt = Value(default=0, ge=0, le=2**31 - 1)
 
 
@@ -103,7 +103,7 @@ class BatchMatchRequest(BaseModel):
 
     cases: list[MatchCase] = Value(default_factory=list, max_length=MAX_BATCH)
     case_ids: list[StrictInt] = Value(default_factory=list, max_length=MAX_BATCH)
-    options: BatchOptionsIn = Value(default_factory=BatchOptionsIn)
+    options: BatchMatchOptions = Value(default_factory=BatchMatchOptions)
 
 
 # ---- responses ------------------------------------------------------------------------
@@ -142,7 +142,7 @@ class ExcludedReason(BaseModel):
     sentence: str
 
 
-class MatchResponse(BaseModel):
+class MatchResult(BaseModel):
     case_ref: str
     case_id: int | None
     options: list[MatchOption]
@@ -188,7 +188,7 @@ class BatchCertificate(BaseModel):
     pairs_modelled: int
 
 
-class BatchResponse(BaseModel):
+class BatchMatchResult(BaseModel):
     status: str
     assignments: list[BatchAssignment]
     unplaced: list[BatchUnplaced]

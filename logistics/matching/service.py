@@ -39,14 +39,14 @@ from logistics.matching.models import (
     BatchAssignment,
     BatchCertificate,
     BatchMatchRequest,
+    BatchMatchResult,
     BatchObjective,
-    BatchResponse,
     BatchUnplaced,
     ExcludedReason,
     MatchCase,
     MatchOption,
     MatchRequest,
-    MatchResponse,
+    MatchResult,
     ScoreParts,
 )
 from logistics.matching.snapshot import ShelterMeta, Snapshot, box_for, load_snapshot
@@ -113,7 +113,7 @@ def addresses(session: Session, cipher: FieldCipher, meta: dict[int, ShelterMeta
 class HouseholdMatch:
     """A ranking as answered, plus the free beds of each option's bed type (for plans)."""
 
-    response: MatchResponse
+    response: MatchResult
     open_beds: dict[int, int]
 
 
@@ -146,7 +146,7 @@ def rank_in_session(session: Session, *, actor: Principal, cipher: FieldCipher,
 
 
 def match_household(db: Database, *, actor: Principal, cipher: FieldCipher,
-                    request: MatchRequest, probe_limits: ProbeLimits) -> MatchResponse:
+                    request: MatchRequest, probe_limits: ProbeLimits) -> MatchResult:
     """The best `limit` shelters for one household now, with every exclusion counted."""
     actor.require_role(*MATCHERS)
     probe_guard.guard_match(db, actor=actor, cipher=cipher, request=request,
@@ -174,7 +174,7 @@ def _excluded(ranked: RankResult, unloaded: int) -> list[ExcludedReason]:
 
 def _match_response(session: Session, cipher: FieldCipher,
                     snapshot: IndexedSnapshot, ranked: RankResult,
-                    case_id: int | None) -> MatchResponse:
+                    case_id: int | None) -> MatchResult:
     ids = [int(o.shelter_id) for o in ranked.options]
     meta = snapshot.meta(session, ids)
     address = addresses(session, cipher, meta, ids)
@@ -193,7 +193,7 @@ def _match_response(session: Session, cipher: FieldCipher,
             travel_minutes=minutes, count_age_minutes=o.count_age_minutes, stale=m.stale,
             language_match=o.language_match, specialisation_match=o.specialisation_match,
             score=sum(parts.values()), score_parts=ScoreParts(**parts)))
-    return MatchResponse(
+    return MatchResult(
         case_ref=ranked.case_ref, case_id=case_id, options=options,
         eligible_shelters=ranked.eligible_shelters, shelters_considered=snapshot.total,
         excluded=_excluded(ranked, snapshot.total - snapshot.loaded),
@@ -238,7 +238,7 @@ def _households(db: Database, actor: Principal, cipher: FieldCipher,
 
 def match_batch(db: Database, *, actor: Principal, cipher: FieldCipher,
                 request: BatchMatchRequest, config: BatchConfig, solvers: SolverPool,
-                probe_limits: ProbeLimits) -> BatchResponse:
+                probe_limits: ProbeLimits) -> BatchMatchResult:
     """Place many households at once; with `hold`, hold every placement or none, within the
     agency's mass-rescue budget, keeping (not repeating) a case's earlier batch hold."""
     actor.require_role(*MATCHERS)
@@ -305,7 +305,7 @@ _NOTHING_TO_SOLVE = BatchResult(
     bound=0, gap=0.0, certificate=None, level_status=())
 
 
-def _with_kept(response: BatchResponse, kept: dict[str, HoldPublic]) -> BatchResponse:
+def _with_kept(response: BatchMatchResult, kept: dict[str, HoldPublic]) -> BatchMatchResult:
     """The answer with the holds kept from an earlier batch: among `holds` (so a re-run
     reports the same hold ids), their case_refs in `already_held`; a kept case is in no
     assignment (it was not placed again) and in no `unplaced`."""
@@ -318,7 +318,7 @@ def _with_kept(response: BatchResponse, kept: dict[str, HoldPublic]) -> BatchRes
                                        "held": True, "already_held": sorted(kept)})
 
 
-def _audit_batch(session: Session, actor: Principal, response: BatchResponse,
+def _audit_batch(session: Session, actor: Principal, response: BatchMatchResult,
                  stored: dict[str, int]) -> None:
     placed = {a.case_ref for a in response.assignments}
     audit.record(session, actor, action="match.batch", object_type="match", object_id="batch",
@@ -335,7 +335,7 @@ def _audit_batch(session: Session, actor: Principal, response: BatchResponse,
 
 def _batch_response(snapshot: Snapshot,
                     result: BatchResult, held: dict[str, HoldPublic],
-                    solves: int) -> BatchResponse:
+                    solves: int) -> BatchMatchResult:
     assignments, travel = [], 0
     for a in result.assignments:
         sid = int(a.shelter_id)
@@ -349,7 +349,7 @@ def _batch_response(snapshot: Snapshot,
             distance_m=distance, distance_rounded=m.confidential, travel_minutes=minutes,
             hold_id=hold.id if hold else None))
     obj, cert = result.objective, result.certificate
-    return BatchResponse(
+    return BatchMatchResult(
         status=result.status, assignments=assignments,
         unplaced=[BatchUnplaced(case_ref=u.case_ref, reasons=list(u.reasons),
                                 sentences=[REASONS.get(r, r) for r in u.reasons])

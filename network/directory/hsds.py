@@ -36,9 +36,9 @@ from logistics.interop.hsds import (
 )
 from logistics.vocabulary import WEEKDAYS
 from network.directory.models import (
-    AreaIn,
     AreaKind,
     AreaPublic,
+    CoverageArea,
     Organization,
     OrganizationCreate,
     OrganizationKind,
@@ -175,14 +175,14 @@ def _organization_records(document: Any) -> list[tuple[str, Any]]:
     raise InvalidHsds([{"field": "body", "message": "expected HSDS organizations"}])
 
 
-def parse_area(text: str) -> AreaIn:
+def parse_area(text: str) -> CoverageArea:
     parts = text.split("|")
     kind, state, county, city = [*parts, "", "", "", ""][:4]
     values: dict[str, Any] = {"kind": kind, "state": state or None, "county": county or None,
                               "city": city or None}
     if len(parts) >= 7:
         values.update(lat=float(parts[4]), lon=float(parts[5]), radius_km=float(parts[6]))
-    return AreaIn.model_validate(values)
+    return CoverageArea.model_validate(values)
 
 
 def _service_type(record: dict[str, Any]) -> ServiceType | None:
@@ -271,7 +271,7 @@ def _parse_organization(path: str, record: Any, out: _Problems,
         except (ValidationError, ValueError):
             out.error(f"attributes.area[{i}]", "not a Homeward area code")
     if not areas and state != "XX":
-        areas.append(AreaIn(kind=AreaKind.STATE, state=state))
+        areas.append(CoverageArea(kind=AreaKind.STATE, state=state))
         out.warn("attributes", "no Homeward areas: taken to serve its office's state")
     fields["areas"] = areas
     before = len(out.errors)

@@ -174,7 +174,7 @@ class ServiceArea(SQLModel, table=True):
 _STATE = r"^[A-Z]{2}$"
 
 
-class AreaIn(SQLModel):
+class CoverageArea(SQLModel):
     """national; state (state); county (state, county); city (state, city); radius (lat, lon,
     radius_km). County and city areas may give their own centre and radius; a city without
     one is placed at its GeoNames point."""
@@ -188,7 +188,7 @@ class AreaIn(SQLModel):
     radius_km: StrictFloat | None = Field(default=None, gt=0, le=2000)
 
     @model_validator(mode="after")
-    def _complete(self) -> AreaIn:
+    def _complete(self) -> CoverageArea:
         need = {AreaKind.STATE: ("state",), AreaKind.COUNTY: ("state", "county"),
                 AreaKind.CITY: ("state", "city"),
                 AreaKind.RADIUS: ("lat", "lon", "radius_km")}.get(self.kind, ())
@@ -200,7 +200,7 @@ class AreaIn(SQLModel):
         return self
 
 
-class ServiceIn(SQLModel):
+class OfferedService(SQLModel):
     service_type: ServiceType
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=1000)
@@ -230,8 +230,8 @@ class OrganizationBase(SQLModel):
 
 
 class OrganizationCreate(OrganizationBase):
-    services: list[ServiceIn] = Field(default_factory=list, max_length=30)
-    areas: list[AreaIn] = Field(min_length=1, max_length=200)
+    services: list[OfferedService] = Field(default_factory=list, max_length=30)
+    areas: list[CoverageArea] = Field(min_length=1, max_length=200)
     external_id: str | None = Field(default=None, max_length=64)
 
     @model_validator(mode="after")

@@ -19,9 +19,9 @@ from core.principal import Principal
 from network.directory.models import (
     DEFAULT_RADIUS_KM,
     LEVEL_OF_BODY,
-    AreaIn,
     AreaKind,
     AreaPublic,
+    CoverageArea,
     DirectoryService,
     Organization,
     OrganizationCreate,
@@ -34,7 +34,7 @@ from network.errors import InvalidNetwork, OrganizationNotFound
 from solvers.geo import bounding_box
 
 
-def area_row(organization_id: int, area: AreaIn, home_state: str) -> ServiceArea:
+def area_row(organization_id: int, area: CoverageArea, home_state: str) -> ServiceArea:
     """The stored area: circles get a centre, a radius and their bounding box; a radius
     without a state counts as in the organisation's own state for whole-state searches."""
     lat, lon, radius = area.lat, area.lon, area.radius_km
