@@ -182,7 +182,8 @@ def _recheck(session: Session, *, cipher: FieldCipher, case: Case, voucher: vouc
 
     The same search again, avoiding the case's exclusion zones too: the chosen itinerary must
     be among the answers. Removing places can only drop itineraries, so one that passes no
-    zone and still runs stays in the Pareto set.
+    zone and still runs stays in the Pareto set (unless an exactly equal one is kept in its
+    place: then the caller is told to search again, never given a plan it did not choose).
     """
     zones = [PointIn(lat=p.lat, lon=p.lon, radius_km=p.radius_km)
              for p in decode(cipher, case).exclusions.points]
