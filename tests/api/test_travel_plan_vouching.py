@@ -52,6 +52,9 @@ def test_a_searched_itinerary_becomes_a_plan(client: TestClient, make: AccountFa
     assert options and all(o["itinerary_id"] for o in options)
     assert len({o["itinerary_id"] for o in options}) == len(options)
     train = by_mode(options, "rail")
+    # The id carries the search, sealed: the survivor's starting point cannot be read off it.
+    raw = base64.urlsafe_b64decode(train["itinerary_id"] + "==")
+    assert b"41.8789" not in raw and b"Denver" not in raw and "41.8789" not in str(options)
     made = _book(client, manager, case_id, train["itinerary_id"])
     assert made.status_code == 201, made.text
     plan = made.json()
