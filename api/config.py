@@ -31,6 +31,9 @@ class Settings(BaseModel):
     token_ttl_days: int = 90
     max_tokens_per_account: int = Field(default=5, ge=1, le=100)
     max_active_holds: int = 10
+    # How long an itinerary id from a search stays good for making a travel plan
+    # (logistics/travel/vouch.py); after it, the caller searches again.
+    itinerary_id_minutes: int = Field(default=30, ge=1, le=24 * 60)
     auth_failure_limit: int = 20
     auth_failure_window_s: int = 300
     # Geometry probing (logistics/probes/rules.py): distinct circles per account and place
@@ -67,6 +70,7 @@ class Settings(BaseModel):
             "HOMEWARD_TOKEN_TTL_DAYS": "token_ttl_days",
             "HOMEWARD_MAX_TOKENS_PER_ACCOUNT": "max_tokens_per_account",
             "HOMEWARD_MAX_ACTIVE_HOLDS": "max_active_holds",
+            "HOMEWARD_ITINERARY_ID_MINUTES": "itinerary_id_minutes",
             "HOMEWARD_AUTH_FAILURE_LIMIT": "auth_failure_limit",
             "HOMEWARD_AUTH_FAILURE_WINDOW_S": "auth_failure_window_s",
             "HOMEWARD_PROBE_LIMIT": "probe_limit",

@@ -1,4 +1,5 @@
-"""What the service builds once from its settings: the database and the field cipher.
+"""What the service builds once from its settings: the database, the field cipher and the
+itinerary-id sealer.
 
 It lives apart from `api.app` and `api.deps` so that a CLI command can open the database
 without importing FastAPI, the routes, the web templates and every model: `homeward users add`
@@ -16,6 +17,7 @@ from api.config import Settings
 from core.crypto import FieldCipher, load_or_create_key
 from core.db import Database, DatabaseSettings
 from logistics.probes.rules import ProbeLimits
+from logistics.travel.vouch import ItineraryIds
 
 if TYPE_CHECKING:
     from logistics.matching.solver_pool import SolverPool
@@ -28,6 +30,7 @@ class Services:
     settings: Settings
     db: Database
     cipher: FieldCipher
+    itinerary_ids: ItineraryIds
 
     @cached_property
     def solver_pool(self) -> SolverPool:
@@ -53,5 +56,7 @@ def build_services(settings: Settings) -> Services:
         pool_size=settings.pool_size,
         statement_timeout_ms=settings.statement_timeout_ms,
     ))
-    cipher = FieldCipher(load_or_create_key(settings.secret_key, settings.key_file))
-    return Services(settings=settings, db=db, cipher=cipher)
+    key = load_or_create_key(settings.secret_key, settings.key_file)
+    return Services(settings=settings, db=db, cipher=FieldCipher(key),
+                    itinerary_ids=ItineraryIds.from_key(
+                        key, lifetime=timedelta(minutes=settings.itinerary_id_minutes)))

@@ -3,7 +3,8 @@
 Each value is sealed with a fresh 96-bit nonce and bound to its field by the associated data,
 so a ciphertext copied from one column to another fails to open. The key is 32 random bytes
 from `HOMEWARD_SECRET_KEY` (URL-safe base64) or a key file created with mode 0600 on first
-run; it is never written to the database.
+run; it is never written to the database. `TokenSealer` seals short opaque tokens the server
+hands out and must later recognise (itinerary ids), each purpose under a subkey of its own.
 """
 
 from __future__ import annotations
@@ -96,3 +97,41 @@ class FieldCipher:
 
     def open_optional(self, sealed: bytes | None, *, field: str) -> str | None:
         return None if sealed is None else self.open(sealed, field=field)
+
+
+class TokenSealer:
+    """Opaque, authenticated tokens for one purpose: AES-256-GCM under a subkey of the server key.
+
+    The subkey is HMAC-SHA256(key, purpose), so a token of one purpose never opens as another
+    and no token shares a key with the field cipher. AES-GCM rather than a bare HMAC because a
+    token may carry what a caller searched for (places, ages): it must be unreadable as well
+    as unforgeable while it sits in a browser form or a client's log. Tokens are URL-safe
+    base64 without padding.
+    """
+
+    def __init__(self, key: bytes, *, purpose: str) -> None:
+        if len(key) != KEY_BYTES:
+            raise KeyError_(f"key must be {KEY_BYTES} bytes")
+        subkey = hmac.new(key, b"homeward-token:" + purpose.encode(), hashlib.sha256).digest()
+        self._aead = AESGCM(subkey)
+        self._aad = purpose.encode()
+
+    def seal(self, payload: bytes) -> str:
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        raw = _VERSION + nonce + self._aead.encrypt(nonce, payload, self._aad)
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def open(self, token: str) -> bytes | None:
+        """The payload, or None for anything this sealer did not make (tampered, truncated,
+        another purpose or key, not base64)."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        except (binascii.Error, ValueError):
+            return None
+        if len(raw) < 1 + _NONCE_BYTES + 16 or raw[:1] != _VERSION:
+            return None
+        try:
+            return self._aead.decrypt(raw[1 : 1 + _NONCE_BYTES], raw[1 + _NONCE_BYTES :],
+                                      self._aad)
+        except InvalidTag:
+            return None

@@ -8,7 +8,8 @@ Every room of `logistics` raises from here; `api/errors.py` turns each kind into
         ├── not found (404): ShelterNotFound, HoldNotFound, CaseNotFound, TravelPlanNotFound
         ├── forbidden (403): NotShelterStaff
         ├── conflict (409): InsufficientCapacity, HoldNotActive, MassRescueBudgetExceeded,
-        │   CaseClosed, InvalidTransition
+        │   CaseClosed, InvalidTransition, ItineraryExpired,
+        │   ItineraryUnavailable
         ├── precondition failed (412): StaleCounts
         ├── too many (429): TooManyHolds, TooManyProbes
         └── unavailable (503): SolverUnavailable
@@ -157,3 +158,16 @@ class SolverUnavailable(LogisticsError):
     kind: ClassVar[ErrorKind] = "unavailable"
     code = "solver-unavailable"
     title = "The solver is unavailable"
+
+
+class ItineraryExpired(LogisticsError):
+    # 409, not 422: the id was good when given; a new search gives a new one.
+    kind: ClassVar[ErrorKind] = "conflict"
+    code = "itinerary-expired"
+    title = "The itinerary id has expired: search again"
+
+
+class ItineraryUnavailable(LogisticsError):
+    kind: ClassVar[ErrorKind] = "conflict"
+    code = "itinerary-unavailable"
+    title = "The itinerary can no longer be booked: search again"

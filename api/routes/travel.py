@@ -38,9 +38,10 @@ def list_feeds(session: SessionDep, principal: PrincipalDep) -> object:
 
 
 @router.post("/itineraries/search", response_model=SearchOut)
-def search_itineraries(body: ItinerarySearch, session: SessionDep,
-                       principal: PrincipalDep) -> object:
-    result = transport_search.search(session, actor=principal, body=body)
+def search_itineraries(body: ItinerarySearch, session: SessionDep, principal: PrincipalDep,
+                       services: ServicesDep) -> object:
+    result = transport_search.search(session, actor=principal, body=body,
+                                     ids=services.itinerary_ids)
     return result.model_dump(mode="json", by_alias=True)
 
 
@@ -50,8 +51,8 @@ def create_plan(body: TravelPlanCreate, session: SessionDep, principal: Principa
                 services: ServicesDep,
                 idempotency_key: IdempotencyKey = None) -> object:
     return travel_plan_service.create_plan(
-        session, actor=principal, cipher=services.cipher, data=body,
-        idempotency_key=idempotency_key, request_hash=request_digest(body),
+        session, actor=principal, cipher=services.cipher, ids=services.itinerary_ids,
+        data=body, idempotency_key=idempotency_key, request_hash=request_digest(body),
     ).model_dump(mode="json", by_alias=True)
 
 

@@ -3,13 +3,13 @@
 The search form maps plain fields (no ID, places to avoid, budget in dollars, travellers'
 ages, so minors are seen) onto the API's `ItinerarySearch`; the Pareto options come back side
 by side, each drawn on one shared time axis. Choosing one creates a travel plan for the case
-(the itinerary travels in the form, exactly as a client sends it to `POST /v1/travel-plans`).
+from the option's `itinerary_id`, exactly as a client sends it to `POST /v1/travel-plans`.
 The plan page shows its status, the allowed next steps, and each check-in as due or overdue.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -59,8 +59,7 @@ def _page(request: Request, services: Services, session: Session, identity: WebI
              if case_id else [])
     return render(request, services.settings, "travel.html", identity=identity, status=status,
                   cases=cases, overdue=overdue, plans=plans, fields=fields, result=result,
-                  timelines=_timelines(result.itineraries) if result else [], notice=notice,
-                  json=json)
+                  timelines=_timelines(result.itineraries) if result else [], notice=notice)
 
 
 def _defaults(case_id: int | None) -> dict[str, str]:
@@ -132,7 +131,8 @@ def search(request: Request, services: ServicesDep, session: SessionDep, identit
               "ages": ages, "has_id": has_id, "budget": budget, "avoid_cities": avoid_cities,
               "avoid_states": avoid_states, "max_transfers": max_transfers}
     try:
-        result = transport_search.search(session, actor=principal, body=_search_body(fields))
+        result = transport_search.search(session, actor=principal, body=_search_body(fields),
+                                         ids=services.itinerary_ids)
     except forms.FormError as exc:
         detail = "; ".join(f"{f}: {m}" for f, m in exc.errors)
         return _page(request, services, session, identity, fields=fields,
@@ -144,7 +144,7 @@ def search(request: Request, services: ServicesDep, session: SessionDep, identit
     return _page(request, services, session, identity, fields=fields, result=result)
 
 
-def _timelines(options: list[ItineraryOut]) -> list[list[dict[str, Any]]]:
+def _timelines(options: Sequence[ItineraryOut]) -> list[list[dict[str, Any]]]:
     """Each leg's left edge and width in percent of one axis shared by every option."""
     if not options:
         return []
@@ -168,16 +168,15 @@ def _timelines(options: list[ItineraryOut]) -> list[list[dict[str, Any]]]:
 @router.post("/plans")
 def choose(request: Request, services: ServicesDep, session: SessionDep, identity: PostDep,
            case_id: Annotated[int, Form(ge=1)],
-           itinerary: Annotated[str, Form(max_length=100_000)]) -> Response:
+           itinerary_id: Annotated[str, Form(max_length=16_000)]) -> Response:
     principal = require(identity, *ROLES)
     try:
-        chosen = ItineraryOut.model_validate_json(itinerary)
+        data = TravelPlanCreate(case_id=case_id, itinerary_id=itinerary_id)
         plan = travel_plan_service.create_plan(session, actor=principal, cipher=services.cipher,
-                                               data=TravelPlanCreate(case_id=case_id,
-                                                                     itinerary=chosen))
+                                               ids=services.itinerary_ids, data=data)
     except ValidationError:
         return _page(request, services, session, identity, fields=_defaults(case_id),
-                     notice=("error", "{detail}", {"detail": "itinerary: not a valid option"}),
+                     notice=("error", "{detail}", {"detail": "itinerary_id: not a valid option"}),
                      status=422)
     except DomainError as exc:
         return _page(request, services, session, identity, fields=_defaults(case_id),

@@ -68,24 +68,28 @@ def _hold_target(session: Session, shelter_id: int, bed_type: BedType,
 
 def stage_hold(session: Session, *, actor: Principal, shelter_id: int, bed_type: BedType,
                beds: int, case_ref: str, ttl_minutes: int, now: datetime,
-               source: HoldSource = HoldSource.SINGLE) -> HoldPublic | None:
+               source: HoldSource = HoldSource.SINGLE,
+               until: datetime | None = None) -> HoldPublic | None:
     """Add a hold to the caller's transaction without committing; None when capacity is gone.
 
     Same protocol as every inventory write (lock, tidy, one conditional UPDATE), so several
     holds staged in one transaction commit or roll back together. The caller checks roles,
     the shelter's hold limit and the account cap (a batch: the agency's budget,
-    `batch_holds`), marks the hold's `source`, and commits or rolls back.
+    `batch_holds`), marks the hold's `source`, and commits or rolls back. `until`, when
+    given, is the exact expiry (a travel plan's arrival plus buffer), `ttl_minutes` then only
+    what the audit row reports.
     """
     inventory_id = _hold_target(session, shelter_id, bed_type).inventory_id
     staged = _stage(session, actor=actor, inventory_id=inventory_id, shelter_id=shelter_id,
                     bed_type=bed_type, beds=beds, case_ref=case_ref, ttl_minutes=ttl_minutes,
-                    now=now, source=source)
+                    now=now, source=source, until=until)
     return staged if isinstance(staged, HoldPublic) else None
 
 
 def _stage(session: Session, *, actor: Principal, inventory_id: int | None, shelter_id: int,
            bed_type: BedType, beds: int, case_ref: str, ttl_minutes: int, now: datetime,
-           cap: int | None = None, source: HoldSource = HoldSource.SINGLE) -> HoldPublic | int:
+           cap: int | None = None, source: HoldSource = HoldSource.SINGLE,
+           until: datetime | None = None) -> HoldPublic | int:
     """The staged hold, or the beds available when it could not be placed. Call after
     `_hold_target`, which locked the inventory row. With a `cap`, TooManyHolds when the
     actor already keeps that many active holds.
@@ -118,7 +122,7 @@ def _stage(session: Session, *, actor: Principal, inventory_id: int | None, shel
               "bed_type": bed_type.value, "beds": beds, "case_ref": case_ref,
               "account_id": actor.account_id, "agency_id": actor.agency_id,
               "status": HoldStatus.ACTIVE.value, "created_at": now,
-              "expires_at": now + timedelta(minutes=ttl_minutes), "closed_at": None,
+              "expires_at": until or now + timedelta(minutes=ttl_minutes), "closed_at": None,
               "source": source.value}
     hold_id = conn.execute(sql.INSERT_HOLD, values).scalar_one()
     audit.record(session, actor, action="hold.create", object_type="bed_hold",

@@ -171,8 +171,14 @@ class ItineraryOut(BaseModel):
     legs: list[LegOut]
 
 
+class ItineraryFound(ItineraryOut):
+    """An itinerary as the search returns it: with the id a travel plan is made from."""
+
+    itinerary_id: str
+
+
 class SearchOut(BaseModel):
-    itineraries: list[ItineraryOut]
+    itineraries: list[ItineraryFound]
     reasons: list[str]
 
 

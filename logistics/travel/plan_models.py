@@ -5,7 +5,8 @@ agency, status, departure and arrival instants, the hold's id); the itinerary (p
 times), the booking references and every check-in's place and note are sealed with the field
 cipher. Status runs proposed -> approved -> booked -> in_transit -> arrived, and any live plan
 may be cancelled; `TRANSITIONS` is the whole machine. A check-in is due at each transfer (when a
-scheduled ride ends and another follows) and on arrival.
+scheduled ride ends and another follows) and on arrival. A plan is made from an itinerary id
+the search gave (`logistics.travel.vouch`), never from an itinerary the client writes.
 """
 
 from __future__ import annotations
@@ -104,7 +105,11 @@ _IN = ConfigDict(extra="forbid")
 class TravelPlanCreate(BaseModel):
     model_config = _IN
     case_id: StrictInt = Value(ge=1)
-    itinerary: ItineraryOut
+    # An `itinerary_id` from POST /v1/itineraries/search, never a client-made itinerary.
+    itinerary_id: str = Value(
+        min_length=1, max_length=16_000, pattern=r"^[A-Za-z0-9_-]+$",
+        description="An itinerary_id from POST /v1/itineraries/search by the same account, "
+                    "good for 30 minutes (HOMEWARD_ITINERARY_ID_MINUTES)")
     shelter_id: StrictInt | None = Value(default=None, ge=1)
     bed_type: BedType | None = None
     beds: StrictInt = Value(default=1, ge=1, le=50)
@@ -138,6 +143,9 @@ class HoldSummary(BaseModel):
     hold_id: int | None
     shelter_id: int
     expires_at: datetime | None
+    # The hold should last until the scheduled arrival plus this many minutes; it does when
+    # covers_arrival is true (expires_at is then exactly that instant).
+    buffer_minutes: int
     covers_arrival: bool
     note: str
 

@@ -1,13 +1,22 @@
-"""Use cases of travel plans: propose from an itinerary, move through the status machine,
-record safety check-ins, list overdue ones, and hold a bed at the destination shelter.
+"""Use cases of travel plans: propose from an itinerary the search vouched for, move through
+the status machine, record safety check-ins, list overdue ones, and hold a bed at the
+destination shelter.
+
+A plan is made from an `itinerary_id` (`logistics.travel.vouch`): its account and expiry are
+checked, then the search it came from runs again on the timetable stored now, with the case's
+exclusion zones added to the places avoided, and the chosen itinerary must be among the
+answers (same legs, times, fares, carriers and stops) and must not have left yet. So the
+carrier rules (ID, minors), the avoid list and the stored feeds are checked by the engine
+itself, as at search time, and a plan never rests on a client's word.
 
 Only the case's agency and admins see a plan (others get the same 404 as for a missing one);
 every read that opens sealed fields is audited in the same transaction. Status changes are one
 conditional UPDATE on the status read, so two people cannot both move a plan; a move the machine
 does not allow is a 409. The optional bed hold is staged in the plan's own transaction with
-`hold_service.stage_hold` and lasts until the scheduled arrival plus a buffer, capped at the
-shelter's `max_hold_minutes`; when the cap cuts it short, or no bed is free, the response says
-so in `hold.note` instead of failing the plan.
+`hold_service.stage_hold` and expires exactly at the scheduled arrival plus a buffer, unless
+the shelter's `max_hold_minutes` ends it sooner: then `hold.covers_arrival` is false and
+`hold.note` says when it lapses; when no bed is free the note says so, instead of failing the
+plan.
 """
 
 from __future__ import annotations
@@ -26,16 +35,19 @@ from core.models import Role
 from core.principal import Principal
 from logistics.beds import holds as hold_service
 from logistics.beds.models import BedHold, HoldPublic, HoldSource
-from logistics.cases.models import CaseStatus
-from logistics.cases.service import can_see, visible_case
+from logistics.cases.models import Case, CaseStatus
+from logistics.cases.service import can_see, decode, visible_case
 from logistics.errors import (
     InvalidTransition,
+    ItineraryUnavailable,
     NotShelterStaff,
     TooManyHolds,
     TravelPlanNotFound,
 )
 from logistics.shelters.models import Shelter
-from logistics.travel.feed_models import ItineraryOut
+from logistics.travel import search as transport_search
+from logistics.travel import vouch
+from logistics.travel.feed_models import ItineraryOut, PointIn
 from logistics.travel.plan_models import (
     TRANSITIONS,
     TRAVELLING,
@@ -84,21 +96,9 @@ def check_in_points(itinerary: ItineraryOut) -> list[tuple[CheckInKind, datetime
     return points
 
 
-def _validate(itinerary: ItineraryOut) -> tuple[datetime, datetime]:
-    if not itinerary.legs:
-        raise InvalidInput("itinerary.legs", "an itinerary needs at least one leg")
-    depart = _instant(itinerary.depart, "itinerary.depart")
-    arrive = _instant(itinerary.arrive, "itinerary.arrive")
-    if arrive < depart:
-        raise InvalidInput("itinerary.arrive", "arrives before it departs")
-    previous = depart
-    for i, leg in enumerate(itinerary.legs):
-        start, end = (_instant(leg.depart, f"itinerary.legs.{i}.depart"),
-                      _instant(leg.arrive, f"itinerary.legs.{i}.arrive"))
-        if start < previous or end < start or end > arrive:
-            raise InvalidInput(f"itinerary.legs.{i}", "legs must follow one another in time")
-        previous = end
-    return depart, arrive
+def _span(itinerary: ItineraryOut) -> tuple[datetime, datetime]:
+    return (_instant(itinerary.depart, "itinerary.depart"),
+            _instant(itinerary.arrive, "itinerary.arrive"))
 
 
 def _visible(session: Session, actor: Principal, plan_id: int) -> TravelPlan:
@@ -147,8 +147,9 @@ def _stage_hold(session: Session, *, actor: Principal, data: TravelPlanCreate, c
     if actor.role is Role.SHELTER_COORDINATOR:
         raise NotShelterStaff("coordinators do not hold beds for travel plans")
     until = arrive + timedelta(minutes=data.hold_buffer_minutes)
-    wanted = max(5, -(-int((until - now).total_seconds()) // 60))
-    ttl = min(wanted, shelter.max_hold_minutes)
+    # The shelter's cap may end the hold sooner; then the plan says so rather than pretend.
+    expires = min(until, now + timedelta(minutes=shelter.max_hold_minutes))
+    ttl = -(-int((expires - now).total_seconds()) // 60)
     active = session.exec(select(func.count()).select_from(BedHold).where(
         BedHold.account_id == actor.account_id, BedHold.status == "active",
         BedHold.source == HoldSource.SINGLE, col(BedHold.expires_at) > now)).one()
@@ -156,27 +157,55 @@ def _stage_hold(session: Session, *, actor: Principal, data: TravelPlanCreate, c
         raise TooManyHolds(f"an account may keep at most {MAX_ACTIVE_HOLDS} active holds")
     hold = hold_service.stage_hold(session, actor=actor, shelter_id=data.shelter_id,
                                   bed_type=data.bed_type, beds=data.beds, case_ref=case_ref,
-                                  ttl_minutes=ttl, now=now)
+                                  ttl_minutes=ttl, now=now, until=expires)
     if hold is None:
         return None, HoldSummary(
-            hold_id=None, shelter_id=data.shelter_id, expires_at=None, covers_arrival=False,
+            hold_id=None, shelter_id=data.shelter_id, expires_at=None,
+            buffer_minutes=data.hold_buffer_minutes, covers_arrival=False,
             note=f"no {data.bed_type.value} bed is free at shelter {data.shelter_id}: "
                  "no hold was placed")
-    covers = ttl >= wanted
+    covers = expires >= until
     note = (f"held until {hold.expires_at.isoformat()}: scheduled arrival plus "
             f"{data.hold_buffer_minutes} minutes" if covers else
             f"shelter {data.shelter_id} holds beds for at most {shelter.max_hold_minutes} "
             f"minutes, so this hold lapses at {hold.expires_at.isoformat()}, "
-            f"{int((until - hold.expires_at).total_seconds() // 60)} minutes before the "
+            f"{-(-int((until - hold.expires_at).total_seconds()) // 60)} minutes before the "
             "scheduled arrival plus buffer: renew it or call the shelter before then")
     return hold, HoldSummary(hold_id=hold.id, shelter_id=data.shelter_id,
-                             expires_at=hold.expires_at, covers_arrival=covers, note=note)
+                             expires_at=hold.expires_at, buffer_minutes=data.hold_buffer_minutes,
+                             covers_arrival=covers, note=note)
+
+
+def _recheck(session: Session, *, cipher: FieldCipher, case: Case, voucher: vouch.Voucher,
+             now: datetime) -> ItineraryOut:
+    """The vouched itinerary as the current timetable has it, or 409 `itinerary-unavailable`.
+
+    The same search again, avoiding the case's exclusion zones too: the chosen itinerary must
+    be among the answers. Removing places can only drop itineraries, so one that passes no
+    zone and still runs stays in the Pareto set (unless an exactly equal one is kept in its
+    place: then the caller is told to search again, never given a plan it did not choose).
+    """
+    zones = [PointIn(lat=p.lat, lon=p.lon, radius_km=p.radius_km)
+             for p in decode(cipher, case).exclusions.points]
+    body = voucher.search
+    avoid = body.avoid.model_copy(update={"points": [*body.avoid.points, *zones]})
+    found, _reasons = transport_search.find(session, body.model_copy(update={"avoid": avoid}))
+    chosen = next((i for i in found if vouch.digest(i) == voucher.digest), None)
+    if chosen is None:
+        raise ItineraryUnavailable(
+            "the itinerary no longer runs in the stored timetables, or it passes through one "
+            "of the case's exclusion zones: search again")
+    if _instant(chosen.depart, "itinerary_id") <= now:
+        raise ItineraryUnavailable("the itinerary's first departure has passed: search again")
+    return chosen
 
 
 def create_plan(session: Session, *, actor: Principal, cipher: FieldCipher,
-                data: TravelPlanCreate, now: datetime | None = None,
+                ids: vouch.ItineraryIds, data: TravelPlanCreate, now: datetime | None = None,
                 idempotency_key: str | None = None, request_hash: str = "") -> PlanCreated:
-    """A plan from a chosen itinerary, with its check-ins and an optional destination hold.
+    """A plan from an itinerary id the search gave this account, re-checked against the
+    current timetable and the case's exclusion zones, with its check-ins and an optional
+    destination hold.
 
     With an Idempotency-Key a retry after a lost answer replays the first plan instead of
     booking a second trip and a second bed.
@@ -193,8 +222,10 @@ def create_plan(session: Session, *, actor: Principal, cipher: FieldCipher,
             return PlanCreated.model_validate(replay)
     if case.status == CaseStatus.CLOSED:
         raise Conflict(f"case {data.case_id} is closed")
-    depart, arrive = _validate(data.itinerary)
-    points = check_in_points(data.itinerary)
+    voucher = vouch.redeem(ids, data.itinerary_id, account_id=actor.account_id, now=now)
+    itinerary = _recheck(session, cipher=cipher, case=case, voucher=voucher, now=now)
+    depart, arrive = _span(itinerary)
+    points = check_in_points(itinerary)
     hold: HoldPublic | None = None
     summary: HoldSummary | None = None
     if data.shelter_id is not None:
@@ -202,8 +233,8 @@ def create_plan(session: Session, *, actor: Principal, cipher: FieldCipher,
                                     arrive=arrive, now=now)
     plan = TravelPlan(
         case_id=data.case_id, agency_id=case.agency_id, depart_at=depart, arrive_at=arrive,
-        cost_cents=data.itinerary.cost_cents, created_by=actor.account_id,
-        itinerary_sealed=cipher.seal(data.itinerary.model_dump_json(by_alias=True),
+        cost_cents=itinerary.cost_cents, created_by=actor.account_id,
+        itinerary_sealed=cipher.seal(itinerary.model_dump_json(by_alias=True),
                                      field=ITINERARY_FIELD),
         hold_id=None if hold is None else hold.id, created_at=now, updated_at=now)
     session.add(plan)

@@ -13,7 +13,8 @@ single-process server and for a worker started on a later day. Each build is log
 with walking links under 3 km between stops of different feeds and 45-minute shuttles from
 airports to any stop within 40 km. Places resolve through `logistics.travel.places`; an
 unknown place, an avoided city nobody knows (a typo would silently avoid nothing), or
-arrive_by not after depart_after is a 422 naming the field.
+arrive_by not after depart_after is a 422 naming the field. Each itinerary answered carries
+an `itinerary_id` (`logistics.travel.vouch`), the only way to make a travel plan from it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 from sqlmodel import Session, col, select
@@ -56,6 +57,7 @@ from logistics.travel.gtfs import (
     build_network,
 )
 from logistics.travel.places import resolve_city
+from logistics.travel.vouch import ItineraryIds, vouch
 from solvers.geo import haversine_m
 from solvers.transit import (
     Avoid,
@@ -279,18 +281,28 @@ def itinerary_out(it: Itinerary) -> ItineraryOut:
               for leg in it.legs])
 
 
-def search(session: Session, *, actor: Principal, body: ItinerarySearch) -> SearchOut:
-    """Pareto itineraries over arrival, cost and transfers, or reasons why there are none."""
-    actor.require_role(*SEARCHERS)
+def find(session: Session, body: ItinerarySearch) -> tuple[list[ItineraryOut], list[str]]:
+    """The Pareto itineraries for a search and the reasons, unvouched: the search below, and
+    the booking's second look at the current timetable (`plans.create_plan`)."""
     query = to_query(session, body)
     tt = timetable_for(session, body.depart_after.astimezone(UTC).date())
     if tt is None:
-        return SearchOut(itineraries=[], reasons=[
-            "no transport feed covers this date; import one with "
-            "`homeward transport import-gtfs` or `homeward transport load-national`"])
+        return [], ["no transport feed covers this date; import one with "
+                    "`homeward transport import-gtfs` or `homeward transport load-national`"]
     try:
         result = plan_trips(tt, query)
     except TransitInputError as exc:
         raise InvalidInput(exc.field, str(exc)) from exc
-    return SearchOut(itineraries=[itinerary_out(i) for i in result.itineraries],
-                     reasons=list(result.reasons))
+    return [itinerary_out(i) for i in result.itineraries], list(result.reasons)
+
+
+def search(session: Session, *, actor: Principal, body: ItinerarySearch, ids: ItineraryIds,
+           now: datetime | None = None) -> SearchOut:
+    """Pareto itineraries over arrival, cost and transfers, each with an `itinerary_id` only
+    this account can make a travel plan from until it expires, or reasons why there are none.
+    """
+    actor.require_role(*SEARCHERS)
+    found, reasons = find(session, body)
+    return SearchOut(itineraries=vouch(ids, account_id=actor.account_id or 0, search=body,
+                                       itineraries=found, now=now or utcnow()),
+                     reasons=reasons)

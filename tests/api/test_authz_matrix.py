@@ -29,7 +29,7 @@ from core import service as accounts
 from core import web_auth
 from core.models import AgencyKind, Role
 from core.principal import SYSTEM
-from tests.api.test_travel_plans import itinerary
+from tests.api.travel_support import load_year_round, query, tomorrow
 from tests.support import Account, AccountFactory, coordinator, shelter_body
 
 ADV, CM, CO = "advocate", "case_manager", "shelter_coordinator"
@@ -169,10 +169,17 @@ class World:
             "case_id": side.case, "recipient_id": self.org, "service_type": "legal",
             "fields": []}))["id"])
 
+    def itinerary_id(self, who: Account) -> str:
+        """An id from `who`'s own search (ids are bound to the searching account), or a
+        dummy for a role that may not search, which is refused before the id is read."""
+        found = self.send(who, Call("POST", "/v1/itineraries/search",
+                                    query(depart_after=tomorrow().isoformat())))
+        return str(found.json()["itineraries"][0]["itinerary_id"]) if found.is_success \
+            else "not-searched"
+
     def fresh_travel(self, side: Side, *, booked: bool = False) -> int:
-        start = datetime.now(UTC) + timedelta(days=1)
         plan = self.ok(side.people[ADV], Call("POST", "/v1/travel-plans", {
-            "case_id": side.case, "itinerary": itinerary(start)}))["id"]
+            "case_id": side.case, "itinerary_id": self.itinerary_id(side.people[ADV])}))["id"]
         if booked:
             for body in ({"status": "approved"},
                          {"status": "booked", "booking_references": ["R1"]}):
@@ -416,7 +423,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
         "POST", "/v1/itineraries/search", SEARCH)),
     ("POST", "/v1/travel-plans"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "POST", "/v1/travel-plans",
-        {"case_id": s.case, "itinerary": itinerary(datetime.now(UTC) + timedelta(days=2))})),
+        {"case_id": s.case, "itinerary_id": w.itinerary_id(c)})),
     ("GET", "/v1/travel-plans/overdue-check-ins"): Rule(WORKERS, None, lambda w, s, c: Call(
         "GET", "/v1/travel-plans/overdue-check-ins")),
     ("GET", "/v1/travel-plans"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
@@ -504,7 +511,9 @@ def world(services: Services, make: AccountFactory) -> World:
     # the failed-authentication throttle, which have tests of their own.
     roomy = Services(settings=services.settings.model_copy(update={
         "max_active_holds": 100_000, "auth_failure_limit": 100_000}),
-        db=services.db, cipher=services.cipher)
+        db=services.db, cipher=services.cipher,
+        itinerary_ids=services.itinerary_ids)
+    load_year_round(services)  # travel plans are made from a search's itinerary ids
     client = TestClient(create_app(services=roomy), raise_server_exceptions=False)
     return World(client, make)
 

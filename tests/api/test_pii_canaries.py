@@ -19,7 +19,6 @@ import shutil
 import struct
 import subprocess
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +34,19 @@ from safety_plans.editing import add_step
 from safety_plans.errors import PlanEditError
 from safety_plans.planning import generate_plan
 from tests.api.test_tips import DIRECTORY
-from tests.api.test_travel_plans import itinerary
+from tests.api.travel_support import load_year_round, query, tomorrow
 from tests.support import BACKEND, Account, AccountFactory, coordinator, shelter_body
 
 C = {name: f"Qz{name}Canary7731" for name in (
     "notes", "notes2", "xcity", "code", "step", "purpose", "tipdesc", "caller", "victim",
-    "suspect", "origin", "transfer", "booking", "checkin", "address", "badbody", "badquery",
+    "suspect", "booking", "checkin", "address", "badbody", "badquery",
     "badpath", "badjson")}
 # Coordinates with digits unlikely to appear by chance: where the survivor is, the places
-# they must avoid, where a tip happened, and a safe house's exact point.
+# they must avoid, where a tip happened, a safe house's exact point, and where a trip home
+# starts (it travels inside the itinerary id, sealed).
 POINTS = {"case": (29.761873, -95.369241), "exclusion": (29.853917, -95.428263),
-          "tip": (29.748291, -95.358817), "safehouse": (29.791357, -95.402681)}
+          "tip": (29.748291, -95.358817), "safehouse": (29.791357, -95.402681),
+          "trip": (41.878913, -87.639712)}
 
 
 def _raw_storage(services: Services) -> bytes:
@@ -124,11 +125,12 @@ def _case_body() -> dict[str, Any]:
             "urgency": 4, "max_travel_km": 800}
 
 
-def _trip() -> dict[str, Any]:
-    trip = itinerary(datetime.now(UTC) - timedelta(hours=30))
-    trip["legs"][0]["from"] = C["origin"]
-    trip["legs"][1]["to"] = trip["legs"][2]["from"] = C["transfer"]
-    return trip
+def _trip(cap: Capture, who: Account) -> str:
+    """An itinerary id from a search starting at the canary point."""
+    lat, lon = POINTS["trip"]
+    found = cap.call(who, "POST", "/v1/itineraries/search", expect=200, json=query(
+        **{"from": {"lat": lat, "lon": lon}, "depart_after": tomorrow().isoformat()}))
+    return str(found.json()["itineraries"][0]["itinerary_id"])
 
 
 def _flows(cap: Capture, admin: Account, advocate: Account, manager: Account,
@@ -215,7 +217,7 @@ def _flows(cap: Capture, admin: Account, advocate: Account, manager: Account,
 
     # A travel plan: approved, booked, checked in with a note.
     travel = call(advocate, "POST", "/v1/travel-plans", expect=201,
-                  json={"case_id": cid, "itinerary": _trip()}).json()
+                  json={"case_id": cid, "itinerary_id": _trip(cap, advocate)}).json()
     tid = travel["id"]
     call(manager, "POST", f"/v1/travel-plans/{tid}/status", json={"status": "approved"},
          expect=200)
@@ -225,7 +227,7 @@ def _flows(cap: Capture, admin: Account, advocate: Account, manager: Account,
          json={"safe": False, "note": C["checkin"]}, expect=200)
     call(manager, "GET", "/v1/travel-plans/overdue-check-ins", expect=200)
     listed = call(manager, "GET", f"/v1/travel-plans?case_id={cid}", expect=200).text
-    assert C["booking"] in listed and C["checkin"] in listed and C["transfer"] in listed
+    assert C["booking"] in listed and C["checkin"] in listed
 
     # Exports and statistics: every body is searched.
     for url in ("/v1/exports/hic.csv", "/v1/interop/hsds/services", "/v1/directory/hsds",
@@ -289,6 +291,7 @@ def test_no_canary_leaks(client: TestClient, services: Services, make: AccountFa
                          admin: Account, logs: io.StringIO,
                          caplog: pytest.LogCaptureFixture) -> None:
     cap = Capture(client)
+    load_year_round(services)
     advocate = make.account(Role.ADVOCATE, agency="Hotline")
     manager = make.account(Role.CASE_MANAGER, agency="Hotline")
     outsider = make.account(Role.ADVOCATE, agency="Elsewhere")

@@ -81,17 +81,6 @@ def _search() -> dict[str, Any]:
             "avoid": {"cities": [], "states": [], "points": []}}
 
 
-def _itinerary() -> dict[str, Any]:
-    return {"depart": "2023-04-12T14:00:00-05:00", "arrive": "2023-04-13T07:15:00-06:00",
-            "cost_cents": 14_100, "transfers": 0, "overnight_layovers": 0, "escorted": False,
-            "legs": [{"mode": "rail", "carrier": "Amtrak", "route": "California Zephyr",
-                      "from": "Chicago", "to": "Denver", "from_stop_id": "CHI",
-                      "to_stop_id": "DEN", "depart": "2023-04-12T14:00:00-05:00",
-                      "arrive": "2023-04-13T07:15:00-06:00", "fare_cents": 14_100,
-                      "distance_m": 1_660_000, "layover_minutes": 0, "indoor_waiting": None,
-                      "overnight_layover": False}]}
-
-
 def _allocation() -> dict[str, Any]:
     return {"cases": [{"case_id": "C-1", "priority": 2, "ages": [17],
                        "candidates": [{"itinerary_id": "a", "cost_cents": 12_000}]}],
@@ -166,7 +155,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                     "weights": {"language": 10}}}, who="advocate"),
     "search": Endpoint("POST", "/v1/itineraries/search", lambda w: _search(), who="advocate"),
     "travel_plan": Endpoint("POST", "/v1/travel-plans", lambda w: {
-        "case_id": w.case, "itinerary": _itinerary(), "beds": 1}, who="advocate"),
+        "case_id": w.case, "itinerary_id": "from-a-search", "beds": 1}, who="advocate"),
     "check_in": Endpoint("POST", "/v1/travel-plans/1/check-ins/1", lambda w: {"safe": True},
                          who="advocate"),
     "allocate": Endpoint("POST", "/v1/travel/allocate", lambda w: _allocation()),
@@ -244,7 +233,7 @@ CONFUSED: list[tuple[str, str, object]] = [
     ("search", "max_transfers", "3"),
     ("search", "budget_cents", 100.5),
     ("travel_plan", "beds", "1"),
-    ("travel_plan", "itinerary.cost_cents", "14100"),
+    ("travel_plan", "hold_buffer_minutes", "60"),
     ("allocate", "cases.0.ages", ["17"]),
     ("allocate", "sources.0.budget_cents", True),
     ("release", "recipient_id", "1"),
@@ -269,7 +258,7 @@ CONFUSED: list[tuple[str, str, object]] = [
     ("apply", "accept_header", "yes"),
     ("batch", "options.hold", 1),
     ("search", "has_id", "no"),
-    ("travel_plan", "itinerary.escorted", "false"),
+    ("travel_plan", "case_id", True),
     ("check_in", "safe", "yes"),
     ("tip", "minors_involved", "true"),
     ("tip", "consent.share_with_law_enforcement", 1),
@@ -278,6 +267,7 @@ CONFUSED: list[tuple[str, str, object]] = [
     ("hold", "case_ref", 7),
     ("agency", "name", 12),
     ("organization", "city", 1),
+    ("travel_plan", "itinerary_id", 7),
 ]
 
 

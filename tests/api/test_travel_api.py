@@ -71,11 +71,12 @@ def small_feed(root: Path, **replace: str) -> Path:
 STOP_INFO = {s[0]: StopInfo(s[4], s[5], StationType.INDOOR) for s in STOPS}
 
 
-def load_small(services: Services, root: Path, name: str = "small") -> None:
+def load_small(services: Services, root: Path, name: str = "small", **replace: str) -> None:
     with services.db.write_session() as session:
         transport_service.import_feed(
             session, actor=SYSTEM, name=name, source="test", kind="gtfs",
-            files=transport_service.read_files(small_feed(root)), stop_info=STOP_INFO)
+            files=transport_service.read_files(small_feed(root, **replace)),
+            stop_info=STOP_INFO)
 
 
 def query(**overrides: Any) -> dict[str, Any]:

@@ -232,22 +232,28 @@ def test_mass_rescue_of_twenty_households_places_holds(
 
 def test_case_manager_searches_without_id_and_chooses_a_trip(
         client: TestClient, services: Services, make: AccountFactory, tmp_path: Path) -> None:
-    from tests.api.test_travel_api import load_small
+    from tests.api.travel_support import load_year_round, tomorrow
 
-    load_small(services, tmp_path / "feed")
+    load_year_round(services)
     manager = make.account(Role.CASE_MANAGER)
     token = sign_in(client, services, manager.name, next_page="/web/travel")
     case_id = _case(client, token, lat="", lon="", city="Chicago", state="IL").rsplit("/", 1)[1]
     form = {"csrf_token": token, "case_id": case_id, "from_city": "Chicago",
             "from_state": "IL", "to_city": "Denver", "to_state": "CO",
-            "depart_after": "2023-04-12T08:00", "ages": "30, 9", "has_id": "yes"}
+            "depart_after": tomorrow().strftime("%Y-%m-%dT%H:%M"), "ages": "30, 9",
+            "has_id": "yes"}
     with_id = client.post("/web/travel/search", data=form).text
     without = client.post("/web/travel/search", data={**form, "has_id": "no"}).text
     assert 'data-mode="air"' in with_id
     assert 'data-mode="air"' not in without and 'data-mode="rail"' in without
-    itinerary = html.unescape(re.findall(r'name="itinerary" value="([^"]+)"', without)[0])
+    # The form carries the option's itinerary id, never the itinerary itself.
+    assert 'name="itinerary"' not in without
+    chosen_id = html.unescape(re.findall(r'name="itinerary_id" value="([^"]+)"', without)[0])
+    forged = client.post("/web/travel/plans", data={"csrf_token": token, "case_id": case_id,
+                                                   "itinerary_id": chosen_id[:-4] + "AAAA"})
+    assert forged.status_code == 422 and "itinerary_id" in _notice(forged.text)
     chosen = client.post("/web/travel/plans", data={"csrf_token": token, "case_id": case_id,
-                                                    "itinerary": itinerary},
+                                                    "itinerary_id": chosen_id},
                          follow_redirects=False)
     assert chosen.status_code == 303
     plan_url = chosen.headers["location"]

@@ -152,15 +152,14 @@ def test_admit_fails_cleanly_at_every_statement(client: TestClient, services: Se
 def test_travel_booking_fails_cleanly_at_every_statement(
     client: TestClient, services: Services, world: dict[str, Any]
 ) -> None:
-    from datetime import UTC, datetime, timedelta
+    from tests.api.test_travel_plans import open_case
+    from tests.api.travel_support import load_year_round, tomorrow, vouched
 
-    from tests.api.test_travel_plans import itinerary, open_case
-
+    load_year_round(services)
     manager = world["make"].account(Role.CASE_MANAGER)
     case_id = open_case(client, manager)
-    start = datetime.now(UTC) - timedelta(minutes=1400)  # arrives in about 100 minutes
-    body = {"case_id": case_id, "itinerary": itinerary(start), "shelter_id": world["shelter"],
-            "bed_type": "adult_female", "hold_buffer_minutes": 30}
+    base = {"case_id": case_id, "shelter_id": world["shelter"], "bed_type": "adult_female",
+            "hold_buffer_minutes": 30}
 
     def plans() -> int:
         listed = client.get("/v1/travel-plans", params={"case_id": case_id},
@@ -172,6 +171,8 @@ def test_travel_booking_fails_cleanly_at_every_statement(
         for n in range(1, MAX_STATEMENTS):
             # A colleague per round, so the cap on active holds per account never bites.
             colleague = world["make"].account(Role.CASE_MANAGER)
+            # Itinerary ids are the searching account's own: each colleague searches.
+            body = {**base, "itinerary_id": vouched(client, colleague, tomorrow())}
             injector.arm(n)
             failed = client.post("/v1/travel-plans", json=body, headers=colleague.headers)
             injector.disarm()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.crypto import FieldCipher, decode_key, load_or_create_key, new_key_text
+from core.crypto import FieldCipher, TokenSealer, decode_key, load_or_create_key, new_key_text
 from core.errors import DecryptionError, KeyError_
 
 
@@ -64,3 +64,17 @@ def test_digest_is_stable_keyed_and_bound_to_its_field() -> None:
     assert digest != other.digest(value, field="geometry_probe.shape")
     assert digest != cipher.digest(value, field="another.field")
     assert len(digest) == 64 and "29.76" not in digest
+
+
+def test_sealed_tokens_open_only_unaltered_under_their_key_and_purpose() -> None:
+    key = decode_key(new_key_text())
+    sealer = TokenSealer(key, purpose="itinerary-id")
+    token = sealer.seal(b"Chicago 41.8789")
+    assert sealer.open(token) == b"Chicago 41.8789"
+    assert b"Chicago" not in token.encode() and "=" not in token and "+" not in token
+    assert sealer.seal(b"Chicago 41.8789") != token  # a fresh nonce each time
+    assert TokenSealer(key, purpose="other").open(token) is None
+    assert TokenSealer(decode_key(new_key_text()), purpose="itinerary-id").open(token) is None
+    for bad in (token[:-1], token[:10], "", "***", token[:5] + ("A" if token[5] != "A" else "B")
+                + token[6:], "é" * 40):
+        assert sealer.open(bad) is None
