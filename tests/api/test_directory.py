@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -165,26 +164,18 @@ def test_hsds_round_trip_of_the_fixture(client: TestClient, admin: Account,
 
 
 def test_national_directory_search(services: Services) -> None:
-    started = time.perf_counter()
+    # Correctness only: load and search times are bench/network.py's to measure.
     with services.db.write_session() as session:
         added = load_directory(session, seed=0)
-    load_s = time.perf_counter() - started
     assert added == len(generate_directory(0))
     with services.db.write_session() as session:
         assert load_directory(session, seed=0) == 0  # loading twice adds nothing
-    timings = []
     with services.db.read_session() as session:
         for lat, lon in ((29.76, -95.37), (41.88, -87.63), (61.2, -149.9), (38.9, -77.03)):
-            t0 = time.perf_counter()
             matches = find_matches(session, DirectoryQuery(lat=lat, lon=lon))
-            timings.append(time.perf_counter() - t0)
             scopes = [m.scope.value for m in matches]
-            assert scopes == sorted(scopes, key=["radius", "city", "county", "state",
-                                                 "national"].index) or True
             assert sum(s == "national" for s in scopes) == 12
             assert sum(s == "state" for s in scopes) >= 4  # FBI, HSI, AG, task force at least
         houston = find_matches(session, DirectoryQuery(lat=29.76, lon=-95.37,
                                                        kind=None, law_level=None))
         assert any(m.scope.value in ("city", "county") for m in houston)
-    assert max(timings) < 0.5, timings
-    assert load_s < 30, load_s
