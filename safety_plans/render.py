@@ -2,10 +2,13 @@
 
 Every format starts from :func:`localize`, which resolves each step to text in the requested
 language (an advocate's own wording wins over the catalogue) and groups it by section. The
-discreet mode gives the document an innocuous title and keeps the first page (the first
-segment, for SMS) free of any hotline or organisation name: printed forms get a plain cover
-page, and steps that name the hotline use their discreet wording. SMS lists the emergency
-contacts first and then the rest by priority, split by :mod:`safety_plans.sms`.
+discreet mode gives the document an innocuous title and a plain cover page (printed forms),
+and resolves every string through its discreet wording (``<id>.discreet``) where the catalogue
+has one, so the whole document speaks a neutral vocabulary: no trafficking, T visa, shelter or
+hotline, no shelter names, no code word. The vocabulary is defined per language in the
+catalogue, beside the language's give-away words (``discreet.giveaway_words``) that the tests
+scan every discreet render for. An advocate's own wording is shown as written. SMS lists the
+emergency contacts first and then the rest by priority, split by :mod:`safety_plans.sms`.
 """
 
 from __future__ import annotations
@@ -83,16 +86,20 @@ class Rendered:
     body: bytes
 
 
+def wording(language: str, message_id: str, *, discreet: bool) -> str:
+    """The message id to show: its discreet variant in discreet mode, when there is one."""
+    if discreet and has_message(language, f"{message_id}.discreet"):
+        return f"{message_id}.discreet"
+    return message_id
+
+
 def step_text(step: Step, language: str, *, discreet: bool = False) -> str:
     """A step's text: the advocate's wording, else its (discreet) catalogue message."""
     if step.text is not None:
         return step.text
     if step.message_id is None:
         return step.id
-    message_id = step.message_id
-    if discreet and has_message(language, f"{message_id}.discreet"):
-        message_id = f"{message_id}.discreet"
-    return translate(language, message_id, step.params)
+    return translate(language, wording(language, step.message_id, discreet=discreet), step.params)
 
 
 def localize(
@@ -104,11 +111,15 @@ def localize(
 ) -> PlanView:
     """Resolve every string of the plan in ``language`` (default: the plan's own language)."""
     lang = resolve_language(language or plan.language, allow_fallback=allow_language_fallback)
-    labels = {p: translate(lang, f"priority.{p}") for p in (1, 2, 3)}
+
+    def t(message_id: str, params: dict[str, str] | None = None) -> str:
+        return translate(lang, wording(lang, message_id, discreet=discreet), params)
+
+    labels = {p: t(f"priority.{p}") for p in (1, 2, 3)}
     sections = tuple(
         SectionView(
             id=str(section),
-            title=translate(lang, f"section.{section}"),
+            title=t(f"section.{section}"),
             steps=tuple(
                 StepView(
                     id=s.id,
@@ -122,17 +133,17 @@ def localize(
         )
         for section, steps in plan.sections()
     )
-    level = translate(lang, f"level.{plan.danger_level}")
+    level = t(f"level.{plan.danger_level}")
     return PlanView(
         language=lang,
         discreet=discreet,
-        title=translate(lang, "plan.title_discreet" if discreet else "plan.title"),
-        cover_note=translate(lang, "plan.discreet_cover"),
-        emergency_banner=translate(lang, "plan.emergency") if plan.emergency else None,
-        danger_text=translate(lang, "plan.danger_level", {"level": level}),
-        disclaimer=translate(lang, "plan.disclaimer"),
+        title=t("plan.title_discreet" if discreet else "plan.title"),
+        cover_note=t("plan.discreet_cover"),
+        emergency_banner=t("plan.emergency") if plan.emergency else None,
+        danger_text=t("plan.danger_level", {"level": level}),
+        disclaimer=t("plan.disclaimer"),
         sections=sections,
-        page_label=translate(lang, "plan.page", {"page": "{page}"}),
+        page_label=t("plan.page", {"page": "{page}"}),
     )
 
 

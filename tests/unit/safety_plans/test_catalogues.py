@@ -26,7 +26,8 @@ def used_message_ids() -> set[str]:
     ids = {f"step.{r.step_id}" for r in RULES if r.step_id != "contacts.code_word"}
     ids |= {"step.contacts.code_word", "step.contacts.code_word_set"}
     ids |= {SHELTER_MESSAGE_ID, SHELTER_MESSAGE_NO_DISTANCE_ID}
-    ids |= {"step.immediate.call_hotline.discreet", "step.immediate.text_hotline.discreet"}
+    ids |= {m for m in catalogue("en") if m.endswith(".discreet")}
+    ids.add("discreet.giveaway_words")
     ids |= {i.message_id for i in ITEMS}
     ids |= {f"choice.{i.key}.{c}" for i in ITEMS for c in i.choices}
     ids |= {f"section.{s}" for s in Section}
