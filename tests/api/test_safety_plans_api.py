@@ -159,6 +159,13 @@ def test_renderings_through_http(client: TestClient, advocate: Account,
     assert sms.headers["content-type"].startswith("application/json")
     segments = sms.json()["segments"]
     assert segments and all(len(s["text"]) <= 160 for s in segments)
+    assert len(segments) <= 6  # the short form by default
+    longer = client.get(url, params={"format": "sms", "max_segments": 20},
+                        headers=advocate.headers).json()["segments"]
+    assert len(segments) <= len(longer) <= 20
+    too_many = client.get(url, params={"format": "sms", "max_segments": 21},
+                          headers=advocate.headers)
+    assert too_many.status_code == 422
 
 
 def test_emergency_plan_sms_leads_with_contacts(client: TestClient, advocate: Account) -> None:

@@ -18,6 +18,7 @@ from safety_plans.screening import DangerLevel
 
 UI = ["plan.title", "plan.title_discreet", "plan.discreet_cover", "plan.emergency"]
 UI += ["plan.danger_level", "plan.disclaimer", "plan.page", "sms.header", "sms.header_discreet"]
+UI += ["sms.more"]
 
 
 def used_message_ids() -> set[str]:
