@@ -226,5 +226,7 @@ class ProposalPublic(SQLModel):
 
 class ProposalApply(SQLModel):
     accept: list[str] | None = Field(
-        default=None, max_length=500, description="step ids to accept; omit to accept all")
+        default=None, max_length=500,
+        description="step ids to apply (the proposal's step_ids for all); omitted, nothing is "
+                    "applied and the answer says so")
     accept_header: StrictBool = True

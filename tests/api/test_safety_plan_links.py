@@ -218,7 +218,8 @@ def test_input_updates_are_proposed_then_applied(
     bad = client.post(f"{base}/inputs", json={"priorities": ["nonsense"]},
                       headers=advocate.headers)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "priorities.0"
-    applied = client.post(f"{base}/proposals/{proposal['id']}/apply", json={},
+    applied = client.post(f"{base}/proposals/{proposal['id']}/apply",
+                          json={"accept": proposal["step_ids"]},
                           headers={**advocate.headers, "If-Match": '"1"'})
     assert applied.status_code == 200, applied.text
     plan = applied.json()["plan"]

@@ -242,8 +242,13 @@ def test_new_screening_proposes_and_applies(client: TestClient, advocate: Accoun
     bad = client.post(f"{base}/proposals/{proposal['id']}/apply",
                       json={"accept": ["not.in.diff"]}, headers=_if(advocate, 2))
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "accept"
-    applied = client.post(f"{base}/proposals/{proposal['id']}/apply", json={},
+    omitted = client.post(f"{base}/proposals/{proposal['id']}/apply", json={},
                           headers=_if(advocate, 2))
+    assert omitted.status_code == 422 and omitted.json()["errors"][0]["field"] == "accept"
+    assert "nothing was applied" in omitted.text
+    assert client.get(base, headers=advocate.headers).json()["version"] == 2
+    applied = client.post(f"{base}/proposals/{proposal['id']}/apply",
+                          json={"accept": proposal["step_ids"]}, headers=_if(advocate, 2))
     assert applied.status_code == 200, applied.text
     body = applied.json()
     assert body["version"] == 3 and body["emergency"] is True
@@ -253,6 +258,20 @@ def test_new_screening_proposes_and_applies(client: TestClient, advocate: Accoun
                        headers=_if(advocate, 3)).status_code == 409
     revisions = client.get(f"{base}/revisions", headers=advocate.headers).json()
     assert revisions[-1]["action"] == "apply_proposal"
+
+
+def test_a_follow_up_answering_one_question_erases_nothing(
+        client: TestClient, advocate: Account, plan: dict[str, Any]) -> None:
+    base = f"/v1/safety-plans/{plan['id']}"
+    follow_up = _screen(client, advocate, plan["case_id"], {"needs_medical": True})
+    proposal = client.post(f"{base}/proposals", json={"screening_id": follow_up},
+                           headers=advocate.headers).json()
+    assert proposal["diff"]["removed"] == []
+    applied = client.post(f"{base}/proposals/{proposal['id']}/apply",
+                          json={"accept": proposal["step_ids"], "accept_header": False},
+                          headers=_if(advocate, 1))
+    assert applied.status_code == 200, applied.text
+    assert set(_step_ids(plan)) <= set(_step_ids(applied.json()))
 
 
 def test_partial_acceptance_and_stale_proposals(client: TestClient, advocate: Account,
