@@ -96,13 +96,17 @@ def wording(language: str, message_id: str, *, discreet: bool) -> str:
     return message_id
 
 
-def step_text(step: Step, language: str, *, discreet: bool = False) -> str:
-    """A step's text: the advocate's wording, else its (discreet) catalogue message."""
+def step_text(
+    step: Step, language: str, *, discreet: bool = False, gender: str | None = None
+) -> str:
+    """A step's text: the advocate's wording, else its (discreet) catalogue message, in the
+    ``gender`` variant ("feminine", "masculine") where the language has one."""
     if step.text is not None:
         return step.text
     if step.message_id is None:
         return step.id
-    return translate(language, wording(language, step.message_id, discreet=discreet), step.params)
+    message_id = wording(language, step.message_id, discreet=discreet)
+    return translate(language, message_id, step.params, context=gender)
 
 
 def localize(
@@ -115,8 +119,11 @@ def localize(
     """Resolve every string of the plan in ``language`` (default: the plan's own language)."""
     lang = resolve_language(language or plan.language, allow_fallback=allow_language_fallback)
 
+    gender = plan.grammatical_gender
+
     def t(message_id: str, params: dict[str, str] | None = None) -> str:
-        return translate(lang, wording(lang, message_id, discreet=discreet), params)
+        return translate(lang, wording(lang, message_id, discreet=discreet), params,
+                         context=gender)
 
     labels = {p: t(f"priority.{p}") for p in (1, 2, 3)}
     sections = tuple(
@@ -126,7 +133,7 @@ def localize(
             steps=tuple(
                 StepView(
                     id=s.id,
-                    text=step_text(s, lang, discreet=discreet),
+                    text=step_text(s, lang, discreet=discreet, gender=gender),
                     priority=int(s.priority),
                     priority_label=labels[int(s.priority)],
                     step=s,
