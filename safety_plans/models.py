@@ -132,6 +132,10 @@ class SafetyPlanCreate(SQLModel):
     priorities: list[str] = Field(default_factory=list, max_length=20,
                                   description="the survivor's ranked sections, most wanted first")
     code_word: str | None = None
+    gender: str | None = Field(
+        default=None, max_length=16,
+        description="the survivor's stated gender (female, male, transgender, nonbinary): "
+                    "Spanish wording agrees with a woman or a man; omitted or other, neutral")
     shelters: list[dict[str, JsonValue]] | None = Field(
         default=None, max_length=20,
         description="shelter options with open beds; omit to ask the matcher for the case")

@@ -76,7 +76,7 @@ def create_plan(
         session, actor=actor, cipher=cipher, case_id=data.case_id, screening=screening,
         priorities=data.priorities, code_word=data.code_word, shelters=data.shelters,
         shelter_limit=data.shelter_limit, travel_planner_url=data.travel_planner_url,
-        base_url=base_url)
+        base_url=base_url, gender=data.gender)
     plan = generate_plan(screening, inputs, language=data.language,
                          allow_language_fallback=data.allow_language_fallback)
     record = SafetyPlanRecord(

@@ -274,6 +274,24 @@ def test_a_follow_up_answering_one_question_erases_nothing(
     assert set(_step_ids(plan)) <= set(_step_ids(applied.json()))
 
 
+def test_spanish_wording_follows_the_stated_gender(client: TestClient,
+                                                  advocate: Account) -> None:
+    case_id = _case(client, advocate)
+    screening_id = _screen(client, advocate, case_id, PASSPORT_HELD)
+    texts = {}
+    for gender in ("female", None):
+        made = client.post("/v1/safety-plans", json={
+            "case_id": case_id, "screening_id": screening_id, "language": "es",
+            "gender": gender}, headers=advocate.headers)
+        assert made.status_code == 201, made.text
+        texts[gender] = str(made.json()["plan"])
+    assert "acompañarla" in texts["female"] and "acompañarle" in texts[None]
+    bad = client.post("/v1/safety-plans", json={
+        "case_id": case_id, "screening_id": screening_id, "gender": "f"},
+        headers=advocate.headers)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "gender"
+
+
 def test_partial_acceptance_and_stale_proposals(client: TestClient, advocate: Account,
                                                 plan: dict[str, Any]) -> None:
     base = f"/v1/safety-plans/{plan['id']}"
