@@ -24,6 +24,7 @@ from safety_plans.rules import EMERGENCY_CONTACT_IDS, Priority, Section
 CUSTOM_PREFIX = "custom."
 _COMPARED = ("section", "priority", "message_id", "params", "text", "triggered_by")
 _HEADER = ("emergency", "danger_level", "score", "emergency_triggers", "priorities")
+_SEVERITY = frozenset({"emergency", "danger_level", "score", "emergency_triggers"})
 
 
 class StepChange(BaseModel):
@@ -199,8 +200,16 @@ def propose_update(
     """
     raw = diff_plans(current, regenerated)
     removed_before = set(current.removed_step_ids)
+    header = dict(raw.header)
+    if header.get("emergency") is False and answers is not None and any(
+        key not in answers for key in current.emergency_triggers
+    ):
+        # Emergency mode ends only when what switched it on was answered again; a follow-up
+        # that did not ask keeps the plan's severity as it is.
+        header = {f: v for f, v in header.items() if f not in _SEVERITY}
     return raw.model_copy(
         update={
+            "header": header,
             "added": tuple(s for s in raw.added if s.id not in removed_before),
             "removed": tuple(
                 s for s in raw.removed

@@ -10,7 +10,7 @@ from safety_plans.errors import PlanEditError
 from safety_plans.planning import generate_plan
 from safety_plans.screening import screen
 
-from .cases import MOTHER, MOTHER_INPUTS
+from .cases import IMMEDIATE_DANGER, MOTHER, MOTHER_INPUTS
 
 
 def test_a_follow_up_answering_one_question_proposes_no_removal() -> None:
@@ -44,3 +44,15 @@ def test_applying_without_accept_applies_nothing_and_says_so() -> None:
         apply_diff(current, proposal)
     assert caught.value.field == "accept" and "nothing" in str(caught.value)
     assert apply_diff(current, proposal, accept=[], accept_header=False) == current
+
+
+def test_emergency_mode_ends_only_when_its_triggers_are_answered() -> None:
+    current = generate_plan(IMMEDIATE_DANGER)
+    assert current.emergency
+    follow_up = screen({"needs_medical": True})
+    proposal = propose_update(current, generate_plan(follow_up), answers=follow_up.answers)
+    assert "emergency" not in proposal.header and "danger_level" not in proposal.header
+    assert proposal.removed == ()
+    answered = screen({"threatened_to_kill": False, "weapon_threat": False})
+    lowered = propose_update(current, generate_plan(answered), answers=answered.answers)
+    assert lowered.header.get("emergency") is False
