@@ -6,12 +6,14 @@ revisions as "what changed". When a case is screened again, :func:`propose_updat
 current plan with a freshly generated one and returns the proposed changes without touching the
 current plan; advocates accept some or all of them with :func:`apply_diff`. Advocate work is
 respected: their own steps are never proposed for removal, steps they removed are not proposed
-again, and steps they edited are not proposed to change back.
+again, and steps they edited are not proposed to change back. A plan cannot be erased by
+omission: a step is proposed for removal only when the new screening answered what triggered
+it, and applying a diff needs the accepted step ids spelled out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from pydantic import BaseModel, ConfigDict
 
@@ -22,6 +24,7 @@ from safety_plans.rules import EMERGENCY_CONTACT_IDS, Priority, Section
 CUSTOM_PREFIX = "custom."
 _COMPARED = ("section", "priority", "message_id", "params", "text", "triggered_by")
 _HEADER = ("emergency", "danger_level", "score", "emergency_triggers", "priorities")
+_SEVERITY = frozenset({"emergency", "danger_level", "score", "emergency_triggers"})
 
 
 class StepChange(BaseModel):
@@ -174,14 +177,44 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
     )
 
 
-def propose_update(current: Plan, regenerated: Plan) -> PlanDiff:
-    """Changes a new screening proposes to the current plan, sparing the advocate's work."""
+def answered_away(step: Step, answers: Mapping[str, object] | None) -> bool:
+    """Whether the new answers account for a step's disappearance.
+
+    A step leaves only when every screening answer that triggered it was answered again (and
+    so no longer triggers it). An unanswered question is unknown, never "no": a short follow-up
+    screening must not erase what it did not ask about. Inputs (``input.*``) are not answers:
+    an input proposal changes them on purpose. ``answers=None`` compares plans as they are.
+    """
+    if answers is None:
+        return True
+    return all(key in answers for key in step.triggered_by if not key.startswith("input."))
+
+
+def propose_update(
+    current: Plan, regenerated: Plan, *, answers: Mapping[str, object] | None = None
+) -> PlanDiff:
+    """Changes a new screening proposes to the current plan, sparing the advocate's work.
+
+    With the new screening's ``answers``, a step is proposed for removal only if its triggers
+    were answered (see :func:`answered_away`).
+    """
     raw = diff_plans(current, regenerated)
     removed_before = set(current.removed_step_ids)
+    header = dict(raw.header)
+    if header.get("emergency") is False and answers is not None and any(
+        key not in answers for key in current.emergency_triggers
+    ):
+        # Emergency mode ends only when what switched it on was answered again; a follow-up
+        # that did not ask keeps the plan's severity as it is.
+        header = {f: v for f, v in header.items() if f not in _SEVERITY}
     return raw.model_copy(
         update={
+            "header": header,
             "added": tuple(s for s in raw.added if s.id not in removed_before),
-            "removed": tuple(s for s in raw.removed if s.source == "rule" and not s.edited),
+            "removed": tuple(
+                s for s in raw.removed
+                if s.source == "rule" and not s.edited and answered_away(s, answers)
+            ),
             "changed": tuple(c for c in raw.changed if not c.before.edited),
         }
     )
@@ -194,12 +227,20 @@ def apply_diff(
     accept: Collection[str] | None = None,
     accept_header: bool = True,
 ) -> Plan:
-    """Apply the accepted part of a diff (all steps when ``accept`` is None).
+    """Apply the accepted steps of a diff (and its header unless ``accept_header`` is False).
 
-    Added steps land where the diff's target plan had them: right after the nearest preceding
-    step that exists here, or at the end of their section.
+    ``accept`` must name the steps: None applies nothing and raises PlanEditError saying so,
+    because applying "everything" by omission once deleted whole plans. Added steps land
+    where the diff's target plan had them: right after the nearest preceding step that exists
+    here, or at the end of their section.
     """
-    wanted = set(diff.step_ids) if accept is None else set(accept)
+    if accept is None:
+        raise PlanEditError(
+            "accept",
+            "nothing was applied: list the step ids to apply (the proposal's step_ids to take "
+            "them all; an empty list applies only the header)",
+        )
+    wanted = set(accept)
     unknown = wanted - set(diff.step_ids)
     if unknown:
         raise PlanEditError("accept", f"not in this diff: {', '.join(sorted(unknown))}")

@@ -6,6 +6,10 @@ message id such as ``step.immediate.call_911`` looked up in a gettext catalogue 
 Babel's ``read_po`` and cached, so shipping a language is adding one .po file and no compile
 step is needed. Placeholders use ``str.format`` syntax (``{hotline_phone}``) and must be the
 same in every language; the unit tests enforce that and that no message is missing.
+
+Where a language makes words agree with the person (Spanish "acompañarla" / "acompañarlo"),
+the plain entry is gender-neutral and gettext contexts (``msgctxt "feminine"`` /
+``"masculine"``) carry the variants, chosen from the survivor's stated gender.
 """
 
 from __future__ import annotations
@@ -55,19 +59,33 @@ def resolve_language(
 
 
 @cache
-def catalogue(language: str) -> Mapping[str, str]:
-    """Message id -> translated text for one language (fuzzy and empty entries skipped)."""
+def _parsed(language: str) -> dict[tuple[str | None, str], str]:
+    """(context, message id) -> translated text (fuzzy and empty entries skipped)."""
     path = catalogue_path(language)
     if language not in available_languages():
         raise UnknownLanguageError(language, available_languages())
     with path.open("rb") as fh:
         parsed = read_po(fh, locale=language, domain=DOMAIN)
     return {
-        str(m.id): str(m.string)
+        (m.context, str(m.id)): str(m.string)
         for m in parsed
         if m.id and isinstance(m.id, str) and isinstance(m.string, str) and m.string
         if not m.fuzzy
     }
+
+
+@cache
+def catalogue(language: str) -> Mapping[str, str]:
+    """Message id -> translated text for one language, without contextual variants."""
+    return {mid: text for (ctx, mid), text in _parsed(language).items() if ctx is None}
+
+
+def variant(language: str, message_id: str, context: str | None) -> str | None:
+    """A message's variant for a gettext context ("feminine", "masculine"), if the language
+    has one: Spanish needs them where a word agrees with the person, English does not."""
+    if context is None:
+        return None
+    return _parsed(language).get((context, message_id))
 
 
 def placeholders(text: str) -> frozenset[str]:
@@ -79,13 +97,14 @@ def has_message(language: str, message_id: str) -> bool:
     return message_id in catalogue(language)
 
 
-def message(language: str, message_id: str) -> str:
-    """Raw text of a message, falling back to English only if a catalogue lacks it.
+def message(language: str, message_id: str, context: str | None = None) -> str:
+    """Raw text of a message (its ``context`` variant when there is one), falling back to
+    English only if a catalogue lacks it.
 
     A message missing from English too is a bug in the engine, not bad input, so it raises
     LookupError rather than a SafetyPlanError.
     """
-    text = catalogue(language).get(message_id)
+    text = variant(language, message_id, context) or catalogue(language).get(message_id)
     if text is None:
         text = catalogue(DEFAULT_LANGUAGE).get(message_id)
     if text is None:
@@ -93,7 +112,13 @@ def message(language: str, message_id: str) -> str:
     return text
 
 
-def translate(language: str, message_id: str, params: Mapping[str, str] | None = None) -> str:
-    """Translated text with its placeholders filled from ``params``."""
-    text = message(language, message_id)
+def translate(
+    language: str,
+    message_id: str,
+    params: Mapping[str, str] | None = None,
+    *,
+    context: str | None = None,
+) -> str:
+    """Translated text (its ``context`` variant if any) with placeholders from ``params``."""
+    text = message(language, message_id, context)
     return text.format_map(dict(params or {})) if "{" in text else text

@@ -72,12 +72,14 @@ def travel_link(base_url: str | None, case_id: int, screening: Screening) -> str
 def plan_inputs(session: Session, *, actor: Principal, cipher: FieldCipher, case_id: int,
                 screening: Screening, priorities: list[str], code_word: str | None,
                 shelters: list[dict[str, JsonValue]] | None, shelter_limit: int,
-                travel_planner_url: str | None, base_url: str | None) -> PlanInputs:
+                travel_planner_url: str | None, base_url: str | None,
+                gender: str | None = None) -> PlanInputs:
     """Validated inputs: the caller's, with shelters and the travel link filled in if omitted."""
     if shelters is None:
         shelters = matched_shelters(session, actor=actor, cipher=cipher, case_id=case_id,
                                     limit=shelter_limit)
     raw: dict[str, Any] = {
         "shelters": shelters, "priorities": priorities, "code_word": code_word,
-        "travel_planner_url": travel_planner_url or travel_link(base_url, case_id, screening)}
+        "travel_planner_url": travel_planner_url or travel_link(base_url, case_id, screening),
+        "gender": gender}
     return parse_inputs(raw)

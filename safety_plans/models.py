@@ -132,6 +132,10 @@ class SafetyPlanCreate(SQLModel):
     priorities: list[str] = Field(default_factory=list, max_length=20,
                                   description="the survivor's ranked sections, most wanted first")
     code_word: str | None = None
+    gender: str | None = Field(
+        default=None, max_length=16,
+        description="the survivor's stated gender (female, male, transgender, nonbinary): "
+                    "Spanish wording agrees with a woman or a man; omitted or other, neutral")
     shelters: list[dict[str, JsonValue]] | None = Field(
         default=None, max_length=20,
         description="shelter options with open beds; omit to ask the matcher for the case")
@@ -226,5 +230,7 @@ class ProposalPublic(SQLModel):
 
 class ProposalApply(SQLModel):
     accept: list[str] | None = Field(
-        default=None, max_length=500, description="step ids to accept; omit to accept all")
+        default=None, max_length=500,
+        description="step ids to apply (the proposal's step_ids for all); omitted, nothing is "
+                    "applied and the answer says so")
     accept_header: StrictBool = True

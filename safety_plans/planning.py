@@ -64,6 +64,14 @@ class SuggestedShelter(BaseModel):
     distance_km: Annotated[StrictFloat, Field(ge=0)] | None = None
 
 
+# The survivor's stated gender, in the case's vocabulary, and the grammar it selects: only a
+# stated woman or man gets gendered wording; anything else, or nothing, reads neutral rather
+# than guessed.
+StatedGender = Literal["female", "male", "transgender", "nonbinary"]
+GrammaticalGender = Literal["feminine", "masculine"]
+_GRAMMAR: dict[str, GrammaticalGender] = {"female": "feminine", "male": "masculine"}
+
+
 class PlanInputs(BaseModel):
     """Everything the plan needs besides the screening, supplied by the caller."""
 
@@ -73,6 +81,7 @@ class PlanInputs(BaseModel):
     travel_planner_url: str | None = None
     priorities: tuple[Section, ...] = ()
     code_word: Annotated[str, Field(min_length=1, max_length=60)] | None = None
+    gender: StatedGender | None = None
 
     @field_validator("travel_planner_url")
     @classmethod
@@ -110,6 +119,7 @@ class Plan(BaseModel):
     priorities: tuple[Section, ...] = ()
     steps: tuple[Step, ...]
     removed_step_ids: tuple[str, ...] = ()
+    grammatical_gender: GrammaticalGender | None = None
 
     def step(self, step_id: str) -> Step | None:
         return next((s for s in self.steps if s.id == step_id), None)
@@ -237,4 +247,5 @@ def generate_plan(
         emergency_triggers=screening.emergency_triggers,
         priorities=parsed.priorities,
         steps=arrange(by_priority, screening.emergency, parsed.priorities),
+        grammatical_gender=_GRAMMAR.get(parsed.gender or ""),
     )

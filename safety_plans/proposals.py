@@ -47,9 +47,9 @@ from safety_plans.planning import Plan, PlanInputs, generate_plan, parse_inputs
 
 def _diff(cipher: FieldCipher, current: Plan, screening_record: ScreeningRecord,
           inputs: PlanInputs, language: str) -> editing.PlanDiff:
-    regenerated = generate_plan(open_screening(cipher, screening_record), inputs,
-                                language=language)
-    return editing.propose_update(current, regenerated)
+    screening = open_screening(cipher, screening_record)
+    regenerated = generate_plan(screening, inputs, language=language)
+    return editing.propose_update(current, regenerated, answers=screening.answers)
 
 
 def _public(proposal: PlanProposal, diff: editing.PlanDiff) -> ProposalPublic:
@@ -147,7 +147,8 @@ def apply_proposal(
     proposal_id: int, expected_version: int, accept: Collection[str] | None,
     accept_header: bool = True,
 ) -> SafetyPlanPublic:
-    """Apply all (or the accepted steps) of a proposal as a new revision."""
+    """Apply the accepted steps of a proposal as a new revision; ``accept=None`` applies
+    nothing and says so (PlanEditError on the field ``accept``)."""
     record = visible_plan(session, actor, plan_id)
     proposal = _proposal(session, plan_id, proposal_id)
     if proposal.status != "open":

@@ -2,10 +2,13 @@
 
 Every format starts from :func:`localize`, which resolves each step to text in the requested
 language (an advocate's own wording wins over the catalogue) and groups it by section. The
-discreet mode gives the document an innocuous title and keeps the first page (the first
-segment, for SMS) free of any hotline or organisation name: printed forms get a plain cover
-page, and steps that name the hotline use their discreet wording. SMS lists the emergency
-contacts first and then the rest by priority, split by :mod:`safety_plans.sms`.
+discreet mode gives the document an innocuous title and a plain cover page (printed forms),
+and resolves every string through its discreet wording (``<id>.discreet``) where the catalogue
+has one, so the whole document speaks a neutral vocabulary: no trafficking, T visa, shelter or
+hotline, no shelter names, no code word. The vocabulary is defined per language in the
+catalogue, beside the language's give-away words (``discreet.giveaway_words``) that the tests
+scan every discreet render for. An advocate's own wording is shown as written. SMS lists the
+emergency contacts first and then the rest by priority, split by :mod:`safety_plans.sms`.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from safety_plans.errors import RenderError
 from safety_plans.i18n import has_message, resolve_language, translate
 from safety_plans.planning import Plan, Step
 from safety_plans.rules import EMERGENCY_CONTACT_IDS
-from safety_plans.sms import encoding_of, split_segments
+from safety_plans.sms import encoding_of, fold_to_gsm7, split_segments
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 FORMATS: dict[str, str] = {
@@ -33,6 +36,9 @@ FORMATS: dict[str, str] = {
     "txt": "text/plain; charset=utf-8",
     "sms": "application/json",
 }
+# A short form by default: six segments carry the essentials; an advocate may ask for up to 20.
+DEFAULT_SMS_SEGMENTS = 6
+MAX_SMS_SEGMENTS = 20
 # Names that must never appear on the first page of a discreet rendering.
 SENSITIVE_NAMES: tuple[str, ...] = (
     "National Human Trafficking Hotline",
@@ -83,16 +89,24 @@ class Rendered:
     body: bytes
 
 
-def step_text(step: Step, language: str, *, discreet: bool = False) -> str:
-    """A step's text: the advocate's wording, else its (discreet) catalogue message."""
+def wording(language: str, message_id: str, *, discreet: bool) -> str:
+    """The message id to show: its discreet variant in discreet mode, when there is one."""
+    if discreet and has_message(language, f"{message_id}.discreet"):
+        return f"{message_id}.discreet"
+    return message_id
+
+
+def step_text(
+    step: Step, language: str, *, discreet: bool = False, gender: str | None = None
+) -> str:
+    """A step's text: the advocate's wording, else its (discreet) catalogue message, in the
+    ``gender`` variant ("feminine", "masculine") where the language has one."""
     if step.text is not None:
         return step.text
     if step.message_id is None:
         return step.id
-    message_id = step.message_id
-    if discreet and has_message(language, f"{message_id}.discreet"):
-        message_id = f"{message_id}.discreet"
-    return translate(language, message_id, step.params)
+    message_id = wording(language, step.message_id, discreet=discreet)
+    return translate(language, message_id, step.params, context=gender)
 
 
 def localize(
@@ -104,15 +118,22 @@ def localize(
 ) -> PlanView:
     """Resolve every string of the plan in ``language`` (default: the plan's own language)."""
     lang = resolve_language(language or plan.language, allow_fallback=allow_language_fallback)
-    labels = {p: translate(lang, f"priority.{p}") for p in (1, 2, 3)}
+
+    gender = plan.grammatical_gender
+
+    def t(message_id: str, params: dict[str, str] | None = None) -> str:
+        return translate(lang, wording(lang, message_id, discreet=discreet), params,
+                         context=gender)
+
+    labels = {p: t(f"priority.{p}") for p in (1, 2, 3)}
     sections = tuple(
         SectionView(
             id=str(section),
-            title=translate(lang, f"section.{section}"),
+            title=t(f"section.{section}"),
             steps=tuple(
                 StepView(
                     id=s.id,
-                    text=step_text(s, lang, discreet=discreet),
+                    text=step_text(s, lang, discreet=discreet, gender=gender),
                     priority=int(s.priority),
                     priority_label=labels[int(s.priority)],
                     step=s,
@@ -122,17 +143,17 @@ def localize(
         )
         for section, steps in plan.sections()
     )
-    level = translate(lang, f"level.{plan.danger_level}")
+    level = t(f"level.{plan.danger_level}")
     return PlanView(
         language=lang,
         discreet=discreet,
-        title=translate(lang, "plan.title_discreet" if discreet else "plan.title"),
-        cover_note=translate(lang, "plan.discreet_cover"),
-        emergency_banner=translate(lang, "plan.emergency") if plan.emergency else None,
-        danger_text=translate(lang, "plan.danger_level", {"level": level}),
-        disclaimer=translate(lang, "plan.disclaimer"),
+        title=t("plan.title_discreet" if discreet else "plan.title"),
+        cover_note=t("plan.discreet_cover"),
+        emergency_banner=t("plan.emergency") if plan.emergency else None,
+        danger_text=t("plan.danger_level", {"level": level}),
+        disclaimer=t("plan.disclaimer"),
         sections=sections,
-        page_label=translate(lang, "plan.page", {"page": "{page}"}),
+        page_label=t("plan.page", {"page": "{page}"}),
     )
 
 
@@ -216,15 +237,23 @@ def render_text(plan: Plan, language: str | None = None, *, discreet: bool = Fal
 
 
 def sms_order(steps: Iterable[StepView]) -> list[StepView]:
-    """Emergency contacts first, then by priority; plan order breaks ties."""
+    """Emergency contacts first, then the plan's next action, then the rest by priority.
+
+    The next action is the plan's first step that is not a contact: the top of the section
+    that matters most now (immediate safety in an emergency, else the survivor's own first
+    priority). Plan order breaks ties.
+    """
     indexed = list(enumerate(steps))
     contact_rank = {sid: n for n, sid in enumerate(EMERGENCY_CONTACT_IDS)}
+    next_action = next((i for i, v in indexed if v.id not in contact_rank), None)
 
     def key(item: tuple[int, StepView]) -> tuple[int, int, int]:
         index, view = item
         if view.id in contact_rank:
             return (0, contact_rank[view.id], index)
-        return (1, view.priority, index)
+        if index == next_action:
+            return (1, 0, index)
+        return (2, view.priority, index)
 
     return [v for _, v in sorted(indexed, key=key)]
 
@@ -234,25 +263,34 @@ def render_sms(
     language: str | None = None,
     *,
     discreet: bool = False,
-    max_segments: int | None = None,
+    max_segments: int = DEFAULT_SMS_SEGMENTS,
 ) -> list[str]:
-    """The plan as standalone SMS segments, most urgent first.
+    """The plan as a short run of standalone SMS segments, most urgent first.
 
-    With ``max_segments`` the least urgent steps are dropped until the result fits; the
-    emergency contacts are always kept.
+    The emergency contacts (911, the hotline's number and its text line) and the next action
+    are always sent, even beyond ``max_segments``; the other steps follow by priority while
+    they fit, a step that does not fit is left out whole (a shorter later one may still fit),
+    and a closing line says the advocate has the rest.
     """
-    if max_segments is not None and max_segments < 1:
-        raise RenderError("max_segments", "must be at least 1")
+    if not 1 <= max_segments <= MAX_SMS_SEGMENTS:
+        raise RenderError("max_segments", f"must be between 1 and {MAX_SMS_SEGMENTS}")
     view = localize(plan, language, discreet=discreet)
     header = translate(view.language, "sms.header_discreet" if discreet else "sms.header")
+    more = translate(view.language, "sms.more")
     ordered = sms_order(view.steps)
-    keep = len(ordered)
-    while True:
-        segments = split_segments([header, *(f"- {v.text}" for v in ordered[:keep])])
-        droppable = keep > sum(1 for v in ordered if v.id in EMERGENCY_CONTACT_IDS)
-        if max_segments is None or len(segments) <= max_segments or not droppable:
-            return segments
-        keep -= 1
+    essential = sum(1 for v in ordered if v.id in EMERGENCY_CONTACT_IDS) + 1
+    kept = ordered[:essential]
+    for view_step in ordered[essential:]:
+        trial = [*kept, view_step]
+        if len(split_segments(_sms_lines(header, trial, more))) <= max_segments:
+            kept = trial
+    return split_segments(_sms_lines(header, kept, None if kept == ordered else more))
+
+
+def _sms_lines(header: str, steps: Iterable[StepView], more: str | None) -> list[str]:
+    """The lines of an SMS, each folded to GSM-7 where look-alikes suffice (160 vs 70)."""
+    lines = [header, *(f"- {v.text}" for v in steps), *((more,) if more else ())]
+    return [fold_to_gsm7(line) for line in lines]
 
 
 def render(
@@ -261,7 +299,7 @@ def render(
     language: str | None = None,
     *,
     discreet: bool = False,
-    max_sms_segments: int | None = None,
+    max_sms_segments: int = DEFAULT_SMS_SEGMENTS,
 ) -> Rendered:
     """One entry point for the HTTP layer: ``fmt`` is json, html, pdf, txt or sms."""
     if fmt not in FORMATS:

@@ -1,12 +1,14 @@
 """Structured safety screening: the documented intake items, validation and danger scoring.
 
 An advocate asks the items below on a live call and records the answers as a mapping from item
-key to a bool, an int or one of an item's choices; unanswered items are simply left out and
-count as "no". :func:`screen` validates the answers with pydantic (unknown keys and wrong types
-are rejected with :class:`~safety_plans.errors.InvalidAnswerError` naming the field) and
-returns a :class:`Screening` with a transparent weighted score, a danger level and the
-immediate-danger triggers in the style of the Lethality Assessment Program. This is a screening
-aid for a trained advocate, not a validated risk-assessment instrument.
+key to a bool, an int or one of an item's choices; unanswered items are left out and are
+unknown, never "no": they add nothing to the score, and a re-screening that leaves them out
+proposes removing no step they triggered (see ``editing.propose_update``). :func:`screen`
+validates the answers with pydantic (unknown keys and wrong types are rejected with
+:class:`~safety_plans.errors.InvalidAnswerError` naming the field) and returns a
+:class:`Screening` with a transparent weighted score, a danger level and the immediate-danger
+triggers in the style of the Lethality Assessment Program. This is a screening aid for a
+trained advocate, not a validated risk-assessment instrument.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ from safety_plans.models import (
     StepEdit,
 )
 from safety_plans.planning import Plan, generate_plan
-from safety_plans.render import Rendered, render, to_json
+from safety_plans.render import DEFAULT_SMS_SEGMENTS, Rendered, render, to_json
 
 
 def create_plan(
@@ -76,7 +76,7 @@ def create_plan(
         session, actor=actor, cipher=cipher, case_id=data.case_id, screening=screening,
         priorities=data.priorities, code_word=data.code_word, shelters=data.shelters,
         shelter_limit=data.shelter_limit, travel_planner_url=data.travel_planner_url,
-        base_url=base_url)
+        base_url=base_url, gender=data.gender)
     plan = generate_plan(screening, inputs, language=data.language,
                          allow_language_fallback=data.allow_language_fallback)
     record = SafetyPlanRecord(
@@ -125,11 +125,16 @@ def list_case_plans(
 def render_plan(
     session: Session, *, actor: Principal, cipher: FieldCipher, plan_id: int, fmt: str,
     language: str | None = None, discreet: bool = False, allow_language_fallback: bool = False,
+    max_segments: int = DEFAULT_SMS_SEGMENTS,
 ) -> Rendered:
-    """The plan as html, pdf, txt, sms (or json) bytes with their media type."""
+    """The plan as html, pdf, txt, sms (or json) bytes with their media type.
+
+    ``max_segments`` bounds the SMS form (see render.render_sms); other formats ignore it.
+    """
     record = visible_plan(session, actor, plan_id)
     lang = requested_language(language, allow_language_fallback)
-    rendered = render(open_plan(cipher, record), fmt, lang, discreet=discreet)
+    rendered = render(open_plan(cipher, record), fmt, lang, discreet=discreet,
+                      max_sms_segments=max_segments)
     audit_plan(session, actor, plan_id, "render",
                {"format": fmt, "discreet": discreet, "version": record.version})
     session.commit()

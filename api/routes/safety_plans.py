@@ -32,13 +32,18 @@ from safety_plans.models import (
     StepAdd,
     StepEdit,
 )
+from safety_plans.render import DEFAULT_SMS_SEGMENTS, MAX_SMS_SEGMENTS
 
 router = APIRouter(prefix="/v1", tags=["safety plans"])
 
 StepId = Annotated[str, Path(max_length=120, pattern=r"^[a-z0-9_.\-]+$")]
 Language = Annotated[str | None, Query(max_length=35, description="default: the plan's")]
 Fallback = Annotated[bool, Query(description="fall back to English for an unknown language")]
-Discreet = Annotated[bool, Query(description="innocuous title, no hotline names on page one")]
+Discreet = Annotated[bool, Query(
+    description="innocuous title and cover, neutral wording throughout (no hotline, shelter or "
+                "trafficking words, no shelter names, no code word)")]
+MaxSegments = Annotated[int, Query(ge=1, le=MAX_SMS_SEGMENTS,
+                                   description="sms only: the most segments to send")]
 
 
 def _plan(response: Response, plan: SafetyPlanPublic) -> SafetyPlanPublic:
@@ -99,10 +104,12 @@ def render_plan(plan_id: int, session: SessionDep, principal: PrincipalDep,
                 services: ServicesDep,
                 format: Annotated[str, Query(max_length=8, description="html, pdf, txt or sms")],
                 language: Language = None, discreet: Discreet = False,
-                allow_language_fallback: Fallback = False) -> Response:
+                allow_language_fallback: Fallback = False,
+                max_segments: MaxSegments = DEFAULT_SMS_SEGMENTS) -> Response:
     rendered = service.render_plan(
         session, actor=principal, cipher=services.cipher, plan_id=plan_id, fmt=format,
-        language=language, discreet=discreet, allow_language_fallback=allow_language_fallback)
+        language=language, discreet=discreet, allow_language_fallback=allow_language_fallback,
+        max_segments=max_segments)
     # The same headers as the web page's render (CSP, nosniff, no-store): issue 17.
     return plan_response(rendered.body, rendered.media_type, plan_id=plan_id, fmt=format,
                          discreet=discreet)

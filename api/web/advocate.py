@@ -46,6 +46,7 @@ from safety_plans import i18n as plan_i18n
 from safety_plans import screenings as service_screenings
 from safety_plans import service as plans
 from safety_plans.models import SafetyPlanCreate, StepAdd, StepEdit
+from safety_plans.render import DEFAULT_SMS_SEGMENTS, MAX_SMS_SEGMENTS
 from safety_plans.screening import ITEMS, Group, ItemType
 
 router = APIRouter(prefix="/web", include_in_schema=False)
@@ -258,13 +259,17 @@ def render_plan(services: ServicesDep, session: SessionDep, identity: IdentityDe
 @router.get("/plans/{plan_id}/sms")
 def sms(request: Request, services: ServicesDep, session: SessionDep,
         identity: IdentityDep,
-        plan_id: int, discreet: bool = False) -> Response:
+        plan_id: int, discreet: bool = False,
+        max_segments: Annotated[int, Query(ge=1, le=MAX_SMS_SEGMENTS)] = DEFAULT_SMS_SEGMENTS,
+        ) -> Response:
     principal = require(identity, *WORKERS)
     rendered = plans.render_plan(session, actor=principal, cipher=services.cipher,
-                                 plan_id=plan_id, fmt="sms", discreet=discreet)
+                                 plan_id=plan_id, fmt="sms", discreet=discreet,
+                                 max_segments=max_segments)
     body = json.loads(rendered.body)
     return render(request, services.settings, "sms.html", identity=identity, plan_id=plan_id,
-                  sms=body, discreet=discreet)
+                  sms=body, discreet=discreet, max_segments=max_segments,
+                  segment_choices=range(1, MAX_SMS_SEGMENTS + 1))
 
 
 @router.post("/plans/{plan_id}/steps/{step_id}")

@@ -102,7 +102,9 @@ def test_plan_lists_matched_shelters_and_links_the_way_home(
     shown = re.search(r"Distance: ([0-9.]+) km", safe["text"])
     assert shown is not None and float(shown.group(1)) % 5 == 0  # rounded as the matcher does
     home = steps["home.route"]
-    assert f"/v1/travel-plans?case_id={case_id}" in home["text"]
+    # The advocate's JSON keeps the link in the step's params; the survivor's text never does.
+    assert home["params"]["url"].endswith(f"/v1/travel-plans?case_id={case_id}")
+    assert "/v1/" not in home["text"] and "advocate will text you" in home["text"]
     assert home["triggered_by"] == ["input.travel_planner_url", "wants_to_return_home"]
     trail = client.get(f"/v1/audit?object_type=case&object_id={case_id}",
                        headers=admin.headers).json()
@@ -216,7 +218,8 @@ def test_input_updates_are_proposed_then_applied(
     bad = client.post(f"{base}/inputs", json={"priorities": ["nonsense"]},
                       headers=advocate.headers)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "priorities.0"
-    applied = client.post(f"{base}/proposals/{proposal['id']}/apply", json={},
+    applied = client.post(f"{base}/proposals/{proposal['id']}/apply",
+                          json={"accept": proposal["step_ids"]},
                           headers={**advocate.headers, "If-Match": '"1"'})
     assert applied.status_code == 200, applied.text
     plan = applied.json()["plan"]

@@ -159,6 +159,13 @@ def test_renderings_through_http(client: TestClient, advocate: Account,
     assert sms.headers["content-type"].startswith("application/json")
     segments = sms.json()["segments"]
     assert segments and all(len(s["text"]) <= 160 for s in segments)
+    assert len(segments) <= 6  # the short form by default
+    longer = client.get(url, params={"format": "sms", "max_segments": 20},
+                        headers=advocate.headers).json()["segments"]
+    assert len(segments) <= len(longer) <= 20
+    too_many = client.get(url, params={"format": "sms", "max_segments": 21},
+                          headers=advocate.headers)
+    assert too_many.status_code == 422
 
 
 def test_emergency_plan_sms_leads_with_contacts(client: TestClient, advocate: Account) -> None:
@@ -235,8 +242,13 @@ def test_new_screening_proposes_and_applies(client: TestClient, advocate: Accoun
     bad = client.post(f"{base}/proposals/{proposal['id']}/apply",
                       json={"accept": ["not.in.diff"]}, headers=_if(advocate, 2))
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "accept"
-    applied = client.post(f"{base}/proposals/{proposal['id']}/apply", json={},
+    omitted = client.post(f"{base}/proposals/{proposal['id']}/apply", json={},
                           headers=_if(advocate, 2))
+    assert omitted.status_code == 422 and omitted.json()["errors"][0]["field"] == "accept"
+    assert "nothing was applied" in omitted.text
+    assert client.get(base, headers=advocate.headers).json()["version"] == 2
+    applied = client.post(f"{base}/proposals/{proposal['id']}/apply",
+                          json={"accept": proposal["step_ids"]}, headers=_if(advocate, 2))
     assert applied.status_code == 200, applied.text
     body = applied.json()
     assert body["version"] == 3 and body["emergency"] is True
@@ -246,6 +258,38 @@ def test_new_screening_proposes_and_applies(client: TestClient, advocate: Accoun
                        headers=_if(advocate, 3)).status_code == 409
     revisions = client.get(f"{base}/revisions", headers=advocate.headers).json()
     assert revisions[-1]["action"] == "apply_proposal"
+
+
+def test_a_follow_up_answering_one_question_erases_nothing(
+        client: TestClient, advocate: Account, plan: dict[str, Any]) -> None:
+    base = f"/v1/safety-plans/{plan['id']}"
+    follow_up = _screen(client, advocate, plan["case_id"], {"needs_medical": True})
+    proposal = client.post(f"{base}/proposals", json={"screening_id": follow_up},
+                           headers=advocate.headers).json()
+    assert proposal["diff"]["removed"] == []
+    applied = client.post(f"{base}/proposals/{proposal['id']}/apply",
+                          json={"accept": proposal["step_ids"], "accept_header": False},
+                          headers=_if(advocate, 1))
+    assert applied.status_code == 200, applied.text
+    assert set(_step_ids(plan)) <= set(_step_ids(applied.json()))
+
+
+def test_spanish_wording_follows_the_stated_gender(client: TestClient,
+                                                  advocate: Account) -> None:
+    case_id = _case(client, advocate)
+    screening_id = _screen(client, advocate, case_id, PASSPORT_HELD)
+    texts = {}
+    for gender in ("female", None):
+        made = client.post("/v1/safety-plans", json={
+            "case_id": case_id, "screening_id": screening_id, "language": "es",
+            "gender": gender}, headers=advocate.headers)
+        assert made.status_code == 201, made.text
+        texts[gender] = str(made.json()["plan"])
+    assert "acompañarla" in texts["female"] and "acompañarle" in texts[None]
+    bad = client.post("/v1/safety-plans", json={
+        "case_id": case_id, "screening_id": screening_id, "gender": "f"},
+        headers=advocate.headers)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "gender"
 
 
 def test_partial_acceptance_and_stale_proposals(client: TestClient, advocate: Account,

@@ -201,6 +201,9 @@ def test_advocate_screens_generates_edits_and_renders_a_plan(
     assert "Homeward" not in discreet.split("</title>")[0]
     sms = client.get(f"{plan_url}/sms")
     assert sms.status_code == 200 and '<pre class="sms">' in sms.text
+    longer = client.get(f"{plan_url}/sms?max_segments=20")
+    assert longer.status_code == 200 and 'name="max_segments"' in longer.text
+    assert longer.text.count('<pre class="sms">') >= sms.text.count('<pre class="sms">')
 
 
 def test_mass_rescue_of_twenty_households_places_holds(

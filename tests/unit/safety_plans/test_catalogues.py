@@ -18,6 +18,7 @@ from safety_plans.screening import DangerLevel
 
 UI = ["plan.title", "plan.title_discreet", "plan.discreet_cover", "plan.emergency"]
 UI += ["plan.danger_level", "plan.disclaimer", "plan.page", "sms.header", "sms.header_discreet"]
+UI += ["sms.more"]
 
 
 def used_message_ids() -> set[str]:
@@ -26,7 +27,8 @@ def used_message_ids() -> set[str]:
     ids = {f"step.{r.step_id}" for r in RULES if r.step_id != "contacts.code_word"}
     ids |= {"step.contacts.code_word", "step.contacts.code_word_set"}
     ids |= {SHELTER_MESSAGE_ID, SHELTER_MESSAGE_NO_DISTANCE_ID}
-    ids |= {"step.immediate.call_hotline.discreet", "step.immediate.text_hotline.discreet"}
+    ids |= {m for m in catalogue("en") if m.endswith(".discreet")}
+    ids.add("discreet.giveaway_words")
     ids |= {i.message_id for i in ITEMS}
     ids |= {f"choice.{i.key}.{c}" for i in ITEMS for c in i.choices}
     ids |= {f"section.{s}" for s in Section}

@@ -112,7 +112,7 @@ def test_new_screening_proposes_changes_and_spares_advocate_work(plan: Plan) -> 
     assert "tech.monitored_phone" in accepted.step_ids and "custom.1" in accepted.step_ids
     assert accepted.step("tech.history").text == "Only delete texts from Ana."  # type: ignore[union-attr]
 
-    everything = apply_diff(current, proposal)
+    everything = apply_diff(current, proposal, accept=proposal.step_ids)
     assert set(everything.step_ids) == (set(rescreened.step_ids) - {"tech.accounts"}) | {
         "custom.1",
         "tech.history",
@@ -126,6 +126,6 @@ def test_proposal_switches_to_emergency_mode(plan: Plan) -> None:
     rescreened = generate_plan({**MONITORED_PHONE, "might_kill": True}, MONITORED_INPUTS)
     proposal = propose_update(plan, rescreened)
     assert proposal.header["emergency"] is True
-    updated = apply_diff(plan, proposal)
+    updated = apply_diff(plan, proposal, accept=proposal.step_ids)
     assert updated.emergency and updated.step_ids[:3] == EMERGENCY_CONTACT_IDS
     assert updated.step_ids[3] == "immediate.emergency_now"

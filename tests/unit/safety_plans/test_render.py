@@ -88,7 +88,8 @@ def test_html_is_printable_and_escaped(language: str) -> None:
     html = render_html(plan, language)
     assert html.startswith("<!DOCTYPE html>") and f'<html lang="{language}">' in html
     assert "@page" in html and "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
-    assert html.index('id="step-children.plan"') < html.index('id="step-immediate.call_911"')
+    assert html.index('id="section-children"') < html.index('id="section-immediate_safety"')
+    assert "data-step-id" not in html and 'id="step-' not in html
 
 
 def test_discreet_html_cover_has_no_names() -> None:
