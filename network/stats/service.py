@@ -225,7 +225,7 @@ def _table(counts: Counter[Key], dims: Sequence[Dimension], rows: list[str],
     matrix = np.zeros((len(rows), len(columns)), dtype=np.int64)
     for cell, value in projected.items():
         matrix[row_index[cell[0]], col_index[cell[1:]]] += value
-    layout = suppression.two_way(matrix.tolist())
+    layout = suppression.two_way(matrix)
     shown = suppression.display(layout.values, suppression.suppress(layout))
     n_rows, n_cols = matrix.shape
     cells = [shown[r * n_cols:(r + 1) * n_cols] for r in range(n_rows)]

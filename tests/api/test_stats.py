@@ -136,3 +136,11 @@ def test_bad_requests(client: TestClient, reader: Account) -> None:
     assert client.get("/v1/stats/charts/pie", headers=reader.headers).status_code == 404
     gif = client.get("/v1/stats/charts/monthly_trends?format=gif", headers=reader.headers)
     assert gif.status_code == 422
+
+
+@pytest.mark.parametrize("path", ["/v1/stats", "/v1/stats.csv"])
+def test_two_dimension_tables_on_an_empty_window(client: TestClient, admin: Account,
+                                                 path: str) -> None:
+    response = client.get(f"{path}?group_by=state,trafficking_type&from=2020-01-01"
+                          "&to=2020-01-31", headers=admin.headers)
+    assert response.status_code == 200, response.text
