@@ -138,6 +138,32 @@ def test_bad_requests(client: TestClient, reader: Account) -> None:
     assert gif.status_code == 422
 
 
+def _case(agency_id: int, i: int, state: str | None) -> Case:
+    return Case(agency_id=agency_id, case_ref=f"MULTI-{i}", urgency=3, trafficking_type="sex",
+                state=state, household_sealed=b"-", location_sealed=b"-",
+                exclusions_sealed=b"-", profile_sealed=b"-")
+
+
+def _tip(client: TestClient, admin: Account, *states: str) -> None:
+    cities = {"TX": "Austin", "OK": "Tulsa", "CA": "Fresno"}
+    body = {"trafficking_type": "sex", "venue": "agriculture",
+            "locations": [{"city": cities[s], "state": s} for s in states],
+            "consent": {"share_with_law_enforcement": False, "fields": []}}
+    response = client.post("/v1/tips", json=body, headers=admin.headers)
+    assert response.status_code == 201, response.text
+
+
+def test_a_case_located_by_coordinates_gets_its_state(client: TestClient,
+                                                      admin: Account) -> None:
+    from tests.api.test_cases import case_body
+    body = case_body()
+    body["location"] = {"lat": 36.154, "lon": -95.993}  # Tulsa
+    created = client.post("/v1/cases", json=body, headers=admin.headers)
+    assert created.status_code == 201, created.text
+    stats = client.get(f"/v1/stats?group_by=state&{_period()}", headers=admin.headers).json()
+    assert stats["rows"] == ["OK"]
+
+
 @pytest.mark.parametrize("path", ["/v1/stats", "/v1/stats.csv"])
 def test_two_dimension_tables_on_an_empty_window(client: TestClient, admin: Account,
                                                  path: str) -> None:
