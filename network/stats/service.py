@@ -234,15 +234,16 @@ def _project(counts: Counter[Key], dims: Sequence[Dimension]) -> Counter[tuple[s
     """Counts by the given dimensions. A multi-state tip counts in each of its states when
     state is one of them, and once otherwise (so every total over states is distinct)."""
     out: Counter[tuple[str, ...]] = Counter()
+    positions = [_POSITION[d] for d in dims]
+    at = list(dims).index(Dimension.STATE) if Dimension.STATE in dims else -1
+    # This runs over every key of every measure several times a request: keep the loop bare.
     for key, value in counts.items():
-        parts = [key[_POSITION[d]] for d in dims]
-        if Dimension.STATE not in dims:
-            out[tuple(parts)] += value
+        cell = tuple([key[p] for p in positions])
+        if at < 0 or STATE_JOIN not in cell[at]:
+            out[cell] += value
             continue
-        at = list(dims).index(Dimension.STATE)
-        for state in parts[at].split(STATE_JOIN):
-            parts[at] = state
-            out[tuple(parts)] += value
+        for state in cell[at].split(STATE_JOIN):
+            out[(*cell[:at], state, *cell[at + 1:])] += value
     return out
 
 
@@ -265,7 +266,9 @@ def _distinct_totals(shown: list[Shown], layout: suppression.Layout,
 
 
 def _table(counts: Counter[Key], dims: Sequence[Dimension], rows: list[str],
-           columns: list[tuple[str, ...]] | None) -> MeasureTable:
+           columns: list[tuple[str, ...]] | None, *, multi_state: bool) -> MeasureTable:
+    """`multi_state`: the measure may count a tip in several states here, so its totals over
+    states are counted again, distinctly (the other tables' totals are their sums)."""
     projected = _project(counts, dims)
     grand = sum(counts.values())  # each tip once
     row_index = {r: i for i, r in enumerate(rows)}
@@ -283,10 +286,11 @@ def _table(counts: Counter[Key], dims: Sequence[Dimension], rows: list[str],
     for cell, value in projected.items():
         matrix[row_index[cell[0]], col_index[cell[1:]]] += value
     layout = suppression.two_way(matrix)
-    by_row, by_column = _project(counts, dims[:1]), _project(counts, dims[1:])
-    distinct = ([by_row[(r,)] for r in rows] + [by_column[c] for c in columns] + [grand])
-    shown = _distinct_totals(suppression.display(layout.values, suppression.suppress(layout)),
-                             layout, distinct)
+    shown = suppression.display(layout.values, suppression.suppress(layout))
+    if multi_state:
+        by_row, by_column = _project(counts, dims[:1]), _project(counts, dims[1:])
+        distinct = [by_row[(r,)] for r in rows] + [by_column[c] for c in columns] + [grand]
+        shown = _distinct_totals(shown, layout, distinct)
     n_rows, n_cols = matrix.shape
     cells = [shown[r * n_cols:(r + 1) * n_cols] for r in range(n_rows)]
     base = n_rows * n_cols
@@ -309,14 +313,17 @@ def build(counts: dict[Measure, Counter[Key]], dims: Sequence[Dimension], first:
     columns: list[tuple[str, ...]] | None = None
     if len(dims) > 1:
         axes = [_axis(d, counts.values(), first, last) for d in dims[1:]]
-        seen = {combo for c in counts.values() for combo in _project(c, dims[1:])}
-        # Combinations never seen in any measure are left out: they would be all zeros.
-        columns = [combo for combo in itertools.product(*axes)
-                   if len(axes) == 1 or combo in seen]
+        columns = list(itertools.product(*axes))
+        if len(axes) > 1:
+            # Combinations never seen in any measure are left out: they would be all zeros.
+            seen = {combo for c in counts.values() for combo in _project(c, dims[1:])}
+            columns = [combo for combo in columns if combo in seen]
         if len(rows) * len(columns) > MAX_CELLS:
             raise InvalidNetwork("group_by", f"more than {MAX_CELLS} cells; group by fewer "
                                  "dimensions or a shorter period")
-    tables = {m: _table(c, dims, rows, columns) for m, c in counts.items()}
+    by_state = Dimension.STATE in dims
+    tables = {m: _table(c, dims, rows, columns, multi_state=by_state and m in MULTI_STATE)
+              for m, c in counts.items()}
     return StatsPublic(group_by=list(dims), date_from=first, date_to=last, rows=rows,
                        columns=[list(c) for c in columns] if columns is not None else None,
                        measures=tables, notes=NOTES,
