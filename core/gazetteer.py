@@ -19,6 +19,11 @@ from pathlib import Path
 
 from solvers.geo import haversine_m
 
+# A point within this distance of a place of 15,000 people takes that place's state. Generous
+# on purpose: every point of the lower 48 and Hawaii is within it of such a place, while points
+# at sea or abroad stay without a state. Near a border the nearest place may be across it; the
+# same rule places directory searches and tips, so a point is in one state everywhere.
+STATE_FROM_POINT_KM = 150.0
 GEONAMES = Path(__file__).resolve().parent / "data" / "us_places_geonames_min15000.csv.gz"
 # One degree of latitude is at least 110.5 km anywhere: a box test that never drops a match.
 _KM_PER_DEGREE_LAT = 110.5
@@ -76,3 +81,9 @@ def nearest_city(lat: float, lon: float, within_km: float) -> City | None:
         if metres <= limit_m and (best is None or metres < best[0]):
             best = (metres, city)
     return None if best is None else best[1]
+
+
+def state_at(lat: float, lon: float) -> str | None:
+    """The two-letter state of the nearest place within STATE_FROM_POINT_KM, or None."""
+    near = nearest_city(lat, lon, STATE_FROM_POINT_KM)
+    return None if near is None else near.state

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -27,6 +27,7 @@ from core.types import StrictInt
 from logistics.beds import holds as hold_service
 from logistics.beds import inventory as bed_service
 from logistics.beds import surge as surge_service
+from logistics.beds import unmet
 from logistics.beds.holds import HoldLimits
 from logistics.beds.models import (
     BedCountPublic,
@@ -36,7 +37,6 @@ from logistics.beds.models import (
     HoldPublic,
     SurgeCreate,
     SurgePublic,
-    UnmetNeed,
     UnmetNeedPublic,
 )
 from logistics.beds.search import (
@@ -81,9 +81,9 @@ def search(
         except ValueError as exc:
             raise InvalidInput("language", str(exc)) from exc
 
-    def record(entry: UnmetNeed) -> None:
+    def record(entry: dict[str, Any]) -> None:
         with services.db.write_session() as ledger:
-            ledger.add(entry)
+            unmet.record(ledger.connection(), entry)
             ledger.commit()
 
     def count_probes(probes: list[Probe]) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import Integer, Table, bindparam, func, insert, select, update
 
 from core.models import Account, Agency
 from core.types import UTCDateTime
-from logistics.beds.models import BedHold, HoldSource, HoldStatus, SurgeWindow, UnmetNeed
+from logistics.beds.models import BedHold, HoldSource, HoldStatus, SurgeWindow
 from logistics.shelters.models import BedInventory, Shelter
 
 HOLDS: Table = BedHold.__table__  # type: ignore[attr-defined]
@@ -25,7 +25,6 @@ _SHELTERS: Table = Shelter.__table__  # type: ignore[attr-defined]
 _SURGE: Table = SurgeWindow.__table__  # type: ignore[attr-defined]
 _ACCOUNTS: Table = Account.__table__  # type: ignore[attr-defined]
 _AGENCIES: Table = Agency.__table__  # type: ignore[attr-defined]
-_UNMET: Table = UnmetNeed.__table__  # type: ignore[attr-defined]
 
 _now = bindparam("at", type_=UTCDateTime)
 _inventory = bindparam("inventory", type_=Integer)
@@ -128,6 +127,3 @@ AVAILABLE = (select(_inv.total + OPEN_SURGE - _inv.occupied - _inv.held)
 
 # The hold's columns -> its id.
 INSERT_HOLD = insert(HOLDS).returning(HOLDS.c.id)
-
-# An unmet-need row's columns.
-RECORD_UNMET = insert(_UNMET)

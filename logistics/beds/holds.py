@@ -22,6 +22,7 @@ from core.clock import utcnow
 from core.models import Role
 from core.principal import Principal
 from logistics.beds import hold_sql as sql
+from logistics.beds import unmet
 from logistics.beds.inventory import find_shelter, lock_and_expire, lock_and_tidy
 from logistics.beds.models import BedHold, HoldCreate, HoldPublic, HoldSource, HoldStatus
 from logistics.errors import (
@@ -167,7 +168,8 @@ def place_hold(session: Session, *, actor: Principal, shelter_id: int, data: Hol
                   cap=limits.max_active_per_account)
     if not isinstance(hold, HoldPublic):
         return _no_capacity(session, shelter_id, target.state, data.bed_type, hold,
-                            undo=idempotency_key is not None)
+                            undo=idempotency_key is not None,
+                            subject=unmet.case_subject(actor.agency_id, data.case_ref))
     if idempotency_key is not None:
         idempotency.remember(session, account_id=actor.account_id, key=idempotency_key,
                              response=hold.model_dump(mode="json"))
@@ -176,14 +178,14 @@ def place_hold(session: Session, *, actor: Principal, shelter_id: int, data: Hol
 
 
 def _no_capacity(session: Session, shelter_id: int, state: str, bed_type: BedType,
-                 available: int, *, undo: bool) -> tuple[HoldPublic, bool]:
+                 available: int, *, undo: bool, subject: str) -> tuple[HoldPublic, bool]:
     # Nothing was written but tidying and, with an Idempotency-Key, the key's claim: that
     # must go, so a retry tries again; tidying may stay.
     if undo:
         session.rollback()
-    session.connection().execute(sql.RECORD_UNMET, {
-        "at": utcnow(), "state": state, "population": None, "bed_type": bed_type.value,
-        "reason": "no_capacity", "source": "hold"})
+    unmet.record(session.connection(), unmet.need(
+        subject=subject, state=state, population=None, bed_type=bed_type.value,
+        reason="no_capacity", source="hold"))
     session.commit()
     raise InsufficientCapacity(
         f"only {max(available, 0)} {bed_type.value} beds are available at shelter {shelter_id}",

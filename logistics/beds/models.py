@@ -177,7 +177,11 @@ class SurgePublic(SQLModel):
 
 
 class UnmetNeed(SQLModel, table=True):
-    """One search or hold that found nothing. No personal data, by construction."""
+    """One need a search or hold found no bed for. No personal data, by construction.
+
+    `dedupe_key` (see logistics/beds/unmet.py) makes a need recorded once per asker, day,
+    area, population, bed type and reason; rows from before it have none.
+    """
 
     __tablename__ = "unmet_need"
     id: int | None = Field(default=None, primary_key=True)
@@ -187,6 +191,7 @@ class UnmetNeed(SQLModel, table=True):
     bed_type: BedType | None = Field(default=None, sa_type=String(16))
     reason: str = Field(sa_type=String(64))
     source: str = Field(sa_type=String(16))  # "search" or "hold"
+    dedupe_key: str | None = Field(default=None, sa_type=String(64), unique=True, index=True)
 
 
 class UnmetNeedPublic(SQLModel):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from sqlalchemy import exists, func, literal, type_coerce
@@ -26,6 +27,7 @@ from core.crypto import FieldCipher
 from core.principal import Principal
 from core.types import UTCDateTime
 from logistics.beds import inventory as bed_service
+from logistics.beds import unmet
 from logistics.beds.models import BedCountPublic, UnmetNeed
 from logistics.probes.rules import Probe, search_probes
 from logistics.shelters.models import (
@@ -131,7 +133,7 @@ def _candidates(session: Session, query: SearchQuery, now: datetime) -> list[_Ca
 
 def search_shelters(
     session: Session, *, actor: Principal, cipher: FieldCipher, query: SearchQuery,
-    record_unmet: Callable[[UnmetNeed], None] | None = None,
+    record_unmet: Callable[[dict[str, Any]], None] | None = None,
     check_probes: Callable[[list[Probe]], None] | None = None,
 ) -> SearchPage:
     # Counted before anything is read: a refused probe must not be answered.
@@ -152,9 +154,10 @@ def search_shelters(
         penalty = STALE_PENALTY_M if candidate.stale else 0
         ranked.append((distance + penalty, candidate.id, candidate))
     if not ranked and record_unmet is not None:
-        record_unmet(UnmetNeed(state=query.state, population=query.population,
-                               bed_type=query.bed_type, reason="no_shelter_found",
-                               source="search"))
+        record_unmet(unmet.need(subject=unmet.account_subject(actor.account_id),
+                                state=query.state, population=query.population,
+                                bed_type=query.bed_type, reason="no_shelter_found",
+                                source="search"))
     ranked.sort(key=lambda r: (r[0], r[1]))
     page = ranked[query.offset:query.offset + query.limit]
     ids = [r[1] for r in page]

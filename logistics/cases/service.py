@@ -19,6 +19,7 @@ from core import audit
 from core.clock import utcnow
 from core.crypto import FieldCipher
 from core.errors import Conflict, InvalidInput, PreconditionFailed
+from core.gazetteer import state_at
 from core.models import Role
 from core.principal import Principal
 from logistics.cases.models import (
@@ -62,8 +63,16 @@ def _sealed_columns(cipher: FieldCipher, fields: CaseFields) -> dict[str, Any]:
         "notes_sealed": cipher.seal_optional(fields.notes, field=NOTES_FIELD),
         "trafficking_type": fields.trafficking_type,
         "urgency": fields.urgency,
-        "state": fields.location.state,
+        "state": _state(fields.location),
     }
+
+
+def _state(location: Location) -> str | None:
+    # Statistics group cases by this column: a case placed by a point alone takes the state
+    # of its nearest gazetteer place, so it is not counted as "unknown".
+    if location.state is not None or location.lat is None or location.lon is None:
+        return location.state
+    return state_at(location.lat, location.lon)
 
 
 def _check_shelters(session: Session, exclusions: Exclusions) -> None:

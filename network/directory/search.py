@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel, col, select
 
 from core.clock import utcnow
-from core.gazetteer import find_city, us_cities
+from core.gazetteer import STATE_FROM_POINT_KM, find_city, us_cities
 from logistics.shelters.schedule import is_open
 from logistics.vocabulary import Specialisation
 from network.directory.models import (
@@ -43,7 +43,6 @@ from network.directory.service import present_many
 from network.errors import InvalidNetwork
 from solvers.geo import haversine_m, haversine_m_many
 
-STATE_FROM_POINT_KM = 150.0
 SCOPE_RANK = {AreaKind.RADIUS: 0, AreaKind.CITY: 0, AreaKind.COUNTY: 0, AreaKind.STATE: 1,
               AreaKind.NATIONAL: 2}
 

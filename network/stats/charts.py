@@ -109,14 +109,25 @@ def to_png(canvas: Canvas) -> bytes:
     return out.getvalue()
 
 
-def _nice_max(value: int) -> int:
-    step = 1
-    while step * 10 < value:
-        step *= 10
-    for factor in (1, 2, 5, 10):
-        if factor * step >= value:
-            return max(1, factor * step)
-    return value
+def integer_ticks(top: int, most: int = 6) -> list[int]:
+    """Axis ticks for counts from 0 to at least `top`: equally spaced integers 0, s, 2s, ...
+
+    The step is 1, 2 or 5 times a power of ten, the smallest that needs at most `most` ticks,
+    so the last tick is the first multiple of the step at or above `top`. (Matplotlib's
+    MaxNLocator(integer=True) does this job; it is not a dependency of Homeward, and these
+    few lines are checked by tests/property/test_chart_ticks.py.)
+    """
+    if most < 2:
+        raise ValueError("an axis needs at least two ticks")
+    top = max(1, top)
+    power = 1
+    while True:
+        for factor in (1, 2, 5):
+            step = factor * power
+            count = -(-top // step) + 1  # ceil(top / step) steps, plus the 0 tick
+            if count <= most:
+                return [step * i for i in range(count)]
+        power *= 10
 
 
 def _require(stats: StatsPublic, dim: Dimension, name: str) -> None:
@@ -131,17 +142,17 @@ def monthly_trends(stats: StatsPublic, measures: list[Measure]) -> Canvas:
     plot_w, plot_h = width - left - right, height - top - bottom
     values = {m: [v[0] if isinstance(v[0], int) else None for v in stats.measures[m].cells]
               for m in measures}
-    peak = _nice_max(max((v for series in values.values() for v in series if v is not None),
-                         default=1))
+    ticks = integer_ticks(max((v for series in values.values() for v in series if v is not None),
+                              default=1))
+    peak = ticks[-1]
     canvas.items.append(Text(left, 30, "Monthly trends (published figures; '<3' and 'x' "
                              "hidden)", 15))
     n = max(1, len(stats.rows) - 1)
     x_of = [left + plot_w * i / n for i in range(len(stats.rows))]
-    for tick in range(5):
-        value = peak * tick / 4
-        y = top + plot_h - plot_h * tick / 4
+    for value in ticks:
+        y = top + plot_h - plot_h * value / peak
         canvas.items.append(Polyline(((left, y), (left + plot_w, y)), "#dddddd", 1))
-        canvas.items.append(Text(left - 8, y + 4, f"{value:,.0f}", 11, "end"))
+        canvas.items.append(Text(left - 8, y + 4, f"{value:,}", 11, "end"))
     step = max(1, len(stats.rows) // 12)
     for i, month in enumerate(stats.rows):
         if i % step == 0:

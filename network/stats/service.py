@@ -4,7 +4,9 @@ Each measure is one SQL aggregate grouped by (month, state, trafficking type, ve
 row about a person ever reaches Python; survivors served needs distinct cases across two
 sources, so it groups by case first and counts in Python. A dimension a source lacks reads
 "unknown" (cases, placements and trips have no venue; unmet need has no trafficking type).
-Month is the event's UTC month. Multi-state tips count once in each state they touch.
+Month is the event's UTC month. A tip is counted once, keyed by all the states it touches
+("OK+TX", aggregated in SQL); a table by state counts it in each of them and says so
+(`counted_in_each_state`), and every total over states counts it once (`_distinct_totals`).
 
 Then `network.stats.suppression` makes every measure's table safe (see there and
 docs/tips_and_stats.md), and only the suppressed figures leave this module: the CSV and the
@@ -47,13 +49,19 @@ from network.tips.models import Tip, TipState
 
 MAX_DAYS = 5 * 366
 MAX_CELLS = 20_000
-Key = tuple[str, str, str, str]  # month, state, trafficking type, venue
+Key = tuple[str, str, str, str]  # month, state(s), trafficking type, venue
+STATE_JOIN = "+"  # a multi-state tip's key holds all its states: "OK+TX"
 NOTES = [
     "'<3' is a count of 1 or 2; 'x' is hidden so that no '<3' can be worked out from the "
     "totals and the other figures; 0 is published.",
     "contacts = tips received + cases opened; survivors_served counts cases (households) with "
-    "a placement or a trip home in the month; multi-state tips count in each state.",
+    "a placement or a trip home in the month.",
+    "A tip counts once in every total and in every table without state. In a table by state "
+    "(see counted_in_each_state) a tip that touches several states counts in each of them, so "
+    "the states add up to more than the total, which counts each tip once.",
 ]
+# The measures whose by-state tables count a multi-state tip in each state it touches.
+MULTI_STATE = (Measure.CONTACTS, Measure.TIPS, Measure.TIPS_ROUTED)
 
 
 def _month(session: Session, column: Any) -> ColumnElement[str]:
@@ -69,7 +77,9 @@ def _window(column: Any, start: datetime, end: datetime) -> ColumnElement[bool]:
 def _rows(session: Session, stmt: Any) -> Counter[Key]:
     out: Counter[Key] = Counter()
     for month, state, kind, venue, count in session.execute(stmt).all():
-        out[(month, state or UNKNOWN, kind or UNKNOWN, venue or UNKNOWN)] += int(count)
+        # Aggregated state lists come in whatever order the database kept: sort them.
+        states = STATE_JOIN.join(sorted(state.split(STATE_JOIN))) if state else UNKNOWN
+        out[(month, states, kind or UNKNOWN, venue or UNKNOWN)] += int(count)
     return out
 
 
@@ -77,12 +87,25 @@ def _grouped(session: Session, month: Any, state: Any, kind: Any, venue: Any) ->
     return select(month, state, kind, venue, func.count()).group_by(month, state, kind, venue)
 
 
+def _states_of_tip(session: Session) -> Any:
+    """tip id -> its states joined by "+" (in no set order; `_rows` sorts them)."""
+    if session.get_bind().dialect.name == "postgresql":
+        joined = func.string_agg(col(TipState.state), literal(STATE_JOIN))
+    else:
+        joined = func.group_concat(col(TipState.state), literal(STATE_JOIN))
+    return (select(col(TipState.tip_id).label("tip_id"), joined.label("states"))
+            .group_by(col(TipState.tip_id)).subquery())
+
+
 def count_tips(session: Session, start: datetime, end: datetime, *, routed: bool) -> Counter[Key]:
+    """Each tip once, keyed by the set of states it touches ("OK+TX"): `_table` counts it in
+    each of them in a by-state table and once everywhere else."""
     at = col(Tip.routed_at) if routed else col(Tip.received_at)
     month = _month(session, at)
-    stmt = (_grouped(session, month, col(TipState.state), col(Tip.trafficking_type),
+    states = _states_of_tip(session)
+    stmt = (_grouped(session, month, states.c.states, col(Tip.trafficking_type),
                      col(Tip.venue))
-            .join_from(Tip, TipState, col(TipState.tip_id) == col(Tip.id))
+            .join_from(Tip, states, states.c.tip_id == col(Tip.id))
             .where(_window(at, start, end)))
     return _rows(session, stmt)
 
@@ -207,26 +230,67 @@ def period(date_from: date | None, date_to: date | None) -> tuple[date, date]:
     return first, last
 
 
-def _table(counts: Counter[Key], dims: Sequence[Dimension], rows: list[str],
-           columns: list[tuple[str, ...]] | None) -> MeasureTable:
-    projected: Counter[tuple[str, ...]] = Counter()
+def _project(counts: Counter[Key], dims: Sequence[Dimension]) -> Counter[tuple[str, ...]]:
+    """Counts by the given dimensions. A multi-state tip counts in each of its states when
+    state is one of them, and once otherwise (so every total over states is distinct)."""
+    out: Counter[tuple[str, ...]] = Counter()
+    positions = [_POSITION[d] for d in dims]
+    at = list(dims).index(Dimension.STATE) if Dimension.STATE in dims else -1
+    # This runs over every key of every measure several times a request: keep the loop bare.
     for key, value in counts.items():
-        projected[tuple(key[_POSITION[d]] for d in dims)] += value
+        cell = tuple([key[p] for p in positions])
+        if at < 0 or STATE_JOIN not in cell[at]:
+            out[cell] += value
+            continue
+        for state in cell[at].split(STATE_JOIN):
+            out[(*cell[:at], state, *cell[at + 1:])] += value
+    return out
+
+
+def _distinct_totals(shown: list[Shown], layout: suppression.Layout,
+                     distinct: list[int]) -> list[Shown]:
+    """Show each published total as its distinct count (a multi-state tip once).
+
+    Suppression ran on the table as counted, state touches and their sums; a reader who knew
+    how many extra touches a total holds could get the sum back from the distinct count, and
+    that sum is safe to publish, so the distinct count is too. A distinct count of 1 or 2 is
+    still a small count and is shown "<3".
+    """
+    out = list(shown)
+    base = layout.interior
+    for k, value in enumerate(distinct):
+        if value != int(layout.values[base + k]) and isinstance(out[base + k], int):
+            small = 1 <= value < suppression.THRESHOLD
+            out[base + k] = suppression.PRIMARY_MARK if small else value
+    return out
+
+
+def _table(counts: Counter[Key], dims: Sequence[Dimension], rows: list[str],
+           columns: list[tuple[str, ...]] | None, *, multi_state: bool) -> MeasureTable:
+    """`multi_state`: the measure may count a tip in several states here, so its totals over
+    states are counted again, distinctly (the other tables' totals are their sums)."""
+    projected = _project(counts, dims)
+    grand = sum(counts.values())  # each tip once
     row_index = {r: i for i, r in enumerate(rows)}
     if columns is None:
         grid = np.zeros(len(rows), dtype=np.int64)
         for one, value in projected.items():
             grid[row_index[one[0]]] += value
         layout = suppression.one_way(grid.tolist())
-        shown = suppression.display(layout.values, suppression.suppress(layout))
+        shown = _distinct_totals(
+            suppression.display(layout.values, suppression.suppress(layout)), layout, [grand])
         return MeasureTable(cells=[[v] for v in shown[:-1]], row_totals=None,
                             column_totals=None, total=shown[-1])
     col_index = {c: j for j, c in enumerate(columns)}
     matrix = np.zeros((len(rows), len(columns)), dtype=np.int64)
     for cell, value in projected.items():
         matrix[row_index[cell[0]], col_index[cell[1:]]] += value
-    layout = suppression.two_way(matrix.tolist())
+    layout = suppression.two_way(matrix)
     shown = suppression.display(layout.values, suppression.suppress(layout))
+    if multi_state:
+        by_row, by_column = _project(counts, dims[:1]), _project(counts, dims[1:])
+        distinct = [by_row[(r,)] for r in rows] + [by_column[c] for c in columns] + [grand]
+        shown = _distinct_totals(shown, layout, distinct)
     n_rows, n_cols = matrix.shape
     cells = [shown[r * n_cols:(r + 1) * n_cols] for r in range(n_rows)]
     base = n_rows * n_cols
@@ -238,7 +302,8 @@ def _table(counts: Counter[Key], dims: Sequence[Dimension], rows: list[str],
 def _axis(dim: Dimension, counts: Iterable[Counter[Key]], first: date, last: date) -> list[str]:
     if dim is Dimension.MONTH:
         return months(first, last)
-    return sorted({key[_POSITION[dim]] for c in counts for key in c})
+    return sorted({value for c in counts for key in c
+                   for value in key[_POSITION[dim]].split(STATE_JOIN)})
 
 
 def build(counts: dict[Measure, Counter[Key]], dims: Sequence[Dimension], first: date,
@@ -248,18 +313,22 @@ def build(counts: dict[Measure, Counter[Key]], dims: Sequence[Dimension], first:
     columns: list[tuple[str, ...]] | None = None
     if len(dims) > 1:
         axes = [_axis(d, counts.values(), first, last) for d in dims[1:]]
-        seen = {tuple(key[_POSITION[d]] for d in dims[1:]) for c in counts.values()
-                for key in c}
-        # Combinations never seen in any measure are left out: they would be all zeros.
-        columns = [combo for combo in itertools.product(*axes)
-                   if len(axes) == 1 or combo in seen]
+        columns = list(itertools.product(*axes))
+        if len(axes) > 1:
+            # Combinations never seen in any measure are left out: they would be all zeros.
+            seen = {combo for c in counts.values() for combo in _project(c, dims[1:])}
+            columns = [combo for combo in columns if combo in seen]
         if len(rows) * len(columns) > MAX_CELLS:
             raise InvalidNetwork("group_by", f"more than {MAX_CELLS} cells; group by fewer "
                                  "dimensions or a shorter period")
-    tables = {m: _table(c, dims, rows, columns) for m, c in counts.items()}
+    by_state = Dimension.STATE in dims
+    tables = {m: _table(c, dims, rows, columns, multi_state=by_state and m in MULTI_STATE)
+              for m, c in counts.items()}
     return StatsPublic(group_by=list(dims), date_from=first, date_to=last, rows=rows,
                        columns=[list(c) for c in columns] if columns is not None else None,
-                       measures=tables, notes=NOTES)
+                       measures=tables, notes=NOTES,
+                       counted_in_each_state=(list(MULTI_STATE) if Dimension.STATE in dims
+                                              else []))
 
 
 def get_stats(session: Session, *, actor: Principal, group_by: str,

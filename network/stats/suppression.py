@@ -88,9 +88,15 @@ def one_way(counts: Sequence[int]) -> Layout:
                   signs=(1,) * n + (-1,), interior=n)
 
 
-def two_way(matrix: Sequence[Sequence[int]]) -> Layout:
-    """Cells row-major (r*C + c), then R row totals, C column totals, the grand total."""
-    grid = np.array(matrix, dtype=np.int64).reshape(len(matrix), -1)
+def two_way(matrix: Sequence[Sequence[int]] | IntArray) -> Layout:
+    """Cells row-major (r*C + c), then R row totals, C column totals, the grand total.
+
+    Pass an array to keep the shape of a table with no rows (a list of no rows has lost how
+    many columns it had); a table with no cells is just its grand total of 0.
+    """
+    grid = np.array(matrix, dtype=np.int64)
+    if grid.ndim != 2:  # reshape cannot infer columns from an empty array
+        grid = grid.reshape(len(matrix), -1) if grid.size else np.zeros((0, 0), np.int64)
     n_rows, n_cols = grid.shape
     values = np.concatenate([grid.ravel(), grid.sum(axis=1), grid.sum(axis=0),
                              [grid.sum()]]).astype(np.int64)

@@ -22,11 +22,11 @@ from sqlmodel import Session, col, select
 from core import audit
 from core.clock import utcnow
 from core.crypto import FieldCipher
-from core.gazetteer import nearest_city
+from core.gazetteer import STATE_FROM_POINT_KM, nearest_city
 from core.models import Role
 from core.principal import Principal
 from network.directory.models import LawLevel, Organization, OrganizationKind
-from network.directory.search import STATE_FROM_POINT_KM, DirectoryQuery, find_matches
+from network.directory.search import DirectoryQuery, find_matches
 from network.errors import InvalidNetwork, TipNotFound
 from network.tips.models import (
     ConsentIn,

@@ -322,3 +322,16 @@ def test_sweeper_tidies_lapsed_holds(client: TestClient, shelter_id: int, advoca
         from logistics.shelters.models import BedInventory
         inv = session.get(BedInventory, row.inventory_id)
         assert inv is not None and inv.held == 0
+
+
+def test_refused_holds_for_one_case_record_one_need(client: TestClient, shelter_id: int,
+                                                    advocate: Account, admin: Account) -> None:
+    for _ in range(4):
+        response = client.post(f"/v1/shelters/{shelter_id}/holds", headers=advocate.headers,
+                               json={"bed_type": "adult_male", "beds": 1, "case_ref": "C-7"})
+        assert response.status_code == 409
+    other = client.post(f"/v1/shelters/{shelter_id}/holds", headers=advocate.headers,
+                        json={"bed_type": "adult_male", "beds": 1, "case_ref": "C-8"})
+    assert other.status_code == 409
+    ledger = client.get("/v1/unmet-need?limit=100", headers=admin.headers).json()
+    assert [(e["bed_type"], e["source"]) for e in ledger] == [("adult_male", "hold")] * 2

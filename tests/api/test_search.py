@@ -132,3 +132,15 @@ def test_empty_search_is_recorded_without_personal_data(client: TestClient,
                                         "reason": "no_shelter_found", "source": "search"}
     assert client.get("/v1/unmet-need", headers=advocate.headers).status_code == 403
     assert client.get(f"/v1/shelters?near={UNION_STATION}").status_code == 401
+
+
+def test_repeating_an_empty_search_records_one_need(client: TestClient, ids: dict[str, int],
+                                                    advocate: Account, admin: Account) -> None:
+    before = len(client.get("/v1/unmet-need?limit=100", headers=admin.headers).json())
+    for _ in range(5):
+        assert names(client, advocate, "radius_km=5&population=youth_12_17&state=WY") == []
+    assert names(client, advocate, "radius_km=5&population=families_with_children&state=WY") == []
+    assert names(client, admin, "radius_km=5&population=youth_12_17&state=WY") == []
+    ledger = client.get("/v1/unmet-need?limit=100", headers=admin.headers).json()
+    # One a day for each account, area, population and reason: repeating adds nothing.
+    assert len(ledger) - before == 3

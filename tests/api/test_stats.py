@@ -136,3 +136,75 @@ def test_bad_requests(client: TestClient, reader: Account) -> None:
     assert client.get("/v1/stats/charts/pie", headers=reader.headers).status_code == 404
     gif = client.get("/v1/stats/charts/monthly_trends?format=gif", headers=reader.headers)
     assert gif.status_code == 422
+
+
+def _case(agency_id: int, i: int, state: str | None) -> Case:
+    return Case(agency_id=agency_id, case_ref=f"MULTI-{i}", urgency=3, trafficking_type="sex",
+                state=state, household_sealed=b"-", location_sealed=b"-",
+                exclusions_sealed=b"-", profile_sealed=b"-")
+
+
+def _tip(client: TestClient, admin: Account, *states: str) -> None:
+    cities = {"TX": "Austin", "OK": "Tulsa", "CA": "Fresno"}
+    body = {"trafficking_type": "sex", "venue": "agriculture",
+            "locations": [{"city": cities[s], "state": s} for s in states],
+            "consent": {"share_with_law_enforcement": False, "fields": []}}
+    response = client.post("/v1/tips", json=body, headers=admin.headers)
+    assert response.status_code == 201, response.text
+
+
+@pytest.fixture
+def multi(client: TestClient, services: Services, admin: Account) -> Account:
+    """Five tips, one of them in two states (6 state touches), and three cases: 8 contacts."""
+    with services.db.write_session() as session:
+        session.add_all([_case(admin.agency_id, i, "TX") for i in range(3)])
+        session.commit()
+    _tip(client, admin, "TX", "OK")
+    for state in ("TX", "TX", "OK", "OK"):
+        _tip(client, admin, state)
+    return admin
+
+
+def test_a_multi_state_tip_counts_once_nationally(client: TestClient, multi: Account) -> None:
+    for group_by in ("month", "trafficking_type", "venue"):
+        body = client.get(f"/v1/stats?group_by={group_by}&{_period()}",
+                          headers=multi.headers).json()
+        assert body["measures"]["tips"]["total"] == 5, group_by
+        assert body["measures"]["contacts"]["total"] == 8, group_by
+
+
+def test_a_by_state_table_counts_each_state_and_says_so(client: TestClient,
+                                                       multi: Account) -> None:
+    body = client.get(f"/v1/stats?group_by=state&{_period()}", headers=multi.headers).json()
+    tips = body["measures"]["tips"]
+    by_state = dict(zip(body["rows"], [c[0] for c in tips["cells"]], strict=True))
+    assert by_state["TX"] == 3 and by_state["OK"] == 3
+    assert tips["total"] == 5  # distinct tips, not the 6 state touches
+    assert body["counted_in_each_state"] == ["contacts", "tips", "tips_routed"]
+    two = client.get(f"/v1/stats?group_by=month,state&{_period()}",
+                     headers=multi.headers).json()
+    assert two["measures"]["tips"]["total"] == 5
+    assert two["measures"]["tips"]["row_totals"] == [5]
+    assert two["measures"]["tips"]["column_totals"] == [3, 3]
+    rows = list(csv.reader(io.StringIO(client.get(
+        f"/v1/stats.csv?group_by=state&{_period()}", headers=multi.headers).text)))
+    assert ["tips", "all", "5"] in rows and ["tips", "OK", "3"] in rows
+
+
+def test_a_case_located_by_coordinates_gets_its_state(client: TestClient,
+                                                      admin: Account) -> None:
+    from tests.api.test_cases import case_body
+    body = case_body()
+    body["location"] = {"lat": 36.154, "lon": -95.993}  # Tulsa
+    created = client.post("/v1/cases", json=body, headers=admin.headers)
+    assert created.status_code == 201, created.text
+    stats = client.get(f"/v1/stats?group_by=state&{_period()}", headers=admin.headers).json()
+    assert stats["rows"] == ["OK"]
+
+
+@pytest.mark.parametrize("path", ["/v1/stats", "/v1/stats.csv"])
+def test_two_dimension_tables_on_an_empty_window(client: TestClient, admin: Account,
+                                                 path: str) -> None:
+    response = client.get(f"{path}?group_by=state,trafficking_type&from=2020-01-01"
+                          "&to=2020-01-31", headers=admin.headers)
+    assert response.status_code == 200, response.text

@@ -135,3 +135,11 @@ def test_large_counts_are_published_as_they_are() -> None:
     layout = suppression.two_way([[10, 20], [30, 40]])
     assert suppression.display(layout.values, suppression.suppress(layout)) == [
         10, 20, 30, 40, 30, 70, 40, 60, 100]
+
+
+def test_tables_without_cells_have_a_zero_total() -> None:
+    for shape in ((0, 0), (0, 3), (2, 0)):
+        layout = suppression.two_way(np.zeros(shape, dtype=np.int64))
+        assert layout.values.tolist() == [0] * (shape[0] + shape[1] + 1)
+        assert not suppression.suppress(layout).any()
+    assert suppression.two_way([]).values.tolist() == [0]

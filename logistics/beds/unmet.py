@@ -1,0 +1,60 @@
+"""The unmet-need ledger: one record per need, not per query.
+
+A search that finds no shelter, or a hold refused for want of beds, is a need only once: the
+same account (or, for a hold, the same case) asking again the same UTC day for the same
+area, population, bed type and reason adds nothing. Each record carries a dedupe key, a
+SHA-256 over those six values, under a unique index, and is written with insert-or-ignore
+(`ON CONFLICT DO NOTHING`, the same on SQLite and PostgreSQL), so repeats and races alike
+leave one row and no query can inflate the published figure. The key is a digest, so the
+ledger still names no account and no case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+from core.clock import utcnow
+from logistics.beds.models import UnmetNeed
+
+_TABLE: Table = UnmetNeed.__table__  # type: ignore[attr-defined]
+
+
+def account_subject(account_id: int | None) -> str:
+    return f"account:{account_id}"
+
+
+def case_subject(agency_id: int, case_ref: str) -> str:
+    return f"case:{agency_id}:{case_ref}"
+
+
+def dedupe_key(*, subject: str, at: datetime, state: str | None, population: str | None,
+               bed_type: str | None, reason: str) -> str:
+    """The digest of (subject, UTC day, state, population, bed type, reason)."""
+    parts = [subject, at.date().isoformat(), state or "", population or "", bed_type or "",
+             reason]
+    # A unit separator cannot occur in any part, so distinct tuples never share a key.
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def need(*, subject: str, state: str | None, population: str | None, bed_type: str | None,
+         reason: str, source: str) -> dict[str, Any]:
+    """The columns of one ledger row, with its dedupe key, recorded now."""
+    at = utcnow()
+    return {"at": at, "state": state, "population": population, "bed_type": bed_type,
+            "reason": reason, "source": source,
+            "dedupe_key": dedupe_key(subject=subject, at=at, state=state,
+                                     population=population, bed_type=bed_type,
+                                     reason=reason)}
+
+
+def record(connection: Connection, row: dict[str, Any]) -> None:
+    """Insert the row unless its need is already recorded (the caller commits)."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(_TABLE).values(**row).on_conflict_do_nothing(
+        index_elements=["dedupe_key"])
+    connection.execute(stmt)
