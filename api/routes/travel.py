@@ -1,4 +1,5 @@
-"""Travel home over HTTP: feeds, itinerary search, travel plans with check-ins, budget allocation.
+"""Travel home over HTTP: feeds, itinerary search, travel plans with check-ins and their safety
+alerts, budget allocation.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from api.deps import (
     SessionDep,
     request_digest,
 )
+from logistics.travel import alerts as alert_service
 from logistics.travel import feeds as transport_service
 from logistics.travel import plans as travel_plan_service
 from logistics.travel import search as transport_search
+from logistics.travel.alert_models import AlertAcknowledge, AlertPublic
 from logistics.travel.budget import AllocateIn, AllocationOut, allocate_budget
 from logistics.travel.feed_models import FeedPublic, ItinerarySearch, SearchOut
 from logistics.travel.plan_models import (
@@ -97,3 +100,19 @@ def check_in(plan_id: int, check_in_id: int, body: CheckInRecord, session: Sessi
 @router.post("/travel/allocate", response_model=AllocationOut)
 def allocate(body: AllocateIn, principal: PrincipalDep) -> object:
     return allocate_budget(actor=principal, body=body)
+
+
+@router.get("/alerts", response_model=list[AlertPublic])
+def list_alerts(session: SessionDep, principal: PrincipalDep, services: ServicesDep,
+                page: PageDep, case_id: Annotated[int | None, Query(ge=1)] = None,
+                open: Annotated[bool | None, Query()] = None) -> object:
+    return alert_service.list_alerts(session, actor=principal, cipher=services.cipher,
+                                     case_id=case_id, open_only=open, limit=page.limit,
+                                     offset=page.offset)
+
+
+@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertPublic)
+def acknowledge_alert(alert_id: int, body: AlertAcknowledge, session: SessionDep,
+                      principal: PrincipalDep, services: ServicesDep) -> object:
+    return alert_service.acknowledge(session, actor=principal, cipher=services.cipher,
+                                     alert_id=alert_id, data=body)

@@ -243,6 +243,15 @@ def _check_in(w: World, s: Side, c: Account) -> Call:
     return Call("POST", f"/v1/travel-plans/{plan}/check-ins/{first}", {"safe": True})
 
 
+def _alert(w: World, s: Side, c: Account) -> Call:
+    """A fresh unsafe alert: a booked plan whose first check-in says `safe: false`."""
+    plan = w.fresh_travel(s, booked=True)
+    first = w.ok(w.root, Call("GET", f"/v1/travel-plans/{plan}"))["check_ins"][0]["id"]
+    w.ok(w.root, Call("POST", f"/v1/travel-plans/{plan}/check-ins/{first}", {"safe": False}))
+    alert = w.ok(w.root, Call("GET", f"/v1/alerts?case_id={s.case}&open=true"))[0]["id"]
+    return Call("POST", f"/v1/alerts/{alert}/acknowledge", {})
+
+
 def _set_beds(w: World, s: Side, c: Account) -> Call:
     url = f"/v1/shelters/{s.shelter}/beds/{BED}"
     current = w.ok(w.root, Call("GET", url))
@@ -427,6 +436,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
         "POST", f"/v1/travel-plans/{w.fresh_travel(s)}/status", {"status": "cancelled"})),
     ("POST", "/v1/travel-plans/{plan_id}/check-ins/{check_in_id}"): Rule(
         WORKERS, PLATFORM, _check_in),
+    ("GET", "/v1/alerts"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
+        "GET", f"/v1/alerts?case_id={s.case}&open=true")),
+    ("POST", "/v1/alerts/{alert_id}/acknowledge"): Rule(WORKERS, PLATFORM, _alert),
     ("POST", "/v1/travel/allocate"): Rule(frozenset({CM, AA, PA}), None, lambda w, s, c: Call(
         "POST", "/v1/travel/allocate", ALLOCATE)),
     # the partner directory, releases and referrals
@@ -513,7 +525,7 @@ SUCCESS = frozenset(range(200, 300))
 # Objects whose very existence is private to their agency (shelters and the directory are not).
 PRIVATE = ("/v1/accounts/", "/v1/tokens/", "/v1/holds/", "/v1/cases", "/v1/screenings/",
            "/v1/safety-plans", "/v1/matches", "/v1/travel-plans", "/v1/releases/",
-           "/v1/referrals", "/v1/tips/")
+           "/v1/referrals", "/v1/tips/", "/v1/alerts")
 
 
 def _expected(path: str, side: str, allowed: bool, allowed_own: bool) -> frozenset[int]:
