@@ -17,11 +17,18 @@ from api.deps import (
     request_digest,
 )
 from logistics.travel import alerts as alert_service
+from logistics.travel import budget as budget_service
 from logistics.travel import feeds as transport_service
 from logistics.travel import plans as travel_plan_service
 from logistics.travel import search as transport_search
 from logistics.travel.alert_models import AlertAcknowledge, AlertPublic
-from logistics.travel.budget import AllocateIn, AllocationOut, allocate_budget
+from logistics.travel.budget_models import (
+    AllocateIn,
+    AllocationPublic,
+    FundingSourceCreate,
+    FundingSourcePublic,
+    FundingSourceUpdate,
+)
 from logistics.travel.feed_models import FeedPublic, ItinerarySearch, SearchOut
 from logistics.travel.plan_models import (
     CheckInRecord,
@@ -97,9 +104,49 @@ def check_in(plan_id: int, check_in_id: int, body: CheckInRecord, session: Sessi
         check_in_id=check_in_id, data=body).model_dump(mode="json", by_alias=True)
 
 
-@router.post("/travel/allocate", response_model=AllocationOut)
-def allocate(body: AllocateIn, principal: PrincipalDep) -> object:
-    return allocate_budget(actor=principal, body=body)
+@router.post("/travel/allocate", response_model=AllocationPublic, status_code=201)
+def allocate(body: AllocateIn, session: SessionDep, principal: PrincipalDep,
+             services: ServicesDep) -> object:
+    s = services.settings
+    config = budget_service.AllocationConfig(
+        time_limit_s=s.travel_allocation_time_limit_s, memory_mb=s.solver_memory_mb,
+        max_concurrent=s.solver_max_concurrent,
+        inline_max_pairs=s.travel_allocation_inline_max_pairs)
+    return budget_service.allocate_budget(session, actor=principal, cipher=services.cipher,
+                                          body=body, config=config, pool=services.solver_pool)
+
+
+@router.get("/travel/allocations/{allocation_id}", response_model=AllocationPublic)
+def get_allocation(allocation_id: int, session: SessionDep, principal: PrincipalDep,
+                   services: ServicesDep) -> object:
+    return budget_service.get_allocation(session, actor=principal, cipher=services.cipher,
+                                         allocation_id=allocation_id)
+
+
+@router.post("/travel/allocations/{allocation_id}/commit", response_model=AllocationPublic)
+def commit_allocation(allocation_id: int, session: SessionDep, principal: PrincipalDep,
+                      services: ServicesDep) -> object:
+    return budget_service.commit_allocation(session, actor=principal, cipher=services.cipher,
+                                            allocation_id=allocation_id)
+
+
+@router.get("/funding-sources", response_model=list[FundingSourcePublic])
+def list_funding_sources(session: SessionDep, principal: PrincipalDep,
+                         active: Annotated[bool | None, Query()] = None) -> object:
+    return budget_service.list_sources(session, actor=principal, active=active)
+
+
+@router.post("/funding-sources", response_model=FundingSourcePublic, status_code=201)
+def create_funding_source(body: FundingSourceCreate, session: SessionDep,
+                          principal: PrincipalDep) -> object:
+    return budget_service.create_source(session, actor=principal, data=body)
+
+
+@router.patch("/funding-sources/{source_id}", response_model=FundingSourcePublic)
+def update_funding_source(source_id: int, body: FundingSourceUpdate, session: SessionDep,
+                          principal: PrincipalDep) -> object:
+    return budget_service.update_source(session, actor=principal, source_id=source_id,
+                                        data=body)
 
 
 @router.get("/alerts", response_model=list[AlertPublic])

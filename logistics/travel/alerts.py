@@ -181,7 +181,7 @@ def acknowledge(session: Session, *, actor: Principal, cipher: FieldCipher, aler
     actor.require_role(*WORKERS)
     row = session.get(TravelAlert, alert_id)
     if row is None or not can_see(actor, row.agency_id):
-        raise AlertNotFound(f"alert {alert_id} not found")
+        raise AlertNotFound("alert not found")
     now = utcnow()
     result = session.execute(update(TravelAlert).where(
         col(TravelAlert.id) == alert_id, col(TravelAlert.acknowledged_at).is_(None)).values(
@@ -189,7 +189,7 @@ def acknowledge(session: Session, *, actor: Principal, cipher: FieldCipher, aler
         note_sealed=cipher.seal_optional(data.note, field=NOTE_FIELD)))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
-        raise AlertAcknowledged(f"alert {alert_id} is already acknowledged")
+        raise AlertAcknowledged("the alert is already acknowledged")
     _audit(session, actor, alert_id, "travel_alert.acknowledge",
            {"plan_id": row.plan_id, "kind": row.kind})
     session.refresh(row)

@@ -307,7 +307,7 @@ def _refuse_arrival_with_open_alerts(session: Session, plan_id: int) -> None:
     if raised:
         # The new alerts must outlive the refusal, which ends the request's transaction.
         session.commit()
-    raise OpenAlerts(f"travel plan {plan_id} has {count} open safety alert(s); "
+    raise OpenAlerts(f"the travel plan has {count} open safety alert(s); "
                      "acknowledge them before marking it arrived")
 
 

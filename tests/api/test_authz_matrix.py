@@ -275,9 +275,20 @@ SEARCH = {"from": {"lat": 41.8789, "lon": -87.6397}, "to": {"city": "Denver", "s
           "depart_after": "2023-04-12T08:00:00-04:00", "travellers": [{"age": 30}],
           "has_id": True, "escort": False, "budget_cents": 100_000,
           "avoid": {"cities": [], "states": [], "points": []}}
-ALLOCATE = {"cases": [{"case_id": "C-1", "ages": [30],
-                       "candidates": [{"itinerary_id": "a", "cost_cents": 9_000}]}],
-            "sources": [{"source_id": "general", "budget_cents": 30_000}]}
+
+
+def _allocate(s: Side) -> dict[str, Any]:
+    return {"cases": [{"case_id": s.case,
+                       "candidates": [{"itinerary_id": "a", "cost_cents": 9_000}]}]}
+
+
+def _allocation(w: World, s: Side, c: Account) -> int:
+    return int(w.ok(s.people[CM], Call("POST", "/v1/travel/allocate", _allocate(s)))["id"])
+
+
+def _funding_source(w: World, s: Side, c: Account) -> int:
+    return int(w.ok(w.root, Call("POST", "/v1/funding-sources", {
+        "agency_id": s.agency, "name": _uniq("fund"), "budget_cents": 50_000}))["id"])
 SP = "/v1/safety-plans/{plan_id}"
 
 MATRIX: dict[tuple[str, str], Rule] = {
@@ -439,8 +450,21 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/alerts"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "GET", f"/v1/alerts?case_id={s.case}&open=true")),
     ("POST", "/v1/alerts/{alert_id}/acknowledge"): Rule(WORKERS, PLATFORM, _alert),
-    ("POST", "/v1/travel/allocate"): Rule(frozenset({CM, AA, PA}), None, lambda w, s, c: Call(
-        "POST", "/v1/travel/allocate", ALLOCATE)),
+    ("POST", "/v1/travel/allocate"): Rule(frozenset({CM, AA, PA}), PLATFORM, lambda w, s, c: Call(
+        "POST", "/v1/travel/allocate", _allocate(s))),
+    ("GET", "/v1/travel/allocations/{allocation_id}"): Rule(
+        frozenset({CM, AA, PA}), PLATFORM, lambda w, s, c: Call(
+            "GET", f"/v1/travel/allocations/{_allocation(w, s, c)}")),
+    ("POST", "/v1/travel/allocations/{allocation_id}/commit"): Rule(
+        frozenset({CM, AA, PA}), PLATFORM, lambda w, s, c: Call(
+            "POST", f"/v1/travel/allocations/{_allocation(w, s, c)}/commit")),
+    ("GET", "/v1/funding-sources"): Rule(frozenset({CM, AA, PA}), None, lambda w, s, c: Call(
+        "GET", "/v1/funding-sources")),
+    ("POST", "/v1/funding-sources"): Rule(ADMINS, PLATFORM, lambda w, s, c: Call(
+        "POST", "/v1/funding-sources",
+        {"agency_id": s.agency, "name": _uniq("fund"), "budget_cents": 1_000})),
+    ("PATCH", "/v1/funding-sources/{source_id}"): Rule(ADMINS, PLATFORM, lambda w, s, c: Call(
+        "PATCH", f"/v1/funding-sources/{_funding_source(w, s, c)}", {"budget_cents": 60_000})),
     # the partner directory, releases and referrals
     ("GET", "/v1/directory/services"): Rule(ALL, None, lambda w, s, c: Call(
         "GET", "/v1/directory/services?state=TX")),
@@ -525,7 +549,8 @@ SUCCESS = frozenset(range(200, 300))
 # Objects whose very existence is private to their agency (shelters and the directory are not).
 PRIVATE = ("/v1/accounts/", "/v1/tokens/", "/v1/holds/", "/v1/cases", "/v1/screenings/",
            "/v1/safety-plans", "/v1/matches", "/v1/travel-plans", "/v1/releases/",
-           "/v1/referrals", "/v1/tips/", "/v1/alerts")
+           "/v1/referrals", "/v1/tips/", "/v1/alerts",
+           "/v1/travel/alloc", "/v1/funding-sources")
 
 
 def _expected(path: str, side: str, allowed: bool, allowed_own: bool) -> frozenset[int]:
