@@ -179,6 +179,7 @@ def test_case_manager_sees_the_banner_and_acknowledges_on_the_web(
     alert = _alerts(client, manager, case_id=case_id, open=True)[0]["id"]
     assert "A check-in was recorded as not safe." in page and f'id="ack-{alert}"' in page
     assert f"/web/travel/plans/{pid}#alert-{alert}" in client.get("/web/travel").text
+    assert f"/web/travel/plans/{pid}#alert-{alert}" in client.get(f"/web/cases/{case_id}").text
     done = client.post(f"/web/travel/plans/{pid}/alerts/{alert}/acknowledge",
                        data={"csrf_token": token, "note": "spoke to her"})
     assert done.status_code == 200 and "Alert acknowledged." in done.text
