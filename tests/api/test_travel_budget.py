@@ -9,6 +9,7 @@ import random
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from api.app import create_app
 from api.deps import Services
@@ -32,7 +33,8 @@ def _source(client: TestClient, who: Account, **body: Any) -> dict[str, Any]:
 
 
 def test_sources_allocation_reasons_and_commit(client: TestClient, make: AccountFactory,
-                                               agency_admin: Account) -> None:
+                                               agency_admin: Account,
+                                               services: Services) -> None:
     manager = make.account(Role.CASE_MANAGER)
     youth = _source(client, agency_admin, name="Youth fund", budget_cents=30_000, min_age=12,
                     max_age=21, lifetime_from_age=18, priority=2)
@@ -68,6 +70,9 @@ def test_sources_allocation_reasons_and_commit(client: TestClient, make: Account
     assert inactive.json()["errors"][0]["field"] == "funding_source_ids.0"
 
     aid = allocation["id"]
+    with services.db.engine.connect() as conn:
+        sealed = conn.execute(text("SELECT result_sealed FROM travel_allocation")).scalars()
+        assert all(b"ages 12-21" not in bytes(r) for r in sealed)  # reasons can name ages
     assert client.get(f"/v1/travel/allocations/{aid}",
                       headers=manager.headers).json() == allocation
     committed = client.post(f"/v1/travel/allocations/{aid}/commit", headers=manager.headers)
