@@ -221,6 +221,19 @@ def holds_sweep(
 
 transport_app = typer.Typer(help="Transport feeds for travel home.", no_args_is_help=True)
 app.add_typer(transport_app, name="transport")
+travel_app = typer.Typer(help="Travel plans: safety check-ins.", no_args_is_help=True)
+app.add_typer(travel_app, name="travel")
+
+
+@travel_app.command("sweep-checkins")
+def travel_sweep_checkins() -> None:
+    """Raise an alert for every check-in overdue past its grace period (idempotent: one alert
+    per missed check-in however often it runs)."""
+    from logistics.travel import alerts as alert_service
+
+    with _services() as services, services.db.write_session() as session:
+        raised = alert_service.sweep_overdue(session)
+    typer.echo(f"{raised} overdue check-in alerts raised")
 
 
 @transport_app.command("import-gtfs")

@@ -53,6 +53,10 @@ class Settings(BaseModel):
     solver_memory_mb: int = Field(default=2048, ge=64)
     solver_max_concurrent: int = Field(default=2, ge=1)
     solver_workers: int = Field(default=2, ge=1, le=64)
+    # Travel budget allocation (logistics/travel/budget.py): the solver's time limit, and the
+    # case x source pairs above which it runs in a solver child instead of the API process.
+    travel_allocation_time_limit_s: float = Field(default=10.0, gt=0)
+    travel_allocation_inline_max_pairs: int = Field(default=2_000, ge=0)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -85,6 +89,8 @@ class Settings(BaseModel):
             "HOMEWARD_SOLVER_MEMORY_MB": "solver_memory_mb",
             "HOMEWARD_SOLVER_MAX_CONCURRENT": "solver_max_concurrent",
             "HOMEWARD_SOLVER_WORKERS": "solver_workers",
+            "HOMEWARD_TRAVEL_ALLOCATION_TIME_LIMIT_S": "travel_allocation_time_limit_s",
+            "HOMEWARD_TRAVEL_ALLOCATION_INLINE_MAX_PAIRS": "travel_allocation_inline_max_pairs",
         }
         for var, name in mapping.items():
             if env.get(var):

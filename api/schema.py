@@ -10,6 +10,8 @@ import logistics.beds.models
 import logistics.cases.models
 import logistics.probes.models
 import logistics.shelters.models
+import logistics.travel.alert_models
+import logistics.travel.budget_models
 import logistics.travel.feed_models
 import logistics.travel.plan_models  # noqa: F401
 import network.consent.models

@@ -5,11 +5,12 @@ Every room of `logistics` raises from here; `api/errors.py` turns each kind into
     DomainError (core)
     └── LogisticsError
         ├── invalid (422): InvalidLogistics (also an InvalidInput), InvalidHsds, FeedInvalid
-        ├── not found (404): ShelterNotFound, HoldNotFound, CaseNotFound, TravelPlanNotFound
+        ├── not found (404): ShelterNotFound, HoldNotFound, CaseNotFound, TravelPlanNotFound,
+        │   AlertNotFound, FundingSourceNotFound, AllocationNotFound
         ├── forbidden (403): NotShelterStaff
         ├── conflict (409): InsufficientCapacity, HoldNotActive, MassRescueBudgetExceeded,
-        │   CaseClosed, InvalidTransition, ItineraryExpired,
-        │   ItineraryUnavailable
+        │   CaseClosed, InvalidTransition, ItineraryExpired, ItineraryUnavailable,
+        │   OpenAlerts, AlertAcknowledged, AllocationCommitted, FundingExhausted
         ├── precondition failed (412): StaleCounts
         ├── too many (429): TooManyHolds, TooManyProbes
         └── unavailable (503): SolverUnavailable
@@ -171,3 +172,48 @@ class ItineraryUnavailable(LogisticsError):
     kind: ClassVar[ErrorKind] = "conflict"
     code = "itinerary-unavailable"
     title = "The itinerary can no longer be booked: search again"
+
+
+class OpenAlerts(InvalidTransition):
+    """A plan with an unacknowledged safety alert cannot become `arrived`."""
+
+    code = "open-alerts"
+    title = "The travel plan has open safety alerts"
+
+
+class AlertNotFound(LogisticsError):
+    kind: ClassVar[ErrorKind] = "not_found"
+    code = "alert-not-found"
+    title = "Alert not found"
+
+
+class AlertAcknowledged(LogisticsError):
+    kind: ClassVar[ErrorKind] = "conflict"
+    code = "alert-acknowledged"
+    title = "The alert is already acknowledged"
+
+
+class FundingSourceNotFound(LogisticsError):
+    kind: ClassVar[ErrorKind] = "not_found"
+    code = "funding-source-not-found"
+    title = "Funding source not found"
+
+
+class AllocationNotFound(LogisticsError):
+    kind: ClassVar[ErrorKind] = "not_found"
+    code = "allocation-not-found"
+    title = "Allocation not found"
+
+
+class AllocationCommitted(LogisticsError):
+    kind: ClassVar[ErrorKind] = "conflict"
+    code = "allocation-committed"
+    title = "The allocation is already committed"
+
+
+class FundingExhausted(LogisticsError):
+    """Committing would spend more than a funding source has left (spent since the solve)."""
+
+    kind: ClassVar[ErrorKind] = "conflict"
+    code = "funding-exhausted"
+    title = "A funding source no longer has the budget for this allocation"

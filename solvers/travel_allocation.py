@@ -15,6 +15,7 @@ says it is not proven optimal). Cases left unfunded are reported with the reason
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -139,9 +140,10 @@ def allocate(cases: list[CaseNeed], sources: list[FundingSource],
              time_limit_s: float = 10.0) -> Allocation:
     """The allocation maximising priority-weighted survivors sent home (see module doc).
 
-    `time_limit_s` bounds the three levels together. Funding nobody is always feasible and is
-    the search's starting hint, so a level that runs out of time keeps the best answer found so
-    far (`optimal` False) rather than failing.
+    `time_limit_s` bounds the three levels together. Funding nobody is always feasible, and a
+    greedy allocation (`_greedy`) is feasible too: it is the search's starting hint and the
+    answer when the first level runs out of time before CP-SAT finds anything, so a solve cut
+    short answers with the best allocation known (`optimal` False) rather than failing.
     """
     from ortools.sat.python import cp_model
 
@@ -173,7 +175,7 @@ def allocate(cases: list[CaseNeed], sources: list[FundingSource],
         (sum(sources[k[2]].priority * v for k, v in x.items()), True),
     ]
     optimal = True
-    picked: set[tuple[int, int, int]] = set()
+    picked = _greedy(cases, sources, x.keys())
     # Setting a new objective replaces the previous one; each optimum is kept as a constraint.
     for expr, maximise in objectives:
         model.clear_hints()  # type: ignore[no-untyped-call]
@@ -194,6 +196,30 @@ def allocate(cases: list[CaseNeed], sources: list[FundingSource],
         best = round(solver.objective_value)
         model.add(expr >= best if maximise else expr <= best)
     return _report(cases, sources, picked, optimal)
+
+
+def _greedy(cases: list[CaseNeed], sources: list[FundingSource],
+            x: Iterable[tuple[int, int, int]]) -> set[tuple[int, int, int]]:
+    """A feasible allocation in one pass: cases by weight per cent (heaviest, cheapest first),
+    each paid by the eligible source with the most left that covers it. Deterministic."""
+    options: dict[int, list[tuple[int, int]]] = {}
+    for ci, ki, si in x:
+        options.setdefault(ci, []).append((ki, si))
+    left = [s.budget_cents for s in sources]
+
+    def order(ci: int) -> tuple[float, int]:
+        cost = min(cases[ci].candidates[k].cost_cents for k, _ in options[ci])
+        return (-cases[ci].priority * cases[ci].survivors / max(cost, 1), ci)
+
+    picked: set[tuple[int, int, int]] = set()
+    for ci in sorted(options, key=order):
+        fits = [(left[si], -si, ki, si) for ki, si in options[ci]
+                if cases[ci].candidates[ki].cost_cents <= left[si]]
+        if fits:
+            _, _, ki, si = max(fits)
+            left[si] -= cases[ci].candidates[ki].cost_cents
+            picked.add((ci, ki, si))
+    return picked
 
 
 def _report(cases: list[CaseNeed], sources: list[FundingSource],

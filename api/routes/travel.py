@@ -1,4 +1,5 @@
-"""Travel home over HTTP: feeds, itinerary search, travel plans with check-ins, budget allocation.
+"""Travel home over HTTP: feeds, itinerary search, travel plans with check-ins and their safety
+alerts, budget allocation.
 """
 
 from __future__ import annotations
@@ -15,10 +16,19 @@ from api.deps import (
     SessionDep,
     request_digest,
 )
+from logistics.travel import alerts as alert_service
+from logistics.travel import budget as budget_service
 from logistics.travel import feeds as transport_service
 from logistics.travel import plans as travel_plan_service
 from logistics.travel import search as transport_search
-from logistics.travel.budget import AllocateIn, AllocationOut, allocate_budget
+from logistics.travel.alert_models import AlertAcknowledge, AlertPublic
+from logistics.travel.budget_models import (
+    AllocateIn,
+    AllocationPublic,
+    FundingSourceCreate,
+    FundingSourcePublic,
+    FundingSourceUpdate,
+)
 from logistics.travel.feed_models import FeedPublic, ItinerarySearch, SearchOut
 from logistics.travel.plan_models import (
     CheckInRecord,
@@ -95,6 +105,62 @@ def check_in(plan_id: int, check_in_id: int, body: CheckInRecord, session: Sessi
         check_in_id=check_in_id, data=body).model_dump(mode="json", by_alias=True)
 
 
-@router.post("/travel/allocate", response_model=AllocationOut)
-def allocate(body: AllocateIn, principal: PrincipalDep) -> object:
-    return allocate_budget(actor=principal, body=body)
+@router.post("/travel/allocate", response_model=AllocationPublic, status_code=201)
+def allocate(body: AllocateIn, session: SessionDep, principal: PrincipalDep,
+             services: ServicesDep) -> object:
+    s = services.settings
+    config = budget_service.AllocationConfig(
+        time_limit_s=s.travel_allocation_time_limit_s, memory_mb=s.solver_memory_mb,
+        max_concurrent=s.solver_max_concurrent,
+        inline_max_pairs=s.travel_allocation_inline_max_pairs)
+    return budget_service.allocate_budget(session, actor=principal, cipher=services.cipher,
+                                          body=body, config=config, pool=services.solver_pool)
+
+
+@router.get("/travel/allocations/{allocation_id}", response_model=AllocationPublic)
+def get_allocation(allocation_id: int, session: SessionDep, principal: PrincipalDep,
+                   services: ServicesDep) -> object:
+    return budget_service.get_allocation(session, actor=principal, cipher=services.cipher,
+                                         allocation_id=allocation_id)
+
+
+@router.post("/travel/allocations/{allocation_id}/commit", response_model=AllocationPublic)
+def commit_allocation(allocation_id: int, session: SessionDep, principal: PrincipalDep,
+                      services: ServicesDep) -> object:
+    return budget_service.commit_allocation(session, actor=principal, cipher=services.cipher,
+                                            allocation_id=allocation_id)
+
+
+@router.get("/funding-sources", response_model=list[FundingSourcePublic])
+def list_funding_sources(session: SessionDep, principal: PrincipalDep,
+                         active: Annotated[bool | None, Query()] = None) -> object:
+    return budget_service.list_sources(session, actor=principal, active=active)
+
+
+@router.post("/funding-sources", response_model=FundingSourcePublic, status_code=201)
+def create_funding_source(body: FundingSourceCreate, session: SessionDep,
+                          principal: PrincipalDep) -> object:
+    return budget_service.create_source(session, actor=principal, data=body)
+
+
+@router.patch("/funding-sources/{source_id}", response_model=FundingSourcePublic)
+def update_funding_source(source_id: int, body: FundingSourceUpdate, session: SessionDep,
+                          principal: PrincipalDep) -> object:
+    return budget_service.update_source(session, actor=principal, source_id=source_id,
+                                        data=body)
+
+
+@router.get("/alerts", response_model=list[AlertPublic])
+def list_alerts(session: SessionDep, principal: PrincipalDep, services: ServicesDep,
+                page: PageDep, case_id: Annotated[int | None, Query(ge=1)] = None,
+                open: Annotated[bool | None, Query()] = None) -> object:
+    return alert_service.list_alerts(session, actor=principal, cipher=services.cipher,
+                                     case_id=case_id, open_only=open, limit=page.limit,
+                                     offset=page.offset)
+
+
+@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertPublic)
+def acknowledge_alert(alert_id: int, body: AlertAcknowledge, session: SessionDep,
+                      principal: PrincipalDep, services: ServicesDep) -> object:
+    return alert_service.acknowledge(session, actor=principal, cipher=services.cipher,
+                                     alert_id=alert_id, data=body)

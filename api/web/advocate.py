@@ -41,6 +41,7 @@ from logistics.cases import service as case_service
 from logistics.cases.models import CaseCreate
 from logistics.matching import service as matching_service
 from logistics.matching.models import MatchRequest, MatchResult
+from logistics.travel import alerts as alert_service
 from logistics.vocabulary import BedType
 from safety_plans import i18n as plan_i18n
 from safety_plans import screenings as service_screenings
@@ -124,6 +125,9 @@ def _case_page(request: Request, services: Services, session: Session, identity:
     session.rollback()
     case = case_service.get_case(session, actor=principal, cipher=services.cipher,
                                  case_id=case_id)
+    # Open safety alerts of the case's travel plans: a banner pointing to each plan's page.
+    alerts = alert_service.list_alerts(session, actor=principal, cipher=services.cipher,
+                                       case_id=case_id, open_only=True, limit=20)
     case_plans = plans.list_case_plans(session, actor=principal, case_id=case_id, limit=50,
                                        offset=0)
     match: MatchResult | None = None
@@ -138,7 +142,7 @@ def _case_page(request: Request, services: Services, session: Session, identity:
     language = pick_language(request)
     questions = [(GROUPS[item.group], item, _question(language, item.key)) for item in ITEMS]
     return render(request, services.settings, "case.html", identity=identity, status=status,
-                  case=case, plans=case_plans, match=match, match_error=match_error,
+                  case=case, plans=case_plans, alerts=alerts, match=match, match_error=match_error,
                   questions=questions, ItemType=ItemType, notice=notice,
                   plan_languages=plan_i18n.available_languages())
 

@@ -4,7 +4,9 @@ The search form maps plain fields (no ID, places to avoid, budget in dollars, tr
 ages, so minors are seen) onto the API's `ItinerarySearch`; the Pareto options come back side
 by side, each drawn on one shared time axis. Choosing one creates a travel plan for the case
 from the option's `itinerary_id`, exactly as a client sends it to `POST /v1/travel-plans`.
-The plan page shows its status, the allowed next steps, and each check-in as due or overdue.
+The plan page shows its status, the allowed next steps, and each check-in as due or overdue;
+an open safety alert (an unsafe or overdue check-in) is a banner with an Acknowledge button, on
+the plan page and, for every plan of the agency, on the travel page.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from core.errors import DomainError
 from core.models import Role
 from core.web_auth import WebIdentity
 from logistics.cases import service as case_service
+from logistics.travel import alerts as alert_service
 from logistics.travel import plans as travel_plan_service
 from logistics.travel import search as transport_search
+from logistics.travel.alert_models import AlertAcknowledge
 from logistics.travel.feed_models import ItineraryOut, ItinerarySearch, SearchOut
 from logistics.travel.plan_models import (
     TRANSITIONS,
@@ -53,12 +57,15 @@ def _page(request: Request, services: Services, session: Session, identity: WebI
     cases = case_service.list_cases(session, actor=principal, cipher=services.cipher,
                                     status=None, limit=100, offset=0)
     overdue = travel_plan_service.overdue_check_ins(session, actor=principal, limit=20)
+    alerts = alert_service.list_alerts(session, actor=principal, cipher=services.cipher,
+                                       open_only=True, limit=20)
     case_id = int(fields["case_id"]) if fields.get("case_id", "").isdigit() else None
     plans = (travel_plan_service.list_plans(session, actor=principal, cipher=services.cipher,
                                             case_id=case_id, limit=20, offset=0)
              if case_id else [])
     return render(request, services.settings, "travel.html", identity=identity, status=status,
-                  cases=cases, overdue=overdue, plans=plans, fields=fields, result=result,
+                  cases=cases, overdue=overdue, alerts=alerts, plans=plans, fields=fields,
+                  result=result,
                   timelines=_timelines(result.itineraries) if result else [], notice=notice)
 
 
@@ -191,6 +198,8 @@ def _plan_page(request: Request, services: Services, session: Session, identity:
     session.rollback()
     plan = travel_plan_service.get_plan(session, actor=principal, cipher=services.cipher,
                                         plan_id=plan_id)
+    alerts = alert_service.list_alerts(session, actor=principal, cipher=services.cipher,
+                                       case_id=plan.case_id, plan_id=plan_id, open_only=True)
     now = utcnow()
     travelling = plan.status in (PlanStatus.BOOKED, PlanStatus.IN_TRANSIT)
     states = {c.id: ("overdue" if travelling and c.status is CheckInStatus.PENDING
@@ -199,7 +208,7 @@ def _plan_page(request: Request, services: Services, session: Session, identity:
                      and c.due_at <= now + timedelta(hours=1) else c.status.value)
               for c in plan.check_ins}
     return render(request, services.settings, "travel_plan.html", identity=identity,
-                  status=status, plan=plan, states=states, notice=notice,
+                  status=status, plan=plan, states=states, notice=notice, alerts=alerts,
                   next_statuses=sorted(TRANSITIONS[plan.status]),
                   timelines=_timelines([plan.itinerary]))
 
@@ -246,3 +255,20 @@ def check_in(request: Request, services: ServicesDep, session: SessionDep, ident
                           STATUS_BY_KIND[exc.kind])
     return _plan_page(request, services, session, identity, plan_id,
                       ("ok", "Check-in recorded.", {}))
+
+
+@router.post("/plans/{plan_id}/alerts/{alert_id}/acknowledge")
+def acknowledge_alert(request: Request, services: ServicesDep, session: SessionDep,
+                      identity: PostDep, plan_id: int, alert_id: int,
+                      note: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    principal = require(identity, *ROLES)
+    try:
+        alert_service.acknowledge(session, actor=principal, cipher=services.cipher,
+                                  alert_id=alert_id,
+                                  data=AlertAcknowledge(note=note.strip() or None))
+    except DomainError as exc:
+        return _plan_page(request, services, session, identity, plan_id,
+                          ("error", "{detail}", {"detail": exc.detail}),
+                          STATUS_BY_KIND[exc.kind])
+    return _plan_page(request, services, session, identity, plan_id,
+                      ("ok", "Alert acknowledged.", {}))

@@ -44,6 +44,8 @@ TRANSITIONS: dict[PlanStatus, frozenset[PlanStatus]] = {
 }
 # Check-ins can fall due (and be overdue) only while the survivor may be travelling.
 TRAVELLING = (PlanStatus.BOOKED, PlanStatus.IN_TRANSIT)
+# A pending check-in this long past due is overdue (listed, and raises an alert).
+CHECK_IN_GRACE_MINUTES = 15
 
 
 class CheckInKind(StrEnum):

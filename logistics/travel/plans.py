@@ -9,6 +9,9 @@ answers (same legs, times, fares, carriers and stops) and must not have left yet
 carrier rules (ID, minors), the avoid list and the stored feeds are checked by the engine
 itself, as at search time, and a plan never rests on a client's word.
 
+A check-in recorded unsafe, or one overdue past its grace period, raises a safety alert
+(`logistics.travel.alerts`); a plan with an open alert cannot become `arrived` (409).
+
 Only the case's agency and admins see a plan (others get the same 404 as for a missing one);
 every read that opens sealed fields is audited in the same transaction. Status changes are one
 conditional UPDATE on the status read, so two people cannot both move a plan; a move the machine
@@ -41,14 +44,16 @@ from logistics.errors import (
     InvalidTransition,
     ItineraryUnavailable,
     NotShelterStaff,
+    OpenAlerts,
     TooManyHolds,
     TravelPlanNotFound,
 )
 from logistics.shelters.models import Shelter
+from logistics.travel import alerts, vouch
 from logistics.travel import search as transport_search
-from logistics.travel import vouch
 from logistics.travel.feed_models import ItineraryOut, PointIn
 from logistics.travel.plan_models import (
+    CHECK_IN_GRACE_MINUTES,
     TRANSITIONS,
     TRAVELLING,
     CheckInKind,
@@ -72,7 +77,7 @@ PLACE_FIELD = "travel_check_in.place"
 NOTE_FIELD = "travel_check_in.note"
 WORKERS = (Role.ADVOCATE, Role.CASE_MANAGER, Role.AGENCY_ADMIN, Role.PLATFORM_ADMIN)
 SCHEDULED = ("rail", "bus", "air")
-GRACE_MINUTES = 15
+GRACE_MINUTES = CHECK_IN_GRACE_MINUTES
 MAX_ACTIVE_HOLDS = 10
 
 
@@ -268,6 +273,7 @@ def get_plan(session: Session, *, actor: Principal, cipher: FieldCipher,
 def list_plans(session: Session, *, actor: Principal, cipher: FieldCipher, case_id: int,
                limit: int, offset: int) -> list[PlanPublic]:
     actor.require_role(*WORKERS)
+    alerts.sweep_before_reading(session, now=utcnow())
     visible_case(session, actor, case_id)
     plans = session.exec(select(TravelPlan).where(TravelPlan.case_id == case_id)
                          .order_by(col(TravelPlan.id)).limit(limit).offset(offset)).all()
@@ -288,6 +294,8 @@ def transition(session: Session, *, actor: Principal, cipher: FieldCipher, plan_
         raise InvalidTransition(f"a {current.value} plan cannot become {target.value}")
     if target is PlanStatus.APPROVED:
         actor.require_role(Role.CASE_MANAGER)
+    if target is PlanStatus.ARRIVED:
+        _refuse_arrival_with_open_alerts(session, plan_id)
     values: dict[str, object] = {"status": target.value, "updated_at": utcnow(),
                                  "version": TravelPlan.version + 1}
     if target is PlanStatus.APPROVED:
@@ -319,6 +327,20 @@ def transition(session: Session, *, actor: Principal, cipher: FieldCipher, plan_
     return public
 
 
+def _refuse_arrival_with_open_alerts(session: Session, plan_id: int) -> None:
+    """409 while an alert on the plan is open, sweeping this plan first so that a check-in
+    missed a minute ago blocks the arrival too."""
+    raised = alerts.stage_overdue(session, now=utcnow(), plan_id=plan_id)
+    count = alerts.open_alert_count(session, plan_id=plan_id)
+    if not count:
+        return
+    if raised:
+        # The new alerts must outlive the refusal, which ends the request's transaction.
+        session.commit()
+    raise OpenAlerts(f"the travel plan has {count} open safety alert(s); "
+                     "acknowledge them before marking it arrived")
+
+
 def record_check_in(session: Session, *, actor: Principal, cipher: FieldCipher, plan_id: int,
                     check_in_id: int, data: CheckInRecord) -> PlanPublic:
     actor.require_role(*WORKERS)
@@ -339,6 +361,8 @@ def record_check_in(session: Session, *, actor: Principal, cipher: FieldCipher, 
         raise Conflict(f"check-in {check_in_id} is already recorded")
     _audit(session, actor, plan_id, "travel_plan.check_in",
            {"check_in_id": check_in_id, "status": status.value})
+    if not data.safe:
+        alerts.stage_unsafe(session, plan=plan, check_in=row, now=utcnow())
     session.refresh(plan)
     public = _public(session, cipher, plan)
     session.commit()
@@ -351,6 +375,7 @@ def overdue_check_ins(session: Session, *, actor: Principal, now: datetime | Non
     plans, most overdue first. No sealed field is opened."""
     actor.require_role(*WORKERS)
     now = now or utcnow()
+    alerts.sweep_before_reading(session, now=now)
     query = (select(TravelCheckIn, TravelPlan)
              .join(TravelPlan, col(TravelPlan.id) == col(TravelCheckIn.plan_id))
              .where(TravelCheckIn.status == "pending",

@@ -241,13 +241,24 @@ def _remove_step(w: World, s: Side, c: Account) -> Call:
 def _apply(w: World, s: Side, c: Account) -> Call:
     proposal = w.fresh_proposal(s)
     url = f"/v1/safety-plans/{s.plan}"
-    return Call("POST", f"{url}/proposals/{proposal}/apply", {}, w.if_match(url))
+    # every step it proposes (omitting `accept` applies nothing, a 422 by design)
+    steps = w.ok(w.root, Call("GET", f"{url}/proposals/{proposal}"))["step_ids"]
+    return Call("POST", f"{url}/proposals/{proposal}/apply", {"accept": steps}, w.if_match(url))
 
 
 def _check_in(w: World, s: Side, c: Account) -> Call:
     plan = w.fresh_travel(s, booked=True)
     first = w.ok(w.root, Call("GET", f"/v1/travel-plans/{plan}"))["check_ins"][0]["id"]
     return Call("POST", f"/v1/travel-plans/{plan}/check-ins/{first}", {"safe": True})
+
+
+def _alert(w: World, s: Side, c: Account) -> Call:
+    """A fresh unsafe alert: a booked plan whose first check-in says `safe: false`."""
+    plan = w.fresh_travel(s, booked=True)
+    first = w.ok(w.root, Call("GET", f"/v1/travel-plans/{plan}"))["check_ins"][0]["id"]
+    w.ok(w.root, Call("POST", f"/v1/travel-plans/{plan}/check-ins/{first}", {"safe": False}))
+    alert = w.ok(w.root, Call("GET", f"/v1/alerts?case_id={s.case}&open=true"))[0]["id"]
+    return Call("POST", f"/v1/alerts/{alert}/acknowledge", {})
 
 
 def _set_beds(w: World, s: Side, c: Account) -> Call:
@@ -273,9 +284,20 @@ SEARCH = {"from": {"lat": 41.8789, "lon": -87.6397}, "to": {"city": "Denver", "s
           "depart_after": "2023-04-12T08:00:00-04:00", "travellers": [{"age": 30}],
           "has_id": True, "escort": False, "budget_cents": 100_000,
           "avoid": {"cities": [], "states": [], "points": []}}
-ALLOCATE = {"cases": [{"case_id": "C-1", "ages": [30],
-                       "candidates": [{"itinerary_id": "a", "cost_cents": 9_000}]}],
-            "sources": [{"source_id": "general", "budget_cents": 30_000}]}
+
+
+def _allocate(s: Side) -> dict[str, Any]:
+    return {"cases": [{"case_id": s.case,
+                       "candidates": [{"itinerary_id": "a", "cost_cents": 9_000}]}]}
+
+
+def _allocation(w: World, s: Side, c: Account) -> int:
+    return int(w.ok(s.people[CM], Call("POST", "/v1/travel/allocate", _allocate(s)))["id"])
+
+
+def _funding_source(w: World, s: Side, c: Account) -> int:
+    return int(w.ok(w.root, Call("POST", "/v1/funding-sources", {
+        "agency_id": s.agency, "name": _uniq("fund"), "budget_cents": 50_000}))["id"])
 SP = "/v1/safety-plans/{plan_id}"
 
 MATRIX: dict[tuple[str, str], Rule] = {
@@ -434,8 +456,24 @@ MATRIX: dict[tuple[str, str], Rule] = {
         "POST", f"/v1/travel-plans/{w.fresh_travel(s)}/status", {"status": "cancelled"})),
     ("POST", "/v1/travel-plans/{plan_id}/check-ins/{check_in_id}"): Rule(
         WORKERS, PLATFORM, _check_in),
-    ("POST", "/v1/travel/allocate"): Rule(frozenset({CM, AA, PA}), None, lambda w, s, c: Call(
-        "POST", "/v1/travel/allocate", ALLOCATE)),
+    ("GET", "/v1/alerts"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
+        "GET", f"/v1/alerts?case_id={s.case}&open=true")),
+    ("POST", "/v1/alerts/{alert_id}/acknowledge"): Rule(WORKERS, PLATFORM, _alert),
+    ("POST", "/v1/travel/allocate"): Rule(frozenset({CM, AA, PA}), PLATFORM, lambda w, s, c: Call(
+        "POST", "/v1/travel/allocate", _allocate(s))),
+    ("GET", "/v1/travel/allocations/{allocation_id}"): Rule(
+        frozenset({CM, AA, PA}), PLATFORM, lambda w, s, c: Call(
+            "GET", f"/v1/travel/allocations/{_allocation(w, s, c)}")),
+    ("POST", "/v1/travel/allocations/{allocation_id}/commit"): Rule(
+        frozenset({CM, AA, PA}), PLATFORM, lambda w, s, c: Call(
+            "POST", f"/v1/travel/allocations/{_allocation(w, s, c)}/commit")),
+    ("GET", "/v1/funding-sources"): Rule(frozenset({CM, AA, PA}), None, lambda w, s, c: Call(
+        "GET", "/v1/funding-sources")),
+    ("POST", "/v1/funding-sources"): Rule(ADMINS, PLATFORM, lambda w, s, c: Call(
+        "POST", "/v1/funding-sources",
+        {"agency_id": s.agency, "name": _uniq("fund"), "budget_cents": 1_000})),
+    ("PATCH", "/v1/funding-sources/{source_id}"): Rule(ADMINS, PLATFORM, lambda w, s, c: Call(
+        "PATCH", f"/v1/funding-sources/{_funding_source(w, s, c)}", {"budget_cents": 60_000})),
     # the partner directory, releases and referrals
     ("GET", "/v1/directory/services"): Rule(ALL, None, lambda w, s, c: Call(
         "GET", "/v1/directory/services?state=TX")),
@@ -522,7 +560,8 @@ SUCCESS = frozenset(range(200, 300))
 # Objects whose very existence is private to their agency (shelters and the directory are not).
 PRIVATE = ("/v1/accounts/", "/v1/tokens/", "/v1/holds/", "/v1/cases", "/v1/screenings/",
            "/v1/safety-plans", "/v1/matches", "/v1/travel-plans", "/v1/releases/",
-           "/v1/referrals", "/v1/tips/")
+           "/v1/referrals", "/v1/tips/", "/v1/alerts",
+           "/v1/travel/alloc", "/v1/funding-sources")
 
 
 def _expected(path: str, side: str, allowed: bool, allowed_own: bool) -> frozenset[int]:

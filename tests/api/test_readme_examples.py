@@ -78,6 +78,10 @@ class Reader:
             pass  # without the shared Amtrak data the demo has no timetable to search
         elif command.startswith("curl "):
             self.curl(command)
+        elif command.startswith("homeward "):
+            args = shlex.split(command, comments=True)[1:]
+            result = CliRunner().invoke(cli, args, env=self.cli_env)
+            assert result.exit_code == 0, result.output
         else:
             raise AssertionError(f"a README command this test does not know: {command}")
 

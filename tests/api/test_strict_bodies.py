@@ -81,11 +81,10 @@ def _search() -> dict[str, Any]:
             "avoid": {"cities": [], "states": [], "points": []}}
 
 
-def _allocation() -> dict[str, Any]:
-    return {"cases": [{"case_id": "C-1", "priority": 2, "ages": [17],
+def _allocation(case_id: int) -> dict[str, Any]:
+    return {"cases": [{"case_id": case_id, "priority": 2,
                        "candidates": [{"itinerary_id": "a", "cost_cents": 12_000}]}],
-            "sources": [{"source_id": "youth", "budget_cents": 30_000, "min_age": 12,
-                         "max_age": 21, "priority": 2}]}
+            "funding_source_ids": None}
 
 
 def _tip() -> dict[str, Any]:
@@ -158,7 +157,7 @@ ENDPOINTS: dict[str, Endpoint] = {
         "case_id": w.case, "itinerary_id": "from-a-search", "beds": 1}, who="advocate"),
     "check_in": Endpoint("POST", "/v1/travel-plans/1/check-ins/1", lambda w: {"safe": True},
                          who="advocate"),
-    "allocate": Endpoint("POST", "/v1/travel/allocate", lambda w: _allocation()),
+    "allocate": Endpoint("POST", "/v1/travel/allocate", lambda w: _allocation(w.case)),
     "organization": Endpoint("POST", "/v1/directory/organizations", lambda w: org_body(
         areas=[{"kind": "radius", "state": "TX", "lat": 29.76, "lon": -95.37,
                 "radius_km": 50}])),
@@ -234,8 +233,8 @@ CONFUSED: list[tuple[str, str, object]] = [
     ("search", "budget_cents", 100.5),
     ("travel_plan", "beds", "1"),
     ("travel_plan", "hold_buffer_minutes", "60"),
-    ("allocate", "cases.0.ages", ["17"]),
-    ("allocate", "sources.0.budget_cents", True),
+    ("allocate", "cases.0.case_id", "1"),
+    ("allocate", "cases.0.candidates.0.cost_cents", True),
     ("release", "recipient_id", "1"),
     ("referral", "case_id", "1"),
     # A number refuses a string, a bool and what JSON cannot hold (NaN, infinity).
@@ -386,8 +385,8 @@ def test_iso_times_enum_strings_and_whole_numbers_for_floats_are_still_taken(
         "follow_up_at": "2030-01-02T09:00:00-05:00"})
     assert referral.status_code == 201, referral.text
     allocated = client.post("/v1/travel/allocate", headers=world.admin.headers,
-                            json=_allocation())
-    assert allocated.status_code == 200, allocated.text
+                            json=_allocation(world.case))
+    assert allocated.status_code == 201, allocated.text
 
 
 # Parts of bodies that are free JSON on purpose, each validated by its own strict model after

@@ -89,6 +89,11 @@ def test_status_machine_and_check_ins(client: TestClient, make: AccountFactory) 
     assert [o["kind"] for o in overdue] == ["arrival"]
 
     assert _move(client, advocate, pid, "in_transit").status_code == 200
+    # Both check-ins were missed: each raised an alert, which must be acknowledged first.
+    assert _move(client, advocate, pid, "arrived").status_code == 409
+    for alert in client.get("/v1/alerts", params={"case_id": case_id, "open": True},
+                            headers=manager.headers).json():
+        client.post(f"/v1/alerts/{alert['id']}/acknowledge", json={}, headers=manager.headers)
     assert _move(client, advocate, pid, "arrived").json()["status"] == "arrived"
     for status in ("cancelled", "in_transit", "proposed"):
         assert _move(client, manager, pid, status).status_code == 409

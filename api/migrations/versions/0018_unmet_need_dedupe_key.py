@@ -1,7 +1,7 @@
 """unmet need: a dedupe key under a unique index, so a need is recorded once
 
 Revision ID: 0018
-Revises: 0013
+Revises: 0017
 Create Date: 2026-12-02 05:15:00
 
 Rows already in the ledger keep a NULL key (both databases let NULLs repeat under a unique
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0018'
-down_revision = '0013'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
