@@ -14,6 +14,7 @@ from api.config import Settings
 from core.crypto import FieldCipher, load_or_create_key
 from core.db import Database, DatabaseSettings
 from logistics.probes.rules import ProbeLimits
+from logistics.travel.timetables import TimetableStore, inherited
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class Services:
     settings: Settings
     db: Database
     cipher: FieldCipher
+    # The stored feeds' timetable (issue 15 item 3: an object of the app, not a module cache).
+    timetables: TimetableStore
 
     @property
     def probe_limits(self) -> ProbeLimits:
@@ -41,4 +44,8 @@ def build_services(settings: Settings) -> Services:
         statement_timeout_ms=settings.statement_timeout_ms,
     ))
     cipher = FieldCipher(load_or_create_key(settings.secret_key, settings.key_file))
-    return Services(settings=settings, db=db, cipher=cipher)
+    # The timetable cache lives beside the SQLite file, or beside the key in var/ otherwise.
+    folder = sqlite_path.parent if sqlite_path is not None else settings.key_file.parent
+    cache_dir = folder / "timetables"
+    timetables = inherited(cache_dir) or TimetableStore(cache_dir)
+    return Services(settings=settings, db=db, cipher=cipher, timetables=timetables)

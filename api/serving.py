@@ -147,10 +147,12 @@ def prebuild() -> None:
     from api.config import Settings
     from api.services import build_services
     from logistics.travel.search import warm
+    from logistics.travel.timetables import hand_to_workers
 
     services = build_services(Settings.from_env())
     try:
-        warm(services.db)
+        warm(services.db, services.timetables)
+        hand_to_workers(services.timetables)
     except Exception:  # the workers' own warm-up is the fallback
         log.exception("no timetable built before forking the workers")
     finally:

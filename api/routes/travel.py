@@ -39,8 +39,9 @@ def list_feeds(session: SessionDep, principal: PrincipalDep) -> object:
 
 @router.post("/itineraries/search", response_model=SearchOut)
 def search_itineraries(body: ItinerarySearch, session: SessionDep,
-                       principal: PrincipalDep) -> object:
-    result = transport_search.search(session, actor=principal, body=body)
+                       principal: PrincipalDep, services: ServicesDep) -> object:
+    result = transport_search.search(session, actor=principal, body=body,
+                                     timetables=services.timetables)
     return result.model_dump(mode="json", by_alias=True)
 
 

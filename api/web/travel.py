@@ -132,7 +132,8 @@ def search(request: Request, services: ServicesDep, session: SessionDep, identit
               "ages": ages, "has_id": has_id, "budget": budget, "avoid_cities": avoid_cities,
               "avoid_states": avoid_states, "max_transfers": max_transfers}
     try:
-        result = transport_search.search(session, actor=principal, body=_search_body(fields))
+        result = transport_search.search(session, actor=principal, body=_search_body(fields),
+                                         timetables=services.timetables)
     except forms.FormError as exc:
         detail = "; ".join(f"{f}: {m}" for f, m in exc.errors)
         return _page(request, services, session, identity, fields=fields,
