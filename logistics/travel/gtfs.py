@@ -268,6 +268,7 @@ def read_feed(path: str | Path) -> Feed:
         times.setdefault(r["trip_id"], []).append(
             (seq, line, StopTime(seq, r["stop_id"], arr, dep, pick != 1, drop != 1)))
     trips = tuple(_trip(tid, trip_rows[tid], times.get(tid, [])) for tid in sorted(trip_rows))
+    trips = _frequencies(source, trips)
     transfers = []
     for line, r in _rows(source, "transfers.txt", False):
         for fld in ("from_stop_id", "to_stop_id"):
@@ -278,6 +279,43 @@ def read_feed(path: str | Path) -> Feed:
         secs = _int(mt, "transfers.txt", line, "min_transfer_time", range(1 << 31)) if mt else None
         transfers.append((r["from_stop_id"], r["to_stop_id"], kind, secs))
     return Feed(agencies, stops, routes, trips, services, tuple(transfers))
+
+
+def _frequencies(source: Path, trips: tuple[FeedTrip, ...]) -> tuple[FeedTrip, ...]:
+    """Trips of frequencies.txt become one trip per headway (ids `<trip>@<seconds>`), their
+    stop times shifted so that the first departs at each start: a frequency-based trip's own
+    times only give the running times between stops."""
+    by_id = {t.trip_id: t for t in trips}
+    starts: dict[str, list[int]] = {}
+    for line, r in _rows(source, "frequencies.txt", False):
+        for fld in ("trip_id", "start_time", "end_time", "headway_secs"):
+            if fld not in r:
+                raise GtfsError("frequencies.txt", 1, fld, "required column is missing")
+        if r["trip_id"] not in by_id:
+            raise GtfsError("frequencies.txt", line, "trip_id", f"unknown trip {r['trip_id']!r}")
+        begin = parse_time(r["start_time"], "frequencies.txt", line, "start_time")
+        end = parse_time(r["end_time"], "frequencies.txt", line, "end_time")
+        headway = _int(r["headway_secs"], "frequencies.txt", line, "headway_secs",
+                       range(1, 86_400))
+        if end <= begin:
+            raise GtfsError("frequencies.txt", line, "end_time", "ends before it starts")
+        starts.setdefault(r["trip_id"], []).extend(range(begin, end, headway))
+    if not starts:
+        return trips
+    out: list[FeedTrip] = []
+    for trip in trips:
+        if trip.trip_id not in starts:
+            out.append(trip)
+            continue
+        first = trip.stop_times[0].departure
+        for start in sorted(set(starts[trip.trip_id])):
+            shift = start - first
+            out.append(FeedTrip(
+                f"{trip.trip_id}@{start}", trip.route_id, trip.service_id, trip.headsign,
+                trip.short_name, trip.wheelchair,
+                tuple(StopTime(st.seq, st.stop_id, st.arrival + shift, st.departure + shift,
+                               st.pickup, st.dropoff) for st in trip.stop_times)))
+    return tuple(out)
 
 
 def _services(source: Path) -> dict[str, Service]:
