@@ -121,13 +121,20 @@ def expand(cal: ServiceCalendar, day: date) -> Timetable:
         # The order of build_timetable: first departure, last arrival, then trip order.
         order = np.lexsort((which, template, arr[:, -1], dep[:, 0]))
         dep, arr, template, which = dep[order], arr[order], template[order], which[order]
-        for members in _split_fifo(dep, arr):
+        # Instances of one template are a day apart at every stop alike, so they never
+        # overtake each other: only a pattern of several templates needs the FIFO check.
+        parts = (_split_fifo(dep, arr) if len(g.trip_ids) > 1
+                 else [list(range(len(template)))])
+        ids, names, heads, chairs, carrier = (g.trip_ids, g.names, g.headsigns, g.wheelchair,
+                                              g.carrier)
+        for members in parts:
             pat = Pattern(g.carrier, g.stops, g.pickup, g.dropoff, g.cum_dist)
-            rows = np.array(members, dtype=np.int64)
+            whole = len(members) == len(template)
+            rows = slice(None) if whole else np.array(members, dtype=np.int64)
             pat.trips = list(range(len(trips), len(trips) + len(members)))
-            for t, w in zip(template[rows].tolist(), which[rows].tolist(), strict=True):
-                trips.append(Trip(g.trip_ids[t], g.carrier, g.names[t], g.headsigns[t],
-                                  labels[w], g.wheelchair[t]))
+            trips.extend([Trip(ids[t], carrier, names[t], heads[t], labels[w], chairs[t])
+                          for t, w in zip(template[rows].tolist(), which[rows].tolist(),
+                                          strict=True)])
             pat.dep = dep[rows].T.tolist()
             pat.arr = arr[rows].T.tolist()
             patterns.append(pat)
