@@ -235,6 +235,8 @@ def test_case_manager_searches_without_id_and_chooses_a_trip(
     load_small(services, tmp_path / "feed")
     manager = make.account(Role.CASE_MANAGER)
     token = sign_in(client, services, manager.name, next_page="/web/travel")
+    # The small feed runs in 2023 only: the form starts on a day it covers (issue 16).
+    assert 'value="2023-12-24T08:00"' in client.get("/web/travel").text
     case_id = _case(client, token, lat="", lon="", city="Chicago", state="IL").rsplit("/", 1)[1]
     form = {"csrf_token": token, "case_id": case_id, "from_city": "Chicago",
             "from_state": "IL", "to_city": "Denver", "to_state": "CO",
