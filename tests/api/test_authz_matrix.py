@@ -504,7 +504,7 @@ def world(services: Services, make: AccountFactory) -> World:
     # the failed-authentication throttle, which have tests of their own.
     roomy = Services(settings=services.settings.model_copy(update={
         "max_active_holds": 100_000, "auth_failure_limit": 100_000}),
-        db=services.db, cipher=services.cipher)
+        db=services.db, cipher=services.cipher, timetables=services.timetables)
     client = TestClient(create_app(services=roomy), raise_server_exceptions=False)
     return World(client, make)
 

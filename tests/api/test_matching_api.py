@@ -383,7 +383,8 @@ def test_a_crashed_solver_is_503_and_the_api_keeps_serving(
         client: TestClient, services: Services, shelters: dict[str, int],
         advocate: Account) -> None:
     starved = Services(settings=services.settings.model_copy(update={"solver_memory_mb": 64}),
-                       db=services.db, cipher=services.cipher)
+                       db=services.db, cipher=services.cipher,
+                       timetables=services.timetables)
     with TestClient(create_app(services=starved)) as weak:
         response = batch(weak, advocate, [case()])
         assert response.status_code == 503, response.text
