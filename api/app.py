@@ -74,5 +74,5 @@ def app_factory() -> FastAPI:
     configure_logging(settings.log_level)
     app = create_app(settings)
     # Only served workers warm up: tests build many apps and search few timetables.
-    warm_in_background(app.state.services.db)
+    warm_in_background(app.state.services.db, app.state.services.timetables)
     return app

@@ -236,6 +236,13 @@ def travel_sweep_checkins() -> None:
     typer.echo(f"{raised} overdue check-in alerts raised")
 
 
+def _persist_timetable(services: Services) -> None:
+    """Build the new feed set's timetable now and write its disk cache, so that the next
+    `homeward serve` only loads it (api/serving.py)."""
+    with services.db.read_session() as session:
+        services.timetables.persist(session)
+
+
 @transport_app.command("import-gtfs")
 def transport_import_gtfs(
     path: Annotated[str, typer.Argument(help="a GTFS folder or zip")],
@@ -257,6 +264,7 @@ def transport_import_gtfs(
                     stations_csv=Path(stations) if stations else None)
         except DomainError as exc:
             raise _fail(exc.detail) from exc
+        _persist_timetable(services)
     typer.echo(f"feed {feed.id} {feed.name}: {feed.stops} stops, {feed.trips} trips, "
                f"{feed.stop_times} stop times, service {feed.start_date}..{feed.end_date}")
 
@@ -281,6 +289,7 @@ def transport_load_national(
                 session, actor=SYSTEM, data_dir=Path(data_dir), synthetic=files,
                 synthetic_stops=stops,
                 source=f"fixtures.transit_synth: {cities} GeoNames places, 35 airports, seed 7")
+        _persist_timetable(services)
     for feed in feeds:
         typer.echo(f"feed {feed.id} {feed.name}: {feed.stops} stops, {feed.trips} trips")
 

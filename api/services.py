@@ -17,6 +17,7 @@ from api.config import Settings
 from core.crypto import FieldCipher, load_or_create_key
 from core.db import Database, DatabaseSettings
 from logistics.probes.rules import ProbeLimits
+from logistics.travel.timetables import TimetableStore, inherited
 from logistics.travel.vouch import ItineraryIds
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ class Services:
     db: Database
     cipher: FieldCipher
     itinerary_ids: ItineraryIds
+    # The stored feeds' timetable (issue 15 item 3: an object of the app, not a module cache).
+    timetables: TimetableStore
 
     @cached_property
     def solver_pool(self) -> SolverPool:
@@ -57,6 +60,11 @@ def build_services(settings: Settings) -> Services:
         statement_timeout_ms=settings.statement_timeout_ms,
     ))
     key = load_or_create_key(settings.secret_key, settings.key_file)
+    # The timetable cache lives beside the SQLite file, or beside the key in var/ otherwise.
+    folder = sqlite_path.parent if sqlite_path is not None else settings.key_file.parent
+    cache_dir = folder / "timetables"
+    timetables = inherited(cache_dir) or TimetableStore(cache_dir)
     return Services(settings=settings, db=db, cipher=FieldCipher(key),
                     itinerary_ids=ItineraryIds.from_key(
-                        key, lifetime=timedelta(minutes=settings.itinerary_id_minutes)))
+                        key, lifetime=timedelta(minutes=settings.itinerary_id_minutes)),
+                    timetables=timetables)

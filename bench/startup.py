@@ -121,15 +121,20 @@ def _serve(env: dict[str, str], cwd: Path, token: str, warm_wait: bool) -> dict[
 
 
 def _supervisor_build_s(log: Path, supervisor: int) -> float:
-    """Seconds the supervisor logged for its timetable build; nan if it logged none."""
+    """Seconds the supervisor logged for its timetable: loading the calendar from the disk
+    cache (or building it) plus expanding today's; nan if it logged neither."""
+    total, seen = 0.0, False
     for line in log.read_text().splitlines():
         try:
             record = json.loads(line)
         except ValueError:
             continue
-        if record.get("message") == "timetable built" and record.get("pid") == supervisor:
-            return float(record["seconds"])
-    return float("nan")
+        if record.get("message") in ("timetable built", "timetable calendar loaded",
+                                     "timetable calendar built") \
+                and record.get("pid") == supervisor:
+            total += float(record["seconds"])
+            seen = True
+    return total if seen else float("nan")
 
 
 def main() -> int:

@@ -51,7 +51,7 @@ def list_feeds(session: SessionDep, principal: PrincipalDep) -> object:
 def search_itineraries(body: ItinerarySearch, session: SessionDep, principal: PrincipalDep,
                        services: ServicesDep) -> object:
     result = transport_search.search(session, actor=principal, body=body,
-                                     ids=services.itinerary_ids)
+                                     ids=services.itinerary_ids, timetables=services.timetables)
     return result.model_dump(mode="json", by_alias=True)
 
 
@@ -62,7 +62,8 @@ def create_plan(body: TravelPlanCreate, session: SessionDep, principal: Principa
                 idempotency_key: IdempotencyKey = None) -> object:
     return travel_plan_service.create_plan(
         session, actor=principal, cipher=services.cipher, ids=services.itinerary_ids,
-        data=body, idempotency_key=idempotency_key, request_hash=request_digest(body),
+        timetables=services.timetables, data=body, idempotency_key=idempotency_key,
+        request_hash=request_digest(body),
     ).model_dump(mode="json", by_alias=True)
 
 

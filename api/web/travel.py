@@ -69,8 +69,15 @@ def _page(request: Request, services: Services, session: Session, identity: WebI
                   timelines=_timelines(result.itineraries) if result else [], notice=notice)
 
 
-def _defaults(case_id: int | None) -> dict[str, str]:
+def _defaults(case_id: int | None, services: Services, session: Session) -> dict[str, str]:
     start = (utcnow() + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
+    cal = services.timetables.calendar(session)
+    covered = None if cal is None else cal.covers()
+    if covered is not None and not covered[0] <= start.date() <= covered[1]:
+        # Tomorrow is outside the stored feeds (the 2023 Amtrak feed of the demo): the form
+        # starts on a day they cover, a week before their end, so a search gets answers.
+        day = max(covered[0], covered[1] - timedelta(days=7))
+        start = start.replace(year=day.year, month=day.month, day=day.day)
     return {"case_id": str(case_id or ""), "from_city": "", "from_state": "", "to_city": "",
             "to_state": "", "depart_after": start.strftime("%Y-%m-%dT%H:%M"),
             "ages": "30", "has_id": "yes", "budget": "", "avoid_cities": "",
@@ -81,7 +88,7 @@ def _defaults(case_id: int | None) -> dict[str, str]:
 def travel(request: Request, services: ServicesDep, session: SessionDep,
            identity: IdentityDep,
            case_id: Annotated[int | None, Query(ge=1)] = None) -> Response:
-    return _page(request, services, session, identity, fields=_defaults(case_id))
+    return _page(request, services, session, identity, fields=_defaults(case_id, services, session))
 
 
 def _when(text: str) -> datetime:
@@ -139,7 +146,8 @@ def search(request: Request, services: ServicesDep, session: SessionDep, identit
               "avoid_states": avoid_states, "max_transfers": max_transfers}
     try:
         result = transport_search.search(session, actor=principal, body=_search_body(fields),
-                                         ids=services.itinerary_ids)
+                                         ids=services.itinerary_ids,
+                                         timetables=services.timetables)
     except forms.FormError as exc:
         detail = "; ".join(f"{f}: {m}" for f, m in exc.errors)
         return _page(request, services, session, identity, fields=fields,
@@ -180,13 +188,16 @@ def choose(request: Request, services: ServicesDep, session: SessionDep, identit
     try:
         data = TravelPlanCreate(case_id=case_id, itinerary_id=itinerary_id)
         plan = travel_plan_service.create_plan(session, actor=principal, cipher=services.cipher,
-                                               ids=services.itinerary_ids, data=data)
+                                               ids=services.itinerary_ids,
+                                               timetables=services.timetables, data=data)
     except ValidationError:
-        return _page(request, services, session, identity, fields=_defaults(case_id),
+        return _page(request, services, session, identity,
+                     fields=_defaults(case_id, services, session),
                      notice=("error", "{detail}", {"detail": "itinerary_id: not a valid option"}),
                      status=422)
     except DomainError as exc:
-        return _page(request, services, session, identity, fields=_defaults(case_id),
+        return _page(request, services, session, identity,
+                     fields=_defaults(case_id, services, session),
                      notice=("error", "{detail}", {"detail": exc.detail}),
                      status=STATUS_BY_KIND[exc.kind])
     return redirect(f"/web/travel/plans/{plan.id}")

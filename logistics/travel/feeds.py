@@ -37,7 +37,7 @@ from logistics.travel.gtfs import Feed, StopInfo, read_feed, read_stop_info
 from logistics.travel.places import FILL_RADIUS_KM
 
 FEED_FILES = ("agency.txt", "stops.txt", "routes.txt", "trips.txt", "stop_times.txt",
-              "calendar.txt", "calendar_dates.txt", "transfers.txt")
+              "calendar.txt", "calendar_dates.txt", "transfers.txt", "frequencies.txt")
 AMTRAK_FEED = "amtrak-2023"
 NATIONAL_FEED = "synthetic-national"
 # The zip's member timestamps are fixed so the same files always give the same bytes.

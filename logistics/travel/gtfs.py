@@ -22,7 +22,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
+
 from logistics.errors import GtfsError
+from solvers.geo import haversine_m
+from solvers.transit.calendar import ServiceCalendar, TripGroup
 from solvers.transit.model import (
     Carrier,
     Connection,
@@ -264,6 +268,7 @@ def read_feed(path: str | Path) -> Feed:
         times.setdefault(r["trip_id"], []).append(
             (seq, line, StopTime(seq, r["stop_id"], arr, dep, pick != 1, drop != 1)))
     trips = tuple(_trip(tid, trip_rows[tid], times.get(tid, [])) for tid in sorted(trip_rows))
+    trips = _frequencies(source, trips)
     transfers = []
     for line, r in _rows(source, "transfers.txt", False):
         for fld in ("from_stop_id", "to_stop_id"):
@@ -274,6 +279,43 @@ def read_feed(path: str | Path) -> Feed:
         secs = _int(mt, "transfers.txt", line, "min_transfer_time", range(1 << 31)) if mt else None
         transfers.append((r["from_stop_id"], r["to_stop_id"], kind, secs))
     return Feed(agencies, stops, routes, trips, services, tuple(transfers))
+
+
+def _frequencies(source: Path, trips: tuple[FeedTrip, ...]) -> tuple[FeedTrip, ...]:
+    """Trips of frequencies.txt become one trip per headway (ids `<trip>@<seconds>`), their
+    stop times shifted so that the first departs at each start: a frequency-based trip's own
+    times only give the running times between stops."""
+    by_id = {t.trip_id: t for t in trips}
+    starts: dict[str, list[int]] = {}
+    for line, r in _rows(source, "frequencies.txt", False):
+        for fld in ("trip_id", "start_time", "end_time", "headway_secs"):
+            if fld not in r:
+                raise GtfsError("frequencies.txt", 1, fld, "required column is missing")
+        if r["trip_id"] not in by_id:
+            raise GtfsError("frequencies.txt", line, "trip_id", f"unknown trip {r['trip_id']!r}")
+        begin = parse_time(r["start_time"], "frequencies.txt", line, "start_time")
+        end = parse_time(r["end_time"], "frequencies.txt", line, "end_time")
+        headway = _int(r["headway_secs"], "frequencies.txt", line, "headway_secs",
+                       range(1, 86_400))
+        if end <= begin:
+            raise GtfsError("frequencies.txt", line, "end_time", "ends before it starts")
+        starts.setdefault(r["trip_id"], []).extend(range(begin, end, headway))
+    if not starts:
+        return trips
+    out: list[FeedTrip] = []
+    for trip in trips:
+        if trip.trip_id not in starts:
+            out.append(trip)
+            continue
+        first = trip.stop_times[0].departure
+        for start in sorted(set(starts[trip.trip_id])):
+            shift = start - first
+            out.append(FeedTrip(
+                f"{trip.trip_id}@{start}", trip.route_id, trip.service_id, trip.headsign,
+                trip.short_name, trip.wheelchair,
+                tuple(StopTime(st.seq, st.stop_id, st.arrival + shift, st.departure + shift,
+                               st.pickup, st.dropoff) for st in trip.stop_times)))
+    return tuple(out)
 
 
 def _services(source: Path) -> dict[str, Service]:
@@ -426,6 +468,113 @@ def build_network(
         connections.append(Connection(ti, seq, index[a_id], index[b_id], dep, arr, pick, drop))
     return Network(tuple(stops), tuple(carriers), tuple(trips), tuple(connections),
                    tuple(sorted(set(footpaths), key=lambda f: (f.from_stop, f.to_stop))))
+
+
+def _run_table(services: Mapping[str, Service]) -> tuple[int, dict[str, int], np.ndarray]:
+    """First date's ordinal, each service's row, and the (services, days) table of the days
+    each runs: calendar weekdays inside its date range, plus additions, minus removals."""
+    bounds = [d for s in services.values()
+              for d in (s.start, s.end, *s.added, *s.removed) if d is not None]
+    first = min(bounds).toordinal() if bounds else date.today().toordinal()
+    last = max(bounds).toordinal() if bounds else first
+    ndays = last - first + 1
+    weekday = (np.arange(first, last + 1) - 1) % 7  # date.fromordinal(1) is a Monday
+    rows = {sid: i for i, sid in enumerate(sorted(services))}
+    runs = np.zeros((len(rows), ndays), dtype=np.bool_)
+    for sid, i in rows.items():
+        s = services[sid]
+        if s.start is not None and s.end is not None:
+            lo, hi = s.start.toordinal() - first, s.end.toordinal() - first + 1
+            if hi > lo:
+                runs[i, lo:hi] = np.array(s.weekdays, dtype=np.bool_)[weekday[lo:hi]]
+        for d in s.added:
+            runs[i, d.toordinal() - first] = True
+        for d in s.removed:
+            runs[i, d.toordinal() - first] = False
+    return first, rows, runs
+
+
+def build_calendar(
+    feed: Feed,
+    *,
+    stop_info: Mapping[str, StopInfo] | None = None,
+    policy: CarrierPolicy | None = None,
+    default_transfer_minutes: int = 0,
+) -> ServiceCalendar:
+    """Every trip of `feed` once with its service days: the calendar-aware timetable that
+    `solvers.transit.calendar.expand` turns into a search timetable for any covered day.
+    Stops, carriers, times and transfers are made exactly as `build_network` makes them."""
+    info = stop_info or {}
+    policy = policy or CarrierPolicy()
+    first, service_row, runs = _run_table(feed.services)
+    carriers: list[Carrier] = []
+    carrier_ix: dict[tuple[str, Mode], int] = {}
+    zones: dict[str, int] = {}
+    used: set[str] = set()
+    Key = tuple[int, tuple[str, ...], tuple[bool, ...], tuple[bool, ...]]
+    members: dict[Key, list[FeedTrip]] = {}
+    for ftrip in feed.trips:
+        route = feed.routes[ftrip.route_id]
+        agency_name, agency_tz = feed.agencies[route.agency_id]
+        mode = mode_of(route.route_type)
+        key = (route.agency_id, mode)
+        if key not in carrier_ix:
+            template = policy.overrides.get(route.agency_id) or getattr(policy, mode.value)
+            carrier_ix[key] = len(carriers)
+            carriers.append(Carrier(
+                f"{route.agency_id}:{mode.value}", agency_name, mode, agency_tz,
+                template.needs_photo_id, template.fare_base_cents,
+                template.fare_cents_per_100km, template.child_max_age,
+                template.child_fare_percent, template.infant_max_age,
+                template.adult_alone_age, template.min_age_alone,
+                template.alone_no_transfers, template.alone_daytime_only,
+                template.alone_max_minutes))
+        zones.setdefault(agency_tz, len(zones))
+        st = ftrip.stop_times
+        used.update(x.stop_id for x in st)
+        pattern = (carrier_ix[key], tuple(x.stop_id for x in st),
+                   (*(x.pickup for x in st[:-1]), False), (False, *(x.dropoff for x in st[1:])))
+        members.setdefault(pattern, []).append(ftrip)
+    stop_ids = sorted(used)
+    index = {sid: i for i, sid in enumerate(stop_ids)}
+    same_stop: dict[str, int] = {}
+    footpaths: set[Footpath] = set()
+    for src, dst, kind, secs in feed.transfers:
+        minutes = -(-secs // 60) if secs is not None else 0
+        if src == dst and kind == 2:
+            same_stop[src] = max(same_stop.get(src, 0), minutes)
+        elif src != dst and kind != 3 and src in index and dst in index:
+            footpaths.add(Footpath(index[src], index[dst], minutes))
+    stops = []
+    for sid in stop_ids:
+        name, lat, lon, tz, wheelchair = feed.stops[sid]
+        extra = info.get(sid, StopInfo())
+        stops.append(Stop(sid, name, lat, lon, tz, extra.city, extra.state, extra.station_type,
+                          wheelchair, max(default_transfer_minutes, same_stop.get(sid, 0))))
+    groups = []
+    for (carrier, stop_seq, pickup, dropoff), trips in members.items():
+        ix = tuple(index[s] for s in stop_seq)
+        cum = [0]
+        for a, b in itertools.pairwise(ix):
+            cum.append(cum[-1] + haversine_m(stops[a].lat, stops[a].lon,
+                                             stops[b].lat, stops[b].lon))
+        dep = np.array([[x.departure for x in t.stop_times[:-1]] + [t.stop_times[-1].arrival]
+                        for t in trips], dtype=np.int64)
+        arr = np.array([[t.stop_times[0].departure] + [x.arrival for x in t.stop_times[1:]]
+                        for t in trips], dtype=np.int64)
+        route_names = [feed.routes[t.route_id].name for t in trips]
+        groups.append(TripGroup(
+            carrier, zones[carriers[carrier].tz], ix, pickup, dropoff, tuple(cum),
+            tuple(t.trip_id for t in trips),
+            tuple((t.short_name and f"{r} {t.short_name}") or r
+                  for t, r in zip(trips, route_names, strict=True)),
+            tuple(t.headsign for t in trips), tuple(t.wheelchair for t in trips),
+            np.array([service_row[t.service_id] for t in trips], dtype=np.int64), dep, arr))
+    origin = np.array([[_noon_minus_12h(date.fromordinal(first + d), tz)
+                        for d in range(runs.shape[1])] for tz in zones], dtype=np.int64)
+    return ServiceCalendar(tuple(stops), tuple(carriers),
+                           tuple(sorted(footpaths, key=lambda f: (f.from_stop, f.to_stop))),
+                           tuple(groups), first, runs, origin.reshape(len(zones), -1))
 
 
 STATION_TYPES = {

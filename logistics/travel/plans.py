@@ -70,6 +70,7 @@ from logistics.travel.plan_models import (
     TravelPlan,
     TravelPlanCreate,
 )
+from logistics.travel.timetables import TimetableStore
 
 ITINERARY_FIELD = "travel_plan.itinerary"
 BOOKING_FIELD = "travel_plan.booking"
@@ -182,7 +183,7 @@ def _stage_hold(session: Session, *, actor: Principal, data: TravelPlanCreate, c
 
 
 def _recheck(session: Session, *, cipher: FieldCipher, case: Case, voucher: vouch.Voucher,
-             now: datetime) -> ItineraryOut:
+             timetables: TimetableStore, now: datetime) -> ItineraryOut:
     """The vouched itinerary as the current timetable has it, or 409 `itinerary-unavailable`.
 
     The same search again, avoiding the case's exclusion zones too: the chosen itinerary must
@@ -194,7 +195,8 @@ def _recheck(session: Session, *, cipher: FieldCipher, case: Case, voucher: vouc
              for p in decode(cipher, case).exclusions.points]
     body = voucher.search
     avoid = body.avoid.model_copy(update={"points": [*body.avoid.points, *zones]})
-    found, _reasons = transport_search.find(session, body.model_copy(update={"avoid": avoid}))
+    found, _reasons = transport_search.find(session, body.model_copy(update={"avoid": avoid}),
+                                            timetables)
     chosen = next((i for i in found if vouch.digest(i) == voucher.digest), None)
     if chosen is None:
         raise ItineraryUnavailable(
@@ -206,7 +208,8 @@ def _recheck(session: Session, *, cipher: FieldCipher, case: Case, voucher: vouc
 
 
 def create_plan(session: Session, *, actor: Principal, cipher: FieldCipher,
-                ids: vouch.ItineraryIds, data: TravelPlanCreate, now: datetime | None = None,
+                ids: vouch.ItineraryIds, timetables: TimetableStore, data: TravelPlanCreate,
+                now: datetime | None = None,
                 idempotency_key: str | None = None, request_hash: str = "") -> PlanCreated:
     """A plan from an itinerary id the search gave this account, re-checked against the
     current timetable and the case's exclusion zones, with its check-ins and an optional
@@ -228,7 +231,8 @@ def create_plan(session: Session, *, actor: Principal, cipher: FieldCipher,
     if case.status == CaseStatus.CLOSED:
         raise Conflict(f"case {data.case_id} is closed")
     voucher = vouch.redeem(ids, data.itinerary_id, account_id=actor.account_id, now=now)
-    itinerary = _recheck(session, cipher=cipher, case=case, voucher=voucher, now=now)
+    itinerary = _recheck(session, cipher=cipher, case=case, voucher=voucher,
+                         timetables=timetables, now=now)
     depart, arrive = _span(itinerary)
     points = check_in_points(itinerary)
     hold: HoldPublic | None = None

@@ -1,15 +1,13 @@
 """Itinerary search over the stored feeds: request -> engine query -> Pareto itineraries.
 
-The timetable is derived data: a process builds it from the database (every stored feed's zip
-and stop table, for service days around the departure) and keeps the last two in a read-only
-per-process cache keyed by the feeds' ids and content hashes plus the window start, so a
-re-import under the same name is picked up at the next search. A build takes 4-6 s for the
-national network on an idle machine (7-14 s on a busy one), so no search should wait for one:
-`homeward serve` builds today's once in its supervisor with `warm` before it forks its workers,
-which start with it in their cache (api/serving.py); `warm_in_background` builds it in a
-thread when a worker starts, which finds it there and costs one query, or builds it for a
-single-process server and for a worker started on a later day. Each build is logged
-("timetable built", with the process id). Several feeds are merged
+The timetable is derived data held by a `TimetableStore` (logistics/travel/timetables.py): one
+calendar-aware timetable per stored feed set (every trip once with its service days), built from
+the database by `build_calendar_from_db`, kept in a disk cache beside the database, and expanded
+for a departure day's service days d-1 .. d+7, so trips of up to seven days are found on any day
+the feeds cover. A departure on a day no stored feed runs is a 422 on `depart_after` naming the
+covered dates. `homeward serve` loads the calendar and expands today's in its supervisor with
+`warm` before it forks its workers (api/serving.py); `warm_in_background` does the same in a
+thread when a worker starts, which finds it there and costs one query. Several feeds are merged
 with walking links under 3 km between stops of different feeds and 45-minute shuttles from
 airports to any stop within 40 km. Places resolve through `logistics.travel.places`; an
 unknown place, an avoided city nobody knows (a typo would silently avoid nothing), or
@@ -23,11 +21,11 @@ import logging
 import os
 import threading
 import time
-from collections import OrderedDict
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import numpy as np
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from core.clock import utcnow
 from core.db import Database
@@ -41,7 +39,6 @@ from logistics.travel.feed_models import (
     LegOut,
     PlaceIn,
     SearchOut,
-    TransportFeed,
     TransportFeedData,
     TransportStop,
 )
@@ -54,9 +51,10 @@ from logistics.travel.gtfs import (
     Service,
     StopInfo,
     StopTime,
-    build_network,
+    build_calendar,
 )
 from logistics.travel.places import resolve_city
+from logistics.travel.timetables import TimetableStore
 from logistics.travel.vouch import ItineraryIds, vouch
 from solvers.geo import haversine_m
 from solvers.transit import (
@@ -67,20 +65,14 @@ from solvers.transit import (
     Network,
     Place,
     StationType,
-    Timetable,
     TransitInputError,
     TripQuery,
-    build_timetable,
     plan_trips,
 )
+from solvers.transit.calendar import ServiceCalendar
 
 SEARCHERS = (Role.ADVOCATE, Role.CASE_MANAGER, Role.AGENCY_ADMIN, Role.PLATFORM_ADMIN)
-# Service days d-1 .. d+2 of the departure day d: trips that finish within two days.
-WINDOW_DAYS_AFTER = 2
 AVOID_CITY_RADIUS_M = 10_000
-_CACHE: OrderedDict[tuple[object, ...], Timetable | None] = OrderedDict()
-_CACHE_SIZE = 2
-_LOCK = threading.Lock()
 log = logging.getLogger("homeward.transport")
 _WARM_NICE = 10
 
@@ -161,48 +153,29 @@ def link_feeds(network: Network, feed_of: list[int]) -> Network:
     return Network(network.stops, network.carriers, network.trips, network.connections, ordered)
 
 
-def timetable_for(session: Session, day: date) -> Timetable | None:
-    """The merged timetable of every stored feed for service days around `day` (cached)."""
-    feeds = session.exec(select(TransportFeed.id, TransportFeed.content_hash)
-                         .order_by(col(TransportFeed.id))).all()
-    key = (tuple((int(i), h) for i, h in feeds if i is not None), day)
-    with _LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-        started = time.perf_counter()
-        tt: Timetable | None = None
-        if feeds:
-            loaded = []
-            for feed_id, _hash in feeds:
-                assert feed_id is not None
-                loaded.append((feed_id, *_load(session, feed_id)))
-            feed, info, owner = merge_feeds(loaded)
-            network = build_network(feed, day, day + timedelta(WINDOW_DAYS_AFTER),
-                                    stop_info=info, default_transfer_minutes=10)
-            if network.connections:
-                tt = build_timetable(link_feeds(network, [owner[s.stop_id]
-                                                          for s in network.stops]))
-        _CACHE[key] = tt
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-        # The process id tells a supervisor's build (shared by the workers it forks) from a
-        # worker's own; the day is left out, since it may be a traveller's departure day.
-        log.info("timetable built", extra={"pid": os.getpid(), "feeds": len(feeds),
-                                           "seconds": round(time.perf_counter() - started, 2)})
-        return tt
+def build_calendar_from_db(session: Session, feed_ids: list[int]) -> ServiceCalendar:
+    """The merged calendar-aware timetable of the given stored feeds (parsed from their zips)."""
+    feed, info, owner = merge_feeds([(fid, *_load(session, fid)) for fid in feed_ids])
+    cal = build_calendar(feed, stop_info=info, default_transfer_minutes=10)
+    linked = link_feeds(Network(cal.stops, cal.carriers, (), (), cal.footpaths),
+                        [owner[s.stop_id] for s in cal.stops])
+    return replace(cal, footpaths=linked.footpaths)
 
 
-def warm(db: Database) -> None:
-    """Build the place index and today's timetable now, in this thread, unless cached."""
+def warm(db: Database, timetables: TimetableStore) -> None:
+    """Load (or build) the calendar, and expand today's timetable, now, in this thread."""
     us_cities()
     with db.read_session() as session:
-        timetable_for(session, utcnow().date())
+        cal = timetables.calendar(session)
+        today = utcnow().date()
+        covered = None if cal is None else cal.covers()
+        if covered is not None and covered[0] <= today <= covered[1]:
+            timetables.timetable(session, today)
 
 
-def warm_in_background(db: Database) -> threading.Thread:
+def warm_in_background(db: Database, timetables: TimetableStore) -> threading.Thread:
     """`warm` in a daemon thread (a worker's start): a no-op but for one query when the
-    worker was forked with today's timetable, else the build."""
+    worker was forked with the store warmed, else the load or build."""
 
     def run() -> None:
         started = time.perf_counter()
@@ -213,7 +186,7 @@ def warm_in_background(db: Database) -> threading.Thread:
         except (AttributeError, OSError):
             pass
         try:
-            warm(db)
+            warm(db, timetables)
         except Exception:  # a failed warm-up only leaves the first search slow
             log.exception("timetable warm-up failed")
             return
@@ -281,11 +254,19 @@ def itinerary_out(it: Itinerary) -> ItineraryOut:
               for leg in it.legs])
 
 
-def find(session: Session, body: ItinerarySearch) -> tuple[list[ItineraryOut], list[str]]:
+def find(session: Session, body: ItinerarySearch,
+         timetables: TimetableStore) -> tuple[list[ItineraryOut], list[str]]:
     """The Pareto itineraries for a search and the reasons, unvouched: the search below, and
     the booking's second look at the current timetable (`plans.create_plan`)."""
     query = to_query(session, body)
-    tt = timetable_for(session, body.depart_after.astimezone(UTC).date())
+    day = body.depart_after.astimezone(UTC).date()
+    cal = timetables.calendar(session)
+    covered = None if cal is None else cal.covers()
+    if cal is not None and (covered is None or not covered[0] <= day <= covered[1]):
+        span = "no dates" if covered is None else f"{covered[0]}..{covered[1]}"
+        raise InvalidInput("depart_after", f"no stored transport feed runs on {day}; "
+                                           f"the feeds cover {span}")
+    tt = timetables.timetable(session, day)
     if tt is None:
         return [], ["no transport feed covers this date; import one with "
                     "`homeward transport import-gtfs` or `homeward transport load-national`"]
@@ -297,12 +278,12 @@ def find(session: Session, body: ItinerarySearch) -> tuple[list[ItineraryOut], l
 
 
 def search(session: Session, *, actor: Principal, body: ItinerarySearch, ids: ItineraryIds,
-           now: datetime | None = None) -> SearchOut:
+           timetables: TimetableStore, now: datetime | None = None) -> SearchOut:
     """Pareto itineraries over arrival, cost and transfers, each with an `itinerary_id` only
     this account can make a travel plan from until it expires, or reasons why there are none.
     """
     actor.require_role(*SEARCHERS)
-    found, reasons = find(session, body)
+    found, reasons = find(session, body, timetables)
     return SearchOut(itineraries=vouch(ids, account_id=actor.account_id or 0, search=body,
                                        itineraries=found, now=now or utcnow()),
                      reasons=reasons)

@@ -152,6 +152,15 @@ def build_timetable(network: Network) -> Timetable:
                 target.dep[i].append(dep[i])
                 target.arr[i].append(arr[i])
         patterns.extend(local)
+    ordered = sorted(network.connections, key=lambda c: (c.dep, c.arr, c.trip, c.seq))
+    return index_patterns(network, patterns, ordered)
+
+
+def index_patterns(network: Network, patterns: list[Pattern],
+                   ordered: list[Connection] | None = None) -> Timetable:
+    """The search indexes over FIFO patterns already grouped (from connections, or expanded
+    from a service calendar by `solvers.transit.calendar`)."""
+    n = len(network.stops)
     stop_patterns: list[list[tuple[int, int]]] = [[] for _ in range(n)]
     for pi, pat in enumerate(patterns):
         for pos, stop in enumerate(pat.stops[:-1]):
@@ -164,11 +173,10 @@ def build_timetable(network: Network) -> Timetable:
         if fp.from_stop != fp.to_stop:
             footpaths[fp.from_stop].append((fp.to_stop, fp.minutes))
     transfer = [s.min_transfer_minutes for s in network.stops]
-    ordered = sorted(network.connections, key=lambda c: (c.dep, c.arr, c.trip, c.seq))
     hops = [(pat.stops[j - 1], pat.stops[j], min(map(int.__sub__, pat.arr[j], pat.dep[j - 1])))
             for pat in patterns for j in range(1, len(pat.stops))]
     hops.extend((u, v, walk) for u, walks in enumerate(footpaths) for v, walk in walks)
-    return Timetable(network, patterns, stop_patterns, footpaths, transfer, ordered,
+    return Timetable(network, patterns, stop_patterns, footpaths, transfer, ordered or [],
                      static_in_edges(n, hops),
                      flat_patterns([p.stops for p in patterns], footpaths),
                      raptor_arrays(patterns, footpaths, transfer), stop_coords(network),

@@ -185,7 +185,8 @@ class TripQuery:
     walk_radius_m: int = 1_000
     taxi: UnscheduledService = DEFAULT_TAXI
     driver: UnscheduledService = DEFAULT_DRIVER
-    max_hours: int = 96
+    # Trips of up to seven days: the timetable expands service days d-1 .. d+7 (calendar.py).
+    max_hours: int = 168
 
     def validate(self) -> None:
         if not self.traveller_ages:

@@ -550,7 +550,8 @@ def world(services: Services, make: AccountFactory) -> World:
     roomy = Services(settings=services.settings.model_copy(update={
         "max_active_holds": 100_000, "auth_failure_limit": 100_000}),
         db=services.db, cipher=services.cipher,
-        itinerary_ids=services.itinerary_ids)
+        itinerary_ids=services.itinerary_ids,
+        timetables=services.timetables)
     load_year_round(services)  # travel plans are made from a search's itinerary ids
     client = TestClient(create_app(services=roomy), raise_server_exceptions=False)
     return World(client, make)

@@ -384,7 +384,8 @@ def test_a_crashed_solver_is_503_and_the_api_keeps_serving(
         advocate: Account) -> None:
     starved = Services(settings=services.settings.model_copy(update={"solver_memory_mb": 64}),
                        db=services.db, cipher=services.cipher,
-        itinerary_ids=services.itinerary_ids)
+        itinerary_ids=services.itinerary_ids,
+        timetables=services.timetables)
     with TestClient(create_app(services=starved)) as weak:
         response = batch(weak, advocate, [case()])
         assert response.status_code == 503, response.text

@@ -238,7 +238,8 @@ def strict(services: Services) -> Iterator[TestClient]:
     """The app with a limit of 3 circles per place, to reach it in a few requests."""
     tight = Services(settings=services.settings.model_copy(update={"probe_limit": 3}),
                      db=services.db, cipher=services.cipher,
-        itinerary_ids=services.itinerary_ids)
+        itinerary_ids=services.itinerary_ids,
+        timetables=services.timetables)
     with TestClient(create_app(services=tight)) as test_client:
         yield test_client
 

@@ -135,7 +135,8 @@ def test_the_fuzzers_month_runs_in_the_worker_pool(services: Services, make: Acc
     answering with an allocation that a validator written here finds feasible."""
     pooled = Services(settings=services.settings.model_copy(update={
         "travel_allocation_inline_max_pairs": 0, "travel_allocation_time_limit_s": 4.0}),
-        db=services.db, cipher=services.cipher, itinerary_ids=services.itinerary_ids)
+        db=services.db, cipher=services.cipher, itinerary_ids=services.itinerary_ids,
+        timetables=services.timetables)
     client = TestClient(create_app(services=pooled))
     manager = make.account(Role.CASE_MANAGER)
     rng = random.Random(17)

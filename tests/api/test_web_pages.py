@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -240,6 +241,9 @@ def test_case_manager_searches_without_id_and_chooses_a_trip(
     load_year_round(services)
     manager = make.account(Role.CASE_MANAGER)
     token = sign_in(client, services, manager.name, next_page="/web/travel")
+    # The feed runs every day: the form starts tomorrow at 08:00 (UTC), a day it covers.
+    start = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT08:00")
+    assert f'value="{start}"' in client.get("/web/travel").text
     case_id = _case(client, token, lat="", lon="", city="Chicago", state="IL").rsplit("/", 1)[1]
     form = {"csrf_token": token, "case_id": case_id, "from_city": "Chicago",
             "from_state": "IL", "to_city": "Denver", "to_state": "CO",
@@ -344,3 +348,14 @@ def test_the_offline_base_map_is_served_as_static_files(client: TestClient) -> N
     assert {"name": "Houston", "state": "TX"}.items() <= next(
         c for c in cities if c["name"] == "Houston").items()
     assert client.get("/web/static/app.js").text.count("basemap/") >= 1
+
+
+def test_the_travel_form_starts_on_a_day_the_stored_feeds_cover(
+        client: TestClient, services: Services, make: AccountFactory, tmp_path: Path) -> None:
+    from tests.api.test_travel_api import load_small
+
+    load_small(services, tmp_path / "feed")  # runs in 2023 only
+    manager = make.account(Role.CASE_MANAGER)
+    sign_in(client, services, manager.name, next_page="/web/travel")
+    # a week before the feed's end (issue 16): a search from the form gets answers
+    assert 'value="2023-12-24T08:00"' in client.get("/web/travel").text

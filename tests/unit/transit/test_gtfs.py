@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from logistics.errors import GtfsError
-from logistics.travel.gtfs import build_network, read_feed
+from logistics.travel.gtfs import build_calendar, build_network, read_feed
+from solvers.errors import TransitInputError
 from solvers.transit import build_timetable, earliest_arrival
+from solvers.transit.calendar import expand
 
 BASE = {
     "agency.txt": "agency_id,agency_name,agency_url,agency_timezone\n"
@@ -165,3 +167,33 @@ def test_broken_feeds_name_file_row_and_field(
 def test_missing_feed_path(tmp_path: Path) -> None:
     with pytest.raises(GtfsError, match="does not exist"):
         read_feed(tmp_path / "nothing")
+
+
+def test_the_calendar_expands_like_the_network_for_any_day(tmp_path: Path) -> None:
+    dates = "service_id,date,exception_type\nWK,20230412,2\nWK,20230415,1\n"
+    feed = read_feed(write(tmp_path, calendar_dates__txt=dates))
+    cal = build_calendar(feed)
+    assert cal.covers() == (date(2023, 4, 3), date(2023, 4, 28))
+    tt = expand(cal, date(2023, 4, 11))
+    # Service days d-1 .. d+7, with the removed Wednesday and the added Saturday.
+    assert sorted({t.service_date for t in tt.network.trips}) == [
+        "2023-04-10", "2023-04-11", "2023-04-13", "2023-04-14", "2023-04-15",
+        "2023-04-17", "2023-04-18"]
+    old = build_timetable(build_network(feed, date(2023, 4, 11), date(2023, 4, 18)))
+    for start in (minute(2023, 4, 11, 12, 0), minute(2023, 4, 12, 12, 0),
+                  minute(2023, 4, 16, 0, 0)):
+        assert earliest_arrival(tt, 0, 2, start) == earliest_arrival(old, 0, 2, start)
+    with pytest.raises(TransitInputError):
+        expand(cal, date(2023, 6, 1))
+
+
+def test_frequencies_become_one_trip_per_headway(tmp_path: Path) -> None:
+    freq = "trip_id,start_time,end_time,headway_secs\nT1,06:00:00,07:00:00,1200\n"
+    feed = read_feed(write(tmp_path, frequencies__txt=freq))
+    assert [t.trip_id for t in feed.trips] == ["T1@21600", "T1@22800", "T1@24000"]
+    # Running times are kept: 70 minutes from S1 to S2, as in the template trip.
+    second = feed.trips[1].stop_times
+    assert (second[0].departure, second[1].arrival) == (22800, 22800 + 70 * 60)
+    bad = "trip_id,start_time,end_time,headway_secs\nT1,06:00:00,05:00:00,600\n"
+    with pytest.raises(GtfsError, match="end_time"):
+        read_feed(write(tmp_path, frequencies__txt=bad))
