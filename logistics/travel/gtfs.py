@@ -392,6 +392,29 @@ def _noon_minus_12h(day: date, tz: str) -> int:
     return int(noon.astimezone(UTC).timestamp()) - 12 * 3600
 
 
+def _stops(feed: Feed, stop_ids: list[str], info: Mapping[str, StopInfo],
+           default_transfer_minutes: int) -> tuple[dict[str, int], list[Stop], list[Footpath]]:
+    """The used stops as the engine's values, their index, and transfers.txt's walks between
+    stops: a same-stop row (type 2) sets that stop's minimum change time, a row between two
+    stops is a footpath, and type 3 ("no transfer") adds nothing."""
+    index = {sid: i for i, sid in enumerate(stop_ids)}
+    same_stop: dict[str, int] = {}
+    footpaths: list[Footpath] = []
+    for src, dst, kind, secs in feed.transfers:
+        minutes = -(-secs // 60) if secs is not None else 0
+        if src == dst and kind == 2:
+            same_stop[src] = max(same_stop.get(src, 0), minutes)
+        elif src != dst and kind != 3 and src in index and dst in index:
+            footpaths.append(Footpath(index[src], index[dst], minutes))
+    stops = []
+    for sid in stop_ids:
+        name, lat, lon, tz, wheelchair = feed.stops[sid]
+        extra = info.get(sid, StopInfo())
+        stops.append(Stop(sid, name, lat, lon, tz, extra.city, extra.state, extra.station_type,
+                          wheelchair, max(default_transfer_minutes, same_stop.get(sid, 0))))
+    return index, stops, footpaths
+
+
 def build_network(
     feed: Feed,
     start: date,
@@ -444,21 +467,7 @@ def build_network(
                 used.setdefault(a.stop_id, 0)
                 used.setdefault(b.stop_id, 0)
     stop_ids = sorted(used)
-    index = {sid: i for i, sid in enumerate(stop_ids)}
-    same_stop: dict[str, int] = {}
-    footpaths: list[Footpath] = []
-    for src, dst, kind, secs in feed.transfers:
-        minutes = -(-secs // 60) if secs is not None else 0
-        if src == dst and kind == 2:
-            same_stop[src] = max(same_stop.get(src, 0), minutes)
-        elif src != dst and kind != 3 and src in index and dst in index:
-            footpaths.append(Footpath(index[src], index[dst], minutes))
-    stops = []
-    for sid in stop_ids:
-        name, lat, lon, tz, wheelchair = feed.stops[sid]
-        extra = info.get(sid, StopInfo())
-        stops.append(Stop(sid, name, lat, lon, tz, extra.city, extra.state, extra.station_type,
-                          wheelchair, max(default_transfer_minutes, same_stop.get(sid, 0))))
+    index, stops, footpaths = _stops(feed, stop_ids, info, default_transfer_minutes)
     connections = []
     seq = 0
     last_trip = -1
@@ -536,21 +545,8 @@ def build_calendar(
                    (*(x.pickup for x in st[:-1]), False), (False, *(x.dropoff for x in st[1:])))
         members.setdefault(pattern, []).append(ftrip)
     stop_ids = sorted(used)
-    index = {sid: i for i, sid in enumerate(stop_ids)}
-    same_stop: dict[str, int] = {}
-    footpaths: set[Footpath] = set()
-    for src, dst, kind, secs in feed.transfers:
-        minutes = -(-secs // 60) if secs is not None else 0
-        if src == dst and kind == 2:
-            same_stop[src] = max(same_stop.get(src, 0), minutes)
-        elif src != dst and kind != 3 and src in index and dst in index:
-            footpaths.add(Footpath(index[src], index[dst], minutes))
-    stops = []
-    for sid in stop_ids:
-        name, lat, lon, tz, wheelchair = feed.stops[sid]
-        extra = info.get(sid, StopInfo())
-        stops.append(Stop(sid, name, lat, lon, tz, extra.city, extra.state, extra.station_type,
-                          wheelchair, max(default_transfer_minutes, same_stop.get(sid, 0))))
+    index, stops, paths = _stops(feed, stop_ids, info, default_transfer_minutes)
+    footpaths = set(paths)
     groups = []
     for (carrier, stop_seq, pickup, dropoff), trips in members.items():
         ix = tuple(index[s] for s in stop_seq)
