@@ -392,6 +392,21 @@ def _noon_minus_12h(day: date, tz: str) -> int:
     return int(noon.astimezone(UTC).timestamp()) - 12 * 3600
 
 
+def _carrier(policy: CarrierPolicy, agency_id: str, agency_name: str, agency_tz: str,
+             mode: Mode) -> Carrier:
+    """One agency's carrier for one mode, with the policy's rules (an override for the agency,
+    else the mode's defaults)."""
+    template = policy.overrides.get(agency_id) or getattr(policy, mode.value)
+    return Carrier(
+        f"{agency_id}:{mode.value}", agency_name, mode, agency_tz,
+        template.needs_photo_id, template.fare_base_cents,
+        template.fare_cents_per_100km, template.child_max_age,
+        template.child_fare_percent, template.infant_max_age,
+        template.adult_alone_age, template.min_age_alone,
+        template.alone_no_transfers, template.alone_daytime_only,
+        template.alone_max_minutes)
+
+
 def _stops(feed: Feed, stop_ids: list[str], info: Mapping[str, StopInfo],
            default_transfer_minutes: int) -> tuple[dict[str, int], list[Stop], list[Footpath]]:
     """The used stops as the engine's values, their index, and transfers.txt's walks between
@@ -446,16 +461,8 @@ def build_network(
                 continue
             key = (route.agency_id, mode)
             if key not in carrier_ix:
-                template = policy.overrides.get(route.agency_id) or getattr(policy, mode.value)
                 carrier_ix[key] = len(carriers)
-                carriers.append(Carrier(
-                    f"{route.agency_id}:{mode.value}", agency_name, mode, agency_tz,
-                    template.needs_photo_id, template.fare_base_cents,
-                    template.fare_cents_per_100km, template.child_max_age,
-                    template.child_fare_percent, template.infant_max_age,
-                    template.adult_alone_age, template.min_age_alone,
-                    template.alone_no_transfers, template.alone_daytime_only,
-                    template.alone_max_minutes))
+                carriers.append(_carrier(policy, route.agency_id, agency_name, agency_tz, mode))
             origin = _noon_minus_12h(day, agency_tz)
             ti = len(trips)
             trips.append(Trip(ftrip.trip_id, carrier_ix[key], (ftrip.short_name and
@@ -528,16 +535,8 @@ def build_calendar(
         mode = mode_of(route.route_type)
         key = (route.agency_id, mode)
         if key not in carrier_ix:
-            template = policy.overrides.get(route.agency_id) or getattr(policy, mode.value)
             carrier_ix[key] = len(carriers)
-            carriers.append(Carrier(
-                f"{route.agency_id}:{mode.value}", agency_name, mode, agency_tz,
-                template.needs_photo_id, template.fare_base_cents,
-                template.fare_cents_per_100km, template.child_max_age,
-                template.child_fare_percent, template.infant_max_age,
-                template.adult_alone_age, template.min_age_alone,
-                template.alone_no_transfers, template.alone_daytime_only,
-                template.alone_max_minutes))
+            carriers.append(_carrier(policy, route.agency_id, agency_name, agency_tz, mode))
         zones.setdefault(agency_tz, len(zones))
         st = ftrip.stop_times
         used.update(x.stop_id for x in st)
