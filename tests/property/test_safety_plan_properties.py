@@ -99,7 +99,8 @@ def test_accepting_a_whole_proposal_reaches_the_regenerated_plan(
     first: dict[str, Any], second: dict[str, Any], extra: PlanInputs
 ) -> None:
     current, regenerated = generate_plan(first, extra), generate_plan(second, extra)
-    updated = apply_diff(current, propose_update(current, regenerated))
+    diff = propose_update(current, regenerated)
+    updated = apply_diff(current, diff, accept=diff.step_ids)  # the whole proposal, named
     assert set(updated.step_ids) == set(regenerated.step_ids)
     assert updated.emergency == regenerated.emergency
     assert diff_plans(updated, regenerated).removed == ()
