@@ -23,13 +23,13 @@ from logistics.travel import plans as travel_plan_service
 from logistics.travel import search as transport_search
 from logistics.travel.alert_models import AlertAcknowledge, AlertPublic
 from logistics.travel.budget_models import (
-    AllocateIn,
     AllocationPublic,
+    AllocationRequest,
     FundingSourceCreate,
     FundingSourcePublic,
     FundingSourceUpdate,
 )
-from logistics.travel.feed_models import FeedPublic, ItinerarySearch, SearchOut
+from logistics.travel.feed_models import FeedPublic, ItinerarySearchRequest, ItinerarySearchResult
 from logistics.travel.plan_models import (
     CheckInRecord,
     OverdueCheckIn,
@@ -47,8 +47,8 @@ def list_feeds(session: SessionDep, principal: PrincipalDep) -> object:
     return transport_service.list_feeds(session, actor=principal)
 
 
-@router.post("/itineraries/search", response_model=SearchOut)
-def search_itineraries(body: ItinerarySearch, session: SessionDep, principal: PrincipalDep,
+@router.post("/itineraries/search", response_model=ItinerarySearchResult)
+def search_itineraries(body: ItinerarySearchRequest, session: SessionDep, principal: PrincipalDep,
                        services: ServicesDep) -> object:
     result = transport_search.search(session, actor=principal, body=body,
                                      ids=services.itinerary_ids, timetables=services.timetables)
@@ -107,7 +107,7 @@ def check_in(plan_id: int, check_in_id: int, body: CheckInRecord, session: Sessi
 
 
 @router.post("/travel/allocate", response_model=AllocationPublic, status_code=201)
-def allocate(body: AllocateIn, session: SessionDep, principal: PrincipalDep,
+def allocate(body: AllocationRequest, session: SessionDep, principal: PrincipalDep,
              services: ServicesDep) -> object:
     s = services.settings
     config = budget_service.AllocationConfig(

@@ -1,7 +1,7 @@
 """The case manager's travel pages: itinerary search, options on a timeline, the travel plan.
 
 The search form maps plain fields (no ID, places to avoid, budget in dollars, travellers'
-ages, so minors are seen) onto the API's `ItinerarySearch`; the Pareto options come back side
+ages, so minors are seen) onto the API's `ItinerarySearchRequest`; the Pareto options come back side
 by side, each drawn on one shared time axis. Choosing one creates a travel plan for the case
 from the option's `itinerary_id`, exactly as a client sends it to `POST /v1/travel-plans`.
 The plan page shows its status, the allowed next steps, and each check-in as due or overdue;
@@ -33,7 +33,11 @@ from logistics.travel import alerts as alert_service
 from logistics.travel import plans as travel_plan_service
 from logistics.travel import search as transport_search
 from logistics.travel.alert_models import AlertAcknowledge
-from logistics.travel.feed_models import ItineraryOut, ItinerarySearch, SearchOut
+from logistics.travel.feed_models import (
+    ItineraryPublic,
+    ItinerarySearchRequest,
+    ItinerarySearchResult,
+)
 from logistics.travel.plan_models import (
     TRANSITIONS,
     CheckInRecord,
@@ -50,7 +54,7 @@ GRACE = timedelta(minutes=15)  # as travel_plan_service counts a check-in overdu
 
 
 def _page(request: Request, services: Services, session: Session, identity: WebIdentity, *,
-          fields: dict[str, str], result: SearchOut | None = None,
+          fields: dict[str, str], result: ItinerarySearchResult | None = None,
           notice: Notice | None = None, status: int = 200) -> Response:
     principal = require(identity, *ROLES)
     session.rollback()
@@ -99,7 +103,7 @@ def _when(text: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _search_body(fields: dict[str, str]) -> ItinerarySearch:
+def _search_body(fields: dict[str, str]) -> ItinerarySearchRequest:
     ages = [int(a) for a in forms.words(fields["ages"].replace(" ", ",")) if a.isdigit()]
     avoid_cities = []
     for entry in [c.strip() for c in fields["avoid_cities"].split(";") if c.strip()]:
@@ -120,7 +124,7 @@ def _search_body(fields: dict[str, str]) -> ItinerarySearch:
         "max_transfers": int(fields["max_transfers"] or 3),
     }
     try:
-        return ItinerarySearch.model_validate(body)
+        return ItinerarySearchRequest.model_validate(body)
     except ValidationError as exc:
         raise forms.FormError(forms.validation_errors(exc)) from None
 
@@ -159,7 +163,7 @@ def search(request: Request, services: ServicesDep, session: SessionDep, identit
     return _page(request, services, session, identity, fields=fields, result=result)
 
 
-def _timelines(options: Sequence[ItineraryOut]) -> list[list[dict[str, Any]]]:
+def _timelines(options: Sequence[ItineraryPublic]) -> list[list[dict[str, Any]]]:
     """Each leg's left edge and width in percent of one axis shared by every option."""
     if not options:
         return []

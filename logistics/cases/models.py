@@ -163,12 +163,13 @@ def _languages(value: list[str]) -> list[str]:
     return list(dict.fromkeys(normalise_language(code) for code in value))
 
 
-class CaseFields(SQLModel):
-    """Everything a case holds besides its reference, as the API takes it."""
+class CaseShape(SQLModel):
+    """What a case says about the household, whether stored (`CaseFields`) or given inline to
+    matching (`logistics.matching.models.MatchCase`): one definition, so they cannot drift.
+    The reference and the trafficking type differ between the two and are added by each."""
 
     household: list[HouseholdMember] = Field(min_length=1, max_length=MAX_MEMBERS)
     languages: list[str] = Field(default_factory=lambda: ["en"], min_length=1, max_length=10)
-    trafficking_type: TraffickingType
     needs: list[Need] = Field(default_factory=list, max_length=4)
     location: Location
     exclusions: Exclusions = Field(default_factory=Exclusions)
@@ -186,6 +187,12 @@ class CaseFields(SQLModel):
     @classmethod
     def _distinct_needs(cls, value: list[Need]) -> list[Need]:
         return sorted(set(value))
+
+
+class CaseFields(CaseShape):
+    """Everything a stored case holds besides its reference, as the API takes it."""
+
+    trafficking_type: TraffickingType
 
 
 class CaseCreate(CaseFields):

@@ -99,7 +99,7 @@ class ImportResult:
 
 
 @dataclass(frozen=True)
-class CapacityOut:
+class ExportedCapacity:
     bed_type: BedType
     total: int
     available: int
@@ -108,7 +108,7 @@ class CapacityOut:
 
 
 @dataclass(frozen=True)
-class ShelterOut:
+class ExportedShelter:
     """What the export may say about one shelter (addresses already withheld if confidential)."""
 
     id: int
@@ -136,7 +136,7 @@ class ShelterOut:
     requires_referral: bool
     requires_sobriety: bool
     intake_phone: str | None
-    capacities: list[CapacityOut]
+    capacities: list[ExportedCapacity]
 
 
 # ---------------------------------------------------------------------------- import
@@ -509,7 +509,7 @@ def organization_to_hsds(agency_id: int, name: str) -> dict[str, Any]:
     return {"id": _id("agency", agency_id), "name": name, "description": ""}
 
 
-def _schedules_out(service_id: str, shelter: ShelterOut) -> list[dict[str, Any]]:
+def _schedules_out(service_id: str, shelter: ExportedShelter) -> list[dict[str, Any]]:
     offset = datetime.now(ZoneInfo(shelter.timezone)).utcoffset()
     hours = offset.total_seconds() / 3600 if offset is not None else 0
     base = {"freq": "WEEKLY", "timezone": hours,
@@ -528,7 +528,7 @@ def _schedules_out(service_id: str, shelter: ShelterOut) -> list[dict[str, Any]]
                                              key=lambda kv: (RRULE_DAYS.index(kv[1][0]), kv[0]))]
 
 
-def _location_out(service_id: str, shelter: ShelterOut) -> dict[str, Any]:
+def _location_out(service_id: str, shelter: ExportedShelter) -> dict[str, Any]:
     lines = (shelter.street_address or "").split("\n", 1)
     address = {"id": _id(service_id, "address"), "address_1": lines[0],
                "city": shelter.city, "state_province": shelter.state,
@@ -554,7 +554,7 @@ def _location_out(service_id: str, shelter: ShelterOut) -> dict[str, Any]:
     return location
 
 
-def shelter_to_hsds(shelter: ShelterOut) -> dict[str, Any]:
+def shelter_to_hsds(shelter: ExportedShelter) -> dict[str, Any]:
     """One shelter as an HSDS 3.0 service with nested organization and location."""
     if shelter.confidential:
         # Belt and braces: even a caller that forgot to withhold them never publishes these.
@@ -601,7 +601,7 @@ def shelter_to_hsds(shelter: ShelterOut) -> dict[str, Any]:
     return service
 
 
-def _withheld(shelter: ShelterOut) -> ShelterOut:
+def _withheld(shelter: ExportedShelter) -> ExportedShelter:
     return replace(shelter, lat=None, lon=None, street_address=None, zip_code=None, county=None)
 
 

@@ -135,10 +135,10 @@ def _agency_names(session: Session, agency_ids: set[int]) -> dict[int, str]:
 
 def _shelter_out(shelter: Shelter, agency: str, languages: list[str],
                  inventories: list[tuple[BedInventory, int]],
-                 cipher: FieldCipher) -> hsds.ShelterOut:
+                 cipher: FieldCipher) -> hsds.ExportedShelter:
     assert shelter.id is not None
     open_place = not shelter.confidential_location
-    return hsds.ShelterOut(
+    return hsds.ExportedShelter(
         id=shelter.id, name=shelter.name, agency_id=shelter.agency_id, agency_name=agency,
         confidential=shelter.confidential_location,
         # A safe house's sealed point and address are never opened for an export.
@@ -155,7 +155,7 @@ def _shelter_out(shelter: Shelter, agency: str, languages: list[str],
         intake_hours=shelter.intake_hours, requires_photo_id=shelter.requires_photo_id,
         requires_referral=shelter.requires_referral,
         requires_sobriety=shelter.requires_sobriety, intake_phone=shelter.intake_phone,
-        capacities=[hsds.CapacityOut(
+        capacities=[hsds.ExportedCapacity(
             bed_type=BedType(inv.bed_type), total=inv.total,
             available=inv.total - inv.occupied - (inv.held - lapsed),
             max_household=inv.max_household, updated_at=inv.updated_at)

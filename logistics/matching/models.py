@@ -13,12 +13,12 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict
 from pydantic import Field as Value
 
 from core.types import StrictBool, StrictFloat, StrictInt
 from logistics.beds.models import HoldPublic
-from logistics.cases.models import Exclusions, HouseholdMember, Location, Need
+from logistics.cases.models import CaseShape
 
 MAX_MEMBERS = 30
 MAX_BATCH = 1000
@@ -34,34 +34,15 @@ class InlineTraffickingType(StrEnum):
     NONE = "none"
 
 
-# An inline case is a stored case's shape (logistics/cases/models.py): the same member,
-# location and exclusion models, so inline and stored cases cannot drift apart. Only the
-# trafficking type differs: inline it may be "none" (unknown on a first call).
+class MatchCase(CaseShape):
+    """A case given inline: the shape `POST /v1/cases` takes (notes are accepted and ignored).
+    Only the trafficking type differs from a stored case's: inline it may be "none" (unknown
+    on a first call)."""
 
-
-class MatchCase(BaseModel):
-    """A case given inline: the shape `POST /v1/cases` takes (notes are accepted and ignored)."""
-
-    model_config = _STRICT
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     case_ref: str = Value(pattern=CASE_REF_PATTERN)
-    household: list[HouseholdMember] = Value(min_length=1, max_length=MAX_MEMBERS)
-    languages: list[str] = Value(default_factory=lambda: ["en"], max_length=10)
     trafficking_type: InlineTraffickingType = InlineTraffickingType.NONE
-    needs: list[Need] = Value(default_factory=list, max_length=4)
-    location: Location
-    exclusions: Exclusions = Value(default_factory=Exclusions)
-    has_photo_id: StrictBool = False
-    urgency: StrictInt = Value(default=3, ge=1, le=5)
-    max_travel_km: StrictInt = Value(default=800, ge=0, le=10_000)
-    notes: str | None = Value(default=None, max_length=4000)
-
-    @field_validator("languages")
-    @classmethod
-    def _languages(cls, value: list[str]) -> list[str]:
-        from core.languages import normalise_language
-
-        return list(dict.fromkeys(normalise_language(code) for code in value))
 
 
 class MatchRequest(BaseModel):

@@ -42,17 +42,17 @@ from logistics.errors import (
 )
 from logistics.matching.solver_pool import PoolLimits, SolverPool
 from logistics.travel.budget_models import (
-    AllocateIn,
     AllocationPublic,
+    AllocationRequest,
     AllocationStatus,
-    AssignmentOut,
+    FundedCase,
     FundingSource,
     FundingSourceCreate,
     FundingSourcePublic,
     FundingSourceUpdate,
     TravelAllocation,
     TravelAllocationItem,
-    UnfundedOut,
+    UnfundedCase,
 )
 from solvers.errors import SolverInputError
 from solvers.travel_allocation import Allocation, Candidate, CaseNeed, allocate
@@ -213,7 +213,7 @@ def _solve(cases: list[CaseNeed], rules: list[SourceRule], config: AllocationCon
 
 
 def allocate_budget(session: Session, *, actor: Principal, cipher: FieldCipher,
-                    body: AllocateIn, config: AllocationConfig,
+                    body: AllocationRequest, config: AllocationConfig,
                     pool: SolverPool) -> AllocationPublic:
     """Solve and store an allocation for stored cases (see the module docstring)."""
     actor.require_role(*ALLOCATORS)
@@ -244,10 +244,10 @@ def allocate_budget(session: Session, *, actor: Principal, cipher: FieldCipher,
     if agency_id is None:
         raise InvalidInput("funding_source_ids", "give the funding sources to allocate from")
     now = utcnow()
-    public_items = ([AssignmentOut(case_id=int(a.case_id), itinerary_id=a.itinerary_id,
+    public_items = ([FundedCase(case_id=int(a.case_id), itinerary_id=a.itinerary_id,
                                    funding_source_id=int(a.source_id), cost_cents=a.cost_cents)
                      for a in result.assignments],
-                    [UnfundedOut(case_id=int(u.case_id), reason=u.reason)
+                    [UnfundedCase(case_id=int(u.case_id), reason=u.reason)
                      for u in result.unfunded])
     row = TravelAllocation(agency_id=agency_id, created_by=actor.account_id, created_at=now,
                            result_sealed=b"")

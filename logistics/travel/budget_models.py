@@ -119,7 +119,7 @@ class FundingSourcePublic(BaseModel):
     updated_at: datetime
 
 
-class CandidateIn(BaseModel):
+class FundingCandidate(BaseModel):
     """An itinerary the search returned for the case, by reference, with its cost."""
 
     model_config = _IN
@@ -127,28 +127,28 @@ class CandidateIn(BaseModel):
     cost_cents: StrictInt = Value(ge=0, le=10_000_000)
 
 
-class CaseIn(BaseModel):
+class AllocationCase(BaseModel):
     model_config = _IN
     case_id: StrictInt = Value(ge=1)
     priority: StrictInt = Value(default=1, ge=1, le=100)
-    candidates: list[CandidateIn] = Value(max_length=50)
+    candidates: list[FundingCandidate] = Value(max_length=50)
 
 
-class AllocateIn(BaseModel):
+class AllocationRequest(BaseModel):
     model_config = _IN
-    cases: list[CaseIn] = Value(min_length=1, max_length=500)
+    cases: list[AllocationCase] = Value(min_length=1, max_length=500)
     # Default: every active source of the caller's agency.
     funding_source_ids: list[StrictInt] | None = Value(default=None, max_length=50)
 
 
-class AssignmentOut(BaseModel):
+class FundedCase(BaseModel):
     case_id: int
     itinerary_id: str
     funding_source_id: int
     cost_cents: int
 
 
-class UnfundedOut(BaseModel):
+class UnfundedCase(BaseModel):
     case_id: int
     reason: str
 
@@ -157,8 +157,8 @@ class AllocationPublic(BaseModel):
     id: int
     agency_id: int
     status: AllocationStatus
-    funded: list[AssignmentOut]
-    unfunded: list[UnfundedOut]
+    funded: list[FundedCase]
+    unfunded: list[UnfundedCase]
     weighted_survivors: int
     spent_cents: dict[str, int]  # by funding source id
     optimal: bool

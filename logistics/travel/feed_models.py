@@ -93,57 +93,55 @@ class FeedPublic(SQLModel):
 
 _STRICT = ConfigDict(extra="forbid")
 
-# A place is a point or a US city, exactly as cases take it; an avoided point has a radius,
-# exactly as a case's exclusion zone.
-PlaceIn = Location
-PointIn = ExclusionPoint
+# A place is a point or a US city, exactly as cases take it (Location); an avoided point has a
+# radius, exactly as a case's exclusion zone (ExclusionPoint).
 
 
-class CityIn(BaseModel):
+class AvoidCity(BaseModel):
     model_config = _STRICT
     city: str = Field(min_length=1, max_length=120)
     state: str = Field(pattern=r"^[A-Z]{2}$")
 
 
-class AvoidIn(BaseModel):
+class AvoidPlaces(BaseModel):
     model_config = _STRICT
-    cities: list[CityIn] = Field(default_factory=list, max_length=50)
+    cities: list[AvoidCity] = Field(default_factory=list, max_length=50)
     states: list[str] = Field(default_factory=list, max_length=60)
-    points: list[PointIn] = Field(default_factory=list, max_length=50)
+    points: list[ExclusionPoint] = Field(default_factory=list, max_length=50)
 
     @model_validator(mode="after")
-    def _states(self) -> AvoidIn:
+    def _states(self) -> AvoidPlaces:
         if any(len(s) != 2 or not s.isascii() or not s.isupper() for s in self.states):
             raise ValueError("states are two-letter codes such as 'NE'")
         return self
 
 
-class TravellerIn(BaseModel):
+class Traveller(BaseModel):
     model_config = _STRICT
     age: StrictInt = Field(ge=0, le=120)
 
 
-class ItinerarySearch(BaseModel):
+class ItinerarySearchRequest(BaseModel):
     """`POST /v1/itineraries/search`, exactly the shape of issue 5."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    origin: PlaceIn = Field(alias="from")
-    destination: PlaceIn = Field(alias="to")
+    origin: Location = Field(alias="from")
+    destination: Location = Field(alias="to")
     depart_after: Instant
     arrive_by: Instant | None = None
-    travellers: list[TravellerIn] = Field(default_factory=lambda: [TravellerIn(age=30)],
+    travellers: list[Traveller] = Field(default_factory=lambda: [Traveller(age=30)],
                                           min_length=1, max_length=12)
     has_id: StrictBool = True
     escort: StrictBool = False
     budget_cents: StrictInt | None = Field(default=None, ge=0, le=10_000_000)
-    avoid: AvoidIn = Field(default_factory=AvoidIn)
+    avoid: AvoidPlaces = Field(default_factory=AvoidPlaces)
     max_transfers: StrictInt = Field(default=3, ge=0, le=10)
     max_overnight_layovers: StrictInt = Field(default=1, ge=0, le=5)
     min_transfer_minutes: StrictInt = Field(default=10, ge=0, le=720)
     accessible: StrictBool = False
 
 
-class LegOut(BaseModel):
+class TripLeg(BaseModel):
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
     mode: str
     carrier: str
@@ -161,27 +159,27 @@ class LegOut(BaseModel):
     overnight_layover: StrictBool
 
 
-class ItineraryOut(BaseModel):
+class ItineraryPublic(BaseModel):
     depart: str
     arrive: str
     cost_cents: StrictInt
     transfers: StrictInt
     overnight_layovers: StrictInt
     escorted: StrictBool
-    legs: list[LegOut]
+    legs: list[TripLeg]
 
 
-class ItineraryFound(ItineraryOut):
+class ItineraryFound(ItineraryPublic):
     """An itinerary as the search returns it: with the id a travel plan is made from."""
 
     itinerary_id: str
 
 
-class SearchOut(BaseModel):
+class ItinerarySearchResult(BaseModel):
     itineraries: list[ItineraryFound]
     reasons: list[str]
 
 
-def dump_itinerary(itinerary: ItineraryOut) -> dict[str, Any]:
+def dump_itinerary(itinerary: ItineraryPublic) -> dict[str, Any]:
     """JSON-ready itinerary with the wire names (`from`, `to`)."""
     return itinerary.model_dump(mode="json", by_alias=True)

@@ -21,7 +21,7 @@ from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
 from core.types import StrictBool, StrictInt, UTCDateTime
-from logistics.travel.feed_models import ItineraryOut
+from logistics.travel.feed_models import ItineraryPublic
 from logistics.vocabulary import BedType
 
 
@@ -160,7 +160,7 @@ class PlanPublic(BaseModel):
     depart_at: datetime
     arrive_at: datetime
     cost_cents: int
-    itinerary: ItineraryOut
+    itinerary: ItineraryPublic
     booking_references: list[str] | None
     hold_id: int | None
     check_ins: list[CheckInPublic]

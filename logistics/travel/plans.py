@@ -38,7 +38,7 @@ from core.models import Role
 from core.principal import Principal
 from logistics.beds import holds as hold_service
 from logistics.beds.models import BedHold, HoldPublic, HoldSource
-from logistics.cases.models import Case, CaseStatus
+from logistics.cases.models import Case, CaseStatus, ExclusionPoint
 from logistics.cases.service import can_see, decode, visible_case
 from logistics.errors import (
     InvalidTransition,
@@ -51,7 +51,7 @@ from logistics.errors import (
 from logistics.shelters.models import Shelter
 from logistics.travel import alerts, vouch
 from logistics.travel import search as transport_search
-from logistics.travel.feed_models import ItineraryOut, PointIn
+from logistics.travel.feed_models import ItineraryPublic
 from logistics.travel.plan_models import (
     CHECK_IN_GRACE_MINUTES,
     TRANSITIONS,
@@ -92,7 +92,7 @@ def _instant(text: str, field: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def check_in_points(itinerary: ItineraryOut) -> list[tuple[CheckInKind, datetime, str]]:
+def check_in_points(itinerary: ItineraryPublic) -> list[tuple[CheckInKind, datetime, str]]:
     """Due check-ins: when each scheduled ride ends and another follows, and on arrival."""
     rides = [i for i, leg in enumerate(itinerary.legs) if leg.mode in SCHEDULED]
     points = [(CheckInKind.TRANSFER, _instant(itinerary.legs[i].arrive, f"itinerary.legs.{i}"),
@@ -102,7 +102,7 @@ def check_in_points(itinerary: ItineraryOut) -> list[tuple[CheckInKind, datetime
     return points
 
 
-def _span(itinerary: ItineraryOut) -> tuple[datetime, datetime]:
+def _span(itinerary: ItineraryPublic) -> tuple[datetime, datetime]:
     return (_instant(itinerary.depart, "itinerary.depart"),
             _instant(itinerary.arrive, "itinerary.arrive"))
 
@@ -122,7 +122,7 @@ def _public(session: Session, cipher: FieldCipher, plan: TravelPlan) -> PlanPubl
     return PlanPublic(
         id=plan.id, case_id=plan.case_id, agency_id=plan.agency_id, status=plan.status,
         depart_at=plan.depart_at, arrive_at=plan.arrive_at, cost_cents=plan.cost_cents,
-        itinerary=ItineraryOut.model_validate_json(
+        itinerary=ItineraryPublic.model_validate_json(
             cipher.open(plan.itinerary_sealed, field=ITINERARY_FIELD)),
         booking_references=None if booking is None else json.loads(booking),
         hold_id=plan.hold_id, version=plan.version, created_at=plan.created_at,
@@ -183,7 +183,7 @@ def _stage_hold(session: Session, *, actor: Principal, data: TravelPlanCreate, c
 
 
 def _recheck(session: Session, *, cipher: FieldCipher, case: Case, voucher: vouch.Voucher,
-             timetables: TimetableStore, now: datetime) -> ItineraryOut:
+             timetables: TimetableStore, now: datetime) -> ItineraryPublic:
     """The vouched itinerary as the current timetable has it, or 409 `itinerary-unavailable`.
 
     The same search again, avoiding the case's exclusion zones too: the chosen itinerary must
@@ -191,7 +191,7 @@ def _recheck(session: Session, *, cipher: FieldCipher, case: Case, voucher: vouc
     zone and still runs stays in the Pareto set (unless an exactly equal one is kept in its
     place: then the caller is told to search again, never given a plan it did not choose).
     """
-    zones = [PointIn(lat=p.lat, lon=p.lon, radius_km=p.radius_km)
+    zones = [ExclusionPoint(lat=p.lat, lon=p.lon, radius_km=p.radius_km)
              for p in decode(cipher, case).exclusions.points]
     body = voucher.search
     avoid = body.avoid.model_copy(update={"points": [*body.avoid.points, *zones]})

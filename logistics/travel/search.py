@@ -33,14 +33,14 @@ from core.errors import InvalidInput
 from core.gazetteer import find_city, us_cities
 from core.models import Role
 from core.principal import Principal
+from logistics.cases.models import Location
 from logistics.travel.feed_models import (
-    ItineraryOut,
-    ItinerarySearch,
-    LegOut,
-    PlaceIn,
-    SearchOut,
+    ItineraryPublic,
+    ItinerarySearchRequest,
+    ItinerarySearchResult,
     TransportFeedData,
     TransportStop,
+    TripLeg,
 )
 from logistics.travel.feeds import parse, unpack
 from logistics.travel.gtfs import (
@@ -197,7 +197,7 @@ def warm_in_background(db: Database, timetables: TimetableStore) -> threading.Th
     return thread
 
 
-def _place(session: Session, place: PlaceIn, field: str) -> Place:
+def _place(session: Session, place: Location, field: str) -> Place:
     if place.lat is not None and place.lon is not None:
         return Place(place.lat, place.lon)
     assert place.city is not None and place.state is not None
@@ -209,7 +209,7 @@ def _place(session: Session, place: PlaceIn, field: str) -> Place:
     return Place(found.lat, found.lon, found.label)
 
 
-def _avoid(session: Session, body: ItinerarySearch) -> Avoid:
+def _avoid(session: Session, body: ItinerarySearchRequest) -> Avoid:
     points = [AvoidPoint(p.lat, p.lon, int(p.radius_km * 1000)) for p in body.avoid.points]
     cities = []
     for i, c in enumerate(body.avoid.cities):
@@ -225,7 +225,7 @@ def _avoid(session: Session, body: ItinerarySearch) -> Avoid:
     return Avoid(tuple(cities), tuple(body.avoid.states), tuple(points))
 
 
-def to_query(session: Session, body: ItinerarySearch) -> TripQuery:
+def to_query(session: Session, body: ItinerarySearchRequest) -> TripQuery:
     if body.arrive_by is not None and body.arrive_by <= body.depart_after:
         raise InvalidInput("arrive_by", "arrive_by must be after depart_after")
     depart = int(body.depart_after.timestamp()) // 60
@@ -241,11 +241,11 @@ def to_query(session: Session, body: ItinerarySearch) -> TripQuery:
         min_transfer_minutes=body.min_transfer_minutes, accessible=body.accessible)
 
 
-def itinerary_out(it: Itinerary) -> ItineraryOut:
-    return ItineraryOut(
+def itinerary_out(it: Itinerary) -> ItineraryPublic:
+    return ItineraryPublic(
         depart=it.depart_local, arrive=it.arrive_local, cost_cents=it.cost_cents,
         transfers=it.transfers, overnight_layovers=it.overnight_layovers, escorted=it.escorted,
-        legs=[LegOut(mode=leg.mode.value, carrier=leg.carrier, route=leg.route,
+        legs=[TripLeg(mode=leg.mode.value, carrier=leg.carrier, route=leg.route,
                      origin=leg.from_name, destination=leg.to_name,
                      from_stop_id=leg.from_stop, to_stop_id=leg.to_stop,
                      depart=leg.depart_local, arrive=leg.arrive_local, fare_cents=leg.fare_cents,
@@ -254,8 +254,8 @@ def itinerary_out(it: Itinerary) -> ItineraryOut:
               for leg in it.legs])
 
 
-def find(session: Session, body: ItinerarySearch,
-         timetables: TimetableStore) -> tuple[list[ItineraryOut], list[str]]:
+def find(session: Session, body: ItinerarySearchRequest,
+         timetables: TimetableStore) -> tuple[list[ItineraryPublic], list[str]]:
     """The Pareto itineraries for a search and the reasons, unvouched: the search below, and
     the booking's second look at the current timetable (`plans.create_plan`)."""
     query = to_query(session, body)
@@ -277,13 +277,13 @@ def find(session: Session, body: ItinerarySearch,
     return [itinerary_out(i) for i in result.itineraries], list(result.reasons)
 
 
-def search(session: Session, *, actor: Principal, body: ItinerarySearch, ids: ItineraryIds,
-           timetables: TimetableStore, now: datetime | None = None) -> SearchOut:
+def search(session: Session, *, actor: Principal, body: ItinerarySearchRequest, ids: ItineraryIds,
+           timetables: TimetableStore, now: datetime | None = None) -> ItinerarySearchResult:
     """Pareto itineraries over arrival, cost and transfers, each with an `itinerary_id` only
     this account can make a travel plan from until it expires, or reasons why there are none.
     """
     actor.require_role(*SEARCHERS)
     found, reasons = find(session, body, timetables)
-    return SearchOut(itineraries=vouch(ids, account_id=actor.account_id or 0, search=body,
-                                       itineraries=found, now=now or utcnow()),
-                     reasons=reasons)
+    vouched = vouch(ids, account_id=actor.account_id or 0, search=body, itineraries=found,
+                    now=now or utcnow())
+    return ItinerarySearchResult(itineraries=vouched, reasons=reasons)

@@ -29,7 +29,7 @@ from pydantic import ValidationError
 
 from core.crypto import TokenSealer
 from logistics.errors import InvalidLogistics, ItineraryExpired
-from logistics.travel.feed_models import ItineraryFound, ItineraryOut, ItinerarySearch
+from logistics.travel.feed_models import ItineraryFound, ItineraryPublic, ItinerarySearchRequest
 
 PURPOSE = "itinerary-id"
 _FORMAT = 1
@@ -55,20 +55,20 @@ class Voucher:
 
     account_id: int
     expires_at: datetime
-    search: ItinerarySearch
+    search: ItinerarySearchRequest
     digest: str
 
 
-def digest(itinerary: ItineraryOut) -> str:
+def digest(itinerary: ItineraryPublic) -> str:
     """SHA-256 of the itinerary's canonical JSON (sorted keys, no spaces, wire names)."""
-    canonical = json.dumps(ItineraryOut.model_validate(itinerary.model_dump())
+    canonical = json.dumps(ItineraryPublic.model_validate(itinerary.model_dump())
                            .model_dump(mode="json", by_alias=True),
                            sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def vouch(ids: ItineraryIds, *, account_id: int, search: ItinerarySearch,
-          itineraries: list[ItineraryOut], now: datetime) -> list[ItineraryFound]:
+def vouch(ids: ItineraryIds, *, account_id: int, search: ItinerarySearchRequest,
+          itineraries: list[ItineraryPublic], now: datetime) -> list[ItineraryFound]:
     """Each itinerary with an id that the same account can turn into a plan until expiry."""
     query = search.model_dump(mode="json", by_alias=True)
     expires = int((now + ids.lifetime).timestamp())
@@ -95,7 +95,7 @@ def redeem(ids: ItineraryIds, token: str, *, account_id: int | None,
             raise ValueError
         voucher = Voucher(account_id=int(payload["a"]),
                           expires_at=datetime.fromtimestamp(int(payload["e"]), UTC),
-                          search=ItinerarySearch.model_validate_json(json.dumps(payload["q"])),
+                          search=ItinerarySearchRequest.model_validate_json(json.dumps(payload["q"])),
                           digest=str(payload["d"]))
     except (ValueError, KeyError, TypeError, zlib.error, ValidationError):
         # Only a payload this server sealed reaches json.loads, so this is a format change.

@@ -147,7 +147,7 @@ class TipLocation(BaseModel):
         return self
 
 
-class ConsentIn(BaseModel):
+class TipConsent(BaseModel):
     """The caller's consent to share with law enforcement, and which fields it covers."""
 
     model_config = _VALUE
@@ -156,7 +156,7 @@ class ConsentIn(BaseModel):
     fields: list[ShareField] = Value(default_factory=list, max_length=len(ShareField))
 
     @model_validator(mode="after")
-    def _coherent(self) -> ConsentIn:
+    def _coherent(self) -> TipConsent:
         if self.share_with_law_enforcement and not self.fields:
             raise ValueError("consent to share must name the fields it covers")
         if not self.share_with_law_enforcement and self.fields:
@@ -181,7 +181,7 @@ class TipCreate(TipDetails):
     venue: Venue = Venue.UNKNOWN
     minors_involved: StrictBool = False
     harm_imminent: StrictBool = False
-    consent: ConsentIn = Value(default_factory=ConsentIn)
+    consent: TipConsent = Value(default_factory=TipConsent)
     received_at: Instant | None = None  # when the hotline took the tip; default now
 
 
@@ -220,7 +220,7 @@ class TipPublic(TipDetails):
     venue: Venue
     minors_involved: bool
     harm_imminent: bool
-    consent: ConsentIn
+    consent: TipConsent
     states: list[str]
     status: TipStatus
     received_at: datetime

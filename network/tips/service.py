@@ -29,11 +29,11 @@ from network.directory.models import LawLevel, Organization, OrganizationKind
 from network.directory.search import DirectoryQuery, find_matches
 from network.errors import InvalidNetwork, TipNotFound
 from network.tips.models import (
-    ConsentIn,
     JurisdictionPublic,
     NoticePublic,
     RoutingPublic,
     Tip,
+    TipConsent,
     TipCreate,
     TipDetails,
     TipLocation,
@@ -229,7 +229,7 @@ def _public(session: Session, cipher: FieldCipher, tip: Tip) -> TipPublic:
         id=tip.id, agency_id=tip.agency_id, trafficking_type=tip.trafficking_type,
         locations=locations, venue=tip.venue, minors_involved=tip.minors_involved,
         harm_imminent=tip.harm_imminent,
-        consent=ConsentIn(share_with_law_enforcement=tip.consent_share,
+        consent=TipConsent(share_with_law_enforcement=tip.consent_share,
                           fields=[ShareField(f) for f in tip.consent_fields]),
         states=states, status=tip.status, received_at=tip.received_at,
         routed_at=tip.routed_at, seconds_to_route=tip.seconds_to_route, routing=routing,

@@ -60,10 +60,10 @@ def us_geography(service: dict[str, Any]) -> dict[str, Any]:
     return {**real_places(service), "capacities": copy.deepcopy(CAPACITIES)}
 
 
-def to_out(item: hsds.ImportedShelter, *, shelter_id: int = 1) -> hsds.ShelterOut:
+def to_out(item: hsds.ImportedShelter, *, shelter_id: int = 1) -> hsds.ExportedShelter:
     """What the registry would hand the exporter after storing this import."""
     d = item.data
-    return hsds.ShelterOut(
+    return hsds.ExportedShelter(
         id=shelter_id, name=d.name, agency_id=7, agency_name=item.organization_name,
         confidential=d.confidential_location, lat=d.lat, lon=d.lon,
         street_address=d.street_address, city=d.city, state=d.state, county=d.county,
@@ -74,7 +74,7 @@ def to_out(item: hsds.ImportedShelter, *, shelter_id: int = 1) -> hsds.ShelterOu
                       if d.intake_hours else None),
         requires_photo_id=d.requires_photo_id, requires_referral=d.requires_referral,
         requires_sobriety=d.requires_sobriety, intake_phone=d.intake_phone,
-        capacities=[hsds.CapacityOut(b.bed_type, b.total, b.total - b.occupied,
+        capacities=[hsds.ExportedCapacity(b.bed_type, b.total, b.total - b.occupied,
                                      b.max_household, UPDATED) for b in d.beds])
 
 
@@ -160,12 +160,12 @@ def test_spec_schedule_and_languages_map_to_intake_hours() -> None:
 def test_homeward_attributes_round_trip() -> None:
     item = hsds.parse_dataset(us_geography(load("service_full.json"))).shelters[0]
     out = to_out(item)
-    richer = hsds.ShelterOut(**{
+    richer = hsds.ExportedShelter(**{
         **out.__dict__, "populations": [Population.ADULT_WOMEN, Population.YOUTH_12_17],
         "specialisation": "labor", "pets": True, "children_max_age": 12,
         "max_stay_days": 90, "requires_referral": True, "timezone": "America/Chicago",
         "intake_hours": None,
-        "capacities": [hsds.CapacityOut(BedType.FAMILY_UNIT, 4, 3, 6, UPDATED)]})
+        "capacities": [hsds.ExportedCapacity(BedType.FAMILY_UNIT, 4, 3, 6, UPDATED)]})
     back = hsds.parse_dataset(hsds.shelter_to_hsds(richer)).shelters[0].data
     assert back.populations == [Population.ADULT_WOMEN, Population.YOUTH_12_17]
     assert (back.specialisation, back.pets, back.children_max_age, back.max_stay_days) == (
@@ -179,7 +179,7 @@ def test_homeward_attributes_round_trip() -> None:
 
 def test_a_number_attribute_that_is_not_a_whole_number_names_the_attributes() -> None:
     item = hsds.parse_dataset(us_geography(load("service_full.json"))).shelters[0]
-    exported = hsds.shelter_to_hsds(hsds.ShelterOut(**{**to_out(item).__dict__,
+    exported = hsds.shelter_to_hsds(hsds.ExportedShelter(**{**to_out(item).__dict__,
                                                        "children_max_age": 12}))
     for attribute in exported["attributes"]:
         if attribute["taxonomy_term"]["code"] == "children_max_age":
@@ -201,7 +201,7 @@ def test_available_above_maximum_names_the_field() -> None:
 
 def test_confidential_export_withholds_the_place() -> None:
     item = hsds.parse_dataset(us_geography(load("service_full.json"))).shelters[0]
-    out = hsds.ShelterOut(**{**to_out(item).__dict__, "confidential": True})
+    out = hsds.ExportedShelter(**{**to_out(item).__dict__, "confidential": True})
     exported = hsds.shelter_to_hsds(out)
     location = exported["service_at_locations"][0]["location"]
     assert "latitude" not in location and "longitude" not in location
