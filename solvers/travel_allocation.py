@@ -48,7 +48,7 @@ class CaseNeed:
 
 
 @dataclass(frozen=True, slots=True)
-class FundingSource:
+class SourceRule:
     source_id: str
     budget_cents: int
     min_age: int = 0
@@ -80,7 +80,7 @@ class Allocation:
     optimal: bool = True
 
 
-def eligibility(case: CaseNeed, source: FundingSource) -> str | None:
+def eligibility(case: CaseNeed, source: SourceRule) -> str | None:
     """None when `source` may pay for `case`, else why not."""
     outside = [a for a in case.ages if not source.min_age <= a <= source.max_age]
     if outside:
@@ -93,7 +93,7 @@ def eligibility(case: CaseNeed, source: FundingSource) -> str | None:
     return None
 
 
-def validate(cases: list[CaseNeed], sources: list[FundingSource]) -> None:
+def validate(cases: list[CaseNeed], sources: list[SourceRule]) -> None:
     for name, ids in (("cases", [c.case_id for c in cases]),
                       ("sources", [s.source_id for s in sources])):
         if len(set(ids)) != len(ids):
@@ -136,7 +136,7 @@ def _cheapest(case: CaseNeed) -> int | None:
                key=lambda k: (case.candidates[k].cost_cents, case.candidates[k].itinerary_id, k))
 
 
-def allocate(cases: list[CaseNeed], sources: list[FundingSource],
+def allocate(cases: list[CaseNeed], sources: list[SourceRule],
              time_limit_s: float = 10.0) -> Allocation:
     """The allocation maximising priority-weighted survivors sent home (see module doc).
 
@@ -198,7 +198,7 @@ def allocate(cases: list[CaseNeed], sources: list[FundingSource],
     return _report(cases, sources, picked, optimal)
 
 
-def _greedy(cases: list[CaseNeed], sources: list[FundingSource],
+def _greedy(cases: list[CaseNeed], sources: list[SourceRule],
             x: Iterable[tuple[int, int, int]]) -> set[tuple[int, int, int]]:
     """A feasible allocation in one pass: cases by weight per cent (heaviest, cheapest first),
     each paid by the eligible source with the most left that covers it. Deterministic."""
@@ -222,7 +222,7 @@ def _greedy(cases: list[CaseNeed], sources: list[FundingSource],
     return picked
 
 
-def _report(cases: list[CaseNeed], sources: list[FundingSource],
+def _report(cases: list[CaseNeed], sources: list[SourceRule],
             picked: set[tuple[int, int, int]], optimal: bool) -> Allocation:
     assignments, unfunded = [], []
     spent = {s.source_id: 0 for s in sources}
@@ -240,7 +240,7 @@ def _report(cases: list[CaseNeed], sources: list[FundingSource],
     return Allocation(tuple(assignments), tuple(unfunded), weighted, spent, optimal)
 
 
-def _why(case: CaseNeed, sources: list[FundingSource]) -> str:
+def _why(case: CaseNeed, sources: list[SourceRule]) -> str:
     if not case.candidates:
         return "no candidate itinerary"
     if not sources:

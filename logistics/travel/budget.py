@@ -55,8 +55,7 @@ from logistics.travel.budget_models import (
     UnfundedCase,
 )
 from solvers.errors import SolverInputError
-from solvers.travel_allocation import Allocation, Candidate, CaseNeed, allocate
-from solvers.travel_allocation import FundingSource as SourceRule
+from solvers.travel_allocation import Allocation, Candidate, CaseNeed, SourceRule, allocate
 
 ALLOCATORS = (Role.CASE_MANAGER, Role.AGENCY_ADMIN, Role.PLATFORM_ADMIN)
 RESULT_FIELD = "travel_allocation.result"

@@ -8,12 +8,12 @@ from __future__ import annotations
 import random
 
 from logistics.matching.solver_pool import PoolLimits, SolverPool
-from solvers.travel_allocation import Allocation, Candidate, CaseNeed, FundingSource, allocate
+from solvers.travel_allocation import Allocation, Candidate, CaseNeed, SourceRule, allocate
 
 POOL = SolverPool()
 
 
-def month(seed: int) -> tuple[list[CaseNeed], list[FundingSource]]:
+def month(seed: int) -> tuple[list[CaseNeed], list[SourceRule]]:
     rng = random.Random(seed)
     cases = [CaseNeed(f"C-{i}", rng.randint(1, 5),
                       tuple(rng.randint(12, 70) for _ in range(rng.randint(1, 3))),
@@ -22,14 +22,14 @@ def month(seed: int) -> tuple[list[CaseNeed], list[FundingSource]]:
                       frozenset({f"S-{rng.randrange(50)}"}) if rng.random() < 0.2 else
                       frozenset())
              for i in range(380)]
-    sources = [FundingSource(f"S-{j}", rng.randint(50_000, 2_000_000),
+    sources = [SourceRule(f"S-{j}", rng.randint(50_000, 2_000_000),
                              rng.choice([0, 12, 18]), rng.choice([21, 120]),
                              rng.choice([None, 18]), rng.randint(1, 3)) for j in range(50)]
     return cases, sources
 
 
 def check_feasible(result: Allocation, cases: list[CaseNeed],
-                   sources: list[FundingSource]) -> None:
+                   sources: list[SourceRule]) -> None:
     """Independent of the solver's code: the rules as the module docstring states them."""
     by_case = {c.case_id: c for c in cases}
     by_source = {s.source_id: s for s in sources}

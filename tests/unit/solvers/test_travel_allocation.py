@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solvers.errors import AllocationInputError
-from solvers.travel_allocation import Candidate, CaseNeed, FundingSource, allocate, eligibility
+from solvers.travel_allocation import Candidate, CaseNeed, SourceRule, allocate, eligibility
 
-YOUTH = FundingSource("youth", 30_000, min_age=12, max_age=21, lifetime_from_age=18, priority=2)
-GENERAL = FundingSource("general", 20_000, min_age=0, max_age=120)
+YOUTH = SourceRule("youth", 30_000, min_age=12, max_age=21, lifetime_from_age=18, priority=2)
+GENERAL = SourceRule("general", 20_000, min_age=0, max_age=120)
 
 
 def case(cid: str, ages: tuple[int, ...], *costs: int, priority: int = 1,
@@ -60,12 +60,12 @@ def test_bad_input_names_the_field() -> None:
         allocate([case("a", (20,), -5)], [GENERAL])
     assert info.value.field == "cases.0.candidates"
     with pytest.raises(AllocationInputError):
-        allocate([], [FundingSource("x", -1)])
+        allocate([], [SourceRule("x", -1)])
     with pytest.raises(AllocationInputError):
         allocate([case("a", (1,)), case("a", (2,))], [GENERAL])
 
 
-def _brute(cases: list[CaseNeed], sources: list[FundingSource]) -> tuple[int, int]:
+def _brute(cases: list[CaseNeed], sources: list[SourceRule]) -> tuple[int, int]:
     """Best (weighted survivors, -cost) over every assignment, by enumeration."""
     options = []
     for c in cases:
@@ -97,7 +97,7 @@ sources_st = st.lists(st.tuples(st.integers(0, 800), st.integers(0, 30), st.inte
 @given(cases_st, sources_st)
 def test_matches_brute_force(raw_cases: list[tuple[tuple[int, ...], list[int], int, bool]],
                              raw_sources: list[tuple[int, int, int, bool]]) -> None:
-    sources = [FundingSource(f"s{i}", b, lo, max(lo, hi), 18 if once else None)
+    sources = [SourceRule(f"s{i}", b, lo, max(lo, hi), 18 if once else None)
                for i, (b, lo, hi, once) in enumerate(raw_sources)]
     cases = [case(f"c{i}", a, *costs, priority=p, used=frozenset({"s0"}) if used else frozenset())
              for i, (a, costs, p, used) in enumerate(raw_cases)]
@@ -119,7 +119,7 @@ def test_out_of_time_keeps_the_best_answer_found_never_raises() -> None:
     """A level cut short keeps what it has (funding nobody at worst), marked not optimal."""
     cases = [CaseNeed(f"C-{i}", 1 + i % 3, (30,), (Candidate(f"i{i}", 1_000 + i),))
              for i in range(200)]
-    sources = [FundingSource(f"S-{j}", 20_000 + j) for j in range(20)]
+    sources = [SourceRule(f"S-{j}", 20_000 + j) for j in range(20)]
     cut = allocate(cases, sources, time_limit_s=1e-9)
     assert not cut.optimal
     assert len(cut.assignments) + len(cut.unfunded) == len(cases)
