@@ -8,6 +8,7 @@ PostgreSQL) and copied for each test, so every test starts from the real migrati
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -154,3 +155,25 @@ def _current_test(request: pytest.FixtureRequest) -> Iterator[None]:
     support.CURRENT_TEST.append(request.node)
     yield
     support.CURRENT_TEST.pop()
+
+
+# With HOMEWARD_TEST_DATABASE_ONLY=1 (the PostgreSQL tier of .ci/run), the unit and property tests
+# that never open a database are left out: they ran in the SQLite tier on the very same code, and
+# a second run on another backend cannot differ. Anything under tests/api, tests/integration or
+# tests/browser runs on both backends whatever its fixtures (servers open their own databases).
+DATABASE_ONLY = os.environ.get("HOMEWARD_TEST_DATABASE_ONLY") == "1"
+BACKEND_FREE_FOLDERS = ("unit", "property")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not DATABASE_ONLY:
+        return
+    kept: list[pytest.Item] = []
+    left: list[pytest.Item] = []
+    for item in items:
+        folder = item.path.relative_to(Path(__file__).parent).parts[0]
+        uses_database = "template" in getattr(item, "fixturenames", ())
+        (left if folder in BACKEND_FREE_FOLDERS and not uses_database else kept).append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
