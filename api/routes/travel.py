@@ -23,6 +23,8 @@ from logistics.travel import plans as travel_plan_service
 from logistics.travel import search as transport_search
 from logistics.travel.alert_models import AlertAcknowledge, AlertPublic
 from logistics.travel.budget_models import (
+    AllocationCommitRequest,
+    AllocationCommitResult,
     AllocationPublic,
     AllocationRequest,
     FundingSourceCreate,
@@ -125,11 +127,13 @@ def get_allocation(allocation_id: int, session: SessionDep, principal: Principal
                                          allocation_id=allocation_id)
 
 
-@router.post("/travel/allocations/{allocation_id}/commit", response_model=AllocationPublic)
+@router.post("/travel/allocations/{allocation_id}/commit",
+             response_model=AllocationCommitResult)
 def commit_allocation(allocation_id: int, session: SessionDep, principal: PrincipalDep,
-                      services: ServicesDep) -> object:
-    return budget_service.commit_allocation(session, actor=principal, cipher=services.cipher,
-                                            allocation_id=allocation_id)
+                      services: ServicesDep, body: AllocationCommitRequest | None = None) -> object:
+    return budget_service.commit_allocation(
+        session, actor=principal, cipher=services.cipher, allocation_id=allocation_id,
+        request=body, ids=services.itinerary_ids, timetables=services.timetables)
 
 
 @router.get("/funding-sources", response_model=list[FundingSourcePublic])

@@ -14,14 +14,17 @@ this process, where a child's start would cost more than the solve.
 
 `commit` records the allocation's spending against its sources, each by a conditional UPDATE
 that refuses to spend past a source's budget (money committed by someone else since the solve
-is a 409 naming the source), once. Turning a committed allocation into travel plans is left to
-the plan workflow (plans are made from signed itinerary ids there).
+is a 409 naming the source), once. With `create_plans` the same transaction books every funded
+case's itinerary (an id the search returned) as a travel plan, re-checked as a single plan is
+and refused unless its fare is what the allocation budgeted, with a destination bed hold where
+one is named: money, plans and beds are committed together or not at all.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -29,7 +32,7 @@ from sqlmodel import Session, col, select
 from core import audit
 from core.clock import utcnow
 from core.crypto import FieldCipher
-from core.errors import InvalidInput
+from core.errors import DomainError, InvalidInput
 from core.models import Role
 from core.principal import Principal
 from logistics.cases import service as case_service
@@ -39,9 +42,14 @@ from logistics.errors import (
     AllocationNotFound,
     FundingExhausted,
     FundingSourceNotFound,
+    InsufficientCapacity,
 )
 from logistics.matching.solver_pool import PoolLimits, SolverPool
+from logistics.travel import plans as plan_service
+from logistics.travel import vouch
 from logistics.travel.budget_models import (
+    AllocationCommitRequest,
+    AllocationCommitResult,
     AllocationPublic,
     AllocationRequest,
     AllocationStatus,
@@ -50,10 +58,13 @@ from logistics.travel.budget_models import (
     FundingSourceCreate,
     FundingSourcePublic,
     FundingSourceUpdate,
+    PlanDestination,
     TravelAllocation,
     TravelAllocationItem,
     UnfundedCase,
 )
+from logistics.travel.plan_models import PlanCreated, TravelPlanCreate
+from logistics.travel.timetables import TimetableStore
 from solvers.errors import SolverInputError
 from solvers.travel_allocation import Allocation, Candidate, CaseNeed, SourceRule, allocate
 
@@ -294,10 +305,19 @@ def get_allocation(session: Session, *, actor: Principal, cipher: FieldCipher,
 
 
 def commit_allocation(session: Session, *, actor: Principal, cipher: FieldCipher,
-                      allocation_id: int) -> AllocationPublic:
-    """Record the allocation's spending against its sources, all or nothing, once."""
+                      allocation_id: int, request: AllocationCommitRequest | None = None,
+                      ids: vouch.ItineraryIds | None = None,
+                      timetables: TimetableStore | None = None,
+                      now: datetime | None = None) -> AllocationCommitResult:
+    """Record the allocation's spending against its sources, all or nothing, once; with
+    `create_plans`, book every funded case's itinerary as a travel plan in the same
+    transaction (each re-checked as `POST /v1/travel-plans` does, and refused unless its fare
+    is the cost the allocation budgeted), holding a destination bed where one is named."""
+    request = request or AllocationCommitRequest()
     row = _visible_allocation(session, actor, allocation_id)
-    now = utcnow()
+    now = now or utcnow()
+    if request.destinations and not request.create_plans:
+        raise InvalidInput("destinations", "destinations are given only with create_plans")
     moved = session.execute(update(TravelAllocation).where(
         col(TravelAllocation.id) == allocation_id,
         col(TravelAllocation.status) == AllocationStatus.PROPOSED.value).values(
@@ -321,9 +341,69 @@ def commit_allocation(session: Session, *, actor: Principal, cipher: FieldCipher
             raise FundingExhausted(
                 f"funding source {source_id} no longer has {cost} cents left (or is inactive): "
                 "allocate again")
-    _audit(session, actor, "travel_allocation", allocation_id, "travel_allocation.commit",
-           {"sources": {str(k): v for k, v in totals.items()}})
     session.refresh(row)
     public = _allocation_public(cipher, row)
+    plans = (_stage_plans(session, actor=actor, cipher=cipher, funded=public.funded,
+                          request=request, ids=ids, timetables=timetables, now=now)
+             if request.create_plans else [])
+    _audit(session, actor, "travel_allocation", allocation_id, "travel_allocation.commit",
+           {"sources": {str(k): v for k, v in totals.items()},
+            "plans": [p.id for p in plans]})
     session.commit()
-    return public
+    return AllocationCommitResult(**public.model_dump(), plans=plans)
+
+
+def _stage_plans(session: Session, *, actor: Principal, cipher: FieldCipher,
+                 funded: list[FundedCase], request: AllocationCommitRequest,
+                 ids: vouch.ItineraryIds | None, timetables: TimetableStore | None,
+                 now: datetime) -> list[PlanCreated]:
+    """One staged travel plan per funded case; any refusal names its case and undoes all."""
+    if ids is None or timetables is None:
+        raise InvalidInput("create_plans", "this server cannot book travel plans")
+    actor.require_role(*plan_service.WORKERS)
+    funded_ids = {f.case_id for f in funded}
+    where: dict[int, PlanDestination] = {}
+    for destination in request.destinations:
+        if destination.case_id not in funded_ids:
+            raise InvalidInput("destinations", f"case {destination.case_id} is not funded by "
+                                               "this allocation")
+        if destination.case_id in where:
+            raise InvalidInput("destinations", f"case {destination.case_id} is named twice")
+        where[destination.case_id] = destination
+    plans: list[PlanCreated] = []
+    for item in sorted(funded, key=lambda f: f.case_id):
+        goes_to = where.get(item.case_id)
+        data = TravelPlanCreate(
+            case_id=item.case_id, itinerary_id=item.itinerary_id,
+            shelter_id=None if goes_to is None else goes_to.shelter_id,
+            bed_type=None if goes_to is None else goes_to.bed_type,
+            beds=1 if goes_to is None else goes_to.beds,
+            hold_buffer_minutes=120 if goes_to is None else goes_to.hold_buffer_minutes)
+        case = case_service.visible_case(session, actor, item.case_id)
+        try:
+            plan = plan_service.stage_plan(
+                session, actor=actor, cipher=cipher, ids=ids, timetables=timetables, data=data,
+                case=case, now=now, expected_cost_cents=item.cost_cents)
+            if goes_to is not None and plan.hold_id is None:
+                # A single plan may go ahead without its bed (and says so); a committed
+                # allocation promises every bed it names, or commits nothing.
+                raise InsufficientCapacity(
+                    f"no {goes_to.bed_type.value} bed is free at shelter {goes_to.shelter_id}")
+            plans.append(plan)
+        except DomainError as exc:
+            session.rollback()  # nothing of the commit stays: no spending, no plan, no hold
+            _name_case(exc, item.case_id)
+            raise
+    return plans
+
+
+def _name_case(exc: DomainError, case_id: int) -> None:
+    """Say which case of the allocation a refusal is about (the detail is shown to the caller)."""
+    prefix = f"case {case_id}: "
+    if not exc.detail.startswith(prefix):
+        exc.detail = prefix + exc.detail
+        exc.args = (exc.detail,)
+    errors = exc.extra.get("errors")
+    for error in errors if isinstance(errors, list) else []:
+        if isinstance(error, dict) and not str(error.get("message", "")).startswith(prefix):
+            error["message"] = prefix + str(error.get("message", ""))

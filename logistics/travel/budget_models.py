@@ -23,6 +23,8 @@ from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
 from core.types import StrictBool, StrictInt, UTCDateTime
+from logistics.travel.plan_models import PlanCreated
+from logistics.vocabulary import BedType
 
 _IN = ConfigDict(extra="forbid")
 
@@ -74,7 +76,7 @@ class TravelAllocationItem(SQLModel, table=True):
     allocation_id: int = Field(foreign_key="travel_allocation.id", index=True)
     case_id: int = Field(foreign_key="survivor_case.id", index=True)
     funding_source_id: int = Field(foreign_key="funding_source.id", index=True)
-    itinerary_id: str = Field(sa_type=String(64))
+    itinerary_id: str = Field(sa_type=String(16000))
     cost_cents: int
 
 
@@ -123,7 +125,9 @@ class FundingCandidate(BaseModel):
     """An itinerary the search returned for the case, by reference, with its cost."""
 
     model_config = _IN
-    itinerary_id: str = Value(min_length=1, max_length=64)
+    # An `itinerary_id` from POST /v1/itineraries/search, so that committing the allocation
+    # can book it; any other label is allowed for a what-if allocation that books nothing.
+    itinerary_id: str = Value(min_length=1, max_length=16_000, pattern=r"^[A-Za-z0-9_-]+$")
     cost_cents: StrictInt = Value(ge=0, le=10_000_000)
 
 
@@ -164,3 +168,28 @@ class AllocationPublic(BaseModel):
     optimal: bool
     created_at: datetime
     committed_at: datetime | None
+
+
+class PlanDestination(BaseModel):
+    """Where a funded case's traveller goes: a bed held there until arrival plus the buffer."""
+
+    model_config = _IN
+    case_id: StrictInt = Value(ge=1)
+    shelter_id: StrictInt = Value(ge=1)
+    bed_type: BedType
+    beds: StrictInt = Value(default=1, ge=1, le=50)
+    hold_buffer_minutes: StrictInt = Value(default=120, ge=0, le=24 * 60)
+
+
+class AllocationCommitRequest(BaseModel):
+    """`POST /v1/travel/allocations/{id}/commit`: with `create_plans`, every funded case's
+    itinerary is booked as a travel plan (and a destination bed held where one is named) in the
+    same transaction as the spending: all or nothing."""
+
+    model_config = _IN
+    create_plans: StrictBool = False
+    destinations: list[PlanDestination] = Value(default_factory=list, max_length=500)
+
+
+class AllocationCommitResult(AllocationPublic):
+    plans: list[PlanCreated] = Value(default_factory=list)

@@ -228,11 +228,32 @@ def create_plan(session: Session, *, actor: Principal, cipher: FieldCipher,
         if replay is not None:
             session.rollback()
             return PlanCreated.model_validate(replay)
+    created = stage_plan(session, actor=actor, cipher=cipher, ids=ids, timetables=timetables,
+                         data=data, case=case, now=now)
+    if idempotency_key is not None:
+        assert actor.account_id is not None
+        idempotency.remember(session, account_id=actor.account_id, key=idempotency_key,
+                             response=created.model_dump(mode="json", by_alias=True))
+    session.commit()
+    return created
+
+
+def stage_plan(session: Session, *, actor: Principal, cipher: FieldCipher,
+               ids: vouch.ItineraryIds, timetables: TimetableStore, data: TravelPlanCreate,
+               case: Case, now: datetime, expected_cost_cents: int | None = None) -> PlanCreated:
+    """Add a plan, its check-ins and its optional hold to the session without committing:
+    the caller commits it with whatever else must happen with it (a single plan, or every plan
+    of a committed allocation at once). With `expected_cost_cents`, an itinerary whose fare is
+    not what was budgeted is refused (409 `itinerary-unavailable`)."""
     if case.status == CaseStatus.CLOSED:
         raise Conflict(f"case {data.case_id} is closed")
     voucher = vouch.redeem(ids, data.itinerary_id, account_id=actor.account_id, now=now)
     itinerary = _recheck(session, cipher=cipher, case=case, voucher=voucher,
                          timetables=timetables, now=now)
+    if expected_cost_cents is not None and itinerary.cost_cents != expected_cost_cents:
+        raise ItineraryUnavailable(
+            f"case {data.case_id}: the itinerary costs {itinerary.cost_cents} cents, not the "
+            f"{expected_cost_cents} budgeted for it: allocate again with its real cost")
     depart, arrive = _span(itinerary)
     points = check_in_points(itinerary)
     hold: HoldPublic | None = None
@@ -255,13 +276,7 @@ def create_plan(session: Session, *, actor: Principal, cipher: FieldCipher,
     _audit(session, actor, plan.id, "travel_plan.create",
            {"case_id": data.case_id, "check_ins": len(points), "hold": plan.hold_id})
     # The answer is built before the commit, so nothing can fail after the plan exists.
-    created = PlanCreated(**_public(session, cipher, plan).model_dump(), hold=summary)
-    if idempotency_key is not None:
-        assert actor.account_id is not None
-        idempotency.remember(session, account_id=actor.account_id, key=idempotency_key,
-                             response=created.model_dump(mode="json", by_alias=True))
-    session.commit()
-    return created
+    return PlanCreated(**_public(session, cipher, plan).model_dump(), hold=summary)
 
 
 def get_plan(session: Session, *, actor: Principal, cipher: FieldCipher,
