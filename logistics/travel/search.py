@@ -22,7 +22,7 @@ import os
 import threading
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from sqlmodel import Session, select
@@ -162,6 +162,9 @@ def build_calendar_from_db(session: Session, feed_ids: list[int]) -> ServiceCale
     return replace(cal, footpaths=linked.footpaths)
 
 
+ONE_DAY = timedelta(days=1)
+
+
 def warm(db: Database, timetables: TimetableStore) -> None:
     """Load (or build) the calendar, and expand today's timetable, now, in this thread."""
     us_cities()
@@ -262,7 +265,10 @@ def find(session: Session, body: ItinerarySearchRequest,
     day = body.depart_after.astimezone(UTC).date()
     cal = timetables.calendar(session)
     covered = None if cal is None else cal.covers()
-    if cal is not None and (covered is None or not covered[0] <= day <= covered[1]):
+    # Service days are local dates and the timetable is indexed by UTC date: an evening
+    # departure in the US on a feed's last day is the next UTC date, and its service day (the
+    # UTC date before) is covered. So the UTC date or the one before must be covered.
+    if cal is not None and (covered is None or not covered[0] <= day <= covered[1] + ONE_DAY):
         span = "no dates" if covered is None else f"{covered[0]}..{covered[1]}"
         raise InvalidInput("depart_after", f"no stored transport feed runs on {day}; "
                                            f"the feeds cover {span}")

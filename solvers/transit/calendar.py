@@ -105,9 +105,10 @@ def _split_fifo(dep: Ints, arr: Ints) -> list[list[int]]:
 
 def expand(cal: ServiceCalendar, day: date) -> Timetable:
     """The search timetable for departures on or after the start of `day` (UTC), from service
-    days day-1 .. day+7."""
+    days day-1 .. day+7. `day` may be the one after the calendar's last: an evening departure
+    in the Americas falls on the next UTC date, and its service day (day-1) still runs."""
     start = day.toordinal() - cal.first_day
-    if start < 0 or start >= cal.days:
+    if start < 0 or start > cal.days:
         raise TransitInputError("depart_after", f"{day.isoformat()} is outside the timetable")
     days = np.arange(max(0, start - DAYS_BEFORE), min(cal.days, start + DAYS_AFTER + 1),
                      dtype=np.int64)

@@ -50,6 +50,34 @@ def test_a_departure_outside_every_feed_is_a_422_naming_the_covered_range(
     assert "2023-01-01..2023-12-31" in late.text
 
 
+def test_an_evening_departure_on_the_last_covered_day_is_searched(
+        client: TestClient, services: Services, make: AccountFactory, tmp_path: Path) -> None:
+    # 20:00 in Chicago on the feed's last day is 02:00 UTC the day after it: the service day
+    # still runs, so the 23:30 train is found rather than a 422 for the UTC date.
+    late = {"stop_times.txt": "trip_id,stop_id,stop_sequence,arrival_time,departure_time\n"
+                              "T1,CHI,1,23:30:00,23:30:00\nT1,OMA,2,30:00:00,30:05:00\n"
+                              "T1,DEN,3,36:00:00,36:00:00\n",
+            "trips.txt": "route_id,service_id,trip_id\nZEPHYR,D,T1\n"}
+    with services.db.write_session() as session:
+        transport_service.import_feed(
+            session, actor=SYSTEM, name="late", source="test", kind="gtfs",
+            files=transport_service.read_files(small_feed(tmp_path / "late", **late)),
+            stop_info=STOP_INFO)
+    advocate = make.account(Role.ADVOCATE)
+    found = client.post("/v1/itineraries/search",
+                        json=query(has_id=False, depart_after="2023-12-31T20:00:00-06:00"),
+                        headers=advocate.headers)
+    assert found.status_code == 200, found.text
+    trains = [leg["depart"] for it in found.json()["itineraries"] for leg in it["legs"]
+              if leg["mode"] == "rail"]
+    assert trains and trains[0].startswith("2023-12-31T23:30"), found.text
+    # Two UTC days past the end is outside every feed.
+    gone = client.post("/v1/itineraries/search",
+                       json=query(has_id=False, depart_after="2024-01-02T08:00:00-06:00"),
+                       headers=advocate.headers)
+    assert gone.status_code == 422, gone.text
+
+
 def test_a_long_trip_is_found_days_ahead(client: TestClient, services: Services,
                                          make: AccountFactory, tmp_path: Path) -> None:
     # A five-day trip (times up to 110:00:00) is beyond the old window of d-1 .. d+2.
