@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from api.deps import Services, ServicesDep, SessionDep
 from api.errors import STATUS_BY_KIND
-from api.web.common import IdentityDep, PostDep, render, require
+from api.web.common import IdentityDep, PostDep, redirect, render, require
 from core.clock import utcnow
 from core.errors import DomainError
 from core.models import Role
@@ -238,6 +238,13 @@ def my_holds(request: Request, services: ServicesDep, session: SessionDep,
 def holds_on_my_beds(request: Request, services: ServicesDep, session: SessionDep,
                      identity: IdentityDep) -> Response:
     return _holds_page(request, services, session, identity, mine=False)
+
+
+@holds_router.get("/{which}/{hold_id}/{action}")
+def back_to_list(which: str, hold_id: int, action: str) -> Response:
+    """The page an action answered is at the action's address: a language switch or a reload
+    there (a GET) goes back to the list instead of a 405."""
+    return redirect("/web/holds/mine" if which == "mine" else "/web/holds/shelters")
 
 
 @holds_router.post("/{which}/{hold_id}/{action}")

@@ -300,6 +300,18 @@ def _plan_page(request: Request, services: Services, session: Session, identity:
                   timelines=view.timelines([plan.itinerary]))
 
 
+@router.get("/search")
+@router.get("/plans")
+def back_to_search() -> Response:
+    """A language switch or reload on a page a POST answered goes back to the form (no 405)."""
+    return redirect("/web/travel")
+
+
+@router.get("/plans/{plan_id}/{rest:path}")
+def back_to_plan(plan_id: int, rest: str) -> Response:
+    return redirect(f"/web/travel/plans/{plan_id}")
+
+
 @router.get("/plans/{plan_id}")
 def plan_page(request: Request, services: ServicesDep, session: SessionDep,
               identity: IdentityDep, plan_id: int) -> Response:

@@ -71,7 +71,8 @@ MINUS = "\u2212"
 
 
 def offset_label(moment: datetime) -> str:
-    """`UTC−05:00` for a time with an offset (a real minus sign, as screen readers say it)."""
+    """`UTC-05:00` for a time with an offset, with a real minus sign (U+2212), as screen
+    readers say it."""
     offset = moment.utcoffset() or timedelta(0)
     minutes = int(offset.total_seconds()) // 60
     hours, mins = divmod(abs(minutes), 60)
@@ -79,7 +80,8 @@ def offset_label(moment: datetime) -> str:
 
 
 def zone_label(tz: ZoneInfo, moment: datetime) -> str:
-    """`America/Chicago (CDT, UTC−05:00)`: the zone a form's local time was read in."""
+    """`America/Chicago (CDT, UTC-05:00)` (with a real minus sign): the zone a form's local
+    time was read in."""
     local = moment.astimezone(tz)
     return f"{tz.key} ({local.tzname()}, {offset_label(local)})"
 

@@ -4,9 +4,9 @@ A `{city, state}` in an itinerary search resolves first to the stored stop in th
 most scheduled departures (so "Denver, CO" is Denver Union Station, not the city hall two
 kilometres away), then to the GeoNames place, whose point lets the planner offer a first-mile
 leg when no stop is near. Stops imported without a city get the nearest GeoNames place within
-25 km, so avoided cities catch them too. A resolved place carries its IANA time zone (the stop's,
-else the GeoNames place's), so a form can take a departure in the origin's local time. Names compare casefolded, with "St." and "Saint"
-treated alike.
+25 km, so avoided cities catch them too. Names compare casefolded, with "St." and "Saint"
+treated alike. A resolved place carries its IANA time zone (the stop's, else the GeoNames
+place's), so a form can take a departure in the origin's local time.
 """
 
 from __future__ import annotations

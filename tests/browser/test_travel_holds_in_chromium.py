@@ -82,7 +82,7 @@ def test_trip_with_an_avoided_point_a_destination_hold_and_check_ins(
     assert "America/Chicago" in page.locator("#zone-help").inner_text()
     assert page.locator(".option li.wait").count() >= 1  # a transfer's wait is shown
     page.get_by_label("Shelter and beds").select_option(f"{shelter_id}:adult_female")
-    _check(page, "travel_options", scroll_to="#options-title")
+    _check(page, "travel_trip_options", scroll_to="#options-title")
     page.locator("#choose-1").click()
     page.get_by_role("heading", level=1, name=re.compile("Travel plan")).wait_for()
     assert page.locator("#plan-status").inner_text() == "Proposed"
@@ -100,7 +100,7 @@ def test_trip_with_an_avoided_point_a_destination_hold_and_check_ins(
     sync_api.expect(page.locator(".notice.ok")).to_contain_text("Check-in recorded")
     sync_api.expect(page.locator("table.stack tbody tr").first).to_contain_text(
         "called from the station")
-    _check(page, "travel_plan")
+    _check(page, "travel_trip_plan", scroll_to="#checkins-title")
     # My holds: the travel hold, released with the keyboard alone.
     page.goto("/web/holds/mine")
     page.get_by_role("heading", name="My holds").wait_for()
@@ -145,3 +145,12 @@ def test_coordinator_on_a_phone_confirms_a_hold_on_their_beds(
     sync_api.expect(page.locator(".notice.ok")).to_be_visible()
     beds = client.get(f"/v1/shelters/{shelter_id}/beds", headers=admin.headers).json()
     assert beds[0]["occupied"] == 2 and beds[0]["held"] == 0
+    # The bed board on the same phone: one more person admitted.
+    page.get_by_role("link", name="English").click()
+    page.get_by_role("link", name="Bed board").click()
+    available = page.get_by_test_id("available-adult_female")
+    sync_api.expect(available).to_have_text("18")
+    page.locator(f"#admit-{shelter_id}-adult_female").click()
+    sync_api.expect(available).to_have_text("17")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    _check(page, "bed_board_phone")
