@@ -71,7 +71,8 @@ def sign_in(http: httpx.Client, name: str, password: str) -> tuple[float, str]:
 def menu(http: httpx.Client) -> list[str]:
     page = http.get("/web/", follow_redirects=True)
     page.raise_for_status()
-    return sorted(set(re.findall(r'href="(/web/(?:board|cases|rescue|travel))"', page.text)))
+    pages = r"board|cases|rescue|travel|holds/mine|holds/shelters"
+    return sorted(set(re.findall(rf'href="(/web/(?:{pages}))"', page.text)))
 
 
 def make_plan(http: httpx.Client, token: str) -> tuple[int, int]:

@@ -20,6 +20,7 @@ from api.web.common import HERE, SESSION_COOKIE, SignInRequired, WebForbidden, r
 def install(app: FastAPI) -> None:
     for module in (auth_pages, coordinator, advocate, rescue, travel):
         app.include_router(module.router)
+    app.include_router(coordinator.holds_router)  # "My holds", "Holds on my beds"
     app.mount("/web/static", StaticFiles(directory=HERE / "static"), name="web-static")
 
     @app.get("/", include_in_schema=False)

@@ -4,11 +4,18 @@ Each action posts one small form and gets the whole board back; htmx swaps only 
 shelter's card (`hx-select`), and without JavaScript the same form reloads the page. Counts
 are set with the version the page was rendered from, so a change made meanwhile by someone
 else is refused and shown plainly beside the current numbers.
+
+Two lists of holds sit beside it (`/web/holds/...`): "My holds" (the signed-in advocate's or
+case manager's own active holds, as `GET /v1/holds?mine=true`) and "Holds on my beds" (every
+active hold on the coordinator's shelters, as `GET /v1/shelters/{id}/holds`), each with the
+time left and confirm / release buttons that call the same use case as the API, so its access
+rules (holding agency, the shelter's staff, admins) decide.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -17,7 +24,8 @@ from sqlmodel import Session
 
 from api.deps import Services, ServicesDep, SessionDep
 from api.errors import STATUS_BY_KIND
-from api.web.common import IdentityDep, PostDep, render, require
+from api.web.common import IdentityDep, PostDep, redirect, render, require
+from core.clock import utcnow
 from core.errors import DomainError
 from core.models import Role
 from core.principal import Principal
@@ -31,6 +39,9 @@ from logistics.shelters.visibility import can_manage
 from logistics.vocabulary import BedType
 
 router = APIRouter(prefix="/web/board", include_in_schema=False)
+holds_router = APIRouter(prefix="/web/holds", include_in_schema=False)
+HOLDERS = (Role.ADVOCATE, Role.CASE_MANAGER)
+SOON_MINUTES = 30  # time left shown as urgent
 
 BED_LABELS = {
     BedType.ADULT_FEMALE: "Women",
@@ -171,3 +182,86 @@ def close_hold(request: Request, services: ServicesDep, session: SessionDep, ide
              else "Hold {id} released: the beds are free again.")
     return _board(request, services, session, identity, shelter_id=shelter_id,
                   notice=("ok", msgid, {"id": hold_id}))
+
+
+@dataclass
+class HoldRow:
+    hold: HoldPublic
+    shelter: str
+    minutes_left: int
+
+
+def _hold_rows(session: Session, services: Services, principal: Principal,
+               holds: list[HoldPublic], now: datetime) -> list[HoldRow]:
+    names: dict[int, str] = {}
+    for shelter_id in sorted({h.shelter_id for h in holds}):
+        try:
+            found = shelters.get_shelter(session, actor=principal, cipher=services.cipher,
+                                         shelter_id=shelter_id)
+            names[shelter_id] = f"{found.name} ({found.city}, {found.state})"
+        except DomainError:
+            names[shelter_id] = f"#{shelter_id}"
+    return [HoldRow(h, names[h.shelter_id],
+                    max(int((h.expires_at - now).total_seconds() // 60), 0)) for h in holds]
+
+
+def _holds_page(request: Request, services: Services, session: Session,
+                identity: IdentityDep, *, mine: bool, notice: Notice | None = None,
+                status: int = 200) -> Response:
+    principal = require(identity, *HOLDERS) if mine else require(
+        identity, Role.SHELTER_COORDINATOR)
+    session.rollback()
+    now = utcnow()
+    if mine:
+        holds = hold_service.list_my_holds(session, actor=principal, limit=100, offset=0)
+        staff = True
+    else:
+        assert principal.account_id is not None
+        ids = shelters.staff_shelter_ids(session, account_id=principal.account_id)
+        staff = bool(ids)
+        holds = sorted((h for sid in ids for h in hold_service.list_shelter_holds(
+            session, actor=principal, shelter_id=sid, limit=100, offset=0)),
+            key=lambda h: (h.expires_at, h.id))
+    return render(request, services.settings, "holds.html", identity=identity, status=status,
+                  mine=mine, rows=_hold_rows(session, services, principal, holds, now),
+                  staff=staff, bed_labels=BED_LABELS, soon=SOON_MINUTES, notice=notice,
+                  base="/web/holds/mine" if mine else "/web/holds/shelters")
+
+
+@holds_router.get("/mine")
+def my_holds(request: Request, services: ServicesDep, session: SessionDep,
+             identity: IdentityDep) -> Response:
+    return _holds_page(request, services, session, identity, mine=True)
+
+
+@holds_router.get("/shelters")
+def holds_on_my_beds(request: Request, services: ServicesDep, session: SessionDep,
+                     identity: IdentityDep) -> Response:
+    return _holds_page(request, services, session, identity, mine=False)
+
+
+@holds_router.get("/{which}/{hold_id}/{action}")
+def back_to_list(which: str, hold_id: int, action: str) -> Response:
+    """The page an action answered is at the action's address: a language switch or a reload
+    there (a GET) goes back to the list instead of a 405."""
+    return redirect("/web/holds/mine" if which == "mine" else "/web/holds/shelters")
+
+
+@holds_router.post("/{which}/{hold_id}/{action}")
+def close_listed_hold(request: Request, services: ServicesDep, session: SessionDep,
+                      identity: PostDep, which: str, hold_id: int, action: str) -> Response:
+    if which not in ("mine", "shelters") or action not in ("confirm", "release"):
+        return Response(status_code=404)
+    mine = which == "mine"
+    principal = require(identity, *HOLDERS) if mine else require(
+        identity, Role.SHELTER_COORDINATOR)
+    try:
+        hold_service.close_hold(session, actor=principal, hold_id=hold_id,
+                               confirm=action == "confirm")
+    except DomainError as exc:
+        return _holds_page(request, services, session, identity, mine=mine,
+                           notice=_failed(exc), status=STATUS_BY_KIND[exc.kind])
+    msgid = ("Hold {id} confirmed: the beds are now occupied." if action == "confirm"
+             else "Hold {id} released: the beds are free again.")
+    return _holds_page(request, services, session, identity, mine=mine,
+                       notice=("ok", msgid, {"id": hold_id}))

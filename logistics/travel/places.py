@@ -5,7 +5,8 @@ most scheduled departures (so "Denver, CO" is Denver Union Station, not the city
 kilometres away), then to the GeoNames place, whose point lets the planner offer a first-mile
 leg when no stop is near. Stops imported without a city get the nearest GeoNames place within
 25 km, so avoided cities catch them too. Names compare casefolded, with "St." and "Saint"
-treated alike.
+treated alike. A resolved place carries its IANA time zone (the stop's, else the GeoNames
+place's), so a form can take a departure in the origin's local time.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class ResolvedPlace:
     lat: float
     lon: float
     label: str
+    timezone: str = ""  # IANA name of the stop or the GeoNames place; "" when unknown
 
 
 def resolve_city(session: Session, name: str, state: str) -> ResolvedPlace | None:
@@ -37,8 +39,8 @@ def resolve_city(session: Session, name: str, state: str) -> ResolvedPlace | Non
     ).first()
     label = f"{name}, {state.upper()}"
     if stop is not None:
-        return ResolvedPlace(stop.lat, stop.lon, label)
+        return ResolvedPlace(stop.lat, stop.lon, label, stop.timezone)
     city = find_city(name, state)
     if city is not None:
-        return ResolvedPlace(city.lat, city.lon, label)
+        return ResolvedPlace(city.lat, city.lon, label, city.timezone)
     return None

@@ -6,7 +6,7 @@ import re
 import string
 from pathlib import Path
 
-from api.web import advocate, common, coordinator
+from api.web import advocate, common, coordinator, travel_view
 
 WEB = Path(common.__file__).resolve().parent
 _CALL = re.compile(r'''_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')''')
@@ -24,6 +24,9 @@ def _msgids() -> set[str]:
     found.update(coordinator.BED_LABELS.values())
     found.update(advocate.GROUPS.values())
     found.add(coordinator.STALE_MESSAGE)
+    found.update(travel_view.VERBS.values())
+    found.update(travel_view.STATES.values())
+    found.update(travel_view.MODES.values())
     return found
 
 

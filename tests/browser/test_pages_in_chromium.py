@@ -207,7 +207,8 @@ def test_case_manager_picks_a_trip_without_id_and_sees_no_flight(
     page.get_by_label("From state").fill("IL")
     page.get_by_label("To city").fill("Denver")
     page.get_by_label("To state").fill("CO")
-    page.get_by_label("Leave after (UTC)").fill(f"{tomorrow.isoformat()}T13:00")
+    page.get_by_label("Leave after (local time at the origin)").fill(
+        f"{tomorrow.isoformat()}T08:00")
     page.get_by_label("Travellers' ages").fill("30, 9")
     page.get_by_label("Has a photo ID (needed to fly)").uncheck()
     page.get_by_role("button", name="Search").click()
@@ -217,7 +218,7 @@ def test_case_manager_picks_a_trip_without_id_and_sees_no_flight(
     _check(page, "travel_options")
     page.locator("#choose-1").click()
     page.get_by_role("heading", level=1, name=re.compile("Travel plan")).wait_for()
-    assert page.locator("#plan-status").inner_text() == "proposed"
+    assert page.locator("#plan-status").inner_text() == "Proposed"
     assert page.locator('[data-mode="air"]').count() == 0
     _check(page, "travel_plan")
 

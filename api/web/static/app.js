@@ -74,6 +74,8 @@
       });
     }).catch(function () {});
   }
+  // Other pages' maps (the travel page's place picker) draw the same offline base layer.
+  window.homewardBaseLayer = baseLayer;
   function legend(map, spec) {
     var control = L.control({ position: "bottomright" });
     control.onAdd = function () {
