@@ -44,6 +44,7 @@ def test_models_follow_one_suffix_scheme() -> None:
 
 
 def test_the_checks_see_a_wrong_name() -> None:
-    assert FORBIDDEN_SUFFIX.search("AllocationRequest") and FORBIDDEN_SUFFIX.search("TripLeg")
+    # Spelled in two parts so that renaming the old models across the tree leaves these alone.
+    assert FORBIDDEN_SUFFIX.search("Allocate" "In") and FORBIDDEN_SUFFIX.search("Leg" "Out")
     assert FORBIDDEN_SUFFIX.search("SearchResponse") and FORBIDDEN_SUFFIX.search("PlanBody")
     assert not FORBIDDEN_SUFFIX.search("TravelCheckIn") and not FORBIDDEN_SUFFIX.search("LawBody")
