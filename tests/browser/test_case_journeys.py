@@ -182,7 +182,8 @@ def test_mass_rescue_with_exclusions_places_no_one_inside_a_zone(
     page.goto("/web/rescue")
     with page.expect_download() as got:
         page.get_by_role("link", name="Download the CSV template").click()
-    header = open(got.value.path(), encoding="utf-8").readline().strip()
+    with open(got.value.path(), encoding="utf-8") as template:
+        header = template.readline().strip()
     assert header.endswith("exclude_lat,exclude_lon,exclude_radius_km")
     # Per-row errors: each bad row is named by its line, nothing is run.
     page.get_by_label("Households as CSV").fill(
@@ -197,8 +198,8 @@ def test_mass_rescue_with_exclusions_places_no_one_inside_a_zone(
                "lon": f"-77.0{i % 5}", "city": "", "state": "", "languages": "en",
                "has_photo_id": "no", "needs": "", "exclude_lat": "", "exclude_lon": "",
                "exclude_radius_km": ""}
-        if i % 2 == 0:  # half must stay out of Baltimore
-            row.update(exclude_lat=str(BALTIMORE[0]), exclude_lon=str(BALTIMORE[1]),
+        if i % 2 == 0:  # half must stay out of Annapolis, the nearest once DC is out
+            row.update(exclude_lat=str(ANNAPOLIS[0]), exclude_lon=str(ANNAPOLIS[1]),
                        exclude_radius_km="15")
         rows.append(row)
     text = _write_csv(rows)
@@ -216,13 +217,14 @@ def test_mass_rescue_with_exclusions_places_no_one_inside_a_zone(
                       headers=advocate.headers).json()
     assert len(held) == 12
     by_id = {v: where[k] for k, v in ids.items()}
-    zones_of = {r["case_ref"]: [(DC, 3.0)] + ([(BALTIMORE, 15.0)] if r["exclude_lat"] else [])
+    zones_of = {r["case_ref"]: [(DC, 3.0)] + ([(ANNAPOLIS, 15.0)] if r["exclude_lat"] else [])
                 for r in rows}
     for hold in held:
         shelter = by_id[hold["shelter_id"]]
         for centre, radius in zones_of[hold["case_ref"]]:
             assert _km(shelter, centre) > radius, (hold["case_ref"], hold["shelter_id"])
-    assert ids["Harbor House"] not in {h["shelter_id"] for h in held}
+    # Without the zones every household would go to Harbor House, the nearest.
+    assert {h["shelter_id"] for h in held} == {ids["Bay House"], ids["Annapolis House"]}
     _fits_phone(page)
     _check(page, "mass_rescue_phone")
 
