@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from fastapi.testclient import TestClient
 
 from api.deps import Services
