@@ -143,3 +143,25 @@ def test_the_rescue_csv_template_and_its_zone_errors(
     refused = client.post("/web/rescue", data={"csrf_token": token, "households": bad_rows})
     listed = refused.text.split('id="row-errors"')[1].split("</ul>")[0]
     assert refused.status_code == 422 and "line 4: exclusions.points.0.radius_km" in listed
+
+
+def test_every_case_action_checks_the_csrf_token_and_the_role(
+        client: TestClient, services: Services, make: AccountFactory) -> None:
+    advocate = make.account(Role.ADVOCATE)
+    case_id = client.post("/v1/cases", headers=advocate.headers, json={
+        "case_ref": "K-1", "household": [{"age": 30, "gender": "female"}],
+        "trafficking_type": "sex", "location": {"lat": 38.9, "lon": -77.0}}).json()["id"]
+    base = f"/web/cases/{case_id}"
+    posts = {base: {"version": "1", **FULL}, f"{base}/holds/1": {"action": "release"},
+             f"{base}/referrals": {"recipient_id": "1", "service_type": "legal"},
+             f"{base}/releases": {"recipient_id": "1", "fields": "household",
+                                  "purpose": "legal aid"},
+             f"{base}/releases/1/revoke": {}}
+    sign_in(client, services, advocate.name, next_page="/web/cases")
+    for url, body in posts.items():
+        assert client.post(url, data={**body, "csrf_token": "x" * 43}).status_code == 403, url
+    coordinator_account = make.account(Role.SHELTER_COORDINATOR)
+    token = sign_in(client, services, coordinator_account.name, next_page="/web/")
+    assert client.get(base).status_code == 403
+    for url, body in posts.items():
+        assert client.post(url, data={**body, "csrf_token": token}).status_code == 403, url
