@@ -127,7 +127,8 @@ def test_intake_with_an_exclusion_zone_then_match_and_hold(
     assert "DE" in page.locator("#case-zones").inner_text()
     # The matcher leaves out the shelter inside the zone; the one outside can be held.
     assert page.get_by_role("button", name="Hold: Harbor House").count() == 0
-    page.get_by_role("button", name="Hold: Bay House").click()
+    page.get_by_role("button", name="Hold: Bay House").focus()
+    page.keyboard.press("Enter")  # keyboard only
     sync_api.expect(page.locator(".notice.ok")).to_contain_text("Held 1 bed(s)")
     row = page.locator("#case-holds tbody tr").first
     sync_api.expect(row).to_contain_text("Bay House")
@@ -151,8 +152,9 @@ def test_intake_with_an_exclusion_zone_then_match_and_hold(
     sync_api.expect(page.locator(".notice.ok")).to_contain_text("Case saved.")
     assert client.get(f"/v1/cases/{case_id}", headers=advocate.headers).json()["notes"] == (
         "Safe to call any time.")
-    # Release from the case page.
-    page.locator("#case-holds").get_by_role("button", name="Release").click()
+    # Release from the case page, by keyboard.
+    page.locator("#case-holds").get_by_role("button", name="Release").focus()
+    page.keyboard.press("Enter")
     sync_api.expect(page.locator(".notice.ok")).to_contain_text("released")
     # The same page in Spanish and on a phone.
     page.goto(f"/web/language?to=es&next=/web/cases/{case_id}")
@@ -160,6 +162,10 @@ def test_intake_with_an_exclusion_zone_then_match_and_hold(
     assert page.get_by_role("heading", name="Reservas").is_visible()
     _fits_phone(page)
     _check(page, "case_page_es_phone")
+    page.goto("/web/cases")  # the intake form too, in Spanish on the phone
+    page.get_by_role("heading", name="Nuevo caso").wait_for()
+    _fits_phone(page)
+    _check(page, "cases_es_phone")
 
 
 def _write_csv(rows: list[dict[str, str]]) -> str:
