@@ -21,6 +21,7 @@ from api.deps import Services, ServicesDep, SessionDep
 from api.errors import STATUS_BY_KIND
 from api.plan_response import plan_response
 from api.web import forms
+from api.web.cases import GROUPS as GROUPS  # the screening groups' msgids, read by tests
 from api.web.cases import case_page
 from api.web.common import (
     IdentityDep,

@@ -6,7 +6,7 @@ import re
 import string
 from pathlib import Path
 
-from api.web import cases, common, coordinator
+from api.web import advocate, common, coordinator
 
 WEB = Path(common.__file__).resolve().parent
 _CALL = re.compile(r'''_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')''')
@@ -22,7 +22,7 @@ def _msgids() -> set[str]:
         for match in _NOTICE.finditer(path.read_text()):
             found.add("".join(re.findall(r'"([^"]*)"', match.group(1))))
     found.update(coordinator.BED_LABELS.values())
-    found.update(cases.GROUPS.values())
+    found.update(advocate.GROUPS.values())
     found.add(coordinator.STALE_MESSAGE)
     return found
 
