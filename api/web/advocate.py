@@ -1,11 +1,10 @@
-"""The advocate's pages: cases, the screening form, the generated plan, shelters to hold.
+"""The advocate's pages: the screening submit and the generated plan.
 
-A case page carries the screening form (questions in the page's language, from the safety
-plan catalogue) and the nearest fitting shelters with open beds from the matcher, each with
-a one-click hold. Screening and plan generation are one submit; the plan page shows each
-step's reasons, lets the advocate edit, add and remove steps (with the plan's version, so
-two people editing cannot overwrite each other), and links to print, PDF, discreet print and
-the SMS text, all rendered by the safety-plan service.
+The case page (`api/web/cases.py`) carries the screening form (questions in the page's
+language, from the safety plan catalogue). Screening and plan generation are one submit; the
+plan page shows each step's reasons, lets the advocate edit, add and remove steps (with the
+plan's version, so two people editing cannot overwrite each other), and links to print, PDF,
+discreet print and the SMS text, all rendered by the safety-plan service.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -23,10 +21,11 @@ from api.deps import Services, ServicesDep, SessionDep
 from api.errors import STATUS_BY_KIND
 from api.plan_response import plan_response
 from api.web import forms
+from api.web.cases import GROUPS as GROUPS  # the screening groups' msgids, read by tests
+from api.web.cases import case_page
 from api.web.common import (
     IdentityDep,
     PostDep,
-    pick_language,
     redirect,
     render,
     require,
@@ -34,32 +33,16 @@ from api.web.common import (
 from core.errors import DomainError
 from core.models import Role
 from core.web_auth import WebIdentity
-from logistics.beds import holds as hold_service
-from logistics.beds.holds import HoldLimits
-from logistics.beds.models import HoldCreate
-from logistics.cases import service as case_service
-from logistics.cases.models import CaseCreate
-from logistics.matching import service as matching_service
-from logistics.matching.models import MatchRequest, MatchResult
-from logistics.travel import alerts as alert_service
-from logistics.vocabulary import BedType
 from safety_plans import i18n as plan_i18n
 from safety_plans import screenings as service_screenings
 from safety_plans import service as plans
 from safety_plans.models import SafetyPlanCreate, StepAdd, StepEdit
 from safety_plans.render import DEFAULT_SMS_SEGMENTS, MAX_SMS_SEGMENTS
-from safety_plans.screening import ITEMS, Group, ItemType
+from safety_plans.screening import ITEMS, ItemType
 
 router = APIRouter(prefix="/web", include_in_schema=False)
 WORKERS = (Role.ADVOCATE, Role.CASE_MANAGER)
-GROUPS = {Group.INDICATORS: "Trafficking indicators", Group.DANGER: "Current danger",
-          Group.SITUATION: "Situation", Group.NEEDS: "Needs"}
 Notice = tuple[str, str, dict[str, object]]
-
-
-def _question(language: str, key: str) -> str:
-    lang = language if language in plan_i18n.available_languages() else "en"
-    return plan_i18n.translate(lang, f"question.{key}")
 
 
 def _error(exc: DomainError) -> Notice:
@@ -68,93 +51,6 @@ def _error(exc: DomainError) -> Notice:
 
 def _form_error(exc: forms.FormError) -> Notice:
     return ("error", "{detail}", {"detail": "; ".join(f"{f}: {m}" for f, m in exc.errors)})
-
-
-@router.get("/cases")
-def cases(request: Request, services: ServicesDep, session: SessionDep,
-          identity: IdentityDep) -> Response:
-    return _cases(request, services, session, identity)
-
-
-def _cases(request: Request, services: Services, session: Session, identity: WebIdentity,
-           notice: Notice | None = None, status: int = 200) -> Response:
-    principal = require(identity, *WORKERS)
-    session.rollback()
-    found = case_service.list_cases(session, actor=principal, cipher=services.cipher,
-                                    status=None, limit=50, offset=0)
-    return render(request, services.settings, "cases.html", identity=identity, status=status,
-                  cases=found, notice=notice)
-
-
-@router.post("/cases")
-def create_case(request: Request, services: ServicesDep, session: SessionDep,
-                identity: PostDep,
-                case_ref: Annotated[str, Form(max_length=64)],
-                members: Annotated[str, Form(max_length=200)],
-                trafficking_type: Annotated[str, Form(max_length=10)] = "sex",
-                languages: Annotated[str, Form(max_length=100)] = "en",
-                lat: Annotated[str, Form(max_length=30)] = "",
-                lon: Annotated[str, Form(max_length=30)] = "",
-                city: Annotated[str, Form(max_length=100)] = "",
-                state: Annotated[str, Form(max_length=2)] = "",
-                has_photo_id: Annotated[str, Form(max_length=5)] = "") -> Response:
-    principal = require(identity, *WORKERS)
-    try:
-        data = CaseCreate.model_validate({
-            "case_ref": case_ref.strip(), "household": forms.members(members),
-            "trafficking_type": trafficking_type, "languages": forms.words(languages) or ["en"],
-            "location": forms.location(lat, lon, city, state),
-            "has_photo_id": forms.yes(has_photo_id)})
-    except forms.FormError as exc:
-        return _cases(request, services, session, identity, _form_error(exc), 422)
-    except ValidationError as exc:
-        return _cases(request, services, session, identity,
-                      _form_error(forms.FormError(forms.validation_errors(exc))), 422)
-    try:
-        case = case_service.create_case(session, actor=principal, cipher=services.cipher,
-                                        data=data)
-    except DomainError as exc:
-        return _cases(request, services, session, identity, _error(exc),
-                      STATUS_BY_KIND[exc.kind])
-    return redirect(f"/web/cases/{case.id}")
-
-
-def _case_page(request: Request, services: Services, session: Session, identity: WebIdentity,
-               case_id: int, notice: Notice | None = None, status: int = 200) -> Response:
-    principal = require(identity, *WORKERS)
-    session.rollback()
-    case = case_service.get_case(session, actor=principal, cipher=services.cipher,
-                                 case_id=case_id)
-    # Open safety alerts of the case's travel plans: a banner pointing to each plan's page.
-    alerts = alert_service.list_alerts(session, actor=principal, cipher=services.cipher,
-                                       case_id=case_id, open_only=True, limit=20)
-    case_plans = plans.list_case_plans(session, actor=principal, case_id=case_id, limit=50,
-                                       offset=0)
-    match: MatchResult | None = None
-    match_error = None
-    try:
-        match = matching_service.match_household(
-            services.db, actor=principal, cipher=services.cipher,
-            request=MatchRequest(case_id=case_id, limit=5),
-            probe_limits=services.probe_limits)
-    except DomainError as exc:
-        match_error = exc.detail
-    language = pick_language(request)
-    questions = [(GROUPS[item.group], item, _question(language, item.key)) for item in ITEMS]
-    return render(request, services.settings, "case.html", identity=identity, status=status,
-                  case=case, plans=case_plans, alerts=alerts, match=match, match_error=match_error,
-                  questions=questions, ItemType=ItemType, notice=notice,
-                  plan_languages=plan_i18n.available_languages())
-
-
-@router.get("/cases/{case_id}")
-def case_page(request: Request, services: ServicesDep, session: SessionDep,
-              identity: IdentityDep, case_id: int) -> Response:
-    try:
-        return _case_page(request, services, session, identity, case_id)
-    except DomainError as exc:
-        return _cases(request, services, session, identity, _error(exc),
-                      STATUS_BY_KIND[exc.kind])
 
 
 def _answers(form: dict[str, str]) -> dict[str, Any]:
@@ -196,37 +92,15 @@ async def screen_and_plan(request: Request, services: ServicesDep, identity: Pos
                                              code_word=(fields.get("code_word") or "").strip()
                                              or None))
             except forms.FormError as exc:
-                return _case_page(request, services, session, identity, case_id,
-                                  _form_error(exc), 422)
+                return case_page(request, services, session, identity, case_id,
+                                 _form_error(exc), 422)
             except DomainError as exc:
-                return _case_page(request, services, session, identity, case_id, _error(exc),
-                                  STATUS_BY_KIND[exc.kind])
+                return case_page(request, services, session, identity, case_id, _error(exc),
+                                 STATUS_BY_KIND[exc.kind])
             return redirect(f"/web/plans/{plan.id}")
 
     # The use cases are synchronous database work: run them off the event loop.
     return await run_in_threadpool(work)
-
-
-@router.post("/cases/{case_id}/holds")
-def hold(request: Request, services: ServicesDep, session: SessionDep, identity: PostDep,
-         case_id: int, shelter_id: Annotated[int, Form(ge=1)], bed_type: Annotated[BedType, Form()],
-         beds: Annotated[int, Form(ge=1, le=50)] = 1) -> Response:
-    principal = require(identity, *WORKERS)
-    try:
-        case = case_service.get_case(session, actor=principal, cipher=services.cipher,
-                                     case_id=case_id)
-        held, _ = hold_service.place_hold(
-            session, actor=principal, shelter_id=shelter_id,
-            data=HoldCreate(bed_type=bed_type, beds=beds,
-                            case_ref=case.case_ref.replace("/", "-")),
-            limits=HoldLimits(max_active_per_account=services.settings.max_active_holds))
-    except DomainError as exc:
-        return _case_page(request, services, session, identity, case_id, _error(exc),
-                          STATUS_BY_KIND[exc.kind])
-    return _case_page(request, services, session, identity, case_id,
-                      ("ok", "Held {beds} bed(s): hold {id}, until {until} UTC.",
-                       {"beds": held.beds, "id": held.id,
-                        "until": held.expires_at.strftime("%H:%M")}))
 
 
 def _plan_page(request: Request, services: Services, session: Session, identity: WebIdentity,

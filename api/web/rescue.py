@@ -1,6 +1,10 @@
 """Mass rescue: many households at once, placed by the batch matcher, shown as table and map.
 
-Households come as CSV (typed, pasted or read from a file; columns in `forms.CSV_COLUMNS`).
+Households come as CSV (typed, pasted or read from a file; columns in `forms.CSV_COLUMNS`,
+a template at `/web/rescue/template.csv`): each row may name a zone to keep that household
+away from (`exclude_lat,exclude_lon,exclude_radius_km`), and the form's raid site is a zone
+kept away from by all of them; the matcher never places a household inside one. Every bad
+row is listed by its line number.
 "Find placements" runs the same batch use case as `POST /v1/matches/batch` without holding;
 "Place all holds" runs it again with holds, all in one transaction or none, within the
 agency's mass-rescue budget (a refusal is shown as it is answered, nothing held); households
@@ -16,7 +20,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Services, ServicesDep
@@ -37,16 +41,27 @@ from logistics.shelters import service as shelters
 
 router = APIRouter(prefix="/web/rescue", include_in_schema=False)
 MAX_UPLOAD_BYTES = 512_000
-EXAMPLE = ("case_ref,members,lat,lon,city,state,languages,has_photo_id,needs\n"
-           "R-001,28F,38.90,-77.03,,,en,no,\n"
-           "R-002,35F 7F,,,Washington,DC,\"es,en\",yes,children\n")
+EXAMPLE = (",".join(forms.CSV_COLUMNS) + "\n"
+           "R-001,28F,38.90,-77.03,,,en,no,,38.95,-77.10,5\n"
+           "R-002,35F 7F,,,Washington,DC,\"es,en\",yes,children,,,\n")
+Notice = tuple[str, str, dict[str, object]]
 
 
 @router.get("")
 def rescue_form(request: Request, services: ServicesDep, identity: IdentityDep) -> Response:
     require(identity, Role.ADVOCATE, Role.CASE_MANAGER)
     return render(request, services.settings, "rescue.html", identity=identity,
-                  households=EXAMPLE, result=None, notice=None, map_json=None, held=False)
+                  households=EXAMPLE, result=None, notice=None, map_json=None, held=False,
+                  raid={}, row_errors=[])
+
+
+@router.get("/template.csv")
+def template(identity: IdentityDep) -> Response:
+    """The households CSV's columns and two example rows, to fill in a spreadsheet."""
+    require(identity, Role.ADVOCATE, Role.CASE_MANAGER)
+    return PlainTextResponse(EXAMPLE, media_type="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="households-template.csv"',
+        "Cache-Control": "no-store"})
 
 
 def _config(services: Services) -> matching_service.BatchConfig:
@@ -72,7 +87,9 @@ def _map(services: Services, principal: Principal, cases: list[MatchCase],
         points = shelters.public_points(session, sorted(counts))
     spec: dict[str, Any] = {"tiles": services.settings.web_map_tiles_url,
                             "attribution": "© OpenStreetMap contributors", "shelters": [],
-                            "cells": [], "households": [], "lines": []}
+                            "cells": [], "households": [], "lines": [], "zones": []}
+    zones = {(p.lat, p.lon, p.radius_km) for c in cases for p in c.exclusions.points}
+    spec["zones"] = [{"lat": la, "lon": lo, "radius_m": r * 1000} for la, lo, r in sorted(zones)]
     for shelter_id, point in sorted(points.items()):
         label = f"{names[shelter_id]} ({counts[shelter_id]})"
         if point.cell_deg is None:
@@ -99,6 +116,9 @@ async def run(request: Request, services: ServicesDep, identity: PostDep,
               households: Annotated[str, Form(max_length=MAX_UPLOAD_BYTES)] = "",
               action: Annotated[str, Form(max_length=10)] = "match",
               hold_ttl_minutes: Annotated[int, Form(ge=5, le=24 * 60)] = 90,
+              raid_lat: Annotated[str, Form(max_length=30)] = "",
+              raid_lon: Annotated[str, Form(max_length=30)] = "",
+              raid_radius_km: Annotated[str, Form(max_length=30)] = "",
               file: Annotated[UploadFile | None, File()] = None) -> Response:
     principal = require(identity, Role.ADVOCATE, Role.CASE_MANAGER)
     if file is not None and file.filename:
@@ -107,17 +127,22 @@ async def run(request: Request, services: ServicesDep, identity: PostDep,
             households = raw.decode("utf-8-sig", errors="replace")
     hold = action == "hold"
 
-    def page(result: BatchMatchResult | None, notice: tuple[str, str, dict[str, object]] | None,
-             status: int, map_json: str | None = None) -> Response:
+    raid = {"lat": raid_lat, "lon": raid_lon, "radius_km": raid_radius_km}
+
+    def page(result: BatchMatchResult | None, notice: Notice | None, status: int,
+             map_json: str | None = None, row_errors: list[tuple[str, str]] | None = None
+             ) -> Response:
         return render(request, services.settings, "rescue.html", identity=identity,
                       status=status, households=households, result=result, notice=notice,
-                      map_json=map_json, held=hold and result is not None)
+                      map_json=map_json, held=hold and result is not None, raid=raid,
+                      row_errors=row_errors or [])
 
     try:
-        cases = forms.households_csv(households)
+        cases = forms.households_csv(
+            households, forms.raid_site(raid_lat, raid_lon, raid_radius_km))
     except forms.FormError as exc:
-        detail = "; ".join(f"{f}: {m}" for f, m in exc.errors)
-        return page(None, ("error", "{detail}", {"detail": detail}), 422)
+        return page(None, ("error", "Nothing was run: {n} problem(s) to correct.",
+                           {"n": len(exc.errors)}), 422, row_errors=exc.errors)
 
     def solve() -> tuple[BatchMatchResult, dict[str, Any]]:
         result = matching_service.match_batch(

@@ -10,6 +10,7 @@ cases (batch matching, travel plans) commit or roll back with those use cases.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -290,3 +291,25 @@ def sweep_expired_holds(session: Session, *, now: datetime | None = None) -> int
         swept += int(before)
     session.commit()
     return swept
+
+
+def list_case_holds(session: Session, *, actor: Principal, agency_id: int,
+                    case_refs: Sequence[str], limit: int = 50) -> list[HoldPublic]:
+    """The holds an agency placed under a case's reference(s), newest first, any status.
+
+    Only the holding agency (and platform admins) see them: a hold names a case, and which
+    shelter a case is going to is the agency's to know. A lapsed active hold reads as expired.
+    """
+    if not (actor.is_platform_admin or actor.agency_id == agency_id) or not case_refs:
+        return []
+    rows = session.exec(select(BedHold).where(
+        BedHold.agency_id == agency_id, col(BedHold.case_ref).in_(sorted(set(case_refs))))
+        .order_by(col(BedHold.id).desc()).limit(limit)).all()
+    now = utcnow()
+    found = []
+    for hold in rows:
+        public = hold_public(hold)
+        if public.status == HoldStatus.ACTIVE and public.expires_at <= now:
+            public = public.model_copy(update={"status": HoldStatus.EXPIRED})
+        found.append(public)
+    return found

@@ -130,6 +130,14 @@ def public_points(session: Session, shelter_ids: list[int]) -> dict[int, PublicP
             for s in rows if s.id is not None and s.lat is not None and s.lon is not None}
 
 
+def names_of(session: Session, shelter_ids: list[int]) -> dict[int, str]:
+    """Shelters' names (public, as the matcher shows them); ids not found are left out."""
+    if not shelter_ids:
+        return {}
+    rows = session.exec(select(Shelter).where(col(Shelter.id).in_(sorted(set(shelter_ids)))))
+    return {s.id: s.name for s in rows if s.id is not None}
+
+
 def languages_of(session: Session, shelter_ids: list[int]) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {i: [] for i in shelter_ids}
     if not shelter_ids:

@@ -230,8 +230,9 @@ def test_mass_rescue_of_twenty_households_places_holds(
     assert total == 20
     bad = client.post("/web/rescue", data={"csrf_token": token,
                                            "households": "case_ref,members\nX-1,abc\n"})
-    assert bad.status_code == 422 and "line 2: members" in _notice(bad.text)
-    assert "abc" not in _notice(bad.text)
+    assert bad.status_code == 422 and "1 problem(s)" in _notice(bad.text)
+    listed = bad.text.split('id="row-errors"')[1].split("</ul>")[0]
+    assert "<strong>line 2: members</strong>" in listed and "abc" not in listed
 
 
 def test_case_manager_searches_without_id_and_chooses_a_trip(

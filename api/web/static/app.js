@@ -81,7 +81,7 @@
     control.onAdd = function () {
       var box = L.DomUtil.create("div", "map-legend");
       var rows = [["household", spec.households], ["shelter", spec.shelters],
-                  ["safe-house", spec.cells]];
+                  ["safe-house", spec.cells], ["zone", spec.zones]];
       var labels = JSON.parse(document.getElementById("map-data").getAttribute("data-legend")
                               || "{}");
       rows.forEach(function (row) {
@@ -127,6 +127,11 @@
                   { color: "#6a1b9a", weight: 1, fillOpacity: 0.25, dashArray: "3" })
         .bindTooltip(c.label).addTo(map);
       bounds.push([c.south, c.west], [c.north, c.east]);
+    });
+    // Exclusion zones (a raid site, a trafficker's reach): red circles no one is placed in.
+    (spec.zones || []).forEach(function (z) {
+      L.circle([z.lat, z.lon], { radius: z.radius_m, color: "#b3261e", weight: 2,
+                                 fillOpacity: 0.12, interactive: false }).addTo(map);
     });
     legend(map, spec);
     if (bounds.length) { map.fitBounds(bounds, { padding: [20, 20] }); }
