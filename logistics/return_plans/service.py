@@ -1,0 +1,417 @@
+"""Use cases of return plans: optimise many cases' way home as one decision, read it, accept it.
+
+`optimise` builds each stored case's candidates (`candidates.for_case`: beds near its
+destination under matching's rules, Pareto itineraries from the timetable, vouched for this
+account), reads the funding sources with what they have left and the lifetime tickets cases
+have used, and solves `solvers.return_plan.solve` (in the solver worker pool when the model is
+large), then stores the answer sealed, with the widening certificate. The candidate search and
+the solve hold no write transaction; the case reads are audited with the stored plan.
+
+`accept` turns all or some planned cases into action in ONE transaction: per case the
+itinerary is re-checked against the current timetable and the case's exclusion zones (as
+booking one does), a destination hold is staged until the arrival at the shelter plus the
+buffer (a batch hold, under the agency's mass-rescue budget), the travel plan with its
+check-ins is staged, and the funding is committed against its sources by conditional UPDATEs
+as a committed allocation (so lifetime tickets count). Anything that no longer fits (a bed or
+money gone, a hold that could not cover the arrival, an itinerary gone or expired) rolls
+everything back with a 409 or 422 saying so: optimise again. An Idempotency-Key replays the
+first answer.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from core import audit, idempotency
+from core.clock import utcnow
+from core.crypto import FieldCipher
+from core.errors import InvalidInput
+from core.models import Role
+from core.principal import Principal
+from logistics.beds import hold_sql
+from logistics.beds import holds as hold_service
+from logistics.beds.models import HoldSource
+from logistics.cases.models import CaseStatus
+from logistics.cases.service import can_see, decode, visible_case
+from logistics.errors import (
+    FundingExhausted,
+    FundingSourceNotFound,
+    MassRescueBudgetExceeded,
+    ReturnPlanConflict,
+    ReturnPlanNotFound,
+)
+from logistics.matching.solver_pool import PoolLimits, SolverPool
+from logistics.return_plans import candidates
+from logistics.return_plans.models import (
+    AcceptedCase,
+    AcceptIn,
+    AcceptOut,
+    Objective,
+    OptimiseIn,
+    PlannedCase,
+    ReturnPlan,
+    ReturnPlanPublic,
+    ReturnPlanStatus,
+    UnplacedCase,
+    WideningCertificate,
+)
+from logistics.shelters.models import Shelter
+from logistics.travel import plans as plan_service
+from logistics.travel.budget_models import (
+    AllocationPublic,
+    AllocationStatus,
+    AssignmentOut,
+    FundingSource,
+    TravelAllocation,
+    TravelAllocationItem,
+)
+from logistics.travel.timetables import TimetableStore
+from logistics.travel.vouch import ItineraryIds
+from logistics.vocabulary import BedType
+from solvers.errors import SolverInputError
+from solvers.return_plan import (
+    REASON_TEXT,
+    BedPool,
+    PlanOptions,
+    ReturnInstance,
+    ReturnResult,
+    solve,
+)
+from solvers.return_plan import FundingSource as SourceRule
+from solvers.return_plan.candidates import widening_certificate
+
+PLANNERS = (Role.CASE_MANAGER, Role.AGENCY_ADMIN, Role.PLATFORM_ADMIN)
+PURPOSE = "return planning"
+RESULT_FIELD = "return_plan.result"
+ALLOCATION_FIELD = "travel_allocation.result"  # logistics.travel.budget's field name
+
+
+@dataclass(frozen=True)
+class PlanConfig:
+    """Operator limits of a joint solve (from `api.config.Settings`)."""
+
+    memory_mb: int
+    workers: int = 2
+    max_concurrent: int = 2
+    inline_max_pairs: int = 4_000
+
+
+def _minute(moment: datetime) -> int:
+    return int(moment.timestamp()) // 60
+
+
+def _at(minute: int) -> datetime:
+    return datetime.fromtimestamp(minute * 60, UTC)
+
+
+def _sources(session: Session, actor: Principal, agency_id: int,
+             ids: list[int] | None) -> list[FundingSource]:
+    if ids is None:
+        return list(session.exec(select(FundingSource).where(
+            FundingSource.agency_id == agency_id, FundingSource.active == True)  # noqa: E712
+            .order_by(col(FundingSource.id))).all())
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("funding_source_ids", "ids must be unique")
+    rows = []
+    for i, source_id in enumerate(ids):
+        row = session.get(FundingSource, source_id)
+        if row is None or not can_see(actor, row.agency_id) or row.agency_id != agency_id:
+            raise FundingSourceNotFound("funding source not found")
+        if not row.active:
+            raise InvalidInput(f"funding_source_ids.{i}", "the funding source is not active")
+        rows.append(row)
+    return rows
+
+
+def _used_lifetime(session: Session, case_ids: list[int]) -> dict[int, frozenset[str]]:
+    rows = session.exec(
+        select(TravelAllocationItem.case_id, TravelAllocationItem.funding_source_id)
+        .join(TravelAllocation,
+              col(TravelAllocation.id) == col(TravelAllocationItem.allocation_id))
+        .where(TravelAllocation.status == AllocationStatus.COMMITTED.value,
+               col(TravelAllocationItem.case_id).in_(case_ids))).all()
+    used: dict[int, set[str]] = {}
+    for case_id, source_id in rows:
+        used.setdefault(case_id, set()).add(str(source_id))
+    return {k: frozenset(v) for k, v in used.items()}
+
+
+def _solve(instance: ReturnInstance, config: PlanConfig, pool: SolverPool) -> ReturnResult:
+    pairs = sum(len(c.options) for c in instance.cases) * max(len(instance.sources), 1)
+    try:
+        if pairs <= config.inline_max_pairs:
+            return solve(instance)
+        limit = instance.options.time_limit_s
+        limits = PoolLimits(wall_time_s=limit + max(5.0, limit), memory_mb=config.memory_mb,
+                            max_concurrent=config.max_concurrent)
+        return pool.run(solve, (instance,), limits)
+    except SolverInputError as exc:
+        raise InvalidInput(exc.field, exc.message) from exc
+
+
+def optimise(session: Session, *, actor: Principal, cipher: FieldCipher, ids: ItineraryIds,
+             timetables: TimetableStore, pool: SolverPool, config: PlanConfig,
+             body: OptimiseIn, now: datetime | None = None) -> ReturnPlanPublic:
+    """Solve and store one joint return plan for stored cases (see the module docstring)."""
+    actor.require_role(*PLANNERS)
+    if actor.account_id is None:
+        raise InvalidInput("cases", "only a person's account can plan travel")
+    now = now or utcnow()
+    depart_after = max(body.depart_after or now, now)
+    case_ids = [c.case_id for c in body.cases]
+    if len(set(case_ids)) != len(case_ids):
+        raise InvalidInput("cases", "each case once")
+    found, agencies = [], set()
+    for i, request in enumerate(body.cases):
+        row = visible_case(session, actor, request.case_id)
+        if row.status == CaseStatus.CLOSED:
+            raise InvalidInput(f"cases.{i}.case_id", "the case is closed")
+        agencies.add(row.agency_id)
+        found.append(candidates.for_case(
+            session, data=decode(cipher, row), request=request, index=i,
+            account_id=actor.account_id, ids=ids, timetables=timetables,
+            depart_after=depart_after, now=now, options=body.options))
+    if len(agencies) != 1:
+        raise InvalidInput("cases", "the cases of one agency per return plan")
+    agency_id = agencies.pop()
+    sources = _sources(session, actor, agency_id, body.funding_source_ids)
+    used = _used_lifetime(session, case_ids)
+    pools: dict[tuple[str, str], BedPool] = {}
+    names: dict[int, str] = {}
+    for f in found:
+        pools.update(f.pools)
+        names.update(f.names)
+    cases = tuple(replace(f.case, used_lifetime=used.get(int(f.case.case_id), frozenset()))
+                  for f in found)
+    rules = tuple(SourceRule(str(s.id), max(s.budget_cents - s.spent_cents, 0), s.min_age,
+                             s.max_age, s.lifetime_from_age, s.priority) for s in sources)
+    opts = body.options
+    instance = ReturnInstance(
+        _minute(now), cases, tuple(pools[k] for k in sorted(pools)), rules,
+        PlanOptions(hold_buffer_minutes=opts.hold_buffer_minutes,
+                    time_limit_s=float(opts.time_limit_s), num_workers=config.workers))
+    session.rollback()  # nothing written: the solve must not hold a transaction open
+    result = _solve(instance, config, pool)
+    cert = widening_certificate(cases, result, {f.case.case_id: f.left_out for f in found},
+                                instance.options.minor_bonus)
+    itineraries = {f.case.case_id: f.itineraries for f in found}
+    planned = []
+    for ch in result.chosen:
+        it = itineraries[ch.case_id][ch.itinerary_id]
+        planned.append(PlannedCase(
+            case_id=int(ch.case_id), shelter_id=int(ch.shelter_id),
+            shelter_name=names.get(int(ch.shelter_id), ""), bed_type=ch.bed_type,
+            beds=ch.beds, itinerary=it, arrive_at_shelter=_at(ch.arrive),
+            hold_until=_at(ch.arrive + opts.hold_buffer_minutes),
+            travel_minutes=ch.arrive - ch.depart, cost_cents=ch.cost_cents,
+            funding_source_id=None if ch.source_id is None else int(ch.source_id)))
+    unplaced = [UnplacedCase(case_id=int(u.case_id), reasons=list(u.reasons),
+                             sentences=[REASON_TEXT.get(r, r.replace("_", " "))
+                                        for r in u.reasons]) for u in result.unplaced]
+    for case_id in case_ids:
+        visible_case(session, actor, case_id)  # still there after the solve
+        audit.record(session, actor, action="case.read", object_type="case",
+                     object_id=case_id, purpose=PURPOSE)
+    stored = ReturnPlan(agency_id=agency_id, created_by=actor.account_id, created_at=now,
+                        updated_at=now, result_sealed=b"")
+    session.add(stored)
+    session.flush()
+    assert stored.id is not None
+    o = result.objective
+    public = ReturnPlanPublic(
+        id=stored.id, agency_id=agency_id, status=ReturnPlanStatus.PROPOSED,
+        solve_status=result.status, planned=planned, unplaced=unplaced,
+        objective=Objective(weighted_persons=o.weighted_persons,
+                            travel_minutes=o.travel_minutes, cost_cents=o.cost_cents,
+                            preference=o.preference, persons=result.persons,
+                            households=len(result.chosen)),
+        bound=result.bound, gap=result.gap, level_status=list(result.level_status),
+        certificate=WideningCertificate(certified=cert.certified,
+                                        widened_bound=cert.widened_bound,
+                                        widening_gap=cert.widening_gap,
+                                        cases_left_out=cert.cases_left_out),
+        hold_buffer_minutes=opts.hold_buffer_minutes, accepted_case_ids=[], created_at=now)
+    stored.result_sealed = cipher.seal(public.model_dump_json(), field=RESULT_FIELD)
+    audit.record(session, actor, action="return_plan.create", object_type="return_plan",
+                 object_id=stored.id, purpose=PURPOSE,
+                 details={"cases": len(case_ids), "planned": len(planned),
+                          "status": result.status})
+    session.commit()
+    return public
+
+
+def _visible(session: Session, actor: Principal, plan_id: int) -> ReturnPlan:
+    actor.require_role(*PLANNERS)
+    row = session.get(ReturnPlan, plan_id)
+    if row is None or not can_see(actor, row.agency_id):
+        raise ReturnPlanNotFound(f"return plan {plan_id} not found")
+    return row
+
+
+def _public(cipher: FieldCipher, row: ReturnPlan) -> ReturnPlanPublic:
+    stored = ReturnPlanPublic.model_validate_json(cipher.open(row.result_sealed,
+                                                              field=RESULT_FIELD))
+    return stored.model_copy(update={"status": ReturnPlanStatus(row.status),
+                                     "accepted_case_ids": list(row.accepted_case_ids)})
+
+
+def get(session: Session, *, actor: Principal, cipher: FieldCipher,
+        plan_id: int) -> ReturnPlanPublic:
+    row = _visible(session, actor, plan_id)
+    audit.record(session, actor, action="return_plan.read", object_type="return_plan",
+                 object_id=plan_id, purpose=PURPOSE)
+    public = _public(cipher, row)
+    session.commit()
+    return public
+
+
+def _conflict(session: Session, message: str) -> ReturnPlanConflict:
+    session.rollback()
+    return ReturnPlanConflict(message)
+
+
+def _wanted(session: Session, row: ReturnPlan, public: ReturnPlanPublic,
+            body: AcceptIn) -> list[PlannedCase]:
+    planned = {p.case_id: p for p in public.planned}
+    done = set(row.accepted_case_ids)
+    ids = body.case_ids if body.case_ids is not None else [c for c in planned if c not in done]
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("case_ids", "each case once")
+    for i, cid in enumerate(ids):
+        if cid not in planned:
+            raise InvalidInput(f"case_ids.{i}", "the case has no way home in this plan")
+        if cid in done:
+            raise _conflict(session, f"case {cid} of this plan is already accepted")
+    if not ids:
+        raise _conflict(session, "every planned case is already accepted")
+    # One lock order for every acceptance: (shelter, bed type), as batch holds do.
+    return sorted((planned[c] for c in ids), key=lambda p: (p.shelter_id, p.bed_type, p.case_id))
+
+
+def _reserve_holds(session: Session, agency_id: int, wanted: int, now: datetime) -> None:
+    conn = session.connection()
+    budget = conn.execute(hold_sql.LOCK_BUDGET, {"agency": agency_id}).scalar_one()
+    used = int(conn.execute(hold_sql.BATCH_HOLDS_IN_USE,
+                            {"agency": agency_id, "at": now}).scalar_one())
+    if used + wanted > budget:
+        session.rollback()
+        raise MassRescueBudgetExceeded(
+            f"accepting needs {wanted} new holds but the agency's mass-rescue budget is "
+            f"{budget} active batch holds and {used} are in use; nothing was accepted",
+            extra={"budget": budget, "in_use": used, "requested": wanted})
+
+
+def _spend(session: Session, totals: dict[int, int], now: datetime) -> None:
+    for source_id, cost in sorted(totals.items()):
+        spent = session.execute(update(FundingSource).where(
+            col(FundingSource.id) == source_id, col(FundingSource.active).is_(True),
+            col(FundingSource.spent_cents) + cost <= col(FundingSource.budget_cents)).values(
+            spent_cents=FundingSource.spent_cents + cost, updated_at=now,
+            version=FundingSource.version + 1))
+        if spent.rowcount != 1:  # type: ignore[attr-defined]
+            session.rollback()
+            raise FundingExhausted(
+                f"funding source {source_id} no longer has {cost} cents left (or is "
+                "inactive): optimise again")
+
+
+def _record_allocation(session: Session, cipher: FieldCipher, actor: Principal, agency_id: int,
+                       plan_id: int, accepted: list[AcceptedCase], totals: dict[int, int],
+                       now: datetime) -> int:
+    """The funding as a committed allocation, readable at /v1/travel/allocations/{id}, whose
+    items make later solves see the lifetime tickets used."""
+    row = TravelAllocation(agency_id=agency_id, status=AllocationStatus.COMMITTED,
+                           created_by=actor.account_id, created_at=now,
+                           committed_by=actor.account_id, committed_at=now, result_sealed=b"")
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    funded = [AssignmentOut(case_id=a.case_id, itinerary_id=f"return-plan-{plan_id}",
+                            funding_source_id=a.funding_source_id, cost_cents=a.cost_cents)
+              for a in accepted if a.funding_source_id is not None and a.cost_cents > 0]
+    public = AllocationPublic(id=row.id, agency_id=agency_id, status=AllocationStatus.COMMITTED,
+                              funded=funded, unfunded=[], weighted_survivors=0,
+                              spent_cents={str(k): v for k, v in totals.items()}, optimal=True,
+                              created_at=now, committed_at=now)
+    row.result_sealed = cipher.seal(public.model_dump_json(), field=ALLOCATION_FIELD)
+    for f in funded:
+        session.add(TravelAllocationItem(allocation_id=row.id, case_id=f.case_id,
+                                         funding_source_id=f.funding_source_id,
+                                         itinerary_id=f.itinerary_id, cost_cents=f.cost_cents))
+    return row.id
+
+
+def accept(session: Session, *, actor: Principal, cipher: FieldCipher, ids: ItineraryIds,
+           timetables: TimetableStore, plan_id: int, body: AcceptIn,
+           now: datetime | None = None, idempotency_key: str | None = None,
+           request_hash: str = "") -> AcceptOut:
+    """Travel plans, destination holds and funding for the chosen cases, all or nothing."""
+    row = _visible(session, actor, plan_id)
+    now = now or utcnow()
+    if actor.account_id is None or actor.agency_id is None:
+        raise InvalidInput("case_ids", "only a person's account of the agency can accept")
+    if idempotency_key is not None:
+        replay = idempotency.claim(session, account_id=actor.account_id, key=idempotency_key,
+                                   request_hash=request_hash)
+        if replay is not None:
+            session.rollback()
+            return AcceptOut.model_validate(replay)
+    public = _public(cipher, row)
+    wanted = _wanted(session, row, public, body)
+    _reserve_holds(session, row.agency_id, len(wanted), now)
+    buffer = timedelta(minutes=public.hold_buffer_minutes)
+    accepted: list[AcceptedCase] = []
+    totals: dict[int, int] = {}
+    for p in wanted:
+        case = visible_case(session, actor, p.case_id)
+        if case.status == CaseStatus.CLOSED:
+            raise _conflict(session, f"case {p.case_id} is closed")
+        itinerary = plan_service.recheck_id(
+            session, actor=actor, cipher=cipher, ids=ids, timetables=timetables, case=case,
+            itinerary_id=p.itinerary.itinerary_id, now=now)
+        until = p.arrive_at_shelter + buffer
+        shelter = session.get(Shelter, p.shelter_id)
+        if shelter is None or until > now + timedelta(minutes=shelter.max_hold_minutes):
+            raise _conflict(session, f"case {p.case_id}: a hold at shelter {p.shelter_id} "
+                                     "can no longer last until the arrival plus buffer: "
+                                     "optimise again")
+        hold = hold_service.stage_hold(
+            session, actor=actor, shelter_id=p.shelter_id, bed_type=BedType(p.bed_type),
+            beds=p.beds, case_ref=case.case_ref, now=now, source=HoldSource.BATCH,
+            ttl_minutes=math.ceil((until - now).total_seconds() / 60), until=until)
+        if hold is None:
+            raise _conflict(session, f"case {p.case_id}: the {p.bed_type} beds at shelter "
+                                     f"{p.shelter_id} are no longer free: optimise again")
+        plan = plan_service.stage_plan(session, actor=actor, cipher=cipher, case=case,
+                                       itinerary=itinerary, hold_id=hold.id, now=now)
+        assert plan.id is not None
+        if p.funding_source_id is not None and p.cost_cents > 0:
+            totals[p.funding_source_id] = totals.get(p.funding_source_id, 0) + p.cost_cents
+        accepted.append(AcceptedCase(case_id=p.case_id, travel_plan_id=plan.id,
+                                     hold_id=hold.id, hold_expires_at=hold.expires_at,
+                                     funding_source_id=p.funding_source_id,
+                                     cost_cents=p.cost_cents))
+    _spend(session, totals, now)
+    allocation_id = _record_allocation(session, cipher, actor, row.agency_id, plan_id,
+                                       accepted, totals, now) if totals else None
+    done = sorted({*row.accepted_case_ids, *(a.case_id for a in accepted)})
+    row.accepted_case_ids = done
+    row.status = (ReturnPlanStatus.ACCEPTED if set(done) >= {p.case_id for p in public.planned}
+                  else ReturnPlanStatus.PARTLY_ACCEPTED)
+    row.updated_at = now
+    session.add(row)
+    audit.record(session, actor, action="return_plan.accept", object_type="return_plan",
+                 object_id=plan_id, purpose=PURPOSE,
+                 details={"cases": [a.case_id for a in accepted], "allocation": allocation_id})
+    out = AcceptOut(return_plan_id=plan_id, status=row.status, accepted=accepted,
+                    allocation_id=allocation_id, accepted_case_ids=done)
+    if idempotency_key is not None:
+        idempotency.remember(session, account_id=actor.account_id, key=idempotency_key,
+                             response=out.model_dump(mode="json"))
+    session.commit()
+    return out
