@@ -4,9 +4,9 @@
 network (`fixtures.national_transit`, buses among 2,000 US places and daily flights). Around
 the three largest places of each destination state stand 3-5 shelters with a few free beds,
 hold limits of 4-24 hours and, for half, intake 08:00-20:00 local. 80 % of the households
-have photo ID (without it the synthetic network's regional buses reach no other state). Two funding sources (a
-general fund and a youth fund for ages 0-24) hold together about 60 % of what sending
-everyone home on the cheapest trip would cost.
+have photo ID (without it the synthetic network's regional buses reach no other state). Two
+funding sources (a general fund and a youth fund for ages 0-24) hold together about 60 % of
+what sending everyone home on the cheapest trip would cost.
 
 - Sequential (today's pieces, one after the other): batch matching (`solve_batch`) places
   every household at a shelter near its destination and holds the bed now; the search gives
@@ -36,8 +36,15 @@ from core.gazetteer import us_cities
 from fixtures.national_transit import national_gtfs
 from logistics.travel.feeds import parse
 from logistics.travel.gtfs import build_calendar
-from solvers.matching import BatchOptions, Household, Member, ShelterIndex, ShelterOption
-from solvers.matching import rank_for_household, solve_batch
+from solvers.matching import (
+    BatchOptions,
+    Household,
+    Member,
+    ShelterIndex,
+    ShelterOption,
+    rank_for_household,
+    solve_batch,
+)
 from solvers.return_plan import (
     BedPool,
     PlanOptions,

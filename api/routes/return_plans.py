@@ -7,7 +7,14 @@ from fastapi import APIRouter
 from api.deps import IdempotencyKey, PrincipalDep, ServicesDep, SessionDep, request_digest
 from core.errors import InvalidInput
 from logistics.return_plans import service
-from logistics.return_plans.models import AcceptIn, AcceptOut, OptimiseIn, ReturnPlanPublic
+from logistics.return_plans.models import (
+    AcceptIn,
+    AcceptOut,
+    OptimiseIn,
+    ReplanIn,
+    ReplanOut,
+    ReturnPlanPublic,
+)
 
 router = APIRouter(prefix="/v1", tags=["return plans"])
 
@@ -24,6 +31,14 @@ def optimise(body: OptimiseIn, session: SessionDep, principal: PrincipalDep,
     return service.optimise(session, actor=principal, cipher=services.cipher,
                             ids=services.itinerary_ids, timetables=services.timetables,
                             pool=services.solver_pool, config=config, body=body)
+
+
+@router.post("/return-plans/realtime", response_model=ReplanOut)
+def replan(body: ReplanIn, session: SessionDep, principal: PrincipalDep,
+           services: ServicesDep) -> object:
+    return service.replan(session, actor=principal, cipher=services.cipher,
+                          ids=services.itinerary_ids, timetables=services.timetables,
+                          body=body).model_dump(mode="json", by_alias=True)
 
 
 @router.get("/return-plans/{plan_id}", response_model=ReturnPlanPublic)

@@ -49,6 +49,7 @@ class Found:
     left_out: bool
     pools: dict[tuple[str, str], BedPool]
     names: dict[int, str]
+    search: ItinerarySearch
 
 
 def _minute(text: str) -> int:
@@ -130,4 +131,5 @@ def for_case(session: Session, *, data: CaseData, request: ReturnCaseIn, index: 
         excluded_states=frozenset(ex.states),
         zones=tuple(ExclusionZone(p.lat, p.lon, round(p.radius_km * 1000)) for p in ex.points),
         notes=notes)
-    return Found(case, {f"i{k}": it for k, it in enumerate(vouched)}, left_out, pools, names)
+    return Found(case, {f"i{k}": it for k, it in enumerate(vouched)}, left_out, pools, names,
+                 body)

@@ -20,7 +20,7 @@ from sqlmodel import Field, SQLModel
 from core.clock import utcnow
 from core.types import Instant, StrictBool, StrictInt, UTCDateTime
 from logistics.cases.models import Location
-from logistics.travel.feed_models import ItineraryFound
+from logistics.travel.feed_models import ItineraryFound, ItinerarySearch
 
 _IN = ConfigDict(extra="forbid")
 
@@ -80,6 +80,8 @@ class PlannedCase(BaseModel):
     travel_minutes: int
     cost_cents: int
     funding_source_id: int | None
+    # The search the itinerary came from (re-planning runs it again from a later time).
+    search: ItinerarySearch
 
 
 class UnplacedCase(BaseModel):
@@ -141,3 +143,28 @@ class AcceptOut(BaseModel):
     accepted: list[AcceptedCase]
     allocation_id: int | None
     accepted_case_ids: list[int]
+
+
+class ReplanIn(BaseModel):
+    model_config = _IN
+    feed_base64: str = Value(min_length=1, max_length=10_000_000)
+
+
+class ReplanProposal(BaseModel):
+    kind: str  # same_shelter_other_trip | other_trip | none
+    itinerary: ItineraryFound | None
+    hold_covers_arrival: bool
+    sentence: str
+
+
+class Disrupted(BaseModel):
+    travel_plan_id: int
+    case_id: int
+    hold_id: int | None
+    reasons: list[str]
+    proposal: ReplanProposal
+
+
+class ReplanOut(BaseModel):
+    cancelled_trips: list[str]
+    affected: list[Disrupted]

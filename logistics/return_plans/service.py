@@ -20,6 +20,8 @@ first answer.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -46,7 +48,7 @@ from logistics.errors import (
     ReturnPlanNotFound,
 )
 from logistics.matching.solver_pool import PoolLimits, SolverPool
-from logistics.return_plans import candidates
+from logistics.return_plans import candidates, realtime
 from logistics.return_plans.models import (
     AcceptedCase,
     AcceptIn,
@@ -54,6 +56,8 @@ from logistics.return_plans.models import (
     Objective,
     OptimiseIn,
     PlannedCase,
+    ReplanIn,
+    ReplanOut,
     ReturnPlan,
     ReturnPlanPublic,
     ReturnPlanStatus,
@@ -70,8 +74,9 @@ from logistics.travel.budget_models import (
     TravelAllocation,
     TravelAllocationItem,
 )
+from logistics.travel.feed_models import ItinerarySearch
 from logistics.travel.timetables import TimetableStore
-from logistics.travel.vouch import ItineraryIds
+from logistics.travel.vouch import ItineraryIds, digest
 from logistics.vocabulary import BedType
 from solvers.errors import SolverInputError
 from solvers.return_plan import (
@@ -200,6 +205,7 @@ def optimise(session: Session, *, actor: Principal, cipher: FieldCipher, ids: It
     cert = widening_certificate(cases, result, {f.case.case_id: f.left_out for f in found},
                                 instance.options.minor_bonus)
     itineraries = {f.case.case_id: f.itineraries for f in found}
+    searches = {f.case.case_id: f.search for f in found}
     planned = []
     for ch in result.chosen:
         it = itineraries[ch.case_id][ch.itinerary_id]
@@ -209,7 +215,8 @@ def optimise(session: Session, *, actor: Principal, cipher: FieldCipher, ids: It
             beds=ch.beds, itinerary=it, arrive_at_shelter=_at(ch.arrive),
             hold_until=_at(ch.arrive + opts.hold_buffer_minutes),
             travel_minutes=ch.arrive - ch.depart, cost_cents=ch.cost_cents,
-            funding_source_id=None if ch.source_id is None else int(ch.source_id)))
+            funding_source_id=None if ch.source_id is None else int(ch.source_id),
+            search=searches[ch.case_id]))
     unplaced = [UnplacedCase(case_id=int(u.case_id), reasons=list(u.reasons),
                              sentences=[REASON_TEXT.get(r, r.replace("_", " "))
                                         for r in u.reasons]) for u in result.unplaced]
@@ -415,3 +422,30 @@ def accept(session: Session, *, actor: Principal, cipher: FieldCipher, ids: Itin
                              response=out.model_dump(mode="json"))
     session.commit()
     return out
+
+
+def known_searches(session: Session, *, actor: Principal,
+                   cipher: FieldCipher) -> dict[str, ItinerarySearch]:
+    """The searches behind the accepted return plans' itineraries, by itinerary digest."""
+    query = select(ReturnPlan).where(col(ReturnPlan.status) != ReturnPlanStatus.PROPOSED.value)
+    if actor.agency_id is not None:
+        query = query.where(ReturnPlan.agency_id == actor.agency_id)
+    found = {}
+    for row in session.exec(query).all():
+        for p in _public(cipher, row).planned:
+            found[digest(p.itinerary)] = p.search
+    return found
+
+
+def replan(session: Session, *, actor: Principal, cipher: FieldCipher, ids: ItineraryIds,
+           timetables: TimetableStore, body: ReplanIn,
+           now: datetime | None = None) -> ReplanOut:
+    """The live plans a GTFS-Realtime feed disrupts, each with a proposal (`realtime`)."""
+    actor.require_role(*PLANNERS)
+    try:
+        data = base64.b64decode(body.feed_base64, validate=True)
+    except binascii.Error:
+        raise InvalidInput("feed_base64", "not base64") from None
+    return realtime.replan(session, actor=actor, cipher=cipher, ids=ids, timetables=timetables,
+                           searches=known_searches(session, actor=actor, cipher=cipher),
+                           data=data, now=now)
