@@ -30,7 +30,8 @@ def optimise(body: OptimiseIn, session: SessionDep, principal: PrincipalDep,
                                 max_concurrent=s.solver_max_concurrent)
     return service.optimise(session, actor=principal, cipher=services.cipher,
                             ids=services.itinerary_ids, timetables=services.timetables,
-                            pool=services.solver_pool, config=config, body=body)
+                            pool=services.solver_pool, config=config, body=body,
+                            db=services.db, probe_limits=services.probe_limits)
 
 
 @router.post("/return-plans/realtime", response_model=ReplanOut)

@@ -24,6 +24,7 @@ from logistics.cases.models import CaseData, Location
 from logistics.matching.households import to_household
 from logistics.matching.index import load_index
 from logistics.matching.models import MatchCase
+from logistics.matching.service import shown_distance
 from logistics.return_plans import intake
 from logistics.return_plans.models import ReturnCaseIn, ReturnOptionsIn
 from logistics.shelters.models import Shelter
@@ -97,7 +98,10 @@ def for_case(session: Session, *, data: CaseData, request: ReturnCaseIn, index: 
     snapshot.index.arr.flags["intake_open_now"][:] = True
     ranked = rank_for_household(household, snapshot.index, limit=MAX_NEAR,
                                 strict_exclusion_ids=False)
-    near = tuple(NearBed(o.shelter_id, o.bed_type, o.beds, o.travel_minutes,
+    # A safe house's hand-over is timed from its distance rounded to 5 km, as matching shows
+    # it: an arrival time to the minute would measure the distance to the house.
+    near = tuple(NearBed(o.shelter_id, o.bed_type, o.beds,
+                         shown_distance(o.distance_m, o.travel_minutes, o.confidential)[1],
                          3 * o.language_match + 2 * o.specialisation_match + o.fresh)
                  for o in ranked.options)
     if len(data.household) > 12:

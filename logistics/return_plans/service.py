@@ -32,6 +32,7 @@ from sqlmodel import Session, col, select
 from core import audit, idempotency
 from core.clock import utcnow
 from core.crypto import FieldCipher
+from core.db import Database
 from core.errors import InvalidInput
 from core.models import Role
 from core.principal import Principal
@@ -48,6 +49,8 @@ from logistics.errors import (
     ReturnPlanNotFound,
 )
 from logistics.matching.solver_pool import PoolLimits, SolverPool
+from logistics.probes import service as probe_guard
+from logistics.probes.rules import CaseGeometry, ProbeLimits, case_probes
 from logistics.return_plans import candidates, realtime
 from logistics.return_plans.models import (
     AcceptedCase,
@@ -161,11 +164,20 @@ def _solve(instance: ReturnInstance, config: PlanConfig, pool: SolverPool) -> Re
 
 def optimise(session: Session, *, actor: Principal, cipher: FieldCipher, ids: ItineraryIds,
              timetables: TimetableStore, pool: SolverPool, config: PlanConfig,
-             body: OptimiseIn, now: datetime | None = None) -> ReturnPlanPublic:
+             body: OptimiseIn, db: Database, probe_limits: ProbeLimits,
+             now: datetime | None = None) -> ReturnPlanPublic:
     """Solve and store one joint return plan for stored cases (see the module docstring)."""
     actor.require_role(*PLANNERS)
     if actor.account_id is None:
         raise InvalidInput("cases", "only a person's account can plan travel")
+    # Each destination and radius draws a circle around a place, as a match does: counted
+    # against the probing limit first (a safe house must not be found by asking around it).
+    probe_guard.guard(db, actor=actor, cipher=cipher, limits=probe_limits,
+                      source="return_plan", purpose=PURPOSE, probes=[
+                          p for c in body.cases for p in case_probes(CaseGeometry(
+                              lat=c.destination.lat, lon=c.destination.lon,
+                              city=c.destination.city, state=c.destination.state,
+                              max_travel_km=c.radius_km))])
     now = now or utcnow()
     depart_after = max(body.depart_after or now, now)
     case_ids = [c.case_id for c in body.cases]
