@@ -306,7 +306,7 @@ def _wanted(session: Session, row: ReturnPlan, public: ReturnPlanPublic,
             raise InvalidInput(f"case_ids.{i}", "the case has no way home in this plan")
         if cid in done:
             raise _conflict(session, f"case {cid} of this plan is already accepted")
-    if not ids:
+    if not ids and planned:
         raise _conflict(session, "every planned case is already accepted")
     # One lock order for every acceptance: (shelter, bed type), as batch holds do.
     return sorted((planned[c] for c in ids), key=lambda p: (p.shelter_id, p.bed_type, p.case_id))
