@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from api.deps import IdempotencyKey, PrincipalDep, ServicesDep, SessionDep, request_digest
 from core.errors import InvalidInput
-from logistics.return_plans import service
+from logistics.return_plans import acceptance, service
 from logistics.return_plans.models import (
     AcceptIn,
     AcceptOut,
@@ -51,7 +51,7 @@ def get_plan(plan_id: int, session: SessionDep, principal: PrincipalDep,
 @router.post("/return-plans/{plan_id}/accept", response_model=AcceptOut)
 def accept(plan_id: int, body: AcceptIn, session: SessionDep, principal: PrincipalDep,
            services: ServicesDep, idempotency_key: IdempotencyKey = None) -> object:
-    return service.accept(session, actor=principal, cipher=services.cipher,
+    return acceptance.accept(session, actor=principal, cipher=services.cipher,
                           ids=services.itinerary_ids, timetables=services.timetables,
                           plan_id=plan_id, body=body, idempotency_key=idempotency_key,
                           request_hash=request_digest(body))
