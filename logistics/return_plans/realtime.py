@@ -152,10 +152,11 @@ def _proposal(session: Session, *, cipher: FieldCipher, ids: ItineraryIds, actor
 
 def replan(session: Session, *, actor: Principal, cipher: FieldCipher, ids: ItineraryIds,
            timetables: TimetableStore, searches: dict[str, ItinerarySearch],
-           data: bytes, now: datetime | None = None) -> ReplanOut:
+           data: bytes, now: datetime | None = None, propose: bool = True) -> ReplanOut:
     """Every live plan the feed touches, with a proposal each (see the module docstring).
     `searches` maps an itinerary's digest to the search it was found by, when known (the
-    return plans keep theirs)."""
+    return plans keep theirs). Without `propose` (the CLI, acting as the system, which holds
+    no account to vouch itineraries for) only the plans and reasons are reported."""
     now = now or utcnow()
     d = read_disruptions(data)
     query = select(TravelPlan).where(col(TravelPlan.status).in_([s.value for s in LIVE]))
@@ -177,6 +178,8 @@ def replan(session: Session, *, actor: Principal, cipher: FieldCipher, ids: Itin
             proposal=_proposal(session, cipher=cipher, ids=ids, actor=actor,
                                timetables=timetables, plan=plan,
                                search=searches.get(vouch_digest(itinerary)), d=d,
-                               now=now)))
+                               now=now) if propose else ReplanProposal(
+                kind="none", itinerary=None, hold_covers_arrival=False,
+                sentence="ask POST /v1/return-plans/realtime for a proposal")))
     session.commit()
     return ReplanOut(cancelled_trips=sorted(d.cancelled), affected=affected)

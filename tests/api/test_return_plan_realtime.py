@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from google.transit import gtfs_realtime_pb2
+from typer.testing import CliRunner
 
+from api.cli import app as cli
+from api.config import Settings
 from core.models import Role
 from tests.api.test_return_plans import _accept, _case, _feed, _optimise, _shelter, start
+from tests.conftest import TEST_KEY
 from tests.safe_house_worlds import frozen_clock
 from tests.support import Account, AccountFactory
 
@@ -40,7 +45,8 @@ def _replan(client: TestClient, who: Account, feed: str) -> dict:  # type: ignor
 
 
 def test_a_cancelled_train_marks_the_three_plans_riding_it(
-        client: TestClient, make: AccountFactory, admin: Account, agency_admin: Account) -> None:
+        client: TestClient, make: AccountFactory, admin: Account, agency_admin: Account,
+        settings: Settings, tmp_path: Path) -> None:
     manager = make.account(Role.CASE_MANAGER)
     near = _shelter(client, admin, "Near House", 3, 1440)
     client.post("/v1/funding-sources", json={"name": "Fund", "budget_cents": 100_000},
@@ -67,6 +73,16 @@ def test_a_cancelled_train_marks_the_three_plans_riding_it(
         assert proposal["hold_covers_arrival"] is False
         assert "renew the hold" in proposal["sentence"]
         assert new["itinerary_id"]
+
+    # The same feed from a file, on the command line (for cron): the three plans and why.
+    feed = tmp_path / "alerts.pb"
+    feed.write_bytes(base64.b64decode(cancelling(train["trip_id"], day)))
+    with frozen_clock(start() + timedelta(minutes=30)):
+        ran = CliRunner().invoke(cli, ["travel", "realtime", str(feed)], env={
+            "HOMEWARD_DATABASE_URL": settings.database_url, "HOMEWARD_SECRET_KEY": TEST_KEY})
+    assert ran.exit_code == 0, ran.output
+    assert "3 travel plans disrupted" in ran.output
+    assert ran.output.count("is cancelled") == 3
 
     assert _replan(client, manager, cancelling("B1", day))["affected"] == []
     other_day = (datetime.fromisoformat(train["depart"]) + timedelta(days=2)).strftime("%Y%m%d")
