@@ -22,6 +22,7 @@ from api.routes import (
     matching,
     network,
     probes,
+    return_plans,
     safety_plans,
     shelters,
     tips_stats,
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(matching.router)
     app.include_router(probes.router)
     app.include_router(travel.router)
+    app.include_router(return_plans.router)
     app.include_router(network.router)
     app.include_router(tips_stats.router)
     web.install(app)  # the browser pages under /web (api/web/)

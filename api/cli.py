@@ -236,6 +236,27 @@ def travel_sweep_checkins() -> None:
     typer.echo(f"{raised} overdue check-in alerts raised")
 
 
+@travel_app.command("realtime")
+def travel_realtime(path: Path) -> None:
+    """Report every live travel plan a GTFS-Realtime feed file disrupts (cancelled trips,
+    no-service alerts), with the reasons; proposals come from the API
+    (`POST /v1/return-plans/realtime`)."""
+    from core.errors import InvalidInput
+    from core.principal import SYSTEM
+    from logistics.return_plans import realtime
+
+    with _services() as services, services.db.write_session() as session:
+        try:
+            out = realtime.replan(session, actor=SYSTEM, cipher=services.cipher,
+                                  ids=services.itinerary_ids, timetables=services.timetables,
+                                  searches={}, data=path.read_bytes(), propose=False)
+        except InvalidInput as exc:
+            raise _fail(str(exc)) from None
+    for a in out.affected:
+        typer.echo(f"travel plan {a.travel_plan_id} (case {a.case_id}): {'; '.join(a.reasons)}")
+    typer.echo(f"{len(out.affected)} travel plans disrupted")
+
+
 def _persist_timetable(services: Services) -> None:
     """Build the new feed set's timetable now and write its disk cache, so that the next
     `homeward serve` only loads it (api/serving.py)."""

@@ -9,6 +9,7 @@ import core.web_auth  # noqa: F401  (registers tables)
 import logistics.beds.models
 import logistics.cases.models
 import logistics.probes.models
+import logistics.return_plans.models
 import logistics.shelters.models
 import logistics.travel.alert_models
 import logistics.travel.budget_models

@@ -6,11 +6,12 @@ Every room of `logistics` raises from here; `api/errors.py` turns each kind into
     └── LogisticsError
         ├── invalid (422): InvalidLogistics (also an InvalidInput), InvalidHsds, FeedInvalid
         ├── not found (404): ShelterNotFound, HoldNotFound, CaseNotFound, TravelPlanNotFound,
-        │   AlertNotFound, FundingSourceNotFound, AllocationNotFound
+        │   AlertNotFound, FundingSourceNotFound, AllocationNotFound, ReturnPlanNotFound
         ├── forbidden (403): NotShelterStaff
         ├── conflict (409): InsufficientCapacity, HoldNotActive, MassRescueBudgetExceeded,
         │   CaseClosed, InvalidTransition, ItineraryExpired, ItineraryUnavailable,
-        │   OpenAlerts, AlertAcknowledged, AllocationCommitted, FundingExhausted
+        │   OpenAlerts, AlertAcknowledged, AllocationCommitted, FundingExhausted,
+        │   ReturnPlanConflict
         ├── precondition failed (412): StaleCounts
         ├── too many (429): TooManyHolds, TooManyProbes
         └── unavailable (503): SolverUnavailable
@@ -217,3 +218,18 @@ class FundingExhausted(LogisticsError):
     kind: ClassVar[ErrorKind] = "conflict"
     code = "funding-exhausted"
     title = "A funding source no longer has the budget for this allocation"
+
+
+class ReturnPlanNotFound(LogisticsError):
+    kind: ClassVar[ErrorKind] = "not_found"
+    code = "return-plan-not-found"
+    title = "Return plan not found"
+
+
+class ReturnPlanConflict(LogisticsError):
+    """Accepting a return plan cannot be done as planned (a case already accepted, a bed or
+    the money gone since the solve, a hold that could no longer cover the arrival)."""
+
+    kind: ClassVar[ErrorKind] = "conflict"
+    code = "return-plan-conflict"
+    title = "The return plan cannot be accepted as it stands"

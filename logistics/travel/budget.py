@@ -381,7 +381,7 @@ def _stage_plans(session: Session, *, actor: Principal, cipher: FieldCipher,
             hold_buffer_minutes=120 if goes_to is None else goes_to.hold_buffer_minutes)
         case = case_service.visible_case(session, actor, item.case_id)
         try:
-            plan = plan_service.stage_plan(
+            plan = plan_service.book_plan(
                 session, actor=actor, cipher=cipher, ids=ids, timetables=timetables, data=data,
                 case=case, now=now, expected_cost_cents=item.cost_cents)
             if goes_to is not None and plan.hold_id is None:

@@ -146,6 +146,9 @@ class TripLeg(BaseModel):
     mode: str
     carrier: str
     route: str
+    # The timetable's trip (empty for walks, taxis and drivers): what a GTFS-Realtime
+    # cancellation names (logistics/return_plans/realtime.py). Plans stored before it read "".
+    trip_id: str = ""
     origin: str = Field(alias="from")
     destination: str = Field(alias="to")
     from_stop_id: str

@@ -207,6 +207,38 @@ def _recheck(session: Session, *, cipher: FieldCipher, case: Case, voucher: vouc
     return chosen
 
 
+def recheck_id(session: Session, *, actor: Principal, cipher: FieldCipher,
+               ids: vouch.ItineraryIds, timetables: TimetableStore, case: Case,
+               itinerary_id: str, now: datetime) -> ItineraryPublic:
+    """The itinerary an id vouches for, as the current timetable has it (see `_recheck`)."""
+    voucher = vouch.redeem(ids, itinerary_id, account_id=actor.account_id, now=now)
+    return _recheck(session, cipher=cipher, case=case, voucher=voucher,
+                    timetables=timetables, now=now)
+
+
+def stage_plan(session: Session, *, actor: Principal, cipher: FieldCipher, case: Case,
+               itinerary: ItineraryPublic, hold_id: int | None, now: datetime) -> TravelPlan:
+    """A proposed plan with its check-ins, added to the caller's transaction and audited."""
+    depart, arrive = _span(itinerary)
+    points = check_in_points(itinerary)
+    assert case.id is not None
+    plan = TravelPlan(
+        case_id=case.id, agency_id=case.agency_id, depart_at=depart, arrive_at=arrive,
+        cost_cents=itinerary.cost_cents, created_by=actor.account_id,
+        itinerary_sealed=cipher.seal(itinerary.model_dump_json(by_alias=True),
+                                     field=ITINERARY_FIELD),
+        hold_id=hold_id, created_at=now, updated_at=now)
+    session.add(plan)
+    session.flush()
+    assert plan.id is not None
+    for seq, (kind, due, place) in enumerate(points):
+        session.add(TravelCheckIn(plan_id=plan.id, agency_id=case.agency_id, seq=seq, kind=kind,
+                                  due_at=due, place_sealed=cipher.seal(place, field=PLACE_FIELD)))
+    _audit(session, actor, plan.id, "travel_plan.create",
+           {"case_id": case.id, "check_ins": len(points), "hold": plan.hold_id})
+    return plan
+
+
 def create_plan(session: Session, *, actor: Principal, cipher: FieldCipher,
                 ids: vouch.ItineraryIds, timetables: TimetableStore, data: TravelPlanCreate,
                 now: datetime | None = None,
@@ -228,8 +260,8 @@ def create_plan(session: Session, *, actor: Principal, cipher: FieldCipher,
         if replay is not None:
             session.rollback()
             return PlanCreated.model_validate(replay)
-    created = stage_plan(session, actor=actor, cipher=cipher, ids=ids, timetables=timetables,
-                         data=data, case=case, now=now)
+    created = book_plan(session, actor=actor, cipher=cipher, ids=ids, timetables=timetables,
+                        data=data, case=case, now=now)
     if idempotency_key is not None:
         assert actor.account_id is not None
         idempotency.remember(session, account_id=actor.account_id, key=idempotency_key,
@@ -238,43 +270,28 @@ def create_plan(session: Session, *, actor: Principal, cipher: FieldCipher,
     return created
 
 
-def stage_plan(session: Session, *, actor: Principal, cipher: FieldCipher,
-               ids: vouch.ItineraryIds, timetables: TimetableStore, data: TravelPlanCreate,
-               case: Case, now: datetime, expected_cost_cents: int | None = None) -> PlanCreated:
-    """Add a plan, its check-ins and its optional hold to the session without committing:
-    the caller commits it with whatever else must happen with it (a single plan, or every plan
-    of a committed allocation at once). With `expected_cost_cents`, an itinerary whose fare is
-    not what was budgeted is refused (409 `itinerary-unavailable`)."""
+def book_plan(session: Session, *, actor: Principal, cipher: FieldCipher,
+              ids: vouch.ItineraryIds, timetables: TimetableStore, data: TravelPlanCreate,
+              case: Case, now: datetime, expected_cost_cents: int | None = None) -> PlanCreated:
+    """Re-check the itinerary id, hold the destination bed if asked and stage the plan, without
+    committing: the caller commits it with whatever else must happen with it (a single plan, or
+    every plan of a committed allocation at once). With `expected_cost_cents`, an itinerary
+    whose fare is not what was budgeted is refused (409 `itinerary-unavailable`)."""
     if case.status == CaseStatus.CLOSED:
         raise Conflict(f"case {data.case_id} is closed")
-    voucher = vouch.redeem(ids, data.itinerary_id, account_id=actor.account_id, now=now)
-    itinerary = _recheck(session, cipher=cipher, case=case, voucher=voucher,
-                         timetables=timetables, now=now)
+    itinerary = recheck_id(session, actor=actor, cipher=cipher, ids=ids, timetables=timetables,
+                           case=case, itinerary_id=data.itinerary_id, now=now)
     if expected_cost_cents is not None and itinerary.cost_cents != expected_cost_cents:
         raise ItineraryUnavailable(
             f"case {data.case_id}: the itinerary costs {itinerary.cost_cents} cents, not the "
             f"{expected_cost_cents} budgeted for it: allocate again with its real cost")
-    depart, arrive = _span(itinerary)
-    points = check_in_points(itinerary)
     hold: HoldPublic | None = None
     summary: HoldSummary | None = None
     if data.shelter_id is not None:
         hold, summary = _stage_hold(session, actor=actor, data=data, case_ref=case.case_ref,
-                                    arrive=arrive, now=now)
-    plan = TravelPlan(
-        case_id=data.case_id, agency_id=case.agency_id, depart_at=depart, arrive_at=arrive,
-        cost_cents=itinerary.cost_cents, created_by=actor.account_id,
-        itinerary_sealed=cipher.seal(itinerary.model_dump_json(by_alias=True),
-                                     field=ITINERARY_FIELD),
-        hold_id=None if hold is None else hold.id, created_at=now, updated_at=now)
-    session.add(plan)
-    session.flush()
-    assert plan.id is not None
-    for seq, (kind, due, place) in enumerate(points):
-        session.add(TravelCheckIn(plan_id=plan.id, agency_id=case.agency_id, seq=seq, kind=kind,
-                                  due_at=due, place_sealed=cipher.seal(place, field=PLACE_FIELD)))
-    _audit(session, actor, plan.id, "travel_plan.create",
-           {"case_id": data.case_id, "check_ins": len(points), "hold": plan.hold_id})
+                                    arrive=_span(itinerary)[1], now=now)
+    plan = stage_plan(session, actor=actor, cipher=cipher, case=case, itinerary=itinerary,
+                      hold_id=None if hold is None else hold.id, now=now)
     # The answer is built before the commit, so nothing can fail after the plan exists.
     return PlanCreated(**_public(session, cipher, plan).model_dump(), hold=summary)
 

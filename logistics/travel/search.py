@@ -249,7 +249,7 @@ def itinerary_out(it: Itinerary) -> ItineraryPublic:
         depart=it.depart_local, arrive=it.arrive_local, cost_cents=it.cost_cents,
         transfers=it.transfers, overnight_layovers=it.overnight_layovers, escorted=it.escorted,
         legs=[TripLeg(mode=leg.mode.value, carrier=leg.carrier, route=leg.route,
-                     origin=leg.from_name, destination=leg.to_name,
+                     trip_id=leg.trip_id, origin=leg.from_name, destination=leg.to_name,
                      from_stop_id=leg.from_stop, to_stop_id=leg.to_stop,
                      depart=leg.depart_local, arrive=leg.arrive_local, fare_cents=leg.fare_cents,
                      distance_m=leg.distance_m, layover_minutes=leg.layover_minutes,

@@ -13,6 +13,7 @@ marked `# DESIGN:` encode current behaviour that is a policy question, not a cle
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -295,6 +296,25 @@ def _allocation(w: World, s: Side, c: Account) -> int:
     return int(w.ok(s.people[CM], Call("POST", "/v1/travel/allocate", _allocate(s)))["id"])
 
 
+def _optimise(s: Side) -> dict[str, Any]:
+    return {"cases": [{"case_id": s.case, "destination": {"city": "Denver", "state": "CO"}}],
+            "options": {"time_limit_s": 1}}
+
+
+def _return_plan(w: World, s: Side, c: Account) -> int:
+    # The case is in Houston, beyond the small feed: nothing is planned, so accepting it is a
+    # no-op for those allowed (the accepting itself is tested in test_return_plans.py).
+    return int(w.ok(s.people[CM], Call("POST", "/v1/return-plans/optimise", _optimise(s)))["id"])
+
+
+def _feed() -> dict[str, str]:
+    from google.transit import gtfs_realtime_pb2
+
+    feed = gtfs_realtime_pb2.FeedMessage()
+    feed.header.gtfs_realtime_version = "2.0"
+    return {"feed_base64": base64.b64encode(feed.SerializeToString()).decode()}
+
+
 def _funding_source(w: World, s: Side, c: Account) -> int:
     return int(w.ok(w.root, Call("POST", "/v1/funding-sources", {
         "agency_id": s.agency, "name": _uniq("fund"), "budget_cents": 50_000}))["id"])
@@ -467,6 +487,18 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/travel/allocations/{allocation_id}/commit"): Rule(
         frozenset({CM, AA, PA}), PLATFORM, lambda w, s, c: Call(
             "POST", f"/v1/travel/allocations/{_allocation(w, s, c)}/commit")),
+    ("POST", "/v1/return-plans/optimise"): Rule(frozenset({CM, AA, PA}), PLATFORM,
+                                                lambda w, s, c: Call(
+        "POST", "/v1/return-plans/optimise", _optimise(s))),
+    ("GET", "/v1/return-plans/{plan_id}"): Rule(frozenset({CM, AA, PA}), PLATFORM,
+                                                lambda w, s, c: Call(
+        "GET", f"/v1/return-plans/{_return_plan(w, s, c)}")),
+    ("POST", "/v1/return-plans/{plan_id}/accept"): Rule(frozenset({CM, AA, PA}), PLATFORM,
+                                                        lambda w, s, c: Call(
+        "POST", f"/v1/return-plans/{_return_plan(w, s, c)}/accept", {})),
+    ("POST", "/v1/return-plans/realtime"): Rule(frozenset({CM, AA, PA}), None,
+                                                lambda w, s, c: Call(
+        "POST", "/v1/return-plans/realtime", _feed())),
     ("GET", "/v1/funding-sources"): Rule(frozenset({CM, AA, PA}), None, lambda w, s, c: Call(
         "GET", "/v1/funding-sources")),
     ("POST", "/v1/funding-sources"): Rule(ADMINS, PLATFORM, lambda w, s, c: Call(
@@ -562,7 +594,7 @@ SUCCESS = frozenset(range(200, 300))
 PRIVATE = ("/v1/accounts/", "/v1/tokens/", "/v1/holds/", "/v1/cases", "/v1/screenings/",
            "/v1/safety-plans", "/v1/matches", "/v1/travel-plans", "/v1/releases/",
            "/v1/referrals", "/v1/tips/", "/v1/alerts",
-           "/v1/travel/alloc", "/v1/funding-sources")
+           "/v1/travel/alloc", "/v1/funding-sources", "/v1/return-plans/")
 
 
 def _expected(path: str, side: str, allowed: bool, allowed_own: bool) -> frozenset[int]:

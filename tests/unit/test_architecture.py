@@ -102,7 +102,8 @@ def test_the_checker_sees_a_forbidden_edge(tmp_path: Path) -> None:
 
 # The rooms of `logistics`, lowest first: each may import only the rooms before it (and the
 # package's shared `errors` and `vocabulary`), so the capabilities form one chain.
-LOGISTICS_ROOMS = ("shelters", "probes", "beds", "cases", "matching", "travel", "interop")
+LOGISTICS_ROOMS = ("shelters", "probes", "beds", "cases", "matching", "travel", "interop",
+                   "return_plans")
 # Modules that decide, never store: rules and readers that a unit test can call without a
 # database. They must not import the ORM, the engine or the audit log.
 PURE_RULES = (

@@ -1,0 +1,57 @@
+"""Return plans over HTTP (issue 22): optimise many cases' way home at once, read, accept."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import IdempotencyKey, PrincipalDep, ServicesDep, SessionDep, request_digest
+from core.errors import InvalidInput
+from logistics.return_plans import acceptance, service
+from logistics.return_plans.models import (
+    AcceptIn,
+    AcceptOut,
+    OptimiseIn,
+    ReplanIn,
+    ReplanOut,
+    ReturnPlanPublic,
+)
+
+router = APIRouter(prefix="/v1", tags=["return plans"])
+
+
+@router.post("/return-plans/optimise", response_model=ReturnPlanPublic, status_code=201)
+def optimise(body: OptimiseIn, session: SessionDep, principal: PrincipalDep,
+             services: ServicesDep) -> object:
+    s = services.settings
+    if body.options.time_limit_s > s.solver_time_limit_cap_s:
+        raise InvalidInput("options.time_limit_s",
+                           f"at most {s.solver_time_limit_cap_s:g} seconds")
+    config = service.PlanConfig(memory_mb=s.solver_memory_mb, workers=s.solver_workers,
+                                max_concurrent=s.solver_max_concurrent)
+    return service.optimise(session, actor=principal, cipher=services.cipher,
+                            ids=services.itinerary_ids, timetables=services.timetables,
+                            pool=services.solver_pool, config=config, body=body,
+                            db=services.db, probe_limits=services.probe_limits)
+
+
+@router.post("/return-plans/realtime", response_model=ReplanOut)
+def replan(body: ReplanIn, session: SessionDep, principal: PrincipalDep,
+           services: ServicesDep) -> object:
+    return service.replan(session, actor=principal, cipher=services.cipher,
+                          ids=services.itinerary_ids, timetables=services.timetables,
+                          body=body).model_dump(mode="json", by_alias=True)
+
+
+@router.get("/return-plans/{plan_id}", response_model=ReturnPlanPublic)
+def get_plan(plan_id: int, session: SessionDep, principal: PrincipalDep,
+             services: ServicesDep) -> object:
+    return service.get(session, actor=principal, cipher=services.cipher, plan_id=plan_id)
+
+
+@router.post("/return-plans/{plan_id}/accept", response_model=AcceptOut)
+def accept(plan_id: int, body: AcceptIn, session: SessionDep, principal: PrincipalDep,
+           services: ServicesDep, idempotency_key: IdempotencyKey = None) -> object:
+    return acceptance.accept(session, actor=principal, cipher=services.cipher,
+                          ids=services.itinerary_ids, timetables=services.timetables,
+                          plan_id=plan_id, body=body, idempotency_key=idempotency_key,
+                          request_hash=request_digest(body))

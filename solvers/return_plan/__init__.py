@@ -1,0 +1,42 @@
+"""Joint return planning (issue 22): destination bed, itinerary and funding for many cases in
+one lexicographic CP-SAT model, with an independent validator. See docs/return_plans.md."""
+
+from solvers.return_plan.rules import REASON_TEXT, weight
+from solvers.return_plan.solve import ReturnPlanInputError, greedy, solve, usable_keys
+from solvers.return_plan.types import (
+    BedPool,
+    Chosen,
+    ExclusionZone,
+    ObjectiveValue,
+    PlanOptions,
+    ReturnCase,
+    ReturnInstance,
+    ReturnOption,
+    ReturnResult,
+    SourceRule,
+    Trip,
+    Unplaced,
+)
+from solvers.return_plan.validation import validate_plan
+
+__all__ = [
+    "REASON_TEXT",
+    "BedPool",
+    "Chosen",
+    "ExclusionZone",
+    "ObjectiveValue",
+    "PlanOptions",
+    "ReturnCase",
+    "ReturnInstance",
+    "ReturnOption",
+    "ReturnPlanInputError",
+    "ReturnResult",
+    "SourceRule",
+    "Trip",
+    "Unplaced",
+    "greedy",
+    "solve",
+    "usable_keys",
+    "validate_plan",
+    "weight",
+]
