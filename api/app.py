@@ -20,6 +20,7 @@ from api.routes import (
     holds,
     interop,
     matching,
+    messages,
     network,
     probes,
     safety_plans,
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(travel.router)
     app.include_router(network.router)
     app.include_router(tips_stats.router)
+    app.include_router(messages.router)
     web.install(app)  # the browser pages under /web (api/web/)
     app.add_middleware(RequestBodyGuardMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)

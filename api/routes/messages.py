@@ -1,0 +1,52 @@
+"""Messages that leave Homeward over HTTP: their delivery state, and the endpoints they go to.
+
+`GET /v1/messages` and `GET /v1/messages/{id}` show the outbox (audited; bodies only to those
+who may read them); `POST /v1/delivery/endpoints` registers where a partner, an agency desk,
+an account or a survivor is reached. See docs/messages.md.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import PageDep, PrincipalDep, ServicesDep, SessionDep
+from delivery import service as delivery_service
+from delivery.models import Channel, EndpointCreate, EndpointPublic, MessagePublic, MessageState
+
+router = APIRouter(prefix="/v1", tags=["messages"])
+
+
+@router.get("/messages", response_model=list[MessagePublic])
+def list_messages(
+    session: SessionDep, principal: PrincipalDep, services: ServicesDep, page: PageDep,
+    state: MessageState | None = None,
+    case_id: Annotated[int | None, Query(ge=1)] = None,
+    channel: Channel | None = None,
+    kind: Annotated[str | None, Query(max_length=32)] = None,
+    since: datetime | None = None,
+) -> object:
+    return delivery_service.list_messages(
+        session, actor=principal, cipher=services.cipher, state=state, case_id=case_id,
+        channel=channel, kind=kind, since=since, limit=page.limit, offset=page.offset)
+
+
+@router.get("/messages/{message_id}", response_model=MessagePublic)
+def get_message(message_id: int, session: SessionDep, principal: PrincipalDep,
+                services: ServicesDep) -> object:
+    return delivery_service.get_message(session, actor=principal, cipher=services.cipher,
+                                        message_id=message_id)
+
+
+@router.post("/delivery/endpoints", response_model=EndpointPublic, status_code=201)
+def create_endpoint(body: EndpointCreate, session: SessionDep, principal: PrincipalDep,
+                    services: ServicesDep) -> object:
+    return delivery_service.create_endpoint(session, actor=principal, cipher=services.cipher,
+                                            data=body)
+
+
+@router.get("/delivery/endpoints", response_model=list[EndpointPublic])
+def list_endpoints(session: SessionDep, principal: PrincipalDep) -> object:
+    return delivery_service.list_endpoints(session, actor=principal)
