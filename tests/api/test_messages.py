@@ -178,3 +178,34 @@ def test_endpoint_rules(client: TestClient, admin: Account, make: AccountFactory
         "channel": "email", "address": "cm@agency.example.org", "account_id": manager.id},
         headers=manager.headers)
     assert own.status_code == 201, own.text
+
+
+def test_tip_notices_carry_only_the_shared_fields(client: TestClient, admin: Account,
+                                                  make: AccountFactory,
+                                                  services: Services) -> None:
+    from tests.api.test_tips import DIRECTORY, tip
+
+    ids = []
+    for body in DIRECTORY:
+        made = client.post("/v1/directory/organizations", json=body, headers=admin.headers)
+        ids.append(made.json()["id"])
+    advocate = make.account(Role.ADVOCATE)
+    with receiver() as (url, got):
+        for org in ids:
+            webhook(client, admin, url, organization_id=org)
+        consent = {"share_with_law_enforcement": True,
+                   "fields": ["trafficking_type", "jurisdictions", "description"]}
+        routed = client.post("/v1/tips", json=tip(consent=consent), headers=advocate.headers)
+        assert routed.status_code == 201
+        routing = routed.json()["routing"]
+        queued = messages(client, advocate, kind="tip.routed")
+        assert len(queued) == len(routing["contacts"]) == 4
+        assert worker(services).run_once(now=later()).delivered == 4
+    assert len(got.documents) == 4
+    for document in got.documents.values():
+        assert document["data"]["shared"] == routing["share"]
+        assert "caller_contact" not in str(document) and "CANARY" not in str(document)
+
+    # Without consent for an adult, nothing is shared and nothing is sent.
+    client.post("/v1/tips", json=tip(consent={}), headers=advocate.headers)
+    assert len(messages(client, advocate, kind="tip.routed")) == 4
