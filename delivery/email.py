@@ -62,7 +62,8 @@ class EmailSender:
                     smtp.login(str(conf["smtp_username"]), message.secret)
                 smtp.send_message(compose(message))
         except smtplib.SMTPAuthenticationError as exc:
-            return Outcome(delivered=False, retry=False, detail=f"SMTP login refused ({exc.smtp_code})")
+            return Outcome(delivered=False, retry=False,
+                           detail=f"SMTP login refused ({exc.smtp_code})")
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             return Outcome(delivered=False, retry=all(c < 500 for c in codes),

@@ -32,7 +32,7 @@ from delivery.models import DeliveryEndpoint, MessageState, OutboxMessage, Purpo
 
 BODY_FIELD = "outbox_message.body"
 ADDRESS_FIELD = "delivery_endpoint.address"
-SECRET_FIELD = "delivery_endpoint.secret"
+SECRET_FIELD = "delivery_endpoint.secret"  # noqa: S105 (a field name, not a secret)
 NO_ENDPOINT = "no active endpoint is configured for this recipient"
 _LINK = re.compile(r"(?i)(https?://|www\.|/web/|/v1/)")
 

@@ -17,15 +17,16 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, select, update
 from sqlmodel import Session, SQLModel, col
 
 from core import audit
 from core.crypto import FieldCipher
 from core.models import Account, Role
-from core.principal import Principal
+from core.principal import SYSTEM, Principal
+from delivery import sms
 from delivery.channels import webhook_url_ok
-from delivery.errors import EndpointNotFound, InvalidDelivery, MessageNotFound
+from delivery.errors import EndpointNotFound, InvalidDelivery, MessageNotFound, ReceiptRefused
 from delivery.models import (
     Channel,
     DeliveryEndpoint,
@@ -199,3 +200,32 @@ def get_message(session: Session, *, actor: Principal, cipher: FieldCipher,
     public = present(cipher, row, body=body)
     session.commit()
     return public
+
+
+def record_sms_receipt(session: Session, *, cipher: FieldCipher, url: str,
+                       params: dict[str, str], signature: str) -> None:
+    """A provider's delivery receipt: verified with the endpoint's auth token against the
+    endpoint's `status_callback` (the URL the provider signed; else `url`), then kept on the
+    message (`receipt`); a carrier's failure makes the message dead with the reason. Unknown
+    messages and bad signatures are refused alike."""
+    sid = params.get("MessageSid", "")
+    row = session.execute(select(OutboxMessage).where(
+        col(OutboxMessage.provider_ref) == sid)).scalars().first() if sid else None
+    endpoint = session.get(DeliveryEndpoint, row.endpoint_id) \
+        if row is not None and row.endpoint_id is not None else None
+    token = None if endpoint is None else cipher.open_optional(endpoint.secret_sealed,
+                                                               field=SECRET_FIELD)
+    if row is None or endpoint is None or token is None or not sms.receipt_ok(
+            token, str(endpoint.settings.get("status_callback") or url), params, signature):
+        raise ReceiptRefused("the receipt does not verify")
+    status = params.get("MessageStatus", "")[:16]
+    values: dict[str, object] = {"receipt": status}
+    if status in sms.FAILED:
+        values.update(state=MessageState.DEAD.value,
+                      last_error=f"carrier reported {status} "
+                                 f"({params.get('ErrorCode', 'no code')})"[:300])
+    session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == row.id)
+                    .values(**values))
+    audit.record(session, SYSTEM, action="message.receipt", object_type="outbox_message",
+                 object_id=row.id, purpose="delivery", details={"status": status})
+    session.commit()

@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from api.deps import PageDep, PrincipalDep, ServicesDep, SessionDep
 from delivery import service as delivery_service
@@ -50,3 +51,21 @@ def create_endpoint(body: EndpointCreate, session: SessionDep, principal: Princi
 @router.get("/delivery/endpoints", response_model=list[EndpointPublic])
 def list_endpoints(session: SessionDep, principal: PrincipalDep) -> object:
     return delivery_service.list_endpoints(session, actor=principal)
+
+
+@router.post("/delivery/receipts/sms", status_code=204, response_class=Response)
+async def sms_receipt(request: Request, services: ServicesDep,
+                      x_twilio_signature: Annotated[str, Header(max_length=200)] = "") -> Response:
+    """A Twilio-style status callback (form fields MessageSid, MessageStatus, ...), signed
+    with the endpoint's auth token; no bearer token, the signature is the credential."""
+    form = await request.form()
+    params = {k: str(v) for k, v in form.items()}
+
+    def record() -> None:
+        with services.db.write_session() as session:
+            delivery_service.record_sms_receipt(
+                session, cipher=services.cipher, url=str(request.url), params=params,
+                signature=x_twilio_signature)
+
+    await run_in_threadpool(record)
+    return Response(status_code=204)
