@@ -38,6 +38,18 @@ def compose(message: Outgoing) -> EmailMessage:
     return mail
 
 
+def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
+    """One mechanism (PLAIN, else LOGIN), not smtplib's walk through every mechanism: a
+    server may hang up after the first refusal, and a refusal must read as one."""
+    smtp.ehlo_or_helo_if_needed()
+    offered = smtp.esmtp_features.get("auth", "").upper().split()
+    smtp.user, smtp.password = user, password
+    if "PLAIN" in offered or "LOGIN" not in offered:
+        smtp.auth("PLAIN", smtp.auth_plain)
+    else:
+        smtp.auth("LOGIN", smtp.auth_login)
+
+
 class EmailSender:
     def __init__(self, *, timeout_s: float = 10.0) -> None:
         self._timeout = timeout_s
@@ -59,7 +71,7 @@ class EmailSender:
                 if starttls:
                     smtp.starttls(context=context)
                 if conf.get("smtp_username") and message.secret:
-                    smtp.login(str(conf["smtp_username"]), message.secret)
+                    _login(smtp, str(conf["smtp_username"]), message.secret)
                 smtp.send_message(compose(message))
         except smtplib.SMTPAuthenticationError as exc:
             return Outcome(delivered=False, retry=False,
