@@ -128,7 +128,7 @@ def list_endpoints(session: Session, *, actor: Principal) -> list[EndpointPublic
     addresses or secrets."""
     query = select(DeliveryEndpoint).order_by(col(DeliveryEndpoint.id))
     if not actor.is_platform_admin:
-        accounts = select(Account.id).where(Account.agency_id == actor.agency_id)
+        accounts = select(col(Account.id)).where(col(Account.agency_id) == actor.agency_id)
         query = query.where(
             (col(DeliveryEndpoint.agency_id) == actor.agency_id)
             | col(DeliveryEndpoint.account_id).in_(accounts))
@@ -166,15 +166,15 @@ def list_messages(session: Session, *, actor: Principal, cipher: FieldCipher,
     actor.require_role(*READERS)
     query = select(OutboxMessage)
     if not actor.is_platform_admin:
-        query = query.where(OutboxMessage.agency_id == actor.agency_id)
+        query = query.where(col(OutboxMessage.agency_id) == actor.agency_id)
     if state is not None:
-        query = query.where(OutboxMessage.state == state.value)
+        query = query.where(col(OutboxMessage.state) == state.value)
     if case_id is not None:
-        query = query.where(OutboxMessage.case_id == case_id)
+        query = query.where(col(OutboxMessage.case_id) == case_id)
     if channel is not None:
-        query = query.where(OutboxMessage.channel == channel.value)
+        query = query.where(col(OutboxMessage.channel) == channel.value)
     if kind is not None:
-        query = query.where(OutboxMessage.kind == kind)
+        query = query.where(col(OutboxMessage.kind) == kind)
     if since is not None:
         query = query.where(col(OutboxMessage.created_at) >= since)
     rows = session.execute(query.order_by(col(OutboxMessage.id).desc())
