@@ -139,7 +139,8 @@ class EndpointCreate(BaseModel):
     channel: Channel
     address: str = Value(min_length=3, max_length=300)
     secret: str | None = Value(default=None, min_length=8, max_length=300)
-    settings: dict[str, str | int | bool] = Value(default_factory=dict, max_length=20)
+    settings: dict[str, str | StrictInt | StrictBool] = Value(default_factory=dict,
+                                                            max_length=20)
     safe: StrictBool = False
     discreet: StrictBool = True
 
