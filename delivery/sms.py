@@ -2,7 +2,7 @@
 
 Endpoint settings: `api_base` (https://api.twilio.com, or a compatible provider; http only to
 a loopback host), `account_sid`, `from_number`, `status_callback` (the public URL of
-`POST /v1/delivery/receipts/sms`, optional). The secret is the provider's auth token; the
+`POST /callbacks/sms-status`, optional). The secret is the provider's auth token; the
 address the phone number. A send is `POST {api_base}/2010-04-01/Accounts/{sid}/Messages.json`
 with HTTP basic auth and the form fields `To`, `From`, `Body`, `StatusCallback`, plus the
 header `I-Twilio-Idempotency-Token` carrying the message's idempotency key; the answer's

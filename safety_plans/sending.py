@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from core.crypto import FieldCipher
 from core.principal import Principal
+from logistics.cases.service import CASE_WORKERS
 from delivery import outbox
 from delivery.models import Channel, MessageKind
 from safety_plans.access import audit_plan, open_plan, requested_language, visible_plan
@@ -26,6 +27,7 @@ def send_plan_sms(session: Session, *, actor: Principal, cipher: FieldCipher, pl
                   language: str | None = None,
                   max_segments: int = DEFAULT_SMS_SEGMENTS) -> PlanSmsQueued:
     record = visible_plan(session, actor, plan_id)
+    actor.require_role(*CASE_WORKERS)
     to = outbox.Recipient(case_id=record.case_id)
     safe = [e for e in outbox.endpoints_for(session, to) if e.channel == Channel.SMS]
     if not safe:

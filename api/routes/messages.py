@@ -2,7 +2,8 @@
 
 `GET /v1/messages` and `GET /v1/messages/{id}` show the outbox (audited; bodies only to those
 who may read them); `POST /v1/delivery/endpoints` registers where a partner, an agency desk,
-an account or a survivor is reached. See docs/messages.md.
+an account or a survivor is reached; `POST /callbacks/sms-status` takes an SMS provider's
+signed delivery receipts. See docs/messages.md.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import PageDep, PrincipalDep, ServicesDep, SessionDep
+from core.errors import Unauthenticated
 from delivery import service as delivery_service
 from delivery.models import Channel, EndpointCreate, EndpointPublic, MessagePublic, MessageState
 
@@ -53,11 +55,17 @@ def list_endpoints(session: SessionDep, principal: PrincipalDep) -> object:
     return delivery_service.list_endpoints(session, actor=principal)
 
 
-@router.post("/delivery/receipts/sms", status_code=204, response_class=Response)
+# Outside /v1: called by a provider, not by an account; its signature is its credential.
+callbacks = APIRouter(tags=["messages"])
+
+
+@callbacks.post("/callbacks/sms-status", status_code=204, response_class=Response)
 async def sms_receipt(request: Request, services: ServicesDep,
                       x_twilio_signature: Annotated[str, Header(max_length=200)] = "") -> Response:
     """A Twilio-style status callback (form fields MessageSid, MessageStatus, ...), signed
-    with the endpoint's auth token; no bearer token, the signature is the credential."""
+    with the endpoint's auth token: 401 without a signature, 403 with a wrong one."""
+    if not x_twilio_signature:
+        raise Unauthenticated("a signed provider callback is required")
     form = await request.form()
     params = {k: str(v) for k, v in form.items()}
 

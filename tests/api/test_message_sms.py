@@ -23,7 +23,7 @@ from tests.delivery_support import receiver
 from tests.support import AccountFactory
 
 TOKEN = "provider-auth-token-42"
-RECEIPTS = "https://homeward.example.org/v1/delivery/receipts/sms"
+RECEIPTS = "https://homeward.example.org/callbacks/sms-status"
 
 
 def _number(client: TestClient, who: Any, case_id: int, url: str, **extra: Any) -> Any:
@@ -73,17 +73,17 @@ def test_plan_sms_goes_only_to_a_safe_number_discreetly_and_receipts_update_it(
     first = messages(client, advocate, kind="plan.sms")[-1]
     sid = "SM000001"
     params = {"MessageSid": sid, "MessageStatus": "delivered", "AccountSid": "AC0001"}
-    bad = client.post("/v1/delivery/receipts/sms", data=params,
+    bad = client.post("/callbacks/sms-status", data=params,
                       headers={"X-Twilio-Signature": "forged"})
     assert bad.status_code == 403
-    good = client.post("/v1/delivery/receipts/sms", data=params,
+    good = client.post("/callbacks/sms-status", data=params,
                        headers={"X-Twilio-Signature": receipt_signature(TOKEN, RECEIPTS,
                                                                         params)})
     assert good.status_code == 204, good.text
     again = client.get(f"/v1/messages/{first['id']}", headers=advocate.headers).json()
     assert again["receipt"] == "delivered" and again["state"] == "delivered"
     failed = {**params, "MessageStatus": "undelivered", "ErrorCode": "30003"}
-    client.post("/v1/delivery/receipts/sms", data=failed,
+    client.post("/callbacks/sms-status", data=failed,
                 headers={"X-Twilio-Signature": receipt_signature(TOKEN, RECEIPTS, failed)})
     dead = client.get(f"/v1/messages/{first['id']}", headers=advocate.headers).json()
     assert dead["state"] == "dead" and dead["last_error"] == "carrier reported undelivered (30003)"
