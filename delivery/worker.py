@@ -5,8 +5,9 @@ lease ran out because a worker died holding them) are locked with SELECT ... FOR
 LOCKED on PostgreSQL, so several workers take disjoint batches without waiting on each other,
 and marked `sending` under this worker's name until `lease_until`. On SQLite the same
 statement runs without the lock clause inside BEGIN IMMEDIATE: one writer at a time, and one
-worker is the supported setup there. Sending happens outside any transaction; each outcome is
-then written in a transaction of its own, only if the row is still this worker's claim.
+worker is the supported setup there. Sending happens outside any transaction; the batch's
+outcomes are then written in one transaction, each only if the row is still this worker's
+claim.
 
 Delivery is at least once; the idempotency key sent with every attempt lets the receiver make
 it exactly once. A failed attempt is retried after an exponential backoff with jitter (half
@@ -133,38 +134,48 @@ class Worker:
             log.exception("sender failed on message %s", claimed.id)
             return Outcome(delivered=False, retry=True, detail=type(exc).__name__)
 
-    def record(self, claimed: Claimed, outcome: Outcome, now: datetime) -> str:
-        """Write one outcome if the row is still this worker's claim; the new state."""
+    def _outcome(self, claimed: Claimed, outcome: Outcome,
+                 now: datetime) -> tuple[MessageState, dict[str, object]]:
         values: dict[str, object] = {"last_error": None if outcome.delivered
                                      else outcome.detail[:300], "lease_until": None}
         if outcome.delivered:
-            state = MessageState.DELIVERED
             values.update(delivered_at=now, provider_ref=outcome.provider_ref)
-        elif outcome.retry and claimed.attempts < claimed.max_attempts:
-            state = MessageState.PENDING
+            return MessageState.DELIVERED, values
+        if outcome.retry and claimed.attempts < claimed.max_attempts:
             values["next_attempt_at"] = now + self.backoff.delay(claimed.attempts, self.rng)
-        else:
-            state = MessageState.DEAD
-            if outcome.retry:
-                values["last_error"] = (f"gave up after {claimed.attempts} attempts: "
-                                        f"{outcome.detail}")[:300]
+            return MessageState.PENDING, values
+        if outcome.retry:
+            values["last_error"] = (f"gave up after {claimed.attempts} attempts: "
+                                    f"{outcome.detail}")[:300]
+        return MessageState.DEAD, values
+
+    def record(self, results: list[tuple[Claimed, Outcome]], now: datetime) -> list[str]:
+        """Write a batch's outcomes in one transaction, each only if the row is still this
+        worker's claim (a claim whose lease ran out may have passed to another worker); the
+        new states. One commit per batch, not per message: a worker that dies before it
+        leaves its sent messages to be sent again, which the idempotency key makes harmless."""
+        states: list[str] = []
         with self.db.write_session() as session:
-            session.execute(update(OutboxMessage).where(
-                col(OutboxMessage.id) == claimed.id,
-                col(OutboxMessage.claimed_by) == self.name,
-                col(OutboxMessage.state) == MessageState.SENDING.value,
-            ).values(state=state.value, **values))
+            for claimed, outcome in results:
+                state, values = self._outcome(claimed, outcome, now)
+                session.execute(update(OutboxMessage).where(
+                    col(OutboxMessage.id) == claimed.id,
+                    col(OutboxMessage.claimed_by) == self.name,
+                    col(OutboxMessage.state) == MessageState.SENDING.value,
+                ).values(state=state.value, **values))
+                states.append(state.value)
             session.commit()
-        return state.value
+        return states
 
     def run_once(self, *, now: datetime | None = None) -> RunReport:
         """Claim one batch at `now`, send it and record every outcome (at `now` too when
         given, so a test decides what time it is)."""
         claimed = self.claim(now or self.clock())
         report = RunReport(claimed=len(claimed))
-        for one in claimed:
-            outcome = self.send(one)
-            state = self.record(one, outcome, now or self.clock())
+        if not claimed:
+            return report
+        results = [(one, self.send(one)) for one in claimed]
+        for state in self.record(results, now or self.clock()):
             if state == MessageState.DELIVERED:
                 report.delivered += 1
             elif state == MessageState.PENDING:
