@@ -434,7 +434,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 def _start_delivery_worker() -> subprocess.Popen[bytes]:
     """`homeward worker` as a child process: its own interpreter, never forked with the
     server's threads and connections."""
-    return subprocess.Popen([sys.executable, "-m", "api.cli", "worker"])  # noqa: S603
+    return subprocess.Popen([sys.executable, "-m", "api.cli", "worker"])
 
 
 @app.command()

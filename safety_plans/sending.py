@@ -14,9 +14,9 @@ from sqlmodel import Session
 
 from core.crypto import FieldCipher
 from core.principal import Principal
-from logistics.cases.service import CASE_WORKERS
 from delivery import outbox
 from delivery.models import Channel, MessageKind
+from logistics.cases.service import CASE_WORKERS
 from safety_plans.access import audit_plan, open_plan, requested_language, visible_plan
 from safety_plans.errors import NoSafeChannel, RenderError
 from safety_plans.models import PlanSmsQueued

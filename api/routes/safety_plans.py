@@ -15,8 +15,7 @@ from api.deps import IfMatchDep, PageDep, PrincipalDep, ServicesDep, SessionDep,
 from api.plan_response import plan_response
 from safety_plans import proposals as service_proposals
 from safety_plans import screenings as service_screenings
-from safety_plans import service
-from safety_plans import sending
+from safety_plans import sending, service
 from safety_plans.models import (
     InputsUpdate,
     PlanSmsQueued,

@@ -17,8 +17,8 @@ from core.models import Role
 from delivery.models import Channel
 from delivery.sms import SmsSender, receipt_signature
 from delivery.worker import Worker
-from tests.api.test_safety_plans_api import PASSPORT_HELD, _case, _plan, _screen
 from tests.api.test_messages import messages
+from tests.api.test_safety_plans_api import PASSPORT_HELD, _case, _plan, _screen
 from tests.delivery_support import receiver
 from tests.support import AccountFactory
 
