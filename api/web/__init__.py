@@ -13,12 +13,12 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import services_of
-from api.web import advocate, auth_pages, coordinator, rescue, travel
+from api.web import advocate, auth_pages, coordinator, messages, rescue, travel
 from api.web.common import HERE, SESSION_COOKIE, SignInRequired, WebForbidden, redirect, render
 
 
 def install(app: FastAPI) -> None:
-    for module in (auth_pages, coordinator, advocate, rescue, travel):
+    for module in (auth_pages, coordinator, advocate, rescue, travel, messages):
         app.include_router(module.router)
     app.mount("/web/static", StaticFiles(directory=HERE / "static"), name="web-static")
 

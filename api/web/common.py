@@ -157,6 +157,8 @@ def nav_for(principal: Principal) -> list[tuple[str, str]]:
         items += [("/web/cases", "Cases and safety plans"), ("/web/rescue", "Mass rescue")]
     if admin or role is Role.CASE_MANAGER:
         items.append(("/web/travel", "Travel home"))
+    if admin or role in (Role.ADVOCATE, Role.CASE_MANAGER):
+        items.append(("/web/messages", "Messages"))
     return items
 
 

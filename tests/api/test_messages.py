@@ -260,3 +260,22 @@ def test_serve_with_worker_delivers_a_referral_made_over_http(
         [state] = [m["state"] for m in http.get("/v1/messages",
                                                 headers=advocate.headers).json()]
     assert state in ("delivered", "sending")  # the receiver has it; the row may lag a moment
+
+
+def test_the_messages_page_shows_state_without_bodies(
+        client: TestClient, admin: Account, make: AccountFactory, services: Services) -> None:
+    from tests.api.web_support import sign_in
+
+    advocate, case_id, org_id = _setup(client, admin, make)
+    _release(client, advocate, case_id, org_id)
+    _refer(client, advocate, case_id, org_id)
+    [row] = messages(client, advocate)
+    sign_in(client, services, advocate.name, next_page="/web/messages")
+    page = client.get("/web/messages")
+    assert page.status_code == 200
+    assert f'id="message-{row["id"]}"' in page.text and "referral.sent" in page.text
+    assert "no active endpoint is configured" in page.text
+    assert 'href="/web/messages"' in page.text  # in the menu
+    assert row["body"]["data"]["household"] and "household" not in page.text  # no bodies
+    none = client.get("/web/messages", params={"state": "delivered", "case_id": case_id})
+    assert "No messages." in none.text
