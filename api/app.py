@@ -20,6 +20,7 @@ from api.routes import (
     holds,
     interop,
     matching,
+    messages,
     network,
     probes,
     return_plans,
@@ -61,6 +62,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(return_plans.router)
     app.include_router(network.router)
     app.include_router(tips_stats.router)
+    app.include_router(messages.router)
+    app.include_router(messages.callbacks)
     web.install(app)  # the browser pages under /web (api/web/)
     app.add_middleware(RequestBodyGuardMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)

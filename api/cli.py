@@ -8,6 +8,8 @@ audited like an API call.
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -232,7 +234,7 @@ def travel_sweep_checkins() -> None:
     from logistics.travel import alerts as alert_service
 
     with _services() as services, services.db.write_session() as session:
-        raised = alert_service.sweep_overdue(session)
+        raised = alert_service.sweep_overdue(session, cipher=services.cipher)
     typer.echo(f"{raised} overdue check-in alerts raised")
 
 
@@ -412,7 +414,7 @@ def demo(
     for name, token in tokens.items():
         typer.echo(f"  {name:<26} {passwords[name]:<18} {token}")
     if serve_after:
-        serve(host=host, port=port, workers=1)
+        serve(host=host, port=port, workers=1, with_worker=True)
 
 
 @app.command()
@@ -426,6 +428,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
           ] = "127.0.0.1",
           ssl_certfile: Annotated[str | None, typer.Option(help="serve TLS: certificate")] = None,
           ssl_keyfile: Annotated[str | None, typer.Option(help="serve TLS: private key")] = None,
+          with_worker: Annotated[bool, typer.Option(
+              "--with-worker", help="also run `homeward worker` (message delivery) beside the "
+                                    "server, stopped with it")] = False,
           ) -> None:
     """Serve the API with N worker processes (state is shared only through the database)."""
     if (ssl_certfile is None) != (ssl_keyfile is None):
@@ -436,9 +441,53 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     transport = serving.Transport(proxy_headers=proxy_headers,
                                   forwarded_allow_ips=forwarded_allow_ips,
                                   ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
-    status = serving.serve(host=host, port=port, workers=workers, transport=transport)
+    delivering = _start_delivery_worker() if with_worker else None
+    try:
+        status = serving.serve(host=host, port=port, workers=workers, transport=transport)
+    finally:
+        if delivering is not None:
+            delivering.terminate()
+            delivering.wait()
     if status:
         raise typer.Exit(status)
+
+
+def _start_delivery_worker() -> subprocess.Popen[bytes]:
+    """`homeward worker` as a child process: its own interpreter, never forked with the
+    server's threads and connections."""
+    return subprocess.Popen([sys.executable, "-m", "api.cli", "worker"])
+
+
+@app.command()
+def worker(
+    name: Annotated[str | None, typer.Option(help="this worker's name in claims")] = None,
+    once: Annotated[bool, typer.Option("--once", help="one round, then exit")] = False,
+) -> None:
+    """Deliver outbox messages (referrals, tip notices, alerts, plan SMS) until stopped.
+
+    Any number may run against PostgreSQL (claims skip each other's locked rows); run one
+    against SQLite. SIGTERM or SIGINT finishes the message in hand and exits."""
+    import signal
+    import threading
+
+    from delivery.runner import build_worker
+
+    stop = threading.Event()
+    with _services() as services:
+        conf = services.settings
+        delivering = build_worker(
+            services.db, services.cipher, name=name, batch=conf.delivery_batch,
+            lease_s=conf.delivery_lease_s, backoff_base_s=conf.delivery_backoff_base_s,
+            backoff_cap_s=conf.delivery_backoff_cap_s, timeout_s=conf.delivery_timeout_s)
+        if once:
+            report = delivering.run_once()
+            typer.echo(f"claimed {report.claimed}, delivered {report.delivered}, "
+                       f"retrying {report.retried}, dead {report.dead}")
+            return
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        typer.echo(f"delivery worker {delivering.name} running", err=True)
+        delivering.run(stop, idle_s=services.settings.delivery_idle_s)
 
 
 if __name__ == "__main__":  # pragma: no cover

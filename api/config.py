@@ -58,6 +58,15 @@ class Settings(BaseModel):
     travel_allocation_time_limit_s: float = Field(default=10.0, gt=0)
     travel_allocation_inline_max_pairs: int = Field(default=2_000, ge=0)
 
+    # Message delivery (delivery/worker.py, issue 21): claim size, how long a claim holds,
+    # the backoff between attempts, the channels' network timeout.
+    delivery_batch: int = Field(default=20, ge=1, le=1000)
+    delivery_lease_s: int = Field(default=120, ge=5)
+    delivery_backoff_base_s: float = Field(default=10.0, gt=0)
+    delivery_backoff_cap_s: float = Field(default=3600.0, gt=0)
+    delivery_timeout_s: float = Field(default=10.0, gt=0)
+    delivery_idle_s: float = Field(default=1.0, gt=0)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
@@ -91,6 +100,12 @@ class Settings(BaseModel):
             "HOMEWARD_SOLVER_WORKERS": "solver_workers",
             "HOMEWARD_TRAVEL_ALLOCATION_TIME_LIMIT_S": "travel_allocation_time_limit_s",
             "HOMEWARD_TRAVEL_ALLOCATION_INLINE_MAX_PAIRS": "travel_allocation_inline_max_pairs",
+            "HOMEWARD_DELIVERY_BATCH": "delivery_batch",
+            "HOMEWARD_DELIVERY_LEASE_S": "delivery_lease_s",
+            "HOMEWARD_DELIVERY_BACKOFF_BASE_S": "delivery_backoff_base_s",
+            "HOMEWARD_DELIVERY_BACKOFF_CAP_S": "delivery_backoff_cap_s",
+            "HOMEWARD_DELIVERY_TIMEOUT_S": "delivery_timeout_s",
+            "HOMEWARD_DELIVERY_IDLE_S": "delivery_idle_s",
         }
         for var, name in mapping.items():
             if env.get(var):

@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 
 import core.models
 import core.web_auth  # noqa: F401  (registers tables)
+import delivery.models  # noqa: F401
 import logistics.beds.models
 import logistics.cases.models
 import logistics.probes.models

@@ -73,3 +73,11 @@ class StaleProposal(DomainError):
     kind: ClassVar[ErrorKind] = "conflict"
     code = "stale-proposal"
     title = "The plan changed since this proposal was made"
+
+
+class NoSafeChannel(DomainError):
+    """A plan SMS was asked for, but the survivor marked no channel safe to write to."""
+
+    kind: ClassVar[ErrorKind] = "conflict"
+    code = "no-safe-channel"
+    title = "No channel the survivor marked safe"

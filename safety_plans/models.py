@@ -234,3 +234,12 @@ class ProposalApply(SQLModel):
         description="step ids to apply (the proposal's step_ids for all); omitted, nothing is "
                     "applied and the answer says so")
     accept_header: StrictBool = True
+
+
+class PlanSmsQueued(SQLModel):
+    """A plan SMS request: the outbox messages that carry it, one per standalone segment."""
+
+    plan_id: int
+    message_ids: list[int]
+    segments: int
+    discreet: bool

@@ -15,9 +15,10 @@ from api.deps import IfMatchDep, PageDep, PrincipalDep, ServicesDep, SessionDep,
 from api.plan_response import plan_response
 from safety_plans import proposals as service_proposals
 from safety_plans import screenings as service_screenings
-from safety_plans import service
+from safety_plans import sending, service
 from safety_plans.models import (
     InputsUpdate,
+    PlanSmsQueued,
     ProposalApply,
     ProposalCreate,
     ProposalPublic,
@@ -113,6 +114,17 @@ def render_plan(plan_id: int, session: SessionDep, principal: PrincipalDep,
     # The same headers as the web page's render (CSP, nosniff, no-store): issue 17.
     return plan_response(rendered.body, rendered.media_type, plan_id=plan_id, fmt=format,
                          discreet=discreet)
+
+
+@router.post("/safety-plans/{plan_id}/send-sms", response_model=PlanSmsQueued,
+             status_code=202)
+def send_plan_sms(plan_id: int, session: SessionDep, principal: PrincipalDep,
+                  services: ServicesDep, language: Language = None,
+                  max_segments: MaxSegments = DEFAULT_SMS_SEGMENTS) -> object:
+    """Queue the plan as SMS to the survivor's number marked safe (issue 21); the messages'
+    delivery shows in GET /v1/messages."""
+    return sending.send_plan_sms(session, actor=principal, cipher=services.cipher,
+                                 plan_id=plan_id, language=language, max_segments=max_segments)
 
 
 @router.patch("/safety-plans/{plan_id}/steps/{step_id}", response_model=SafetyPlanPublic)

@@ -70,8 +70,10 @@ def create_plan(body: TravelPlanCreate, session: SessionDep, principal: Principa
 
 
 @router.get("/travel-plans/overdue-check-ins", response_model=list[OverdueCheckIn])
-def overdue(session: SessionDep, principal: PrincipalDep, page: PageDep) -> object:
-    return travel_plan_service.overdue_check_ins(session, actor=principal, limit=page.limit,
+def overdue(session: SessionDep, principal: PrincipalDep, services: ServicesDep,
+            page: PageDep) -> object:
+    return travel_plan_service.overdue_check_ins(session, actor=principal,
+                                                 cipher=services.cipher, limit=page.limit,
                                                  offset=page.offset)
 
 

@@ -161,6 +161,7 @@ def nav_for(principal: Principal) -> list[tuple[str, str]]:
         items.append(("/web/holds/shelters", "Holds on my beds"))
     if admin or role in (Role.ADVOCATE, Role.CASE_MANAGER):
         items.append(("/web/holds/mine", "My holds"))
+        items.append(("/web/messages", "Messages"))
     return items
 
 

@@ -72,7 +72,8 @@ def _page(request: Request, services: Services, session: Session, identity: WebI
     session.rollback()
     cases = case_service.list_cases(session, actor=principal, cipher=services.cipher,
                                     status=None, limit=100, offset=0)
-    overdue = travel_plan_service.overdue_check_ins(session, actor=principal, limit=20)
+    overdue = travel_plan_service.overdue_check_ins(session, actor=principal,
+                                                   cipher=services.cipher, limit=20)
     alerts = alert_service.list_alerts(session, actor=principal, cipher=services.cipher,
                                        open_only=True, limit=20)
     case_id = int(fields["case_id"]) if fields.get("case_id", "").isdigit() else None

@@ -9,6 +9,12 @@ alerts are listed, so an alert exists by the time anyone looks, with or without 
 It is idempotent: the unique (check_in_id, kind) and an insert that skips an existing row mean
 one alert per missed check-in, whoever sweeps and however often.
 
+Every new alert is also a message (issue #21), written in the alert's own transaction through
+the outbox (`delivery.outbox`): to the case's case manager (the account that opened the case,
+or the agency's default desk when that account has no endpoint) at once, and to the agency's
+on-call contact after the escalation delay its endpoint sets (`escalate_after_minutes`,
+15 by default). Acknowledging the alert cancels the escalation if it has not left yet.
+
 Only the case's agency and platform admins see an alert (others get the 404 of a missing one);
 every list and every acknowledgement is audited.
 """
@@ -27,6 +33,9 @@ from core.crypto import FieldCipher
 from core.db import SIDE_WRITER
 from core.models import Role
 from core.principal import SYSTEM, Principal
+from delivery import outbox
+from delivery.models import MessageKind, Purpose
+from logistics.cases.models import Case
 from logistics.cases.service import can_see, visible_case
 from logistics.errors import AlertAcknowledged, AlertNotFound
 from logistics.travel.alert_models import AlertAcknowledge, AlertKind, AlertPublic, TravelAlert
@@ -43,22 +52,55 @@ WORKERS = (Role.ADVOCATE, Role.CASE_MANAGER, Role.AGENCY_ADMIN, Role.PLATFORM_AD
 _TABLE: Table = TravelAlert.__table__  # type: ignore[attr-defined]
 
 
-def _insert_new(session: Session, rows: list[dict[str, object]]) -> int:
-    """Insert alerts, skipping any (check-in, kind) already raised; how many were new.
+def _insert_new(session: Session, rows: list[dict[str, object]]) -> list[int]:
+    """Insert alerts, skipping any (check-in, kind) already raised; the new alerts' ids.
 
     Skipping in the INSERT itself, not by a read first, keeps two sweeps racing on PostgreSQL
     (read committed) from failing on the unique constraint.
     """
     if not rows:
-        return 0
+        return []
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(_TABLE).on_conflict_do_nothing(index_elements=["check_in_id", "kind"])
-    inserted = 0
+    statement = insert(_TABLE).on_conflict_do_nothing(
+        index_elements=["check_in_id", "kind"]).returning(_TABLE.c.id)
+    inserted: list[int] = []
     for row in rows:
-        result = session.connection().execute(statement.values(**row))
-        inserted += result.rowcount
+        inserted += [int(i) for i in session.connection().execute(statement.values(**row))
+                     .scalars()]
     return inserted
+
+
+def _notify(session: Session, cipher: FieldCipher, alert_ids: list[int], now: datetime) -> None:
+    """Enqueue each new alert's message to the case manager and its escalation to on-call."""
+    for alert_id in alert_ids:
+        alert = session.get(TravelAlert, alert_id)
+        case = session.get(Case, alert.case_id) if alert is not None else None
+        if alert is None or case is None:
+            continue
+        what = ("a check-in was recorded as not safe" if alert.kind == AlertKind.UNSAFE
+                else "a check-in is overdue")
+        data = {"alert_id": alert_id, "kind": str(alert.kind), "case_id": alert.case_id,
+                "case_ref": case.case_ref, "plan_id": alert.plan_id,
+                "check_in_id": alert.check_in_id, "raised_at": now.isoformat()}
+        body = {"subject": f"Safety alert on case {case.case_ref}",
+                "text": f"Travel safety alert {alert_id}: {what} on case {case.case_ref}. "
+                        "Acknowledge it in Homeward.", "data": data}
+        manager = outbox.Recipient(account_id=case.created_by)
+        if case.created_by is None or not outbox.endpoints_for(session, manager):
+            manager = outbox.Recipient(agency_id=alert.agency_id)
+        common = {"cipher": cipher, "agency_id": alert.agency_id, "case_id": alert.case_id,
+                  "source_type": "travel_alert", "source_id": alert_id, "now": now}
+        outbox.enqueue(session, kind=MessageKind.ALERT_RAISED.value, to=manager, body=body,
+                       **common)  # type: ignore[arg-type]
+        on_call = outbox.Recipient(agency_id=alert.agency_id, purpose=Purpose.ON_CALL)
+        escalated = {**body, "subject": f"Unacknowledged safety alert on case {case.case_ref}",
+                     "text": f"ESCALATED: travel safety alert {alert_id} ({what}) on case "
+                             f"{case.case_ref} has not been acknowledged."}
+        outbox.enqueue(session, kind=MessageKind.ALERT_ESCALATED.value, to=on_call,
+                       body=escalated, escalation_level=1,
+                       not_before=now + outbox.escalation_delay(session, alert.agency_id),
+                       **common)  # type: ignore[arg-type]
 
 
 def _audit(session: Session, actor: Principal, object_id: object, action: str,
@@ -67,19 +109,22 @@ def _audit(session: Session, actor: Principal, object_id: object, action: str,
                  object_id=object_id, purpose="travel safety", details=details)
 
 
-def stage_unsafe(session: Session, *, plan: TravelPlan, check_in: TravelCheckIn,
-                 now: datetime) -> None:
+def stage_unsafe(session: Session, *, cipher: FieldCipher, plan: TravelPlan,
+                 check_in: TravelCheckIn, now: datetime) -> None:
     """Raise the unsafe alert of a check-in just recorded `safe: false`, in the caller's
     transaction (no commit)."""
     assert plan.id is not None and check_in.id is not None
-    if _insert_new(session, [{"case_id": plan.case_id, "plan_id": plan.id,
-                              "check_in_id": check_in.id, "agency_id": plan.agency_id,
-                              "kind": AlertKind.UNSAFE.value, "raised_at": now}]):
+    new = _insert_new(session, [{"case_id": plan.case_id, "plan_id": plan.id,
+                                 "check_in_id": check_in.id, "agency_id": plan.agency_id,
+                                 "kind": AlertKind.UNSAFE.value, "raised_at": now}])
+    if new:
+        _notify(session, cipher, new, now)
         _audit(session, SYSTEM, plan.id, "travel_alert.raise",
                {"kind": "unsafe", "check_in_id": check_in.id})
 
 
-def stage_overdue(session: Session, *, now: datetime, plan_id: int | None = None) -> int:
+def stage_overdue(session: Session, *, cipher: FieldCipher, now: datetime,
+                  plan_id: int | None = None) -> int:
     """Raise an overdue alert for every pending check-in past due plus the grace period on a
     travelling plan (or only on `plan_id`) that has none yet, in the caller's transaction; how
     many were raised."""
@@ -95,23 +140,25 @@ def stage_overdue(session: Session, *, now: datetime, plan_id: int | None = None
     if plan_id is not None:
         query = query.where(TravelCheckIn.plan_id == plan_id)
     found = session.exec(query).all()
-    count = _insert_new(session, [
+    new = _insert_new(session, [
         {"case_id": p.case_id, "plan_id": p.id, "check_in_id": c.id, "agency_id": p.agency_id,
          "kind": AlertKind.OVERDUE.value, "raised_at": now} for c, p in found])
+    count = len(new)
     if count:
+        _notify(session, cipher, new, now)
         _audit(session, SYSTEM, "sweep", "travel_alert.raise",
                {"kind": "overdue", "count": count})
     return count
 
 
-def sweep_overdue(session: Session, *, now: datetime | None = None) -> int:
+def sweep_overdue(session: Session, *, cipher: FieldCipher, now: datetime | None = None) -> int:
     """The sweep as a use case of its own (CLI, schedulers): one transaction, one commit."""
-    count = stage_overdue(session, now=now or utcnow())
+    count = stage_overdue(session, cipher=cipher, now=now or utcnow())
     session.commit()
     return count
 
 
-def sweep_before_reading(session: Session, *, now: datetime) -> None:
+def sweep_before_reading(session: Session, *, cipher: FieldCipher, now: datetime) -> None:
     """Sweep before a listing reads, from a read or a write session.
 
     A SQLite read session must not write (another writer may have committed since its
@@ -121,11 +168,11 @@ def sweep_before_reading(session: Session, *, now: datetime) -> None:
     """
     side_writer = session.info.get(SIDE_WRITER)
     if side_writer is None:
-        stage_overdue(session, now=now)
+        stage_overdue(session, cipher=cipher, now=now)
         session.flush()
         return
     with side_writer() as own:
-        count = stage_overdue(own, now=now)
+        count = stage_overdue(own, cipher=cipher, now=now)
         own.commit()
     if count:
         session.rollback()
@@ -152,7 +199,7 @@ def list_alerts(session: Session, *, actor: Principal, cipher: FieldCipher,
     """Alerts the caller may see, newest first: of one case, one plan, or (without either) of
     the caller's agency (every agency for a platform admin). The list is audited."""
     actor.require_role(*WORKERS)
-    sweep_before_reading(session, now=now or utcnow())
+    sweep_before_reading(session, cipher=cipher, now=now or utcnow())
     query = select(TravelAlert)
     if case_id is not None:
         visible_case(session, actor, case_id)
@@ -190,8 +237,9 @@ def acknowledge(session: Session, *, actor: Principal, cipher: FieldCipher, aler
     if result.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
         raise AlertAcknowledged("the alert is already acknowledged")
+    cancelled = outbox.cancel(session, source_type="travel_alert", source_id=alert_id)
     _audit(session, actor, alert_id, "travel_alert.acknowledge",
-           {"plan_id": row.plan_id, "kind": row.kind})
+           {"plan_id": row.plan_id, "kind": row.kind, "escalations_cancelled": cancelled})
     session.refresh(row)
     public = _public(cipher, row)
     session.commit()

@@ -309,7 +309,7 @@ def get_plan(session: Session, *, actor: Principal, cipher: FieldCipher,
 def list_plans(session: Session, *, actor: Principal, cipher: FieldCipher, case_id: int,
                limit: int, offset: int) -> list[PlanPublic]:
     actor.require_role(*WORKERS)
-    alerts.sweep_before_reading(session, now=utcnow())
+    alerts.sweep_before_reading(session, cipher=cipher, now=utcnow())
     visible_case(session, actor, case_id)
     plans = session.exec(select(TravelPlan).where(TravelPlan.case_id == case_id)
                          .order_by(col(TravelPlan.id)).limit(limit).offset(offset)).all()
@@ -331,7 +331,7 @@ def transition(session: Session, *, actor: Principal, cipher: FieldCipher, plan_
     if target is PlanStatus.APPROVED:
         actor.require_role(Role.CASE_MANAGER)
     if target is PlanStatus.ARRIVED:
-        _refuse_arrival_with_open_alerts(session, plan_id)
+        _refuse_arrival_with_open_alerts(session, cipher, plan_id)
     values: dict[str, object] = {"status": target.value, "updated_at": utcnow(),
                                  "version": TravelPlan.version + 1}
     if target is PlanStatus.APPROVED:
@@ -363,10 +363,11 @@ def transition(session: Session, *, actor: Principal, cipher: FieldCipher, plan_
     return public
 
 
-def _refuse_arrival_with_open_alerts(session: Session, plan_id: int) -> None:
+def _refuse_arrival_with_open_alerts(session: Session, cipher: FieldCipher,
+                                     plan_id: int) -> None:
     """409 while an alert on the plan is open, sweeping this plan first so that a check-in
     missed a minute ago blocks the arrival too."""
-    raised = alerts.stage_overdue(session, now=utcnow(), plan_id=plan_id)
+    raised = alerts.stage_overdue(session, cipher=cipher, now=utcnow(), plan_id=plan_id)
     count = alerts.open_alert_count(session, plan_id=plan_id)
     if not count:
         return
@@ -398,20 +399,21 @@ def record_check_in(session: Session, *, actor: Principal, cipher: FieldCipher, 
     _audit(session, actor, plan_id, "travel_plan.check_in",
            {"check_in_id": check_in_id, "status": status.value})
     if not data.safe:
-        alerts.stage_unsafe(session, plan=plan, check_in=row, now=utcnow())
+        alerts.stage_unsafe(session, cipher=cipher, plan=plan, check_in=row, now=utcnow())
     session.refresh(plan)
     public = _public(session, cipher, plan)
     session.commit()
     return public
 
 
-def overdue_check_ins(session: Session, *, actor: Principal, now: datetime | None = None,
+def overdue_check_ins(session: Session, *, actor: Principal, cipher: FieldCipher,
+                      now: datetime | None = None,
                       limit: int = 100, offset: int = 0) -> list[OverdueCheckIn]:
     """Pending check-ins past due (plus 15 minutes' grace) of the caller's agency's travelling
     plans, most overdue first. No sealed field is opened."""
     actor.require_role(*WORKERS)
     now = now or utcnow()
-    alerts.sweep_before_reading(session, now=now)
+    alerts.sweep_before_reading(session, cipher=cipher, now=now)
     query = (select(TravelCheckIn, TravelPlan)
              .join(TravelPlan, col(TravelPlan.id) == col(TravelCheckIn.plan_id))
              .where(TravelCheckIn.status == "pending",

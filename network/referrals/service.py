@@ -23,6 +23,8 @@ from core.crypto import FieldCipher
 from core.errors import PreconditionFailed
 from core.gazetteer import nearest_city
 from core.principal import Principal
+from delivery import outbox
+from delivery.models import MessageKind
 from logistics.cases.models import CaseData
 from logistics.cases.service import can_see, load_case_data, visible_case
 from network.consent.models import CaseFieldGroup
@@ -137,8 +139,26 @@ def create_referral(session: Session, *, actor: Principal, cipher: FieldCipher,
                           "service_type": data.service_type.value,
                           "fields": referral.fields, "release_ids": used,
                           "deidentified": referral.deidentified})
+    enqueue_referral(session, cipher=cipher, referral=referral, payload=payload)
     session.commit()
     return present(cipher, referral, now)
+
+
+def enqueue_referral(session: Session, *, cipher: FieldCipher, referral: Referral,
+                     payload: dict[str, Any]) -> None:
+    """The referral's message to its recipient, in the caller's transaction: the referral's
+    own shared payload and nothing else."""
+    assert referral.id is not None
+    kind = "de-identified referral" if referral.deidentified else "referral"
+    body = {"subject": f"New {kind} for {referral.service_type.value} services",
+            "text": f"Homeward referral {referral.id}: a {kind} for "
+                    f"{referral.service_type.value} services. Reply to the referring agency.",
+            "data": {"referral_id": referral.id, "agency_id": referral.agency_id,
+                     "fields": referral.fields, **payload}}
+    outbox.enqueue(session, cipher=cipher, kind=MessageKind.REFERRAL_SENT.value,
+                   to=outbox.Recipient(organization_id=referral.recipient_id), body=body,
+                   agency_id=referral.agency_id, case_id=referral.case_id,
+                   source_type="referral", source_id=referral.id)
 
 
 def _visible(session: Session, actor: Principal, referral_id: int) -> Referral:

@@ -8,6 +8,9 @@ directory's law-enforcement contacts serving each place are looked up by level, 
 rules in `network.tips.routing` decide whom to notify and what to share. The time from the tip's
 `received_at` to the decision is recorded on both. Only advocates, case managers and admins
 of the receiving agency see a tip; anyone else gets the same 404 as for a missing one.
+A decision that notifies enqueues one message per contact (`delivery.outbox`) in the same
+transaction, carrying only the decision's shared fields (`_share`), nothing the caller did not
+consent to.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from core.crypto import FieldCipher
 from core.gazetteer import STATE_FROM_POINT_KM, nearest_city
 from core.models import Role
 from core.principal import Principal
+from delivery import outbox
+from delivery.models import MessageKind
 from network.directory.models import LawLevel, Organization, OrganizationKind
 from network.directory.search import DirectoryQuery, find_matches
 from network.errors import InvalidNetwork, TipNotFound
@@ -170,7 +175,27 @@ def _route(session: Session, actor: Principal, cipher: FieldCipher, tip: Tip) ->
                           "shared_fields": row.shared_fields, "states": len(set(
                               p.state for p in places)),
                           "seconds_to_route": round(seconds, 3)})
+    if row.notify:
+        _enqueue_notices(session, cipher, tip, row, decision, locations)
     return row
+
+
+def _enqueue_notices(session: Session, cipher: FieldCipher, tip: Tip, row: TipRouting,
+                     decision: Decision, locations: list[TipLocation]) -> None:
+    """One message per notified contact, carrying the decision's shared fields only."""
+    assert tip.id is not None and row.id is not None
+    jurisdictions = [JurisdictionPublic(level=j.level, name=j.name)
+                     for j in decision.jurisdictions]
+    shared = _share(tip, row, locations, _details(cipher, tip), jurisdictions)
+    for notice in decision.contacts:
+        body = {"subject": "Human trafficking tip referred by the national hotline",
+                # the reasons name places, which the caller may not have agreed to share
+                "text": f"Homeward tip {tip.id} is referred to {notice.contact.name}; "
+                        "the shared details follow.",
+                "data": {"tip_id": tip.id, "routing_id": row.id, "shared": shared}}
+        outbox.enqueue(session, cipher=cipher, kind=MessageKind.TIP_ROUTED.value,
+                       to=outbox.Recipient(organization_id=notice.contact.id), body=body,
+                       agency_id=tip.agency_id, source_type="tip_routing", source_id=row.id)
 
 
 def _decision_json(decision: Decision) -> dict[str, Any]:

@@ -320,6 +320,18 @@ def _funding_source(w: World, s: Side, c: Account) -> int:
         "agency_id": s.agency, "name": _uniq("fund"), "budget_cents": 50_000}))["id"])
 SP = "/v1/safety-plans/{plan_id}"
 
+
+def _message(w: World, s: Side, c: Account) -> Call:
+    """A message of the side's case (its referral's, dead for want of an endpoint)."""
+    rows = w.ok(w.root, Call("GET", f"/v1/messages?case_id={s.case}&kind=referral.sent"))
+    return Call("GET", f"/v1/messages/{rows[0]['id']}")
+
+
+def _send_sms(w: World, s: Side, c: Account) -> Call:
+    w.ok(w.root, Call("POST", "/v1/delivery/endpoints", {
+        "channel": "sms", "address": "+15550001111", "case_id": s.case, "safe": True}))
+    return Call("POST", f"/v1/safety-plans/{s.plan}/send-sms")
+
 MATRIX: dict[tuple[str, str], Rule] = {
     # accounts, tokens, audit
     ("GET", "/v1/me"): Rule(ALL, None, lambda w, s, c: Call("GET", "/v1/me")),
@@ -551,6 +563,16 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/stats.csv"): Rule(ALL, None, lambda w, s, c: Call("GET", "/v1/stats.csv")),
     ("GET", "/v1/stats/charts/{name}"): Rule(ALL, None, lambda w, s, c: Call(
         "GET", "/v1/stats/charts/monthly_trends?format=svg")),
+    # messages (issue 21): every role of the agency sees delivery state (bodies only some)
+    ("GET", "/v1/messages"): Rule(ALL, None, lambda w, s, c: Call("GET", "/v1/messages")),
+    ("GET", "/v1/messages/{message_id}"): Rule(ALL, PLATFORM, _message),
+    ("GET", "/v1/delivery/endpoints"): Rule(ALL, None, lambda w, s, c: Call(
+        "GET", "/v1/delivery/endpoints")),
+    ("POST", "/v1/delivery/endpoints"): Rule(ADMINS, PLATFORM, lambda w, s, c: Call(
+        "POST", "/v1/delivery/endpoints", {
+            "channel": "webhook", "address": "https://desk.example.org/hook",
+            "secret": "0123456789abcdef", "agency_id": s.agency})),
+    ("POST", SP + "/send-sms"): Rule(WORKERS, PLATFORM, _send_sms),
 }
 
 
@@ -594,7 +616,7 @@ SUCCESS = frozenset(range(200, 300))
 PRIVATE = ("/v1/accounts/", "/v1/tokens/", "/v1/holds/", "/v1/cases", "/v1/screenings/",
            "/v1/safety-plans", "/v1/matches", "/v1/travel-plans", "/v1/releases/",
            "/v1/referrals", "/v1/tips/", "/v1/alerts",
-           "/v1/travel/alloc", "/v1/funding-sources", "/v1/return-plans/")
+           "/v1/travel/alloc", "/v1/funding-sources", "/v1/return-plans/", "/v1/messages")
 
 
 def _expected(path: str, side: str, allowed: bool, allowed_own: bool) -> frozenset[int]:

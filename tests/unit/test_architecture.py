@@ -6,7 +6,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT = ("core", "logistics", "safety_plans", "solvers", "api", "fixtures", "network")
+PROJECT = ("core", "logistics", "safety_plans", "solvers", "api", "fixtures", "network",
+           "delivery")
 SOLVER_ALLOWED_THIRD_PARTY = {"ortools", "networkx", "numpy"}
 
 
@@ -54,13 +55,13 @@ def test_solvers_import_only_stdlib_ortools_networkx_numpy() -> None:
 
 def test_domain_packages_do_not_import_the_web_layer() -> None:
     bad = []
-    for package in ("core", "logistics", "safety_plans", "network"):
+    for package in ("core", "logistics", "safety_plans", "network", "delivery"):
         bad += _violations(package, {"api", "fastapi", "starlette", "fixtures", "uvicorn"})
     assert bad == []
 
 
 def test_core_imports_no_domain_package() -> None:
-    assert _violations("core", {"logistics", "safety_plans", "network"}) == []
+    assert _violations("core", {"logistics", "safety_plans", "network", "delivery"}) == []
     # The gazetteer measures with the solvers' one great circle; nothing else of the engines.
     solvers = [f"{p.relative_to(ROOT)} imports {n}" for p in _modules("core")
                for n in sorted(_imports(p)) if _top(n) == "solvers"]
@@ -76,6 +77,13 @@ def test_network_imports_only_core_logistics_solvers() -> None:
     assert _violations("logistics", {"network"}) == []
 
 
+def test_delivery_sits_between_the_domains_and_core() -> None:
+    # The outbox (issue 21) is called by logistics, network and safety_plans, so it imports
+    # none of them: only core (and the solvers, through nothing today).
+    assert _violations("delivery", {"logistics", "network", "safety_plans", "api",
+                                    "fixtures", "solvers"}) == []
+
+
 def test_only_the_cli_and_tests_import_fixtures() -> None:
     bad = []
     for package in PROJECT:
@@ -89,7 +97,8 @@ def test_only_the_cli_and_tests_import_fixtures() -> None:
 
 def test_nothing_outside_api_imports_fastapi() -> None:
     bad = []
-    for package in ("core", "logistics", "safety_plans", "solvers", "fixtures", "network"):
+    for package in ("core", "logistics", "safety_plans", "solvers", "fixtures", "network",
+                    "delivery"):
         bad += _violations(package, {"fastapi", "starlette"})
     assert bad == []
 
@@ -112,6 +121,7 @@ PURE_RULES = (
     "core/languages.py", "safety_plans/rules.py", "safety_plans/screening.py",
     "safety_plans/planning.py", "safety_plans/render.py", "safety_plans/sms.py",
     "network/stats/suppression.py", "network/tips/routing.py", "network/stats/charts.py",
+    "delivery/signing.py",
 )
 STORAGE = {"sqlmodel", "sqlalchemy", "alembic", "psycopg", "core.db", "core.audit"}
 

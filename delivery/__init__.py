@@ -1,0 +1,1 @@
+"""Messages that leave Homeward: the transactional outbox, its channels and its worker."""
