@@ -50,7 +50,7 @@ from solvers.return_plan import (
     PlanOptions,
     ReturnCase,
     ReturnInstance,
-    Trip,
+    TripOption,
     solve,
     validate_plan,
     weight,
@@ -164,7 +164,7 @@ def main() -> int:
         found = plan_trips(tt, TripQuery(Place(RAID[2], RAID[3]), Place(dest.lat, dest.lon),
                                          now, traveller_ages=ages, has_photo_id=has_id,
                                          escort_available=True))
-        trips[ref] = tuple(Trip(f"{ref}-{k}", it.depart, it.arrive, it.cost_cents)
+        trips[ref] = tuple(TripOption(f"{ref}-{k}", it.depart, it.arrive, it.cost_cents)
                            for k, it in enumerate(found.itineraries))
     candidates_s = time.perf_counter() - t1
     reach = sorted(min(t.arrive - now for t in ts) for ts in trips.values() if ts)

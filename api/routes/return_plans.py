@@ -8,11 +8,11 @@ from api.deps import IdempotencyKey, PrincipalDep, ServicesDep, SessionDep, requ
 from core.errors import InvalidInput
 from logistics.return_plans import acceptance, service
 from logistics.return_plans.models import (
-    AcceptIn,
-    AcceptOut,
-    OptimiseIn,
-    ReplanIn,
-    ReplanOut,
+    ReplanRequest,
+    ReplanResult,
+    ReturnPlanAcceptRequest,
+    ReturnPlanAcceptResult,
+    ReturnPlanOptimiseRequest,
     ReturnPlanPublic,
 )
 
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["return plans"])
 
 
 @router.post("/return-plans/optimise", response_model=ReturnPlanPublic, status_code=201)
-def optimise(body: OptimiseIn, session: SessionDep, principal: PrincipalDep,
+def optimise(body: ReturnPlanOptimiseRequest, session: SessionDep, principal: PrincipalDep,
              services: ServicesDep) -> object:
     s = services.settings
     if body.options.time_limit_s > s.solver_time_limit_cap_s:
@@ -34,8 +34,8 @@ def optimise(body: OptimiseIn, session: SessionDep, principal: PrincipalDep,
                             db=services.db, probe_limits=services.probe_limits)
 
 
-@router.post("/return-plans/realtime", response_model=ReplanOut)
-def replan(body: ReplanIn, session: SessionDep, principal: PrincipalDep,
+@router.post("/return-plans/realtime", response_model=ReplanResult)
+def replan(body: ReplanRequest, session: SessionDep, principal: PrincipalDep,
            services: ServicesDep) -> object:
     return service.replan(session, actor=principal, cipher=services.cipher,
                           ids=services.itinerary_ids, timetables=services.timetables,
@@ -48,9 +48,10 @@ def get_plan(plan_id: int, session: SessionDep, principal: PrincipalDep,
     return service.get(session, actor=principal, cipher=services.cipher, plan_id=plan_id)
 
 
-@router.post("/return-plans/{plan_id}/accept", response_model=AcceptOut)
-def accept(plan_id: int, body: AcceptIn, session: SessionDep, principal: PrincipalDep,
-           services: ServicesDep, idempotency_key: IdempotencyKey = None) -> object:
+@router.post("/return-plans/{plan_id}/accept", response_model=ReturnPlanAcceptResult)
+def accept(plan_id: int, body: ReturnPlanAcceptRequest, session: SessionDep,
+           principal: PrincipalDep, services: ServicesDep,
+           idempotency_key: IdempotencyKey = None) -> object:
     return acceptance.accept(session, actor=principal, cipher=services.cipher,
                           ids=services.itinerary_ids, timetables=services.timetables,
                           plan_id=plan_id, body=body, idempotency_key=idempotency_key,

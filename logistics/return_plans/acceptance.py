@@ -38,10 +38,10 @@ from logistics.errors import (
 from logistics.return_plans import service
 from logistics.return_plans.models import (
     AcceptedCase,
-    AcceptIn,
-    AcceptOut,
     PlannedCase,
     ReturnPlan,
+    ReturnPlanAcceptRequest,
+    ReturnPlanAcceptResult,
     ReturnPlanPublic,
     ReturnPlanStatus,
 )
@@ -66,7 +66,7 @@ def _conflict(session: Session, message: str) -> ReturnPlanConflict:
 
 
 def _wanted(session: Session, row: ReturnPlan, public: ReturnPlanPublic,
-            body: AcceptIn) -> list[PlannedCase]:
+            body: ReturnPlanAcceptRequest) -> list[PlannedCase]:
     planned = {p.case_id: p for p in public.planned}
     done = set(row.accepted_case_ids)
     ids = body.case_ids if body.case_ids is not None else [c for c in planned if c not in done]
@@ -137,9 +137,9 @@ def _record_allocation(session: Session, cipher: FieldCipher, actor: Principal, 
 
 
 def accept(session: Session, *, actor: Principal, cipher: FieldCipher, ids: ItineraryIds,
-           timetables: TimetableStore, plan_id: int, body: AcceptIn,
+           timetables: TimetableStore, plan_id: int, body: ReturnPlanAcceptRequest,
            now: datetime | None = None, idempotency_key: str | None = None,
-           request_hash: str = "") -> AcceptOut:
+           request_hash: str = "") -> ReturnPlanAcceptResult:
     """Travel plans, destination holds and funding for the chosen cases, all or nothing."""
     row = service.visible(session, actor, plan_id)
     now = now or utcnow()
@@ -150,7 +150,7 @@ def accept(session: Session, *, actor: Principal, cipher: FieldCipher, ids: Itin
                                    request_hash=request_hash)
         if replay is not None:
             session.rollback()
-            return AcceptOut.model_validate(replay)
+            return ReturnPlanAcceptResult.model_validate(replay)
     public = service.public_of(cipher, row)
     wanted = _wanted(session, row, public, body)
     _reserve_holds(session, row.agency_id, len(wanted), now)
@@ -198,7 +198,7 @@ def accept(session: Session, *, actor: Principal, cipher: FieldCipher, ids: Itin
     audit.record(session, actor, action="return_plan.accept", object_type="return_plan",
                  object_id=plan_id, purpose=service.PURPOSE,
                  details={"cases": [a.case_id for a in accepted], "allocation": allocation_id})
-    out = AcceptOut(return_plan_id=plan_id, status=row.status, accepted=accepted,
+    out = ReturnPlanAcceptResult(return_plan_id=plan_id, status=row.status, accepted=accepted,
                     allocation_id=allocation_id, accepted_case_ids=done)
     if idempotency_key is not None:
         idempotency.remember(session, account_id=actor.account_id, key=idempotency_key,

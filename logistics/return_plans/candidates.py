@@ -26,7 +26,7 @@ from logistics.matching.index import load_index
 from logistics.matching.models import MatchCase
 from logistics.matching.service import shown_distance
 from logistics.return_plans import intake
-from logistics.return_plans.models import ReturnCaseIn, ReturnOptionsIn
+from logistics.return_plans.models import ReturnCaseChoice, ReturnOptions
 from logistics.shelters.models import Shelter
 from logistics.travel import search as transport_search
 from logistics.travel.feed_models import (
@@ -39,7 +39,7 @@ from logistics.travel.places import resolve_city
 from logistics.travel.timetables import TimetableStore
 from logistics.travel.vouch import ItineraryIds, vouch
 from solvers.matching import rank_for_household
-from solvers.return_plan import BedPool, ExclusionZone, ReturnCase, Trip
+from solvers.return_plan import BedPool, ExclusionZone, ReturnCase, TripOption
 from solvers.return_plan.candidates import NearBed, Pool, build_options
 
 MAX_NEAR = 60  # beds ranked per destination; more than any `shelters_per_case`
@@ -90,9 +90,9 @@ def _pools(session: Session, ranked_ids: list[int], free: dict[tuple[str, str], 
     return pools, {i: r.name for i, r in by_id.items() if i is not None}
 
 
-def for_case(session: Session, *, data: CaseData, request: ReturnCaseIn, index: int,
+def for_case(session: Session, *, data: CaseData, request: ReturnCaseChoice, index: int,
              account_id: int, ids: ItineraryIds, timetables: TimetableStore,
-             depart_after: datetime, now: datetime, options: ReturnOptionsIn) -> Found:
+             depart_after: datetime, now: datetime, options: ReturnOptions) -> Found:
     prefix = f"cases.{index}."
     lat, lon = destination(session, request.destination, f"{prefix}destination")
     public = data.public().model_dump(mode="json", include=set(MatchCase.model_fields))
@@ -119,7 +119,7 @@ def for_case(session: Session, *, data: CaseData, request: ReturnCaseIn, index: 
         "avoid": AvoidPlaces(points=list(data.exclusions.points))})
     found, _reasons = transport_search.find(session, body, timetables)
     vouched = vouch(ids, account_id=account_id, search=body, itineraries=found, now=now)
-    trips = tuple(Trip(f"i{k}", _minute(it.depart), _minute(it.arrive), it.cost_cents)
+    trips = tuple(TripOption(f"i{k}", _minute(it.depart), _minute(it.arrive), it.cost_cents)
                   for k, it in enumerate(vouched))
     options_, left_out = build_options(Pool(near, trips), k=options.shelters_per_case,
                                        per_shelter=options.itineraries_per_shelter)

@@ -43,7 +43,7 @@ class ReturnPlan(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class ReturnCaseIn(BaseModel):
+class ReturnCaseChoice(BaseModel):
     model_config = _IN
     case_id: StrictInt
     destination: Location
@@ -51,7 +51,7 @@ class ReturnCaseIn(BaseModel):
     escort: StrictBool = False
 
 
-class ReturnOptionsIn(BaseModel):
+class ReturnOptions(BaseModel):
     model_config = _IN
     shelters_per_case: StrictInt = Value(default=4, ge=1, le=20)
     itineraries_per_shelter: StrictInt = Value(default=3, ge=1, le=10)
@@ -60,12 +60,12 @@ class ReturnOptionsIn(BaseModel):
     late_arrival_shelter_ids: list[StrictInt] = Value(default_factory=list, max_length=200)
 
 
-class OptimiseIn(BaseModel):
+class ReturnPlanOptimiseRequest(BaseModel):
     model_config = _IN
-    cases: list[ReturnCaseIn] = Value(min_length=1, max_length=500)
+    cases: list[ReturnCaseChoice] = Value(min_length=1, max_length=500)
     depart_after: Instant | None = None
     funding_source_ids: list[StrictInt] | None = None
-    options: ReturnOptionsIn = Value(default_factory=ReturnOptionsIn)
+    options: ReturnOptions = Value(default_factory=ReturnOptions)
 
 
 class PlannedCase(BaseModel):
@@ -90,7 +90,7 @@ class UnplacedCase(BaseModel):
     sentences: list[str]
 
 
-class Objective(BaseModel):
+class ReturnObjective(BaseModel):
     weighted_persons: int
     travel_minutes: int
     cost_cents: int
@@ -113,7 +113,7 @@ class ReturnPlanPublic(BaseModel):
     solve_status: str
     planned: list[PlannedCase]
     unplaced: list[UnplacedCase]
-    objective: Objective
+    objective: ReturnObjective
     bound: int
     gap: float
     level_status: list[str]
@@ -123,7 +123,7 @@ class ReturnPlanPublic(BaseModel):
     created_at: datetime
 
 
-class AcceptIn(BaseModel):
+class ReturnPlanAcceptRequest(BaseModel):
     model_config = _IN
     case_ids: list[StrictInt] | None = Value(default=None, min_length=1, max_length=500)
 
@@ -137,7 +137,7 @@ class AcceptedCase(BaseModel):
     cost_cents: int
 
 
-class AcceptOut(BaseModel):
+class ReturnPlanAcceptResult(BaseModel):
     return_plan_id: int
     status: ReturnPlanStatus
     accepted: list[AcceptedCase]
@@ -145,7 +145,7 @@ class AcceptOut(BaseModel):
     accepted_case_ids: list[int]
 
 
-class ReplanIn(BaseModel):
+class ReplanRequest(BaseModel):
     model_config = _IN
     feed_base64: str = Value(min_length=1, max_length=10_000_000)
 
@@ -165,6 +165,6 @@ class Disrupted(BaseModel):
     proposal: ReplanProposal
 
 
-class ReplanOut(BaseModel):
+class ReplanResult(BaseModel):
     cancelled_trips: list[str]
     affected: list[Disrupted]

@@ -31,7 +31,7 @@ from core.errors import InvalidInput
 from core.principal import Principal
 from logistics.beds.models import BedHold
 from logistics.cases.service import decode, visible_case
-from logistics.return_plans.models import Disrupted, ReplanOut, ReplanProposal
+from logistics.return_plans.models import Disrupted, ReplanProposal, ReplanResult
 from logistics.travel import plans as plan_service
 from logistics.travel import search as transport_search
 from logistics.travel.feed_models import ItineraryPublic, ItinerarySearchRequest, TripLeg
@@ -152,7 +152,7 @@ def _proposal(session: Session, *, cipher: FieldCipher, ids: ItineraryIds, actor
 
 def replan(session: Session, *, actor: Principal, cipher: FieldCipher, ids: ItineraryIds,
            timetables: TimetableStore, searches: dict[str, ItinerarySearchRequest],
-           data: bytes, now: datetime | None = None, propose: bool = True) -> ReplanOut:
+           data: bytes, now: datetime | None = None, propose: bool = True) -> ReplanResult:
     """Every live plan the feed touches, with a proposal each (see the module docstring).
     `searches` maps an itinerary's digest to the search it was found by, when known (the
     return plans keep theirs). Without `propose` (the CLI, acting as the system, which holds
@@ -182,4 +182,4 @@ def replan(session: Session, *, actor: Principal, cipher: FieldCipher, ids: Itin
                 kind="none", itinerary=None, hold_covers_arrival=False,
                 sentence="ask POST /v1/return-plans/realtime for a proposal")))
     session.commit()
-    return ReplanOut(cancelled_trips=sorted(d.cancelled), affected=affected)
+    return ReplanResult(cancelled_trips=sorted(d.cancelled), affected=affected)

@@ -38,12 +38,12 @@ from logistics.probes import service as probe_guard
 from logistics.probes.rules import CaseGeometry, ProbeLimits, case_probes
 from logistics.return_plans import candidates, realtime
 from logistics.return_plans.models import (
-    Objective,
-    OptimiseIn,
     PlannedCase,
-    ReplanIn,
-    ReplanOut,
+    ReplanRequest,
+    ReplanResult,
+    ReturnObjective,
     ReturnPlan,
+    ReturnPlanOptimiseRequest,
     ReturnPlanPublic,
     ReturnPlanStatus,
     UnplacedCase,
@@ -141,7 +141,7 @@ def _solve(instance: ReturnInstance, config: PlanConfig, pool: SolverPool) -> Re
 
 def optimise(session: Session, *, actor: Principal, cipher: FieldCipher, ids: ItineraryIds,
              timetables: TimetableStore, pool: SolverPool, config: PlanConfig,
-             body: OptimiseIn, db: Database, probe_limits: ProbeLimits,
+             body: ReturnPlanOptimiseRequest, db: Database, probe_limits: ProbeLimits,
              now: datetime | None = None) -> ReturnPlanPublic:
     """Solve and store one joint return plan for stored cases (see the module docstring)."""
     actor.require_role(*PLANNERS)
@@ -222,7 +222,7 @@ def optimise(session: Session, *, actor: Principal, cipher: FieldCipher, ids: It
     public = ReturnPlanPublic(
         id=stored.id, agency_id=agency_id, status=ReturnPlanStatus.PROPOSED,
         solve_status=result.status, planned=planned, unplaced=unplaced,
-        objective=Objective(weighted_persons=o.weighted_persons,
+        objective=ReturnObjective(weighted_persons=o.weighted_persons,
                             travel_minutes=o.travel_minutes, cost_cents=o.cost_cents,
                             preference=o.preference, persons=result.persons,
                             households=len(result.chosen)),
@@ -280,8 +280,8 @@ def known_searches(session: Session, *, actor: Principal,
 
 
 def replan(session: Session, *, actor: Principal, cipher: FieldCipher, ids: ItineraryIds,
-           timetables: TimetableStore, body: ReplanIn,
-           now: datetime | None = None) -> ReplanOut:
+           timetables: TimetableStore, body: ReplanRequest,
+           now: datetime | None = None) -> ReplanResult:
     """The live plans a GTFS-Realtime feed disrupts, each with a proposal (`realtime`)."""
     actor.require_role(*PLANNERS)
     try:

@@ -7,6 +7,7 @@ from solvers.return_plan.types import (
     BedPool,
     Chosen,
     ExclusionZone,
+    NotHome,
     ObjectiveValue,
     PlanOptions,
     ReturnCase,
@@ -14,8 +15,7 @@ from solvers.return_plan.types import (
     ReturnOption,
     ReturnResult,
     SourceRule,
-    Trip,
-    Unplaced,
+    TripOption,
 )
 from solvers.return_plan.validation import validate_plan
 
@@ -24,6 +24,7 @@ __all__ = [
     "BedPool",
     "Chosen",
     "ExclusionZone",
+    "NotHome",
     "ObjectiveValue",
     "PlanOptions",
     "ReturnCase",
@@ -32,8 +33,7 @@ __all__ = [
     "ReturnPlanInputError",
     "ReturnResult",
     "SourceRule",
-    "Trip",
-    "Unplaced",
+    "TripOption",
     "greedy",
     "solve",
     "usable_keys",

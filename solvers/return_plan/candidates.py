@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from solvers.return_plan.rules import weight
-from solvers.return_plan.types import ReturnCase, ReturnOption, ReturnResult, Trip
+from solvers.return_plan.types import ReturnCase, ReturnOption, ReturnResult, TripOption
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,18 +39,18 @@ class Pool:
     """What candidate generation found for one case, before truncation."""
 
     near: tuple[NearBed, ...]
-    trips: tuple[Trip, ...]
+    trips: tuple[TripOption, ...]
 
 
 @dataclass(frozen=True, slots=True)
-class Certificate:
+class CandidateCertificate:
     certified: bool
     widened_bound: int
     widening_gap: float
     cases_left_out: int  # unplaced cases with an eligible bed or itinerary outside the model
 
 
-def pick_trips(trips: tuple[Trip, ...], per_shelter: int) -> tuple[Trip, ...]:
+def pick_trips(trips: tuple[TripOption, ...], per_shelter: int) -> tuple[TripOption, ...]:
     """At most `per_shelter` itineraries: earliest arrival, cheapest, then by arrival."""
     if len(trips) <= per_shelter:
         return tuple(sorted(trips, key=lambda t: (t.arrive, t.cost_cents, t.itinerary_id)))
@@ -74,7 +74,8 @@ def build_options(pool: Pool, *, k: int, per_shelter: int) -> tuple[tuple[Return
     trips = pick_trips(pool.trips, per_shelter)
     options = tuple(
         ReturnOption(b.shelter_id, b.bed_type, b.beds,
-                     Trip(t.itinerary_id, t.depart, t.arrive + b.handover_minutes, t.cost_cents),
+                     TripOption(t.itinerary_id, t.depart, t.arrive + b.handover_minutes,
+                                t.cost_cents),
                      b.preference)
         for b in shelters for t in trips)
     left_out = len(pool.near) > len(shelters) or len(pool.trips) > len(trips)
@@ -82,7 +83,7 @@ def build_options(pool: Pool, *, k: int, per_shelter: int) -> tuple[tuple[Return
 
 
 def widening_certificate(cases: tuple[ReturnCase, ...], result: ReturnResult,
-                         left_out: dict[str, bool], minor_bonus: int) -> Certificate:
+                         left_out: dict[str, bool], minor_bonus: int) -> CandidateCertificate:
     placed = {c.case_id for c in result.chosen}
     value = result.objective.weighted_persons
     # A case with something left out may, by moving there, free a modelled bed or money for
@@ -93,4 +94,5 @@ def widening_certificate(cases: tuple[ReturnCase, ...], result: ReturnResult,
                if any(left_out.get(c.case_id, False) for c in cases) else [])
     extra = sum(weight(c, minor_bonus) for c in missing)
     bound = value + extra
-    return Certificate(extra == 0, bound, 0.0 if bound == 0 else extra / bound, len(missing))
+    share = 0.0 if bound == 0 else extra / bound
+    return CandidateCertificate(extra == 0, bound, share, len(missing))

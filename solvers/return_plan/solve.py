@@ -23,11 +23,11 @@ from solvers.return_plan.rules import funding_problem, option_problem, payers, w
 from solvers.return_plan.types import (
     BedPool,
     Chosen,
+    NotHome,
     ObjectiveValue,
     ReturnCase,
     ReturnInstance,
     ReturnResult,
-    Unplaced,
 )
 
 if TYPE_CHECKING:
@@ -222,7 +222,7 @@ def _report(inst: ReturnInstance, picked: set[Key], status: str, bound: int,
     for ci, case in enumerate(inst.cases):
         k = by_case.get(ci)
         if k is None:
-            unplaced.append(Unplaced(case.case_id, _why(inst, ci, pools)))
+            unplaced.append(NotHome(case.case_id, _why(inst, ci, pools)))
             continue
         opt = case.options[k[1]]
         chosen.append(Chosen(case.case_id, opt.shelter_id, opt.bed_type, opt.beds,

@@ -17,6 +17,7 @@ __all__ = [
     "BedPool",
     "Chosen",
     "ExclusionZone",
+    "NotHome",
     "ObjectiveValue",
     "PlanOptions",
     "ReturnCase",
@@ -24,8 +25,7 @@ __all__ = [
     "ReturnOption",
     "ReturnResult",
     "SourceRule",
-    "Trip",
-    "Unplaced",
+    "TripOption",
 ]
 
 
@@ -63,7 +63,7 @@ class BedPool:
 
 
 @dataclass(frozen=True, slots=True)
-class Trip:
+class TripOption:
     itinerary_id: str
     depart: int
     arrive: int
@@ -82,7 +82,7 @@ class ReturnOption:
     shelter_id: str
     bed_type: str
     beds: int
-    trip: Trip
+    trip: TripOption
     preference: int = 0
 
 
@@ -134,7 +134,7 @@ class Chosen:
 
 
 @dataclass(frozen=True, slots=True)
-class Unplaced:
+class NotHome:
     case_id: str
     reasons: tuple[str, ...]
 
@@ -154,7 +154,7 @@ class ObjectiveValue:
 class ReturnResult:
     status: str  # optimal | feasible | infeasible (nothing placeable)
     chosen: tuple[Chosen, ...]
-    unplaced: tuple[Unplaced, ...]
+    unplaced: tuple[NotHome, ...]
     objective: ObjectiveValue
     bound: int  # proven upper bound on level 1 over the options given
     gap: float

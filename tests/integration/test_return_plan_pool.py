@@ -15,7 +15,7 @@ from solvers.return_plan import (
     ReturnInstance,
     ReturnOption,
     SourceRule,
-    Trip,
+    TripOption,
     solve,
     validate_plan,
 )
@@ -31,7 +31,7 @@ def instance(seed: int) -> ReturnInstance:
                      NOW + rng.choice([240, 600, 1440])) for j in range(120)]
     cases = []
     for i in range(300):
-        trips = [Trip(f"c{i}t{k}", NOW + (d := rng.randint(0, 300)),
+        trips = [TripOption(f"c{i}t{k}", NOW + (d := rng.randint(0, 300)),
                       NOW + d + rng.randint(120, 1200), rng.randint(2_000, 30_000))
                  for k in range(3)]
         shelters = rng.sample(pools, 4)

@@ -17,6 +17,7 @@ from solvers.return_plan import (
     BedPool,
     Chosen,
     ExclusionZone,
+    NotHome,
     ObjectiveValue,
     PlanOptions,
     ReturnCase,
@@ -24,8 +25,7 @@ from solvers.return_plan import (
     ReturnOption,
     ReturnResult,
     SourceRule,
-    Trip,
-    Unplaced,
+    TripOption,
     solve,
     validate_plan,
     weight,
@@ -50,7 +50,7 @@ def instances(draw: st.DrawFn) -> ReturnInstance:
     for c in range(draw(st.integers(1, 3))):
         options = tuple(
             ReturnOption(draw(st.sampled_from(SHELTERS)), "adult_any", draw(st.integers(1, 2)),
-                         Trip(f"c{c}t{k}", NOW + (d := draw(st.integers(-20, 100))),
+                         TripOption(f"c{c}t{k}", NOW + (d := draw(st.integers(-20, 100))),
                               NOW + d + draw(st.integers(30, 700)), draw(st.integers(0, 500))),
                          draw(st.integers(0, 2)))
             for k in range(draw(st.integers(0, 3))))
@@ -70,7 +70,7 @@ def _result(inst: ReturnInstance, picks: tuple[tuple[int, str | None] | None, ..
     w = t = c = p = persons = 0
     for case, pick in zip(inst.cases, picks, strict=True):
         if pick is None:
-            unplaced.append(Unplaced(case.case_id, ()))
+            unplaced.append(NotHome(case.case_id, ()))
             continue
         o = case.options[pick[0]]
         chosen.append(Chosen(case.case_id, o.shelter_id, o.bed_type, o.beds,

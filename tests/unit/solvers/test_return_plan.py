@@ -14,7 +14,7 @@ from solvers.return_plan import (
     ReturnPlanInputError,
     ReturnResult,
     SourceRule,
-    Trip,
+    TripOption,
     solve,
     validate_plan,
 )
@@ -32,7 +32,7 @@ def pool(sid: str, free: int = 1, *, hold: int = 3 * DAY, lat: float = 40.0,
 
 def opt(sid: str, it: str, depart: int, minutes: int, cost: int, beds: int = 1,
         pref: int = 0) -> ReturnOption:
-    return ReturnOption(sid, "adult_any", beds, Trip(it, NOW + depart, NOW + depart + minutes,
+    return ReturnOption(sid, "adult_any", beds, TripOption(it, NOW + depart, NOW + depart + minutes,
                                                       cost), pref)
 
 
