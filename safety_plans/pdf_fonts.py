@@ -23,7 +23,7 @@ from pathlib import Path
 
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
-from fpdf.fonts import SubsetMap, TTFFont
+from fpdf.fonts import Glyph, SubsetMap, TTFFont
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FAMILIES: dict[str, str] = {
@@ -47,6 +47,24 @@ COMPLEX = frozenset({"arabic", "devanagari", "thai"})
 _DROPPED = ("GSUB", "GPOS", "GDEF")
 FAMILY_OF_SCRIPT = {"latin": "latin", "arabic": "arabic", "devanagari": "devanagari",
                     "thai": "thai", "han": "cjk", "hangul": "cjk"}
+
+
+class _SubsetMap(SubsetMap):
+    """fpdf2's map of the glyphs a document uses, giving text to every shaped glyph.
+
+    HarfBuzz turns a cluster such as Hindi "कि" into several glyphs; fpdf2 gives the
+    cluster's text to the first and none to the others, which then have no ToUnicode entry
+    and come out of text extraction (copy, search, screen readers) as stray bytes. Here they
+    carry a ZERO WIDTH SPACE instead, which extraction ignores.
+    """
+
+    @cache  # noqa: B019  (as fpdf2's own: one map per document, freed with it)
+    def get_glyph(self, glyph: int | None = None, unicode: int | tuple[int, ...] | None = None,
+                  glyph_name: str | None = None, glyph_width: int | None = None,
+                  ) -> Glyph | None:
+        if glyph and unicode == () and glyph_name is not None and glyph_width is not None:
+            unicode = (0x200B,)
+        return super().get_glyph(glyph, unicode, glyph_name, glyph_width)
 
 
 def families_in(text: str) -> set[str]:
@@ -79,7 +97,7 @@ def install(pdf: FPDF, family: str) -> None:
         # Share what is read-only once parsed (cmap, glyph ids, widths, HarfBuzz face); the
         # glyphs a document uses and misses are its own.
         font = copy.copy(template)
-        font.subset = SubsetMap(font)
+        font.subset = _SubsetMap(font)
         font.missing_glyphs = []
         font.biggest_size_pt = 0
         font.i = len(pdf.fonts) + 1
