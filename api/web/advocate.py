@@ -44,6 +44,7 @@ from logistics.matching.models import MatchRequest, MatchResult
 from logistics.travel import alerts as alert_service
 from logistics.vocabulary import BedType
 from safety_plans import i18n as plan_i18n
+from safety_plans import languages as plan_languages
 from safety_plans import screenings as service_screenings
 from safety_plans import service as plans
 from safety_plans.models import SafetyPlanCreate, StepAdd, StepEdit
@@ -144,7 +145,8 @@ def _case_page(request: Request, services: Services, session: Session, identity:
     return render(request, services.settings, "case.html", identity=identity, status=status,
                   case=case, plans=case_plans, alerts=alerts, match=match, match_error=match_error,
                   questions=questions, ItemType=ItemType, notice=notice,
-                  plan_languages=plan_i18n.available_languages())
+                  plan_languages=plan_i18n.available_languages(),
+                  language_statuses={s.language: s for s in plan_languages.statuses()})
 
 
 @router.get("/cases/{case_id}")
@@ -240,7 +242,10 @@ def _plan_page(request: Request, services: Services, session: Session, identity:
                for key in step["triggered_by"]
                if plan_i18n.has_message(language, f"question.{key}")}
     return render(request, services.settings, "plan.html", identity=identity, status=status,
-                  plan=plan, reasons=reasons, notice=notice)
+                  plan=plan, reasons=reasons, notice=notice,
+                  language_statuses=plan_languages.statuses(),
+                  segment_choices=range(1, MAX_SMS_SEGMENTS + 1),
+                  default_segments=DEFAULT_SMS_SEGMENTS)
 
 
 @router.get("/plans/{plan_id}")
@@ -252,10 +257,12 @@ def plan_page(request: Request, services: ServicesDep, session: SessionDep,
 @router.get("/plans/{plan_id}/render")
 def render_plan(services: ServicesDep, session: SessionDep, identity: IdentityDep,
                 plan_id: int, format: Annotated[str, Query(pattern="^(html|pdf|txt)$")],
-                discreet: bool = False) -> Response:
+                discreet: bool = False,
+                language: Annotated[str | None, Query(max_length=35)] = None) -> Response:
     principal = require(identity, *WORKERS)
     rendered = plans.render_plan(session, actor=principal, cipher=services.cipher,
-                                 plan_id=plan_id, fmt=format, discreet=discreet)
+                                 plan_id=plan_id, fmt=format, discreet=discreet,
+                                 language=language or None, allow_language_fallback=True)
     return plan_response(rendered.body, rendered.media_type, plan_id=plan_id, fmt=format,
                          discreet=discreet)
 
@@ -265,15 +272,17 @@ def sms(request: Request, services: ServicesDep, session: SessionDep,
         identity: IdentityDep,
         plan_id: int, discreet: bool = False,
         max_segments: Annotated[int, Query(ge=1, le=MAX_SMS_SEGMENTS)] = DEFAULT_SMS_SEGMENTS,
+        language: Annotated[str | None, Query(max_length=35)] = None,
         ) -> Response:
     principal = require(identity, *WORKERS)
     rendered = plans.render_plan(session, actor=principal, cipher=services.cipher,
                                  plan_id=plan_id, fmt="sms", discreet=discreet,
-                                 max_segments=max_segments)
+                                 max_segments=max_segments, language=language or None,
+                                 allow_language_fallback=True)
     body = json.loads(rendered.body)
     return render(request, services.settings, "sms.html", identity=identity, plan_id=plan_id,
                   sms=body, discreet=discreet, max_segments=max_segments,
-                  segment_choices=range(1, MAX_SMS_SEGMENTS + 1))
+                  segment_choices=range(1, MAX_SMS_SEGMENTS + 1), language=language or "")
 
 
 @router.post("/plans/{plan_id}/steps/{step_id}")
