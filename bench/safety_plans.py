@@ -98,8 +98,8 @@ def main() -> int:
         warm = generate_plan(*cases[0], language=lang)
         json.dumps(to_json(warm))
         render_pdf(warm)
-        json_ms = [timed(lambda c=case: json.dumps(  # type: ignore[misc]
-            to_json(generate_plan(*c, language=lang)), ensure_ascii=False))
+        json_ms = [timed(lambda c=case, lg=lang: json.dumps(  # type: ignore[misc]
+            to_json(generate_plan(*c, language=lg)), ensure_ascii=False))
             for case in cases[:args.plans]]
         plans = [generate_plan(*case, language=lang) for case in cases[:args.pdfs]]
         pdf_ms = [timed(lambda p=plan: render_pdf(p)) for plan in plans]  # type: ignore[misc]

@@ -134,7 +134,8 @@ def translation_status(language: str, requested: str | None = None) -> Translati
     reviewed_by = header.get("Reviewed-By") or None
     if status not in ("source", "reviewed", "draft") or (status == "reviewed" and not reviewed_by):
         status = "draft"  # a sign-off names its reviewer, or it is not one
-    origin = "machine" if header.get("Translation-Origin") == "machine" else "human"
+    origin: Literal["human", "machine"] = (
+        "machine" if header.get("Translation-Origin") == "machine" else "human")
     fell_back = requested is not None and _base(requested) != language
     return TranslationStatus(
         language=language, status=status,  # type: ignore[arg-type]

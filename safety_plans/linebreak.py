@@ -11,6 +11,7 @@ Korean and every other shipped script separate words with spaces already. The ma
 layout only: text extraction removes them (``strip_marks``) and no other render carries them.
 """
 
+# ruff: noqa: RUF001, RUF002
 from __future__ import annotations
 
 import re

@@ -1,6 +1,7 @@
 """Line breaks where each script allows them: Thai between words, Chinese between ideographs
 but never before a closing mark nor after an opening one, everything else at spaces."""
 
+# ruff: noqa: RUF001
 from __future__ import annotations
 
 from hypothesis import given

@@ -4,8 +4,9 @@ Text is extracted with pypdf. Arabic is compared word by word (extraction return
 in logical order, but a run of digits inside a right-to-left line may come back reordered);
 Thai and Chinese, written without spaces between words, and Hindi, whose shaped clusters the
 extractor sometimes spaces apart, are compared with all spacing removed (in reading order:
-a substring); every other language as text with runs of spaces squashed. A page of each script is also rendered to an image (pdfium) and
-must show ink: a missing font would leave blank boxes or nothing.
+a substring); every other language as text with runs of spaces squashed. A page of each
+script is also rendered to an image (pdfium) and must show ink: a missing font would leave
+blank boxes or nothing.
 """
 
 from __future__ import annotations
