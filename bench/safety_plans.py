@@ -7,8 +7,8 @@ language: fonts, shaping, line breaking, font subsetting). Each p95 is printed w
 ratio to English measured in the same run (the per-script cost: Noto fonts, HarfBuzz,
 Thai and Chinese line breaks) and to a trivial baseline (``json.dumps`` of a small dict), so
 figures from a slow shared machine can still be compared. Targets, every language: JSON p95
-<= 20 ms, PDF p95 <= 300 ms. The bundled fonts are parsed once before timing, as a server
-does at start-up (``safety_plans.pdf_fonts.warm``).
+<= 20 ms, PDF p95 <= 300 ms. The bundled fonts are parsed once before timing
+(``safety_plans.pdf_fonts.warm``), as a server process has after its first PDF.
 
 Run: ``.venv/bin/python bench/safety_plans.py [--plans 200] [--pdfs 30] [--seed 7]``
 """

@@ -88,10 +88,16 @@ def wrap(text: str, max_width: float, measure: Callable[[str], float]) -> list[s
     """
     widths: dict[str, float] = {}
 
+    def word_width(word: str) -> float:
+        if word not in widths:
+            widths[word] = measure(word)
+        return widths[word]
+
     def width(segment: str) -> float:
-        if segment not in widths:
-            widths[segment] = measure(segment)
-        return widths[segment]
+        # A segment is a word and its trailing spaces: measure the word, add the spaces.
+        word = segment.rstrip(" ")
+        spaces = len(segment) - len(word)
+        return word_width(word) + (spaces * word_width(" ") if spaces else 0.0)
 
     lines: list[str] = []
     for paragraph in text.split("\n"):

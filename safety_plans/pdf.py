@@ -22,6 +22,9 @@ from safety_plans.render import PlanView, localize
 
 MARGIN_MM = 18
 LINE_MM = 5.5
+# Widths of words by (font, size, shaping, text): deterministic, shared by every document.
+_WIDTHS: dict[tuple[str, float, bool, str], float] = {}
+_WIDTHS_MAX = 200_000
 
 
 class _PlanPDF(FPDF):
@@ -50,12 +53,23 @@ class _PlanPDF(FPDF):
         x = self.get_x()
         width = width or self.w - self.r_margin - x
         room = width - 2 * (self.c_margin + pad) - 0.5
-        for line in wrap(with_break_opportunities(text, self.script), room,
-                         self.get_string_width):
+        for line in wrap(with_break_opportunities(text, self.script), room, self.measure):
             self.set_x(x + pad)
             self.cell(width - 2 * pad, height, line, align=self.align,
                       new_x=XPos.LEFT, new_y=YPos.NEXT)
         self.set_x(self.l_margin)
+
+    def measure(self, text: str) -> float:
+        """A word's width, remembered across documents: the same catalogue words recur in
+        every plan, and measuring shaped right-to-left text runs the bidi algorithm."""
+        key = (self.current_font.fontkey if self.current_font else "", self.font_size_pt,
+               self.text_shaping is not None, text)
+        width = _WIDTHS.get(key)
+        if width is None:
+            if len(_WIDTHS) > _WIDTHS_MAX:
+                _WIDTHS.clear()
+            width = _WIDTHS[key] = self.get_string_width(text)
+        return width
 
     def boxed(self, height: float, text: str, *, full: bool) -> None:
         """A paragraph in a box (full) or with a rule at its start edge (a note)."""

@@ -116,7 +116,7 @@ def install(pdf: FPDF, family: str) -> None:
 
 
 def warm() -> None:
-    """Parse every bundled font now (a server's start-up), not on the first PDF."""
+    """Parse every bundled font now rather than on the first PDF that needs it."""
     for family in FAMILIES:
         for style in STYLES:
             _template(family, style)
