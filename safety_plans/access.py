@@ -25,7 +25,14 @@ from logistics.cases.service import CASE_WORKERS
 from safety_plans import editing
 from safety_plans.errors import InvalidAnswerError, SafetyPlanNotFound
 from safety_plans.i18n import resolve_language
-from safety_plans.models import PlanRevision, SafetyPlanPublic, SafetyPlanRecord, ScreeningRecord
+from safety_plans.languages import translation_status
+from safety_plans.models import (
+    PlanRevision,
+    SafetyPlanPublic,
+    SafetyPlanRecord,
+    ScreeningRecord,
+    TranslationStatusPublic,
+)
 from safety_plans.planning import Plan, PlanInputs
 from safety_plans.render import to_json
 from safety_plans.screening import Screening, screen
@@ -92,13 +99,21 @@ def visible_plan(session: Session, actor: Principal, plan_id: int) -> SafetyPlan
 
 
 def present(record: SafetyPlanRecord, plan: Plan, *, lang: str | None = None,
-            discreet: bool = False) -> SafetyPlanPublic:
+            discreet: bool = False, requested: str | None = None) -> SafetyPlanPublic:
+    """The plan for the API; ``requested`` is the language the caller asked for, so that a
+    fallback to English is said rather than silent."""
     assert record.id is not None
+    body = to_json(plan, lang, discreet=discreet)
+    status = dict(body["translation_status"])
+    if requested is not None:
+        fallback = translation_status(str(body["language"]), requested=requested).as_dict()
+        body["translation_status"] = status = fallback
     return SafetyPlanPublic(
         id=record.id, case_id=record.case_id, screening_id=record.screening_id,
         version=record.version, language=record.language, emergency=plan.emergency,
         danger_level=str(plan.danger_level), created_at=record.created_at,
-        updated_at=record.updated_at, plan=to_json(plan, lang, discreet=discreet))
+        updated_at=record.updated_at, translation_status=TranslationStatusPublic(**status),
+        plan=body)
 
 
 def _counts(diff: editing.PlanDiff | None, plan: Plan) -> dict[str, int]:

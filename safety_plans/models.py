@@ -135,7 +135,8 @@ class SafetyPlanCreate(SQLModel):
     gender: str | None = Field(
         default=None, max_length=16,
         description="the survivor's stated gender (female, male, transgender, nonbinary): "
-                    "Spanish wording agrees with a woman or a man; omitted or other, neutral")
+                    "Spanish wording agrees with a woman or a man; other, neutral; omitted, "
+                    "the stated gender of the case's first household member (the survivor)")
     shelters: list[dict[str, JsonValue]] | None = Field(
         default=None, max_length=20,
         description="shelter options with open beds; omit to ask the matcher for the case")
@@ -160,9 +161,27 @@ class SafetyPlanSummary(SQLModel):
     updated_at: datetime
 
 
+class TranslationStatusPublic(SQLModel):
+    """How far the plan's wording can be trusted (safety_plans.languages): ``source``
+    (English), ``reviewed`` (signed off by ``reviewed_by``) or ``draft`` (a machine draft
+    nobody fluent has checked: send it knowingly, or read it aloud through an interpreter)."""
+
+    language: str
+    language_name: str
+    status: str
+    origin: str
+    reviewed_by: str | None
+    complete: bool
+    missing_messages: list[str]
+    requested_language: str | None
+    fell_back_to_english: bool
+    summary: str
+
+
 class SafetyPlanPublic(SafetyPlanSummary):
     """A plan with every string resolved in the requested language (see render.to_json)."""
 
+    translation_status: TranslationStatusPublic
     plan: dict[str, Any]
 
 

@@ -24,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from safety_plans.errors import RenderError
 from safety_plans.i18n import has_message, resolve_language, translate
+from safety_plans.languages import TranslationStatus, language_info, translation_status
 from safety_plans.planning import Plan, Step
 from safety_plans.rules import EMERGENCY_CONTACT_IDS
 from safety_plans.sms import encoding_of, fold_to_gsm7, split_segments
@@ -77,6 +78,11 @@ class PlanView:
     disclaimer: str
     sections: tuple[SectionView, ...]
     page_label: str
+    translation: TranslationStatus
+    # Shown on the document when the wording is a draft, has gaps or fell back to English:
+    # the note in the plan's language, then the status in English for the advocate.
+    translation_note: str | None
+    direction: str = "ltr"
 
     @property
     def steps(self) -> tuple[StepView, ...]:
@@ -117,7 +123,9 @@ def localize(
     allow_language_fallback: bool = False,
 ) -> PlanView:
     """Resolve every string of the plan in ``language`` (default: the plan's own language)."""
-    lang = resolve_language(language or plan.language, allow_fallback=allow_language_fallback)
+    requested = language or plan.language
+    lang = resolve_language(requested, allow_fallback=allow_language_fallback)
+    status = translation_status(lang, requested=requested)
 
     gender = plan.grammatical_gender
 
@@ -154,6 +162,10 @@ def localize(
         disclaimer=t("plan.disclaimer"),
         sections=sections,
         page_label=t("plan.page", {"page": "{page}"}),
+        translation=status,
+        translation_note=(f"{t('plan.translation_note')} ({status.summary()})"
+                          if status.needs_note else None),
+        direction=language_info(lang).direction,
     )
 
 
@@ -170,6 +182,7 @@ def to_json(
     )
     return {
         "language": view.language,
+        "translation_status": view.translation.as_dict(),
         "title": view.title,
         "emergency": plan.emergency,
         "danger_level": str(plan.danger_level),
@@ -225,6 +238,8 @@ def render_text(plan: Plan, language: str | None = None, *, discreet: bool = Fal
     lines = [view.title, "=" * len(view.title), ""]
     if discreet:
         lines += [view.cover_note, "\f"]
+    if view.translation_note:
+        lines += [view.translation_note, ""]
     if view.emergency_banner:
         lines += [view.emergency_banner, ""]
     lines += [view.danger_text, ""]

@@ -72,11 +72,13 @@ def create_plan(
         raise CaseClosed(f"case {data.case_id} is closed")
     screening_record = screening_of_case(session, actor, data.screening_id, data.case_id)
     screening = open_screening(cipher, screening_record)
+    gender = data.gender or survivor_gender(session, actor=actor, cipher=cipher,
+                                            case_id=data.case_id)
     inputs = plan_inputs(
         session, actor=actor, cipher=cipher, case_id=data.case_id, screening=screening,
         priorities=data.priorities, code_word=data.code_word, shelters=data.shelters,
         shelter_limit=data.shelter_limit, travel_planner_url=data.travel_planner_url,
-        base_url=base_url, gender=data.gender)
+        base_url=base_url, gender=gender)
     plan = generate_plan(screening, inputs, language=data.language,
                          allow_language_fallback=data.allow_language_fallback)
     record = SafetyPlanRecord(
@@ -92,7 +94,16 @@ def create_plan(
     audit_plan(session, actor, record.id, "create",
                {"case_id": data.case_id, "revision": 1, "shelters": len(inputs.shelters)})
     session.commit()
-    return present(record, plan)
+    return present(record, plan, requested=data.language)
+
+
+def survivor_gender(session: Session, *, actor: Principal, cipher: FieldCipher,
+                    case_id: int) -> str | None:
+    """The stated gender of the case's survivor: the household's first member, the person the
+    intake is about (audited as a safety-planning read of the case)."""
+    case = case_service.load_case_data(session, actor=actor, cipher=cipher, case_id=case_id,
+                                       purpose="safety_planning")
+    return str(case.household[0].gender) if case.household else None
 
 
 def get_plan(
@@ -104,7 +115,7 @@ def get_plan(
     plan = open_plan(cipher, record)
     audit_plan(session, actor, plan_id, "read", {"version": record.version})
     session.commit()
-    return present(record, plan, lang=lang, discreet=discreet)
+    return present(record, plan, lang=lang, discreet=discreet, requested=language)
 
 
 

@@ -34,6 +34,7 @@ from core.errors import DomainError
 from core.models import Role
 from core.web_auth import WebIdentity
 from safety_plans import i18n as plan_i18n
+from safety_plans import languages as plan_languages
 from safety_plans import screenings as service_screenings
 from safety_plans import service as plans
 from safety_plans.models import SafetyPlanCreate, StepAdd, StepEdit
@@ -114,7 +115,10 @@ def _plan_page(request: Request, services: Services, session: Session, identity:
                for key in step["triggered_by"]
                if plan_i18n.has_message(language, f"question.{key}")}
     return render(request, services.settings, "plan.html", identity=identity, status=status,
-                  plan=plan, reasons=reasons, notice=notice)
+                  plan=plan, reasons=reasons, notice=notice,
+                  language_statuses=plan_languages.statuses(),
+                  segment_choices=range(1, MAX_SMS_SEGMENTS + 1),
+                  default_segments=DEFAULT_SMS_SEGMENTS)
 
 
 @router.get("/plans/{plan_id}")
@@ -126,10 +130,12 @@ def plan_page(request: Request, services: ServicesDep, session: SessionDep,
 @router.get("/plans/{plan_id}/render")
 def render_plan(services: ServicesDep, session: SessionDep, identity: IdentityDep,
                 plan_id: int, format: Annotated[str, Query(pattern="^(html|pdf|txt)$")],
-                discreet: bool = False) -> Response:
+                discreet: bool = False,
+                language: Annotated[str | None, Query(max_length=35)] = None) -> Response:
     principal = require(identity, *WORKERS)
     rendered = plans.render_plan(session, actor=principal, cipher=services.cipher,
-                                 plan_id=plan_id, fmt=format, discreet=discreet)
+                                 plan_id=plan_id, fmt=format, discreet=discreet,
+                                 language=language or None, allow_language_fallback=True)
     return plan_response(rendered.body, rendered.media_type, plan_id=plan_id, fmt=format,
                          discreet=discreet)
 
@@ -139,15 +145,17 @@ def sms(request: Request, services: ServicesDep, session: SessionDep,
         identity: IdentityDep,
         plan_id: int, discreet: bool = False,
         max_segments: Annotated[int, Query(ge=1, le=MAX_SMS_SEGMENTS)] = DEFAULT_SMS_SEGMENTS,
+        language: Annotated[str | None, Query(max_length=35)] = None,
         ) -> Response:
     principal = require(identity, *WORKERS)
     rendered = plans.render_plan(session, actor=principal, cipher=services.cipher,
                                  plan_id=plan_id, fmt="sms", discreet=discreet,
-                                 max_segments=max_segments)
+                                 max_segments=max_segments, language=language or None,
+                                 allow_language_fallback=True)
     body = json.loads(rendered.body)
     return render(request, services.settings, "sms.html", identity=identity, plan_id=plan_id,
                   sms=body, discreet=discreet, max_segments=max_segments,
-                  segment_choices=range(1, MAX_SMS_SEGMENTS + 1))
+                  segment_choices=range(1, MAX_SMS_SEGMENTS + 1), language=language or "")
 
 
 @router.post("/plans/{plan_id}/steps/{step_id}")

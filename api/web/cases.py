@@ -42,6 +42,7 @@ from network.consent.models import CaseFieldGroup
 from network.directory.models import ServiceType
 from network.referrals import service as referral_service
 from safety_plans import i18n as plan_i18n
+from safety_plans import languages as plan_languages
 from safety_plans import screenings as service_screenings
 from safety_plans import service as plans
 from safety_plans.screening import ITEMS, Group, ItemType
@@ -223,6 +224,7 @@ def case_page(request: Request, services: Services, session: Session, identity: 
                   case=case, plans=case_plans, alerts=alerts, match=match,
                   match_error=match_error, questions=questions, ItemType=ItemType,
                   notice=notice, plan_languages=plan_i18n.available_languages(),
+                  language_statuses={s.language: s for s in plan_languages.statuses()},
                   holds=case_holds, shelter_names=names, trips=trips, screenings=screenings,
                   referrals=referrals, releases=releases, now=utcnow(),
                   service_types=list(ServiceType), field_groups=list(CaseFieldGroup),

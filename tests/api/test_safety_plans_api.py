@@ -279,13 +279,15 @@ def test_spanish_wording_follows_the_stated_gender(client: TestClient,
     case_id = _case(client, advocate)
     screening_id = _screen(client, advocate, case_id, PASSPORT_HELD)
     texts = {}
-    for gender in ("female", None):
+    for gender in ("female", None, "nonbinary"):
         made = client.post("/v1/safety-plans", json={
             "case_id": case_id, "screening_id": screening_id, "language": "es",
             "gender": gender}, headers=advocate.headers)
         assert made.status_code == 201, made.text
         texts[gender] = str(made.json()["plan"])
-    assert "acompañarla" in texts["female"] and "acompañarle" in texts[None]
+    assert "acompañarla" in texts["female"] and "acompañarle" in texts["nonbinary"]
+    # Omitted, the gender is the case's first household member's (a woman here).
+    assert "acompañarla" in texts[None]
     bad = client.post("/v1/safety-plans", json={
         "case_id": case_id, "screening_id": screening_id, "gender": "f"},
         headers=advocate.headers)

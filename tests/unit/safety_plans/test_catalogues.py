@@ -56,9 +56,16 @@ def test_placeholders_match_english(language: str) -> None:
         assert placeholders(text) == placeholders(english[message_id]), message_id
 
 
-def test_translations_are_not_english_copies() -> None:
-    english, spanish = catalogue("en"), catalogue("es")
-    same = [k for k in english if english[k] == spanish[k] and placeholders(english[k]) == set()]
+# Words several languages borrow from English as they are (and the level words that happen to
+# match), which may rightly equal the English entry.
+BORROWED = {"priority.2", "discreet.giveaway_words", "section.documents", "priority.1"}
+
+
+@pytest.mark.parametrize("language", [lang for lang in available_languages() if lang != "en"])
+def test_translations_are_not_english_copies(language: str) -> None:
+    english, translated = catalogue("en"), catalogue(language)
+    same = [k for k in english if english[k] == translated[k] and placeholders(english[k]) == set()
+            and k not in BORROWED]
     assert same == []
 
 
@@ -70,7 +77,7 @@ def test_language_tags_resolve(requested: str, expected: str) -> None:
     assert resolve_language(requested) == expected
 
 
-@pytest.mark.parametrize("requested", ["fr", "", "xx-YY", "klingon"])
+@pytest.mark.parametrize("requested", ["de", "", "xx-YY", "klingon"])
 def test_unknown_language_raises_naming_the_field(requested: str) -> None:
     with pytest.raises(UnknownLanguageError) as caught:
         resolve_language(requested)
@@ -83,8 +90,8 @@ def test_unknown_language_in_generate_plan() -> None:
     from safety_plans.planning import generate_plan
 
     with pytest.raises(UnknownLanguageError):
-        generate_plan({}, language="fr")
-    assert generate_plan({}, language="fr", allow_language_fallback=True).language == "en"
+        generate_plan({}, language="de")
+    assert generate_plan({}, language="de", allow_language_fallback=True).language == "en"
 
 
 def test_translate_fills_placeholders() -> None:

@@ -38,7 +38,13 @@ def giveaways(language: str) -> list[str]:
 def found_giveaways(text: str, language: str) -> list[str]:
     # SMS folds "línea" to "linea" (GSM-7), so the folded spelling gives it away as well.
     words = {form for w in giveaways(language) for form in (w, fold_to_gsm7(w))}
-    return sorted(w for w in words if re.search(r"(?<!\w)" + re.escape(w), text, re.IGNORECASE))
+    return sorted(w for w in words if re.search(_start(w) + re.escape(w), text, re.IGNORECASE))
+
+
+def _start(word: str) -> str:
+    """A give-away word starts a word; in Thai and Chinese, written without spaces between
+    words, any position may start one."""
+    return "" if re.match(r"[\u0e00-\u0e7f\u3400-\u9fff]", word) else r"(?<!\w)"
 
 
 def test_every_language_lists_at_least_the_minimum() -> None:

@@ -58,9 +58,16 @@ def test_no_address_id_or_case_reference_in_any_render(
     assert not found, found
 
 
+TRIP_HOME = {"en": "advocate will text you", "es": "le enviará por mensaje",
+             "fr": "vous enverra par SMS", "pt": "enviará por mensagem", "vi": "sẽ nhắn tin",
+             "tl": "ite-text sa iyo", "ht": "voye tikè a", "ru": "пришлёт вам билет",
+             "zh": "用短信把车票", "ko": "문자로 보내", "ar": "برسالة نصية",
+             "th": "จะส่งตั๋ว", "hi": "मैसेज से"}
+
+
 @pytest.mark.parametrize("language", available_languages())
 def test_the_trip_home_says_what_to_do_instead_of_a_link(language: str) -> None:
     plan = generate_plan(LABOR_PASSPORT, travel_plan_inputs(), language=language)
     text = render(plan, "txt").body.decode()
-    expected = {"en": "advocate will text you", "es": "le enviará por mensaje"}[language]
+    expected = TRIP_HOME[language]
     assert expected in text
