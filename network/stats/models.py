@@ -107,7 +107,6 @@ class ReleasePublic(BaseModel):
     states: list[str]  # rows of every table
     trafficking_types: list[str]  # columns of every table
     measures: dict[Measure, ReleaseTable]
-    counted_in_each_state: list[Measure]
     notes: list[str]
     published_at: datetime
     noisy: NoisyPublic | None

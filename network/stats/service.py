@@ -50,7 +50,9 @@ from network.stats.models import (
 from network.stats.releases import Period, PeriodKind
 
 NOTES = [
-    *counts.NOTES,
+    *counts.NOTES[:2],
+    "A tip that touches several states is counted once, in the row 'multiple' (not in each "
+    "state), so every table adds up to its totals.",
     "A quarter or a year is the sum of its released months: a figure is published when it "
     "is published in every month, and 'x' (hidden, no promise) otherwise.",
     "contacts is tips plus cases figure by figure; it is published only where both are.",
@@ -200,7 +202,7 @@ def get_release(session: Session, *, actor: Principal, period: str,
         months=found.months, states=body["states"], trafficking_types=body["types"],
         measures={Measure(m): ReleaseTable.model_validate(t)
                   for m, t in body["measures"].items()},
-        counted_in_each_state=list(counts.MULTI_STATE), notes=NOTES,
+        notes=NOTES,
         published_at=row.published_at, noisy=noisy_public,
         privacy=PrivacyBudget(epsilon_budget=epsilon_budget, epsilon_spent=spent))
 
@@ -247,8 +249,7 @@ def as_table(release: ReleasePublic, dim: Dimension) -> StatsPublic:
                        rows=rows, columns=None,
                        measures={m: one(t) for m, t in release.measures.items()},
                        notes=release.notes,
-                       counted_in_each_state=(release.counted_in_each_state
-                                              if dim is Dimension.STATE else []))
+                       counted_in_each_state=[])
 
 
 def get_chart(session: Session, *, actor: Principal, period: str, name: str, fmt: str,

@@ -78,6 +78,10 @@ class System:
         self.truth.append(int(row @ values))
 
 
+def _row(key: str) -> str:
+    return "multiple" if "+" in key else key
+
+
 def _figures(system: System, table: ReleaseTable, measure: Measure, months: list[str],
              states: list[str], types: list[str], derived: bool, values: np.ndarray) -> None:
     def add(test: Callable[[str, str], bool], shown: Shown, within: list[str]) -> None:
@@ -85,9 +89,9 @@ def _figures(system: System, table: ReleaseTable, measure: Measure, months: list
 
     for i, state in enumerate(states):
         for j, kind in enumerate(types):
-            add(lambda k, t, s=state, y=kind: s in k.split("+") and t == y,
-                table.cells[i][j], months)
-        add(lambda k, t, s=state: s in k.split("+"), table.by_state[i], months)
+            add(lambda k, t, s=state, y=kind: _row(k) == s and t == y, table.cells[i][j],
+                months)
+        add(lambda k, t, s=state: _row(k) == s, table.by_state[i], months)
     for j, kind in enumerate(types):
         add(lambda k, t, y=kind: t == y, table.by_type[j], months)
     for month, shown in zip(months, table.by_month, strict=True):
@@ -199,4 +203,37 @@ def test_the_quarter_adds_nothing_a_month_hid() -> None:
     states, _, tables = releases.combine(parts, [Measure.CASES])
     assert states == ["TX", "WY"]
     assert tables[Measure.CASES].by_state[1] == "x"  # 19 would give away January's 1
-    assert tables[Measure.CASES].total == 139 and tables[Measure.CASES].by_state[0] == 120
+    # The large figures stay published: the total, and sex, which no small cell touches.
+    assert tables[Measure.CASES].total == 139 and tables[Measure.CASES].by_type == [79, 60]
+
+
+def _cases(month: str, cells: dict[tuple[str, str], int]) -> dict[Measure, Counter[counts.Key]]:
+    cases = Counter({(month, s, t, "unknown"): n for (s, t), n in cells.items()})
+    return {Measure.CASES: cases, Measure.TIPS: Counter(), Measure.CONTACTS: +cases}
+
+
+def _release(year: dict[str, dict[Measure, Counter[counts.Key]]]) -> list[object]:
+    """Everything published for a quarter: its three months and the quarter."""
+    parts = [releases.MonthTables(m, *counts.month_tables(raw, m)) for m, raw in year.items()]
+    return [*(p.measures for p in parts), releases.combine(parts, MEASURES)]
+
+
+def test_one_persons_state_below_the_threshold_changes_nothing_published() -> None:
+    """Non-interference: one case in a small state moves to another small state (WY 2 -> 1,
+    MT 1 -> 2), in a quarter with a large state beside them. Every figure of every release
+    (the three months and the quarter) is the same, so nothing published tells where that
+    person was."""
+    base = {("TX", "sex"): 30, ("TX", "labor"): 12, ("CA", "sex"): 9, ("CA", "labor"): 4}
+    before = {**base, ("WY", "labor"): 2, ("MT", "labor"): 1}
+    after = {**base, ("WY", "labor"): 1, ("MT", "labor"): 2}
+    other = {**base, ("WY", "labor"): 1, ("MT", "labor"): 1}
+    months = MONTHS[:3]
+    one = _release({months[0]: _cases(months[0], before), months[1]: _cases(months[1], other),
+                    months[2]: _cases(months[2], base)})
+    two = _release({months[0]: _cases(months[0], after), months[1]: _cases(months[1], other),
+                    months[2]: _cases(months[2], base)})
+    assert one == two
+    # And it is not a table that publishes nothing: the large figures are there.
+    quarter = one[-1]
+    assert isinstance(quarter, tuple)
+    assert quarter[2][Measure.CASES].total == 3 * 55 + 3 + 2
