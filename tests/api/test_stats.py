@@ -13,10 +13,15 @@ from fastapi.testclient import TestClient
 from api.deps import Services
 from core.models import Role
 from sqlalchemy import update
+from typer.testing import CliRunner
+
+from api.cli import app as cli
+from api.config import Settings
 
 from logistics.beds.models import BedHold, UnmetNeed
 from logistics.cases.models import Case
 from network.tips.models import Tip
+from tests.conftest import TEST_KEY
 from tests.support import Account, AccountFactory, shelter_body
 
 CASES = [("TX", "sex")] * 6 + [("TX", "labor")] * 4 + [("OK", "sex")] + [("CA", "labor")] * 2
@@ -297,3 +302,17 @@ def test_an_empty_period_is_released(client: TestClient, admin: Account) -> None
     assert body["states"] == [] and body["measures"]["cases"]["total"] == 0
     csv_text = client.get("/v1/stats/releases/2020-01/csv", headers=admin.headers)
     assert csv_text.status_code == 200, csv_text.text
+
+
+def test_the_cli_publishes_a_release(client: TestClient, services: Services, admin: Account,
+                                     reader: Account, settings: Settings) -> None:
+    month = _backdate(services)
+    env = {"HOMEWARD_DATABASE_URL": settings.database_url, "HOMEWARD_SECRET_KEY": TEST_KEY}
+    result = CliRunner().invoke(cli, ["stats", "publish", month, "--noisy-epsilon", "0.25"],
+                                env=env)
+    assert result.exit_code == 0, result.output
+    assert f"{month} published: cases 13" in result.output and "0.25 of 1" in result.output
+    body = client.get(f"/v1/stats/releases/{month}", headers=reader.headers).json()
+    assert body["measures"]["cases"]["total"] == 13 and body["noisy"]["epsilon"] == 0.25
+    again = CliRunner().invoke(cli, ["stats", "publish", month], env=env)
+    assert again.exit_code == 1 and "StatsReleaseExists" in again.output
