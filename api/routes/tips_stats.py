@@ -1,9 +1,10 @@
 """Tips and published statistics over HTTP (see docs/tips_and_stats.md).
 
 `POST /v1/tips` takes a tip and routes it at once; `GET /v1/tips/{id}` reads it with its
-latest routing decision; `POST /v1/tips/{id}/route` routes it again. Statistics are releases of closed periods:
-`POST /v1/stats/releases` (platform admins) publishes one; `GET /v1/stats/releases[/{period}
-[/csv|/charts/{name}]]` reads them, exactly as stored, for any account.
+latest routing decision; `POST /v1/tips/{id}/route` routes it again. Statistics are
+releases of closed periods: `POST /v1/stats/releases` (platform admins) publishes one;
+`GET /v1/stats/releases[/{period}[/csv|/charts/{name}]]` reads them, exactly as stored, for
+any account.
 """
 
 from __future__ import annotations

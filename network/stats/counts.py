@@ -33,7 +33,6 @@ from logistics.travel.plan_models import PlanStatus, TravelPlan
 from network.errors import InvalidNetwork
 from network.stats import releases, suppression
 from network.stats.models import (
-    ALL,
     UNKNOWN,
     Dimension,
     Measure,

@@ -9,15 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-
-from api.deps import Services
-from core.models import Role
 from sqlalchemy import update
 from typer.testing import CliRunner
 
 from api.cli import app as cli
 from api.config import Settings
-
+from api.deps import Services
+from core.models import Role
 from logistics.beds.models import BedHold, UnmetNeed
 from logistics.cases.models import Case
 from network.tips.models import Tip
