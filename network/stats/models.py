@@ -4,8 +4,9 @@ Releases are stored exactly as published (`StatsRelease`, `StatsNoisy`) and serv
 a `ReleasePublic` holds, per measure, the state x type table with its margins. A
 `StatsPublic` (the table shape the counting and the charts use) holds, for each measure,
 the suppressed two-way table (rows: the first `group_by` dimension; columns: the
-combinations of the others) with its row totals, column totals and grand total, or a one-way table with its total. Every figure is either a count or
-a mark: "<3" (1 or 2) or "x" (hidden so that no "<3" can be worked out).
+combinations of the others) with its row totals, column totals and grand total, or a
+one-way table with its total. Every figure is either a count or a mark: "<3" (1 or 2) or
+"x" (hidden so that no "<3" can be worked out).
 """
 
 from __future__ import annotations
