@@ -323,7 +323,7 @@ def month_tables(raw: dict[Measure, Counter[Key]], month: str
     dims = [Dimension.STATE, Dimension.TRAFFICKING_TYPE]
     states = _axis(Dimension.STATE, counts.values(), day, day)
     types = _axis(Dimension.TRAFFICKING_TYPE, counts.values(), day, day)
-    columns = [(t,) for t in types]
+    columns: list[tuple[str, ...]] = [(t,) for t in types]
     tables: dict[Measure, ReleaseTable] = {}
     for measure, table_counts in counts.items():
         if measure is Measure.CONTACTS:

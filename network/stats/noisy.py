@@ -47,7 +47,7 @@ def laplace(values: Sequence[int], epsilon: float) -> list[int]:
     dp.enable_features("contrib")
     measurement = dp.m.make_laplace(dp.vector_domain(dp.atom_domain(T=int)),
                                     dp.l1_distance(T=int), scale=scale_for(epsilon))
-    spent = float(measurement.map(1))
+    spent = float(measurement.map(1))  # type: ignore[no-untyped-call]
     if spent > epsilon * (1 + 1e-9):  # OpenDP's own accounting must agree with ours
         raise ValueError(f"the mechanism spends {spent}, more than {epsilon}")
     return [int(v) for v in measurement(list(values))]
