@@ -259,6 +259,38 @@ def travel_realtime(path: Path) -> None:
     typer.echo(f"{len(out.affected)} travel plans disrupted")
 
 
+stats_app = typer.Typer(help="Published statistics releases.", no_args_is_help=True)
+app.add_typer(stats_app, name="stats")
+
+
+@stats_app.command("publish")
+def stats_publish(
+    period: Annotated[str, typer.Argument(help="a closed month (2026-03), quarter (2026-Q1) "
+                                                "or year (2026)")],
+    noisy_epsilon: Annotated[float | None, typer.Option(
+        help="also publish differentially private tables for a month, spending this much "
+             "of its privacy budget")] = None,
+) -> None:
+    """Publish a period's statistics release (as a platform admin would through the API)."""
+    from core.errors import DomainError
+    from core.principal import SYSTEM
+    from network.stats import service as stats_service
+    from network.stats.models import Measure, ReleaseRequest
+
+    with _services() as services, services.db.write_session() as session:
+        try:
+            release = stats_service.publish_release(
+                session, actor=SYSTEM, data=ReleaseRequest(period=period,
+                                                           noisy_epsilon=noisy_epsilon),
+                epsilon_budget=services.settings.stats_epsilon_per_month)
+        except DomainError as exc:
+            raise _fail(f"{type(exc).__name__}: {exc}") from exc
+    tables = release.measures
+    typer.echo(f"{release.period} published: cases {tables[Measure.CASES].total}, "
+               f"tips {tables[Measure.TIPS].total}; privacy budget spent "
+               f"{release.privacy.epsilon_spent:g} of {release.privacy.epsilon_budget:g}")
+
+
 def _persist_timetable(services: Services) -> None:
     """Build the new feed set's timetable now and write its disk cache, so that the next
     `homeward serve` only loads it (api/serving.py)."""

@@ -35,6 +35,8 @@ class Settings(BaseModel):
     # (logistics/travel/vouch.py); after it, the caller searches again.
     itinerary_id_minutes: int = Field(default=30, ge=1, le=24 * 60)
     auth_failure_limit: int = 20
+    # Differentially private statistics (network/stats/noisy.py): epsilon per month, per record.
+    stats_epsilon_per_month: float = Field(default=1.0, gt=0, le=10)
     auth_failure_window_s: int = 300
     # Geometry probing (logistics/probes/rules.py): distinct circles per account and place
     # per window.
@@ -86,6 +88,7 @@ class Settings(BaseModel):
             "HOMEWARD_ITINERARY_ID_MINUTES": "itinerary_id_minutes",
             "HOMEWARD_AUTH_FAILURE_LIMIT": "auth_failure_limit",
             "HOMEWARD_AUTH_FAILURE_WINDOW_S": "auth_failure_window_s",
+            "HOMEWARD_STATS_EPSILON_PER_MONTH": "stats_epsilon_per_month",
             "HOMEWARD_PROBE_LIMIT": "probe_limit",
             "HOMEWARD_PROBE_WINDOW_S": "probe_window_s",
             "HOMEWARD_RETENTION_DAYS": "retention_days",

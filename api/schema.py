@@ -19,6 +19,7 @@ import logistics.travel.plan_models  # noqa: F401
 import network.consent.models
 import network.directory.models
 import network.referrals.models
+import network.stats.models
 import network.tips.models  # noqa: F401
 import safety_plans.models  # noqa: F401
 

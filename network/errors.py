@@ -57,3 +57,21 @@ class ChartNotFound(NetworkError):
     kind: ClassVar[ErrorKind] = "not_found"
     code = "chart-not-found"
     title = "No such chart"
+
+
+class StatsReleaseNotFound(NetworkError):
+    kind: ClassVar[ErrorKind] = "not_found"
+    code = "stats-release-not-found"
+    title = "No statistics release for that period"
+
+
+class StatsReleaseExists(NetworkError):
+    kind: ClassVar[ErrorKind] = "conflict"
+    code = "stats-release-exists"
+    title = "That period is already released and is never changed"
+
+
+class PrivacyBudgetExceeded(NetworkError):
+    kind: ClassVar[ErrorKind] = "conflict"
+    code = "privacy-budget-exceeded"
+    title = "The period's privacy budget does not cover that epsilon"

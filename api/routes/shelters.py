@@ -71,6 +71,10 @@ def search(
     pets: bool | None = None,
     open_now: bool = False,
     state: Annotated[str | None, Query(pattern="^[A-Z]{2}$")] = None,
+    call_ref: Annotated[str | None, Query(
+        pattern="^[A-Za-z0-9_-]{1,64}$",
+        description="anonymous reference of the call (the hotline's call id), so searches "
+                    "for different callers count as different unmet needs; never stored")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> object:
@@ -97,7 +101,7 @@ def search(
     query = SearchQuery(lat=lat, lon=lon, radius_km=radius_km, population=population,
                         bed_type=bed_type, min_available=min_available, language=language,
                         accessible=accessible, pets=pets, open_now=open_now, state=state,
-                        limit=limit, offset=offset)
+                        call_ref=call_ref, limit=limit, offset=offset)
     return search_shelters(session, actor=principal, cipher=services.cipher, query=query,
                            record_unmet=record, check_probes=count_probes)
 

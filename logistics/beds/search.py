@@ -60,6 +60,7 @@ class SearchQuery:
     pets: bool | None = None
     open_now: bool = False
     state: str | None = None
+    call_ref: str | None = None  # anonymous reference of the call, for unmet need only
     limit: int = 20
     offset: int = 0
 
@@ -154,7 +155,7 @@ def search_shelters(
         penalty = STALE_PENALTY_M if candidate.stale else 0
         ranked.append((distance + penalty, candidate.id, candidate))
     if not ranked and record_unmet is not None:
-        record_unmet(unmet.need(subject=unmet.account_subject(actor.account_id),
+        record_unmet(unmet.need(subject=unmet.call_subject(actor.account_id, query.call_ref),
                                 state=query.state, population=query.population,
                                 bed_type=query.bed_type, reason="no_shelter_found",
                                 source="search"))

@@ -6,7 +6,9 @@ area, population, bed type and reason adds nothing. Each record carries a dedupe
 SHA-256 over those six values, under a unique index, and is written with insert-or-ignore
 (`ON CONFLICT DO NOTHING`, the same on SQLite and PostgreSQL), so repeats and races alike
 leave one row and no query can inflate the published figure. The key is a digest, so the
-ledger still names no account and no case.
+ledger still names no account and no case. A search may carry an anonymous call reference
+(`call_subject`), so one advocate's searches for two callers count as two needs, within a
+fixed bound per account and day.
 """
 
 from __future__ import annotations
@@ -26,6 +28,24 @@ _TABLE: Table = UnmetNeed.__table__  # type: ignore[attr-defined]
 
 def account_subject(account_id: int | None) -> str:
     return f"account:{account_id}"
+
+
+CALL_SLOTS = 10  # distinct needs one account can record per day and area, with call refs
+
+
+def call_subject(account_id: int | None, call_ref: str | None) -> str:
+    """The asker of a search made for one call: the account and one of `CALL_SLOTS` slots
+    picked by a digest of the call reference (the reference itself is never stored).
+
+    Two calls the same day with the same need are usually two needs; the same call asking
+    again is one. The slots bound what an account can add: however many references it makes
+    up, at most `CALL_SLOTS` needs per day, area, population, bed type and reason. Without a
+    reference the search is the account's one need of the day.
+    """
+    if not call_ref:
+        return account_subject(account_id)
+    slot = int.from_bytes(hashlib.sha256(call_ref.encode()).digest()[:4], "big") % CALL_SLOTS
+    return f"{account_subject(account_id)}:call:{slot}"
 
 
 def case_subject(agency_id: int, case_ref: str) -> str:

@@ -1,390 +1,274 @@
-"""Published statistics: count the domain tables by month, state, type and venue, then suppress.
+"""Published statistics as releases of closed periods: publish, list, read, CSV, charts.
 
-Each measure is one SQL aggregate grouped by (month, state, trafficking type, venue), so no
-row about a person ever reaches Python; survivors served needs distinct cases across two
-sources, so it groups by case first and counts in Python. A dimension a source lacks reads
-"unknown" (cases, placements and trips have no venue; unmet need has no trafficking type).
-Month is the event's UTC month. A tip is counted once, keyed by all the states it touches
-("OK+TX", aggregated in SQL); a table by state counts it in each of them and says so
-(`counted_in_each_state`), and every total over states counts it once (`_distinct_totals`).
-
-Then `network.stats.suppression` makes every measure's table safe (see there and
-docs/tips_and_stats.md), and only the suppressed figures leave this module: the CSV and the
-charts are built from a `StatsPublic`, never from raw counts. Statistics are public-safe by
-construction, so any account may read them; they are national (every agency's activity).
+A platform admin publishes a period (`2026-03`, `2026-Q1`, `2026`); any account reads what
+was published, exactly as it was stored: a release is never recomputed, so later data (a
+case entered with an old date) cannot change it or be differenced against it. A month is
+counted and suppressed (`counts.month_tables`); a quarter or year is derived from its stored
+months (`releases.combine`), publishing any month not yet released first. A month may also
+get differentially private tables (`noisy`), each publication spending part of the month's
+privacy budget (`epsilon_budget`, from the settings), which is enforced here. See
+docs/tips_and_stats.md.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import itertools
+import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
-import numpy as np
-from sqlalchemy import and_, func, literal, select
-from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
+from core.clock import utcnow
 from core.principal import Principal
-from logistics.beds.models import BedHold, HoldStatus, UnmetNeed
-from logistics.cases.models import Case
-from logistics.shelters.models import Shelter
-from logistics.travel.plan_models import PlanStatus, TravelPlan
-from network.errors import ChartNotFound, InvalidNetwork
-from network.stats import suppression
+from network.errors import (
+    ChartNotFound,
+    InvalidNetwork,
+    PrivacyBudgetExceeded,
+    StatsReleaseExists,
+    StatsReleaseNotFound,
+)
+from network.stats import counts, noisy, releases
 from network.stats.models import (
     ALL,
-    UNKNOWN,
     Dimension,
     Measure,
     MeasureTable,
-    Shown,
+    NoisyPublic,
+    NoisyTable,
+    PrivacyBudget,
+    ReleaseRequest,
+    ReleaseSummary,
+    ReleaseTable,
+    StatsNoisy,
     StatsPublic,
+    StatsRelease,
+    StatsReleasePublic,
 )
-from network.tips.models import Tip, TipState
+from network.stats.releases import Period, PeriodKind
 
-MAX_DAYS = 5 * 366
-MAX_CELLS = 20_000
-Key = tuple[str, str, str, str]  # month, state(s), trafficking type, venue
-STATE_JOIN = "+"  # a multi-state tip's key holds all its states: "OK+TX"
 NOTES = [
-    "'<3' is a count of 1 or 2; 'x' is hidden so that no '<3' can be worked out from the "
-    "totals and the other figures; 0 is published.",
-    "contacts = tips received + cases opened; survivors_served counts cases (households) with "
-    "a placement or a trip home in the month.",
-    "A tip counts once in every total and in every table without state. In a table by state "
-    "(see counted_in_each_state) a tip that touches several states counts in each of them, so "
-    "the states add up to more than the total, which counts each tip once.",
+    *counts.NOTES[:2],
+    "A tip that touches several states is counted once, in the row 'multiple' (not in each "
+    "state), so every table adds up to its totals.",
+    "A quarter or a year is the sum of its released months: a figure is published when it "
+    "is published in every month, and 'x' (hidden, no promise) otherwise.",
+    "contacts is tips plus cases figure by figure; it is published only where both are.",
 ]
-# The measures whose by-state tables count a multi-state tip in each state it touches.
-MULTI_STATE = (Measure.CONTACTS, Measure.TIPS, Measure.TIPS_ROUTED)
 
 
-def _month(session: Session, column: Any) -> ColumnElement[str]:
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
-    return func.strftime("%Y-%m", column)
+def _period(text: str) -> Period:
+    found = releases.parse_period(text)
+    if found is None:
+        raise InvalidNetwork("period", "a period is a month (2026-03), a quarter (2026-Q1) "
+                             "or a year (2026)")
+    return found
 
 
-def _window(column: Any, start: datetime, end: datetime) -> ColumnElement[bool]:
-    return and_(column >= start, column < end)
+def _stored(session: Session, label: str) -> StatsRelease | None:
+    return session.exec(select(StatsRelease).where(StatsRelease.period == label)).first()
 
 
-def _rows(session: Session, stmt: Any) -> Counter[Key]:
-    out: Counter[Key] = Counter()
-    for month, state, kind, venue, count in session.execute(stmt).all():
-        # Aggregated state lists come in whatever order the database kept: sort them.
-        states = STATE_JOIN.join(sorted(state.split(STATE_JOIN))) if state else UNKNOWN
-        out[(month, states, kind or UNKNOWN, venue or UNKNOWN)] += int(count)
-    return out
+def _month_parts(row: StatsRelease) -> releases.MonthTables:
+    body = json.loads(row.body)
+    return releases.MonthTables(
+        month=row.period, states=body["states"], types=body["types"],
+        measures={Measure(m): ReleaseTable.model_validate(t)
+                  for m, t in body["measures"].items()})
 
 
-def _grouped(session: Session, month: Any, state: Any, kind: Any, venue: Any) -> Any:
-    return select(month, state, kind, venue, func.count()).group_by(month, state, kind, venue)
+def _store(session: Session, period: Period, states: list[str], types: list[str],
+           tables: dict[Measure, ReleaseTable]) -> StatsRelease:
+    body = {"states": states, "types": types,
+            "measures": {m.value: t.model_dump() for m, t in tables.items()}}
+    row = StatsRelease(period=period.label, kind=period.kind.value, body=json.dumps(body))
+    session.add(row)
+    session.flush()
+    return row
 
 
-def _states_of_tip(session: Session) -> Any:
-    """tip id -> its states joined by "+" (in no set order; `_rows` sorts them)."""
-    if session.get_bind().dialect.name == "postgresql":
-        joined = func.string_agg(col(TipState.state), literal(STATE_JOIN))
-    else:
-        joined = func.group_concat(col(TipState.state), literal(STATE_JOIN))
-    return (select(col(TipState.tip_id).label("tip_id"), joined.label("states"))
-            .group_by(col(TipState.tip_id)).subquery())
+def _window(period: Period) -> tuple[datetime, datetime]:
+    start = datetime(period.first.year, period.first.month, 1, tzinfo=UTC)
+    end = datetime(period.last.year, period.last.month, period.last.day, tzinfo=UTC)
+    return start, end + timedelta(days=1)
 
 
-def count_tips(session: Session, start: datetime, end: datetime, *, routed: bool) -> Counter[Key]:
-    """Each tip once, keyed by the set of states it touches ("OK+TX"): `_table` counts it in
-    each of them in a by-state table and once everywhere else."""
-    at = col(Tip.routed_at) if routed else col(Tip.received_at)
-    month = _month(session, at)
-    states = _states_of_tip(session)
-    stmt = (_grouped(session, month, states.c.states, col(Tip.trafficking_type),
-                     col(Tip.venue))
-            .join_from(Tip, states, states.c.tip_id == col(Tip.id))
-            .where(_window(at, start, end)))
-    return _rows(session, stmt)
+def _month_row(session: Session, month: str) -> StatsRelease:
+    """The stored month, counting and suppressing it first if it was never released."""
+    row = _stored(session, month)
+    if row is not None:
+        return row
+    period = _period(month)
+    states, types, tables = counts.month_tables(counts.raw_counts(session, *_window(period)),
+                                                month)
+    return _store(session, period, states, types, tables)
 
 
-def count_cases(session: Session, start: datetime, end: datetime) -> Counter[Key]:
-    month = _month(session, col(Case.created_at))
-    stmt = (_grouped(session, month, col(Case.state), col(Case.trafficking_type),
-                     literal(UNKNOWN))
-            .select_from(Case).where(_window(col(Case.created_at), start, end)))
-    return _rows(session, stmt)
+def _publish_noisy(session: Session, period: Period, epsilon: float, budget: float) -> None:
+    if not 0 < epsilon <= budget:
+        raise InvalidNetwork("noisy_epsilon", f"epsilon is above 0 and at most {budget}")
+    spent = _spent(session, period.label)
+    if spent + epsilon > budget * (1 + 1e-9):
+        raise PrivacyBudgetExceeded(f"{period.label} has spent {spent:g} of its budget "
+                                    f"{budget:g}; {epsilon:g} more is refused")
+    raw = counts.raw_counts(session, *_window(period))
+    tables = {}
+    for measure in noisy.NOISY_MEASURES:
+        grid: Counter[tuple[str, str]] = Counter()
+        for (_, state, kind, _), value in raw[measure].items():
+            grid[(state, kind)] += value
+        tables[measure] = noisy.table(grid, epsilon)
+    public = NoisyPublic(label=noisy.LABEL, mechanism=noisy.MECHANISM, epsilon=epsilon,
+                         measures=tables)
+    session.add(StatsNoisy(period=period.label, epsilon=epsilon,
+                           body=public.model_dump_json()))
 
 
-def _placement_rows(session: Session, start: datetime, end: datetime) -> Any:
-    month = _month(session, col(BedHold.closed_at))
-    case_match = and_(col(Case.agency_id) == col(BedHold.agency_id),
-                      col(Case.case_ref) == col(BedHold.case_ref))
-    return (select(month, col(Shelter.state), col(Case.trafficking_type), col(Case.id),
-                   col(BedHold.agency_id), col(BedHold.case_ref))
-            .select_from(BedHold)
-            .join(Shelter, col(Shelter.id) == col(BedHold.shelter_id))
-            .outerjoin(Case, case_match)
-            .where(col(BedHold.status) == HoldStatus.CONFIRMED.value,
-                   _window(col(BedHold.closed_at), start, end)))
+def _spent(session: Session, month: str) -> float:
+    rows = session.exec(select(StatsNoisy.epsilon).where(StatsNoisy.period == month)).all()
+    return float(sum(rows))
 
 
-def count_placements(session: Session, start: datetime, end: datetime) -> Counter[Key]:
-    sub = _placement_rows(session, start, end).subquery()
-    cols = list(sub.c)
-    stmt = select(cols[0], cols[1], cols[2], literal(UNKNOWN), func.count()).group_by(
-        cols[0], cols[1], cols[2])
-    return _rows(session, stmt)
+def publish_release(session: Session, *, actor: Principal, data: ReleaseRequest,
+                    epsilon_budget: float, today: date | None = None) -> StatsReleasePublic:
+    """Publish a closed period (platform admins), or add noisy tables to a released month."""
+    actor.require_platform_admin()
+    period = _period(data.period)
+    if not period.closed(today or utcnow().date()):
+        raise InvalidNetwork("period", "only a period that has ended is released")
+    if data.noisy_epsilon is not None and period.kind is not PeriodKind.MONTH:
+        raise InvalidNetwork("noisy_epsilon", "noisy tables are published for months; a "
+                             "quarter or a year sums its months'")
+    existing = _stored(session, period.label)
+    if existing is not None and data.noisy_epsilon is None:
+        raise StatsReleaseExists(f"{period.label} was published at "
+                                 f"{existing.published_at.isoformat()}")
+    if existing is None:
+        parts = [_month_parts(_month_row(session, m)) for m in period.months]
+        if period.kind is not PeriodKind.MONTH:
+            _store(session, period, *releases.combine(parts, list(Measure)))
+    if data.noisy_epsilon is not None:
+        _publish_noisy(session, period, data.noisy_epsilon, epsilon_budget)
+    session.commit()
+    return get_release(session, actor=actor, period=period.label,
+                       epsilon_budget=epsilon_budget)
 
 
-def _trip_rows(session: Session, start: datetime, end: datetime) -> Any:
-    month = _month(session, col(TravelPlan.arrive_at))
-    return (select(month, col(Case.state), col(Case.trafficking_type), col(Case.id))
-            .select_from(TravelPlan)
-            .join(Case, col(Case.id) == col(TravelPlan.case_id))
-            .where(col(TravelPlan.status) == PlanStatus.ARRIVED.value,
-                   _window(col(TravelPlan.arrive_at), start, end)))
-
-
-def count_trips(session: Session, start: datetime, end: datetime) -> Counter[Key]:
-    sub = _trip_rows(session, start, end).subquery()
-    cols = list(sub.c)
-    stmt = select(cols[0], cols[1], cols[2], literal(UNKNOWN), func.count()).group_by(
-        cols[0], cols[1], cols[2])
-    return _rows(session, stmt)
-
-
-def count_survivors(session: Session, start: datetime, end: datetime) -> Counter[Key]:
-    """Distinct cases (households) with a placement or a trip home, per month."""
-    seen: set[tuple[str, str, str, object]] = set()
-    placements = _placement_rows(session, start, end).distinct()
-    for month, state, kind, case_id, agency, ref in session.execute(placements).all():
-        seen.add((month, state or UNKNOWN, kind or UNKNOWN,
-                  case_id if case_id is not None else (agency, ref)))
-    for month, state, kind, case_id in session.execute(
-            _trip_rows(session, start, end).distinct()).all():
-        seen.add((month, state or UNKNOWN, kind or UNKNOWN, case_id))
-    return Counter((m, s, k, UNKNOWN) for m, s, k, _ in seen)
-
-
-def count_unmet(session: Session, start: datetime, end: datetime) -> Counter[Key]:
-    month = _month(session, col(UnmetNeed.at))
-    stmt = (_grouped(session, month, col(UnmetNeed.state), literal(UNKNOWN), literal(UNKNOWN))
-            .select_from(UnmetNeed).where(_window(col(UnmetNeed.at), start, end)))
-    return _rows(session, stmt)
-
-
-def raw_counts(session: Session, start: datetime, end: datetime) -> dict[Measure, Counter[Key]]:
-    tips = count_tips(session, start, end, routed=False)
-    cases = count_cases(session, start, end)
-    return {
-        Measure.CONTACTS: tips + cases,
-        Measure.CASES: cases,
-        Measure.SURVIVORS_SERVED: count_survivors(session, start, end),
-        Measure.TIPS: tips,
-        Measure.TIPS_ROUTED: count_tips(session, start, end, routed=True),
-        Measure.PLACEMENTS: count_placements(session, start, end),
-        Measure.TRIPS_HOME: count_trips(session, start, end),
-        Measure.UNMET_NEED: count_unmet(session, start, end),
-    }
-
-
-_POSITION = {Dimension.MONTH: 0, Dimension.STATE: 1, Dimension.TRAFFICKING_TYPE: 2,
-             Dimension.VENUE: 3}
-
-
-def months(first: date, last: date) -> list[str]:
-    out, year, month = [], first.year, first.month
-    while (year, month) <= (last.year, last.month):
-        out.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return out
-
-
-def parse_group_by(text: str) -> list[Dimension]:
-    names = [part.strip() for part in text.split(",") if part.strip()]
-    if not names:
-        raise InvalidNetwork("group_by", "name at least one of: "
-                             + ", ".join(d.value for d in Dimension))
-    try:
-        dims = [Dimension(name) for name in names]
-    except ValueError as exc:
-        raise InvalidNetwork("group_by", "group_by takes: "
-                             + ", ".join(d.value for d in Dimension)) from exc
-    if len(set(dims)) != len(dims):
-        raise InvalidNetwork("group_by", "a dimension is named twice")
-    return dims
-
-
-def period(date_from: date | None, date_to: date | None) -> tuple[date, date]:
-    """The inclusive period asked for; by default the last twelve whole months and this one."""
-    today = datetime.now(UTC).date()
-    last = date_to or today
-    first = date_from or date(last.year - 1, last.month, 1)
-    if first > last:
-        raise InvalidNetwork("from", "from is after to")
-    if (last - first).days > MAX_DAYS:
-        raise InvalidNetwork("from", "a period is at most five years")
-    return first, last
-
-
-def _project(counts: Counter[Key], dims: Sequence[Dimension]) -> Counter[tuple[str, ...]]:
-    """Counts by the given dimensions. A multi-state tip counts in each of its states when
-    state is one of them, and once otherwise (so every total over states is distinct)."""
-    out: Counter[tuple[str, ...]] = Counter()
-    positions = [_POSITION[d] for d in dims]
-    at = list(dims).index(Dimension.STATE) if Dimension.STATE in dims else -1
-    # This runs over every key of every measure several times a request: keep the loop bare.
-    for key, value in counts.items():
-        cell = tuple([key[p] for p in positions])
-        if at < 0 or STATE_JOIN not in cell[at]:
-            out[cell] += value
-            continue
-        for state in cell[at].split(STATE_JOIN):
-            out[(*cell[:at], state, *cell[at + 1:])] += value
-    return out
-
-
-def _distinct_totals(shown: list[Shown], layout: suppression.Layout,
-                     distinct: list[int]) -> list[Shown]:
-    """Show each published total as its distinct count (a multi-state tip once).
-
-    Suppression ran on the table as counted, state touches and their sums; a reader who knew
-    how many extra touches a total holds could get the sum back from the distinct count, and
-    that sum is safe to publish, so the distinct count is too. A distinct count of 1 or 2 is
-    still a small count and is shown "<3".
-    """
-    out = list(shown)
-    base = layout.interior
-    for k, value in enumerate(distinct):
-        if value != int(layout.values[base + k]) and isinstance(out[base + k], int):
-            small = 1 <= value < suppression.THRESHOLD
-            out[base + k] = suppression.PRIMARY_MARK if small else value
-    return out
-
-
-def _table(counts: Counter[Key], dims: Sequence[Dimension], rows: list[str],
-           columns: list[tuple[str, ...]] | None, *, multi_state: bool) -> MeasureTable:
-    """`multi_state`: the measure may count a tip in several states here, so its totals over
-    states are counted again, distinctly (the other tables' totals are their sums)."""
-    projected = _project(counts, dims)
-    grand = sum(counts.values())  # each tip once
-    row_index = {r: i for i, r in enumerate(rows)}
-    if columns is None:
-        grid = np.zeros(len(rows), dtype=np.int64)
-        for one, value in projected.items():
-            grid[row_index[one[0]]] += value
-        layout = suppression.one_way(grid.tolist())
-        shown = _distinct_totals(
-            suppression.display(layout.values, suppression.suppress(layout)), layout, [grand])
-        return MeasureTable(cells=[[v] for v in shown[:-1]], row_totals=None,
-                            column_totals=None, total=shown[-1])
-    col_index = {c: j for j, c in enumerate(columns)}
-    matrix = np.zeros((len(rows), len(columns)), dtype=np.int64)
-    for cell, value in projected.items():
-        matrix[row_index[cell[0]], col_index[cell[1:]]] += value
-    layout = suppression.two_way(matrix)
-    shown = suppression.display(layout.values, suppression.suppress(layout))
-    if multi_state:
-        by_row, by_column = _project(counts, dims[:1]), _project(counts, dims[1:])
-        distinct = [by_row[(r,)] for r in rows] + [by_column[c] for c in columns] + [grand]
-        shown = _distinct_totals(shown, layout, distinct)
-    n_rows, n_cols = matrix.shape
-    cells = [shown[r * n_cols:(r + 1) * n_cols] for r in range(n_rows)]
-    base = n_rows * n_cols
-    return MeasureTable(cells=cells, row_totals=shown[base:base + n_rows],
-                        column_totals=shown[base + n_rows:base + n_rows + n_cols],
-                        total=shown[-1])
-
-
-def _axis(dim: Dimension, counts: Iterable[Counter[Key]], first: date, last: date) -> list[str]:
-    if dim is Dimension.MONTH:
-        return months(first, last)
-    return sorted({value for c in counts for key in c
-                   for value in key[_POSITION[dim]].split(STATE_JOIN)})
-
-
-def build(counts: dict[Measure, Counter[Key]], dims: Sequence[Dimension], first: date,
-          last: date) -> StatsPublic:
-    """Suppressed tables for every measure over one shared set of rows and columns."""
-    rows = _axis(dims[0], counts.values(), first, last)
-    columns: list[tuple[str, ...]] | None = None
-    if len(dims) > 1:
-        axes = [_axis(d, counts.values(), first, last) for d in dims[1:]]
-        columns = list(itertools.product(*axes))
-        if len(axes) > 1:
-            # Combinations never seen in any measure are left out: they would be all zeros.
-            seen = {combo for c in counts.values() for combo in _project(c, dims[1:])}
-            columns = [combo for combo in columns if combo in seen]
-        if len(rows) * len(columns) > MAX_CELLS:
-            raise InvalidNetwork("group_by", f"more than {MAX_CELLS} cells; group by fewer "
-                                 "dimensions or a shorter period")
-    by_state = Dimension.STATE in dims
-    tables = {m: _table(c, dims, rows, columns, multi_state=by_state and m in MULTI_STATE)
-              for m, c in counts.items()}
-    return StatsPublic(group_by=list(dims), date_from=first, date_to=last, rows=rows,
-                       columns=[list(c) for c in columns] if columns is not None else None,
-                       measures=tables, notes=NOTES,
-                       counted_in_each_state=(list(MULTI_STATE) if Dimension.STATE in dims
-                                              else []))
-
-
-def get_stats(session: Session, *, actor: Principal, group_by: str,
-              date_from: date | None, date_to: date | None) -> StatsPublic:
-    """National statistics for any account (safe by construction; nothing is audited)."""
+def list_releases(session: Session, *, actor: Principal) -> list[ReleaseSummary]:
     del actor  # every account may read published statistics
-    dims = parse_group_by(group_by)
-    first, last = period(date_from, date_to)
-    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
-    end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
-    return build(raw_counts(session, start, end), dims, first, last)
+    noisy_periods = set(session.exec(select(StatsNoisy.period)).all())
+    rows = session.exec(select(StatsRelease).order_by(col(StatsRelease.period))).all()
+    return [ReleaseSummary(period=r.period, kind=r.kind, published_at=r.published_at,
+                           noisy=r.period in noisy_periods
+                           or all(m in noisy_periods for m in _period(r.period).months))
+            for r in rows]
 
 
-def to_csv(stats: StatsPublic) -> str:
-    """Long form: measure, one column per dimension ("all" in totals), value."""
+def _noisy(session: Session, period: Period) -> tuple[NoisyPublic | None, float]:
+    """The period's noisy tables (a longer period sums the first of each month's) and the
+    epsilon they spent per record."""
+    firsts: list[NoisyPublic] = []
+    spent = []
+    for month in period.months:
+        rows = session.exec(select(StatsNoisy).where(StatsNoisy.period == month)
+                            .order_by(col(StatsNoisy.id))).all()
+        if not rows:
+            return None, 0.0
+        firsts.append(NoisyPublic.model_validate_json(rows[0].body))
+        spent.append(sum(r.epsilon for r in rows))
+    if period.kind is PeriodKind.MONTH:
+        return firsts[0], spent[0]
+    tables: dict[Measure, NoisyTable] = {
+        m: noisy.combine([f.measures[m] for f in firsts]) for m in noisy.NOISY_MEASURES}
+    # Every record is in one month: the longer period spends what its worst month spent.
+    return NoisyPublic(label=noisy.LABEL, mechanism=noisy.MECHANISM,
+                       epsilon=max(f.epsilon for f in firsts), measures=tables), max(spent)
+
+
+def get_release(session: Session, *, actor: Principal, period: str,
+                epsilon_budget: float) -> StatsReleasePublic:
+    """A published release exactly as stored (any account)."""
+    del actor  # every account may read published statistics
+    found = _period(period)
+    row = _stored(session, found.label)
+    if row is None:
+        raise StatsReleaseNotFound(f"{found.label} is not released; see /v1/stats/releases")
+    body = json.loads(row.body)
+    noisy_public, spent = _noisy(session, found)
+    return StatsReleasePublic(
+        period=row.period, kind=row.kind, first_day=found.first, last_day=found.last,
+        months=found.months, states=body["states"], trafficking_types=body["types"],
+        measures={Measure(m): ReleaseTable.model_validate(t)
+                  for m, t in body["measures"].items()},
+        notes=NOTES,
+        published_at=row.published_at, noisy=noisy_public,
+        privacy=PrivacyBudget(epsilon_budget=epsilon_budget, epsilon_spent=spent))
+
+
+def to_csv(release: StatsReleasePublic) -> str:
+    """Long form: period, measure, state, trafficking_type, month, value ("all" in totals);
+    noisy rows say so in the last column."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    dims = [d.value for d in stats.group_by]
-    writer.writerow(["measure", *dims, "value"])
-    rest = len(dims) - 1
-    for measure, table in stats.measures.items():
-        for r, row in enumerate(stats.rows):
-            cols = stats.columns or [[]]
-            for j, combo in enumerate(cols):
-                writer.writerow([measure.value, row, *combo, table.cells[r][j]])
-            if table.row_totals is not None:
-                writer.writerow([measure.value, row, *([ALL] * rest), table.row_totals[r]])
-        if stats.columns is not None and table.column_totals is not None:
-            for j, combo in enumerate(stats.columns):
-                writer.writerow([measure.value, ALL, *combo, table.column_totals[j]])
-        writer.writerow([measure.value, *([ALL] * len(dims)), table.total])
+    writer.writerow(["period", "measure", "state", "trafficking_type", "month", "value",
+                     "noisy"])
+    p = release.period
+
+    def rows(measure: Measure, table: ReleaseTable | NoisyTable, states: Sequence[str],
+             types: Sequence[str], flag: str) -> None:
+        for i, state in enumerate(states):
+            for j, kind in enumerate(types):
+                writer.writerow([p, measure.value, state, kind, ALL, table.cells[i][j], flag])
+            writer.writerow([p, measure.value, state, ALL, ALL, table.by_state[i], flag])
+        for j, kind in enumerate(types):
+            writer.writerow([p, measure.value, ALL, kind, ALL, table.by_type[j], flag])
+        for month, value in zip(release.months, table.by_month, strict=True):
+            writer.writerow([p, measure.value, ALL, ALL, month, value, flag])
+        writer.writerow([p, measure.value, ALL, ALL, ALL, table.total, flag])
+
+    for measure, table in release.measures.items():
+        rows(measure, table, release.states, release.trafficking_types, "")
+    if release.noisy is not None:
+        for measure, noisy_table in release.noisy.measures.items():
+            rows(measure, noisy_table, noisy.states(), noisy.TYPES, "noisy")
     return out.getvalue()
 
 
-def shown_value(value: Shown) -> int | None:
-    return value if isinstance(value, int) else None
+def as_table(release: StatsReleasePublic, dim: Dimension) -> StatsPublic:
+    """One dimension of a release (month or state) in the shape the charts draw."""
+    rows = release.months if dim is Dimension.MONTH else release.states
+
+    def one(table: ReleaseTable) -> MeasureTable:
+        figures = table.by_month if dim is Dimension.MONTH else table.by_state
+        return MeasureTable(cells=[[v] for v in figures], row_totals=None,
+                            column_totals=None, total=table.total)
+
+    return StatsPublic(group_by=[dim], date_from=release.first_day, date_to=release.last_day,
+                       rows=rows, columns=None,
+                       measures={m: one(t) for m, t in release.measures.items()},
+                       notes=release.notes,
+                       counted_in_each_state=[])
 
 
-def get_chart(session: Session, *, actor: Principal, name: str, fmt: str,
-              measures: Sequence[Measure], date_from: date | None,
-              date_to: date | None) -> tuple[bytes, str]:
-    """A chart drawn from the suppressed table only: (body, media type)."""
+def get_chart(session: Session, *, actor: Principal, period: str, name: str, fmt: str,
+              measures: Sequence[Measure], epsilon_budget: float) -> tuple[bytes, str]:
+    """A chart of a published release (its suppressed figures only): (body, media type)."""
     from network.stats import charts
     if name not in charts.CHART_NAMES:
         raise ChartNotFound(f"charts: {', '.join(charts.CHART_NAMES)}")
     if fmt not in ("png", "svg"):
         raise InvalidNetwork("format", "format is png or svg")
-    group = Dimension.MONTH if name == "monthly_trends" else Dimension.STATE
-    stats = get_stats(session, actor=actor, group_by=group.value, date_from=date_from,
-                      date_to=date_to)
+    release = get_release(session, actor=actor, period=period, epsilon_budget=epsilon_budget)
     if name == "monthly_trends":
-        canvas = charts.monthly_trends(stats, list(measures) or list(Measure))
+        canvas = charts.monthly_trends(as_table(release, Dimension.MONTH),
+                                       list(measures) or list(Measure))
     else:
         if len(measures) > 1:
             raise InvalidNetwork("measure", "states_ranked draws one measure")
-        canvas = charts.states_ranked(stats, measures[0] if measures else Measure.CASES)
+        canvas = charts.states_ranked(as_table(release, Dimension.STATE),
+                                      measures[0] if measures else Measure.CASES)
     if fmt == "svg":
         return charts.to_svg(canvas).encode(), "image/svg+xml"
     return charts.to_png(canvas), "image/png"

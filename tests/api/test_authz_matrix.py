@@ -14,6 +14,7 @@ marked `# DESIGN:` encode current behaviour that is a policy question, not a cle
 from __future__ import annotations
 
 import base64
+import itertools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -212,6 +213,22 @@ class Rule:
     own: frozenset[str]
     other: frozenset[str] | None  # None: the route acts on no agency-owned object
     build: Build
+
+
+_PERIODS = itertools.count()
+
+
+def _next_period() -> str:
+    """A closed month not released yet (each publication is once)."""
+    n = next(_PERIODS)
+    return f"{2001 + n // 12}-{n % 12 + 1:02d}"
+
+
+def _released(w: World) -> str:
+    """A period released by the platform admin of this world (2000-01, empty)."""
+    response = w.send(w.root, Call("POST", "/v1/stats/releases", {"period": "2000-01"}))
+    assert response.status_code in (201, 409), response.text
+    return "2000-01"
 
 
 def _uniq(prefix: str) -> str:
@@ -559,10 +576,17 @@ MATRIX: dict[tuple[str, str], Rule] = {
         "GET", f"/v1/tips/{s.tip}")),
     ("POST", "/v1/tips/{tip_id}/route"): Rule(WORKERS, PLATFORM, lambda w, s, c: Call(
         "POST", f"/v1/tips/{s.tip}/route")),
-    ("GET", "/v1/stats"): Rule(ALL, None, lambda w, s, c: Call("GET", "/v1/stats")),
-    ("GET", "/v1/stats.csv"): Rule(ALL, None, lambda w, s, c: Call("GET", "/v1/stats.csv")),
-    ("GET", "/v1/stats/charts/{name}"): Rule(ALL, None, lambda w, s, c: Call(
-        "GET", "/v1/stats/charts/monthly_trends?format=svg")),
+    # Statistics: a platform admin publishes a closed period; anyone reads what is published.
+    ("GET", "/v1/stats/releases"): Rule(ALL, None, lambda w, s, c: Call(
+        "GET", "/v1/stats/releases")),
+    ("POST", "/v1/stats/releases"): Rule(PLATFORM, None, lambda w, s, c: Call(
+        "POST", "/v1/stats/releases", {"period": _next_period()})),
+    ("GET", "/v1/stats/releases/{period}"): Rule(ALL, None, lambda w, s, c: Call(
+        "GET", f"/v1/stats/releases/{_released(w)}")),
+    ("GET", "/v1/stats/releases/{period}/csv"): Rule(ALL, None, lambda w, s, c: Call(
+        "GET", f"/v1/stats/releases/{_released(w)}/csv")),
+    ("GET", "/v1/stats/releases/{period}/charts/{name}"): Rule(ALL, None, lambda w, s, c: Call(
+        "GET", f"/v1/stats/releases/{_released(w)}/charts/monthly_trends?format=svg")),
     # messages (issue 21): every role of the agency sees delivery state (bodies only some)
     ("GET", "/v1/messages"): Rule(ALL, None, lambda w, s, c: Call("GET", "/v1/messages")),
     ("GET", "/v1/messages/{message_id}"): Rule(ALL, PLATFORM, _message),

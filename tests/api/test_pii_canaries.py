@@ -230,10 +230,13 @@ def _flows(cap: Capture, admin: Account, advocate: Account, manager: Account,
     assert C["booking"] in listed and C["checkin"] in listed
 
     # Exports and statistics: every body is searched.
+    call(admin, "POST", "/v1/stats/releases", json={"period": "2000-01"}, expect=201,
+         public=True)
     for url in ("/v1/exports/hic.csv", "/v1/interop/hsds/services", "/v1/directory/hsds",
-                "/v1/stats", "/v1/stats?group_by=state,trafficking_type", "/v1/stats.csv",
-                "/v1/stats.csv?group_by=state", "/v1/stats/charts/monthly_trends?format=svg",
-                "/v1/stats/charts/states_ranked?format=svg&measure=tips",
+                "/v1/stats/releases", "/v1/stats/releases/2000-01",
+                "/v1/stats/releases/2000-01/csv",
+                "/v1/stats/releases/2000-01/charts/monthly_trends?format=svg",
+                "/v1/stats/releases/2000-01/charts/states_ranked?format=svg&measure=tips",
                 "/v1/unmet-need", "/v1/audit", "/v1/audit?object_type=case"):
         call(admin, "GET", url, expect=200, public=True)
     call(advocate, "GET", "/v1/interop/hsds/services", expect=200, public=True)
@@ -256,7 +259,7 @@ def _flows(cap: Capture, admin: Account, advocate: Account, manager: Account,
     call(outsider, "POST", "/v1/referrals", expect=404, json={
         "case_id": cid, "recipient_id": org, "service_type": "legal", "fields": ["notes"]})
     call(advocate, "GET", f"/v1/shelters?near={C['badquery']}", expect=422)
-    call(advocate, "GET", f"/v1/stats?group_by={C['badquery']}", expect=422)
+    call(advocate, "GET", f"/v1/stats/releases/{C['badquery']}", expect=422)
     call(advocate, "GET", f"/v1/safety-plans/{pid}/render?format={C['badquery'][:8]}",
          expect=422)
     call(advocate, "POST", "/v1/tips", expect=422, json={

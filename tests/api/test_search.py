@@ -144,3 +144,27 @@ def test_repeating_an_empty_search_records_one_need(client: TestClient, ids: dic
     ledger = client.get("/v1/unmet-need?limit=100", headers=admin.headers).json()
     # One a day for each account, area, population and reason: repeating adds nothing.
     assert len(ledger) - before == 3
+
+
+def test_call_references_count_callers_without_naming_them(
+        client: TestClient, ids: dict[str, int], advocate: Account, admin: Account) -> None:
+    """Two callers with the same need are two needs; the same call asking again is one; made-up
+    references cannot add more than `unmet.CALL_SLOTS` a day; no reference is stored."""
+    from logistics.beds import unmet
+
+    def ledger() -> list[dict[str, object]]:
+        rows = client.get("/v1/unmet-need?limit=100", headers=admin.headers).json()
+        return [r for r in rows if r["state"] == "WY"]
+
+    query = "radius_km=5&population=youth_12_17&state=WY"
+    refs = ["CALL-A", "CALL-B"]
+    assert unmet.call_subject(1, refs[0]) != unmet.call_subject(1, refs[1])
+    for ref in [*refs, *refs]:
+        assert names(client, advocate, f"{query}&call_ref={ref}") == []
+    assert len(ledger()) == 2
+    for i in range(40):  # an account making references up
+        assert names(client, advocate, f"{query}&call_ref=made-up-{i}") == []
+    assert len(ledger()) <= unmet.CALL_SLOTS
+    assert "CALL-A" not in client.get("/v1/unmet-need?limit=100", headers=admin.headers).text
+    bad = client.get("/v1/shelters?near=38.9,-77.0&call_ref=a%20b", headers=advocate.headers)
+    assert bad.status_code == 422

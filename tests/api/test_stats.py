@@ -1,18 +1,25 @@
-"""Published statistics over HTTP: suppressed tables, CSV, charts, and who may read them."""
+"""Statistics releases over HTTP: publish a closed period, read it unchanged, CSV, charts,
+noisy tables and their budget, and who may do what."""
 
 from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
+from typer.testing import CliRunner
 
+from api.cli import app as cli
+from api.config import Settings
 from api.deps import Services
 from core.models import Role
-from logistics.beds.models import UnmetNeed
+from logistics.beds.models import BedHold, UnmetNeed
 from logistics.cases.models import Case
+from network.tips.models import Tip
+from tests.conftest import TEST_KEY
 from tests.support import Account, AccountFactory, shelter_body
 
 CASES = [("TX", "sex")] * 6 + [("TX", "labor")] * 4 + [("OK", "sex")] + [("CA", "labor")] * 2
@@ -56,86 +63,182 @@ def reader(client: TestClient, services: Services, admin: Account,
     return make.account(Role.SHELTER_COORDINATOR, agency="Shelter Org")
 
 
-def _period() -> str:
-    today = datetime.now(UTC).date()
-    return f"from={today.replace(day=1).isoformat()}&to={today.isoformat()}"
+def _last_month() -> tuple[str, datetime]:
+    first = datetime.now(UTC).date().replace(day=1)
+    day = first - timedelta(days=1)
+    return f"{day.year:04d}-{day.month:02d}", datetime(day.year, day.month, 10, tzinfo=UTC)
 
 
-def test_one_way_table_hides_small_cells(client: TestClient, reader: Account) -> None:
-    response = client.get(f"/v1/stats?group_by=state&{_period()}", headers=reader.headers)
-    assert response.status_code == 200, response.text
-    body = response.json()
+def _backdate(services: Services, at: datetime | None = None) -> str:
+    """Move everything recorded so far into last month, or into the month of `at` (releases
+    cover closed periods only)."""
+    month, at = _last_month() if at is None else (at.strftime("%Y-%m"), at)
+    with services.db.write_session() as session:
+        session.execute(update(Case).values(created_at=at))
+        session.execute(update(Tip).values(received_at=at))
+        session.execute(update(Tip).where(Tip.routed_at.is_not(None))  # type: ignore[union-attr]
+                        .values(routed_at=at))
+        session.execute(update(BedHold).values(closed_at=at))
+        session.execute(update(UnmetNeed).values(at=at))
+        session.commit()
+    return month
+
+
+def _publish(client: TestClient, admin: Account, period: str, **extra: object) -> dict:
+    response = client.post("/v1/stats/releases", json={"period": period, **extra},
+                           headers=admin.headers)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def _by_state(body: dict, measure: str) -> dict[str, object]:
+    """The measure by state, leaving out states where it is 0."""
+    return {s: v for s, v in zip(body["states"], body["measures"][measure]["by_state"],
+                                 strict=True) if v != 0}
+
+
+def test_a_month_is_published_suppressed_and_read_by_anyone(
+        client: TestClient, services: Services, admin: Account, reader: Account) -> None:
+    month = _backdate(services)
+    body = _publish(client, admin, month)
+    assert body["period"] == month and body["kind"] == "month" and body["months"] == [month]
     assert set(body["measures"]) == {"contacts", "cases", "survivors_served", "tips",
                                      "tips_routed", "placements", "trips_home", "unmet_need"}
-    cases = body["measures"]["cases"]
-    by_state = dict(zip(body["rows"], [c[0] for c in cases["cells"]], strict=True))
+    by_state = _by_state(body, "cases")
     assert by_state["CA"] == "<3" and by_state["OK"] == "<3" and by_state["TX"] == 10
-    assert cases["total"] == 13
-    assert body["measures"]["unmet_need"]["total"] == 3
-    # One placement in DC, one tip in TX: each is a 1 and must not be readable anywhere.
-    assert body["measures"]["placements"]["total"] == "<3"
-    assert body["measures"]["tips_routed"]["total"] == "<3"
-    assert body["measures"]["contacts"]["total"] == 14
-    assert "SECRET-REF" not in response.text
-
-
-def test_two_way_table_is_consistent_and_protected(client: TestClient,
-                                                   reader: Account) -> None:
-    response = client.get(f"/v1/stats?group_by=state,trafficking_type&{_period()}",
-                          headers=reader.headers)
-    body = response.json()
     cases = body["measures"]["cases"]
-    columns = [c[0] for c in body["columns"]]
-    assert {"labor", "sex"} <= set(columns)
-    row = {state: dict(zip(columns, cells, strict=True))
-           for state, cells in zip(body["rows"], cases["cells"], strict=True)}
-    assert row["TX"]["sex"] in (6, "x") and row["OK"]["sex"] == "<3"
-    # Every row and column that hides a figure hides at least two (with its total).
-    for r, cells in enumerate(cases["cells"]):
-        hidden = sum(isinstance(v, str) for v in [*cells, cases["row_totals"][r]])
-        assert hidden != 1
-    for j in range(len(columns)):
-        column = [cells[j] for cells in cases["cells"]] + [cases["column_totals"][j]]
-        assert sum(isinstance(v, str) for v in column) != 1
+    assert cases["total"] == 13 and cases["by_month"] == [13]
+    assert body["measures"]["unmet_need"]["total"] == 3
+    # One placement and one tip: each is a 1 and must not be readable anywhere.
+    assert body["measures"]["placements"]["total"] == "<3"
+    assert body["measures"]["tips"]["total"] == "<3"
+    # contacts = tips + cases is published only where both are: 14 - 13 would give the tip.
+    assert body["measures"]["contacts"]["total"] == "x"
+    assert "SECRET-REF" not in str(body)
+    read = client.get(f"/v1/stats/releases/{month}", headers=reader.headers)
+    assert read.status_code == 200 and read.json() == body
+    listed = client.get("/v1/stats/releases", headers=reader.headers).json()
+    assert [r["period"] for r in listed] == [month]
 
 
-def test_csv_has_the_same_suppressed_figures(client: TestClient, reader: Account) -> None:
-    response = client.get(f"/v1/stats.csv?group_by=state&{_period()}", headers=reader.headers)
+def test_a_release_is_never_changed(client: TestClient, services: Services, admin: Account,
+                                    reader: Account) -> None:
+    month = _backdate(services)
+    body = _publish(client, admin, month)
+    again = client.post("/v1/stats/releases", json={"period": month}, headers=admin.headers)
+    assert again.status_code == 409, again.text
+    # A case entered later with a date in that month changes nothing published.
+    _, at = _last_month()
+    with services.db.write_session() as session:
+        session.add(Case(agency_id=admin.agency_id, case_ref="LATE", urgency=3,
+                         trafficking_type="sex", state="OK", created_at=at,
+                         household_sealed=b"-", location_sealed=b"-",
+                         exclusions_sealed=b"-", profile_sealed=b"-"))
+        session.commit()
+    assert client.get(f"/v1/stats/releases/{month}", headers=reader.headers).json() == body
+
+
+def test_a_quarter_and_a_year_are_sums_of_their_months(
+        client: TestClient, services: Services, admin: Account, reader: Account) -> None:
+    _backdate(services, datetime(2025, 2, 10, tzinfo=UTC))
+    january = _publish(client, admin, "2025-01")
+    q = _publish(client, admin, "2025-Q1")
+    assert q["kind"] == "quarter" and q["months"] == ["2025-01", "2025-02", "2025-03"]
+    # Its other months were released with it; the one released before is read, not redone.
+    listed = [r["period"] for r in client.get("/v1/stats/releases",
+                                              headers=reader.headers).json()]
+    assert listed == ["2025-01", "2025-02", "2025-03", "2025-Q1"]
+    assert client.get("/v1/stats/releases/2025-01", headers=reader.headers).json() == january
+    assert q["measures"]["cases"]["by_month"] == [0, 13, 0]
+    assert q["measures"]["cases"]["total"] == 13
+    # Every figure is the sum of its months', published only where all of them are.
+    feb = client.get("/v1/stats/releases/2025-02", headers=reader.headers).json()
+    assert _by_state(feb, "cases") == {"CA": "<3", "OK": "<3", "TX": 10}
+    assert _by_state(q, "cases") == {"CA": "x", "OK": "x", "TX": 10}
+    year = _publish(client, admin, "2025")
+    assert year["kind"] == "year" and len(year["measures"]["cases"]["by_month"]) == 12
+    assert year["measures"]["cases"]["total"] == 13
+    assert _by_state(year, "cases") == {"CA": "x", "OK": "x", "TX": 10}
+
+
+def test_only_closed_fixed_periods_by_platform_admins(client: TestClient, admin: Account,
+                                                      reader: Account) -> None:
+    assert client.get("/v1/stats/releases").status_code == 401
+    month, _ = _last_month()
+    refused = client.post("/v1/stats/releases", json={"period": month},
+                          headers=reader.headers)
+    assert refused.status_code == 403
+    today = datetime.now(UTC).date()
+    for period in (f"{today.year:04d}-{today.month:02d}", str(today.year), "2025-13",
+                   "2025-Q5", "last-week", "1999"):
+        bad = client.post("/v1/stats/releases", json={"period": period},
+                          headers=admin.headers)
+        assert bad.status_code == 422, period
+        assert bad.json()["errors"][0]["field"] == "period"
+    assert client.get("/v1/stats/releases/2020-01", headers=reader.headers).status_code == 404
+    # The old free windows and groupings are gone: nothing but releases can be read.
+    assert client.get("/v1/stats?group_by=state", headers=reader.headers).status_code == 404
+    assert client.get("/v1/stats.csv", headers=reader.headers).status_code == 404
+
+
+def test_csv_and_charts_read_the_release(client: TestClient, services: Services,
+                                         admin: Account, reader: Account) -> None:
+    month = _backdate(services)
+    _publish(client, admin, month)
+    response = client.get(f"/v1/stats/releases/{month}/csv", headers=reader.headers)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.text)))
-    assert rows[0] == ["measure", "state", "value"]
-    assert ["cases", "OK", "<3"] in rows and ["cases", "all", "13"] in rows
-    assert ["cases", "TX", "10"] in rows
-    month = client.get(f"/v1/stats.csv?group_by=month,state&{_period()}",
-                       headers=reader.headers)
-    assert month.text.splitlines()[0] == "measure,month,state,value"
-
-
-def test_charts_come_from_the_published_table(client: TestClient, reader: Account) -> None:
-    svg = client.get(f"/v1/stats/charts/states_ranked?format=svg&measure=cases&{_period()}",
-                     headers=reader.headers)
+    assert rows[0] == ["period", "measure", "state", "trafficking_type", "month", "value",
+                       "noisy"]
+    assert [month, "cases", "OK", "all", "all", "<3", ""] in rows
+    assert [month, "cases", "TX", "all", "all", "10", ""] in rows
+    assert [month, "cases", "all", "all", "all", "13", ""] in rows
+    svg = client.get(f"/v1/stats/releases/{month}/charts/states_ranked?format=svg"
+                     "&measure=cases", headers=reader.headers)
     assert svg.status_code == 200 and svg.headers["content-type"] == "image/svg+xml"
-    assert "<svg" in svg.text and ">TX<" in svg.text and ">10<" in svg.text
-    assert "OK (&lt;3)" in svg.text and "CA (&lt;3)" in svg.text
+    assert ">TX<" in svg.text and ">10<" in svg.text and "OK (&lt;3)" in svg.text
     for name in ("monthly_trends", "states_ranked"):
-        png = client.get(f"/v1/stats/charts/{name}?format=png&{_period()}",
+        png = client.get(f"/v1/stats/releases/{month}/charts/{name}?format=png",
                          headers=reader.headers)
         assert png.status_code == 200 and png.content.startswith(b"\x89PNG\r\n\x1a\n")
-    trends = client.get("/v1/stats/charts/monthly_trends?format=svg&measure=cases"
-                        "&measure=unmet_need", headers=reader.headers)
-    assert trends.status_code == 200 and "unmet_need" in trends.text
+    assert client.get(f"/v1/stats/releases/{month}/charts/pie",
+                      headers=reader.headers).status_code == 404
+    assert client.get(f"/v1/stats/releases/{month}/charts/monthly_trends?format=gif",
+                      headers=reader.headers).status_code == 422
 
 
-def test_bad_requests(client: TestClient, reader: Account) -> None:
-    assert client.get("/v1/stats").status_code == 401
-    bad = client.get("/v1/stats?group_by=city", headers=reader.headers)
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "group_by"
-    backwards = client.get("/v1/stats?from=2025-05-01&to=2025-01-01", headers=reader.headers)
-    assert backwards.status_code == 422 and backwards.json()["errors"][0]["field"] == "from"
-    assert client.get("/v1/stats/charts/pie", headers=reader.headers).status_code == 404
-    gif = client.get("/v1/stats/charts/monthly_trends?format=gif", headers=reader.headers)
-    assert gif.status_code == 422
+def test_noisy_tables_spend_a_budget_the_code_enforces(
+        client: TestClient, services: Services, admin: Account, reader: Account) -> None:
+    month = _backdate(services)
+    body = _publish(client, admin, month, noisy_epsilon=0.5)
+    noisy = body["noisy"]
+    assert noisy["label"].startswith("NOISY") and noisy["epsilon"] == 0.5
+    assert body["privacy"] == {"epsilon_budget": 1.0, "epsilon_spent": 0.5}
+    for table in noisy["measures"].values():
+        # Totals are sums of the noisy cells, so every noisy table adds up.
+        assert all(v >= 0 for row in table["cells"] for v in row)
+        assert table["by_state"] == [sum(row) for row in table["cells"]]
+        assert table["total"] == sum(table["by_state"]) == sum(table["by_type"])
+    assert set(noisy["measures"]) == {"cases", "unmet_need"}
+    # The suppressed tables are published too, unchanged by the noise.
+    assert body["measures"]["cases"]["total"] == 13
+    second = _publish(client, admin, month, noisy_epsilon=0.5)
+    assert second["privacy"]["epsilon_spent"] == 1.0
+    over = client.post("/v1/stats/releases", json={"period": month, "noisy_epsilon": 0.1},
+                       headers=admin.headers)
+    assert over.status_code == 409 and "budget" in over.json()["title"]
+    too_big = client.post("/v1/stats/releases", json={"period": month, "noisy_epsilon": 5.0},
+                          headers=admin.headers)
+    assert too_big.status_code == 422
+    rows = list(csv.reader(io.StringIO(client.get(
+        f"/v1/stats/releases/{month}/csv", headers=reader.headers).text)))
+    assert any(r[-1] == "noisy" for r in rows)
+    not_month = client.post("/v1/stats/releases", json={"period": "2020",
+                                                        "noisy_epsilon": 0.1},
+                            headers=admin.headers)
+    assert not_month.status_code == 422
+    assert not_month.json()["errors"][0]["field"] == "noisy_epsilon"
 
 
 def _case(agency_id: int, i: int, state: str | None) -> Case:
@@ -165,46 +268,49 @@ def multi(client: TestClient, services: Services, admin: Account) -> Account:
     return admin
 
 
-def test_a_multi_state_tip_counts_once_nationally(client: TestClient, multi: Account) -> None:
-    for group_by in ("month", "trafficking_type", "venue"):
-        body = client.get(f"/v1/stats?group_by={group_by}&{_period()}",
-                          headers=multi.headers).json()
-        assert body["measures"]["tips"]["total"] == 5, group_by
-        assert body["measures"]["contacts"]["total"] == 8, group_by
-
-
-def test_a_by_state_table_counts_each_state_and_says_so(client: TestClient,
-                                                       multi: Account) -> None:
-    body = client.get(f"/v1/stats?group_by=state&{_period()}", headers=multi.headers).json()
+def test_a_multi_state_tip_counts_once_in_the_row_multiple(
+        client: TestClient, services: Services, multi: Account) -> None:
+    month = _backdate(services)
+    body = _publish(client, multi, month)
     tips = body["measures"]["tips"]
-    by_state = dict(zip(body["rows"], [c[0] for c in tips["cells"]], strict=True))
-    assert by_state["TX"] == 3 and by_state["OK"] == 3
-    assert tips["total"] == 5  # distinct tips, not the 6 state touches
-    assert body["counted_in_each_state"] == ["contacts", "tips", "tips_routed"]
-    two = client.get(f"/v1/stats?group_by=month,state&{_period()}",
-                     headers=multi.headers).json()
-    assert two["measures"]["tips"]["total"] == 5
-    assert two["measures"]["tips"]["row_totals"] == [5]
-    assert two["measures"]["tips"]["column_totals"] == [3, 3]
+    assert tips["total"] == 5 and tips["by_month"] == [5]  # each tip once, not 6 touches
+    assert body["measures"]["contacts"]["total"] == 8
+    # OK 2, TX 2 and the two-state tip once in "multiple": the table adds up to its total.
+    assert _by_state(body, "tips") == {"OK": "<3", "TX": "<3", "multiple": "<3"}
+    assert "multiple" in body["notes"][2]
     rows = list(csv.reader(io.StringIO(client.get(
-        f"/v1/stats.csv?group_by=state&{_period()}", headers=multi.headers).text)))
-    assert ["tips", "all", "5"] in rows and ["tips", "OK", "3"] in rows
+        f"/v1/stats/releases/{month}/csv", headers=multi.headers).text)))
+    assert [month, "tips", "all", "all", "all", "5", ""] in rows
+    assert [month, "tips", "multiple", "all", "all", "<3", ""] in rows
 
 
-def test_a_case_located_by_coordinates_gets_its_state(client: TestClient,
+def test_a_case_located_by_coordinates_gets_its_state(client: TestClient, services: Services,
                                                       admin: Account) -> None:
     from tests.api.test_cases import case_body
     body = case_body()
     body["location"] = {"lat": 36.154, "lon": -95.993}  # Tulsa
     created = client.post("/v1/cases", json=body, headers=admin.headers)
     assert created.status_code == 201, created.text
-    stats = client.get(f"/v1/stats?group_by=state&{_period()}", headers=admin.headers).json()
-    assert stats["rows"] == ["OK"]
+    month = _backdate(services)
+    assert _publish(client, admin, month)["states"] == ["OK"]
 
 
-@pytest.mark.parametrize("path", ["/v1/stats", "/v1/stats.csv"])
-def test_two_dimension_tables_on_an_empty_window(client: TestClient, admin: Account,
-                                                 path: str) -> None:
-    response = client.get(f"{path}?group_by=state,trafficking_type&from=2020-01-01"
-                          "&to=2020-01-31", headers=admin.headers)
-    assert response.status_code == 200, response.text
+def test_an_empty_period_is_released(client: TestClient, admin: Account) -> None:
+    body = _publish(client, admin, "2020-01")
+    assert body["states"] == [] and body["measures"]["cases"]["total"] == 0
+    csv_text = client.get("/v1/stats/releases/2020-01/csv", headers=admin.headers)
+    assert csv_text.status_code == 200, csv_text.text
+
+
+def test_the_cli_publishes_a_release(client: TestClient, services: Services, admin: Account,
+                                     reader: Account, settings: Settings) -> None:
+    month = _backdate(services)
+    env = {"HOMEWARD_DATABASE_URL": settings.database_url, "HOMEWARD_SECRET_KEY": TEST_KEY}
+    result = CliRunner().invoke(cli, ["stats", "publish", month, "--noisy-epsilon", "0.25"],
+                                env=env)
+    assert result.exit_code == 0, result.output
+    assert f"{month} published: cases 13" in result.output and "0.25 of 1" in result.output
+    body = client.get(f"/v1/stats/releases/{month}", headers=reader.headers).json()
+    assert body["measures"]["cases"]["total"] == 13 and body["noisy"]["epsilon"] == 0.25
+    again = CliRunner().invoke(cli, ["stats", "publish", month], env=env)
+    assert again.exit_code == 1 and "StatsReleaseExists" in again.output

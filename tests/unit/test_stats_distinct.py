@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from network.stats import service
+from network.stats import counts as service
 from network.stats.models import Dimension, Measure
 
 MONTH = date(2026, 1, 1)
