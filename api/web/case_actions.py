@@ -13,13 +13,15 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlmodel import Session
 
-from api.deps import ServicesDep, SessionDep
+from api.deps import Services, ServicesDep, SessionDep
 from api.errors import STATUS_BY_KIND
 from api.web import forms
 from api.web.cases import WORKERS, Notice, case_page, error_notice
 from api.web.common import PostDep, require
 from core.errors import DomainError
+from core.web_auth import WebIdentity
 from logistics.beds import holds as hold_service
 from logistics.beds.holds import HoldLimits
 from logistics.beds.models import HoldCreate
@@ -32,6 +34,19 @@ from network.referrals import service as referral_service
 from network.referrals.models import ReferralCreate
 
 router = APIRouter(prefix="/web/cases/{case_id}", include_in_schema=False)
+
+
+def _refused(request: Request, services: Services, session: Session, identity: WebIdentity,
+             case_id: int, exc: Exception) -> Response:
+    """The case page again with why a form was refused: the form's own words, the API's
+    validation messages, or the domain error, with the status the API would answer."""
+    if isinstance(exc, DomainError):
+        return case_page(request, services, session, identity, case_id, error_notice(exc),
+                         STATUS_BY_KIND[exc.kind])
+    detail = ("; ".join(f"{f}: {m}" for f, m in forms.validation_errors(exc))
+              if isinstance(exc, ValidationError) else str(exc))
+    return case_page(request, services, session, identity, case_id,
+                     ("error", "{detail}", {"detail": detail}), 422)
 
 
 @router.post("/holds")
@@ -85,16 +100,8 @@ def refer(request: Request, services: ServicesDep, session: SessionDep, identity
             "service_type": service_type, "fields": None if share == "released" else []})
         made = referral_service.create_referral(session, actor=principal,
                                                 cipher=services.cipher, data=data)
-    except forms.FormError as exc:
-        return case_page(request, services, session, identity, case_id,
-                         ("error", "{detail}", {"detail": str(exc)}), 422)
-    except ValidationError as exc:
-        detail = "; ".join(f"{f}: {m}" for f, m in forms.validation_errors(exc))
-        return case_page(request, services, session, identity, case_id,
-                         ("error", "{detail}", {"detail": detail}), 422)
-    except DomainError as exc:
-        return case_page(request, services, session, identity, case_id, error_notice(exc),
-                         STATUS_BY_KIND[exc.kind])
+    except (forms.FormError, ValidationError, DomainError) as exc:
+        return _refused(request, services, session, identity, case_id, exc)
     return case_page(request, services, session, identity, case_id,
                      ("ok", "Referral {id} sent.", {"id": made.id}))
 
@@ -114,16 +121,8 @@ def record_release(request: Request, services: ServicesDep, session: SessionDep,
         made = consent_service.create_release(
             session, actor=principal, cipher=services.cipher, case_id=case_id, data=data,
             max_days=int(services.settings.release_max_days))
-    except forms.FormError as exc:
-        return case_page(request, services, session, identity, case_id,
-                         ("error", "{detail}", {"detail": str(exc)}), 422)
-    except ValidationError as exc:
-        detail = "; ".join(f"{f}: {m}" for f, m in forms.validation_errors(exc))
-        return case_page(request, services, session, identity, case_id,
-                         ("error", "{detail}", {"detail": detail}), 422)
-    except DomainError as exc:
-        return case_page(request, services, session, identity, case_id, error_notice(exc),
-                         STATUS_BY_KIND[exc.kind])
+    except (forms.FormError, ValidationError, DomainError) as exc:
+        return _refused(request, services, session, identity, case_id, exc)
     return case_page(request, services, session, identity, case_id,
                      ("ok", "Release {id} recorded.", {"id": made.id}))
 

@@ -17,8 +17,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from core import audit, idempotency
 from core.clock import utcnow
@@ -31,7 +30,6 @@ from logistics.beds.models import HoldSource
 from logistics.cases.models import CaseStatus
 from logistics.cases.service import visible_case
 from logistics.errors import (
-    FundingExhausted,
     MassRescueBudgetExceeded,
     ReturnPlanConflict,
 )
@@ -46,12 +44,12 @@ from logistics.return_plans.models import (
     ReturnPlanStatus,
 )
 from logistics.shelters.models import Shelter
+from logistics.travel import budget
 from logistics.travel import plans as plan_service
 from logistics.travel.budget_models import (
     AllocationPublic,
     AllocationStatus,
     FundedCase,
-    FundingSource,
     TravelAllocation,
     TravelAllocationItem,
 )
@@ -94,20 +92,6 @@ def _reserve_holds(session: Session, agency_id: int, wanted: int, now: datetime)
             f"accepting needs {wanted} new holds but the agency's mass-rescue budget is "
             f"{budget} active batch holds and {used} are in use; nothing was accepted",
             extra={"budget": budget, "in_use": used, "requested": wanted})
-
-
-def _spend(session: Session, totals: dict[int, int], now: datetime) -> None:
-    for source_id, cost in sorted(totals.items()):
-        spent = session.execute(update(FundingSource).where(
-            col(FundingSource.id) == source_id, col(FundingSource.active).is_(True),
-            col(FundingSource.spent_cents) + cost <= col(FundingSource.budget_cents)).values(
-            spent_cents=FundingSource.spent_cents + cost, updated_at=now,
-            version=FundingSource.version + 1))
-        if spent.rowcount != 1:  # type: ignore[attr-defined]
-            session.rollback()
-            raise FundingExhausted(
-                f"funding source {source_id} no longer has {cost} cents left (or is "
-                "inactive): optimise again")
 
 
 def _record_allocation(session: Session, cipher: FieldCipher, actor: Principal, agency_id: int,
@@ -186,7 +170,7 @@ def accept(session: Session, *, actor: Principal, cipher: FieldCipher, ids: Itin
                                      hold_id=hold.id, hold_expires_at=hold.expires_at,
                                      funding_source_id=p.funding_source_id,
                                      cost_cents=p.cost_cents))
-    _spend(session, totals, now)
+    budget.spend(session, totals, now, again="optimise again")
     allocation_id = _record_allocation(session, cipher, actor, row.agency_id, plan_id,
                                        accepted, totals, now) if totals else None
     done = sorted({*row.accepted_case_ids, *(a.case_id for a in accepted)})

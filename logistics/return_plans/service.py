@@ -30,7 +30,6 @@ from core.principal import Principal
 from logistics.cases.models import CaseStatus
 from logistics.cases.service import can_see, decode, visible_case
 from logistics.errors import (
-    FundingSourceNotFound,
     ReturnPlanNotFound,
 )
 from logistics.matching.solver_pool import PoolLimits, SolverPool
@@ -49,12 +48,7 @@ from logistics.return_plans.models import (
     UnplacedCase,
     WideningCertificate,
 )
-from logistics.travel.budget_models import (
-    AllocationStatus,
-    FundingSource,
-    TravelAllocation,
-    TravelAllocationItem,
-)
+from logistics.travel import budget
 from logistics.travel.feed_models import ItinerarySearchRequest
 from logistics.travel.timetables import TimetableStore
 from logistics.travel.vouch import ItineraryIds, digest
@@ -92,38 +86,6 @@ def _minute(moment: datetime) -> int:
 
 def _at(minute: int) -> datetime:
     return datetime.fromtimestamp(minute * 60, UTC)
-
-
-def _sources(session: Session, actor: Principal, agency_id: int,
-             ids: list[int] | None) -> list[FundingSource]:
-    if ids is None:
-        return list(session.exec(select(FundingSource).where(
-            FundingSource.agency_id == agency_id, FundingSource.active == True)  # noqa: E712
-            .order_by(col(FundingSource.id))).all())
-    if len(set(ids)) != len(ids):
-        raise InvalidInput("funding_source_ids", "ids must be unique")
-    rows = []
-    for i, source_id in enumerate(ids):
-        row = session.get(FundingSource, source_id)
-        if row is None or not can_see(actor, row.agency_id) or row.agency_id != agency_id:
-            raise FundingSourceNotFound("funding source not found")
-        if not row.active:
-            raise InvalidInput(f"funding_source_ids.{i}", "the funding source is not active")
-        rows.append(row)
-    return rows
-
-
-def _used_lifetime(session: Session, case_ids: list[int]) -> dict[int, frozenset[str]]:
-    rows = session.exec(
-        select(TravelAllocationItem.case_id, TravelAllocationItem.funding_source_id)
-        .join(TravelAllocation,
-              col(TravelAllocation.id) == col(TravelAllocationItem.allocation_id))
-        .where(TravelAllocation.status == AllocationStatus.COMMITTED.value,
-               col(TravelAllocationItem.case_id).in_(case_ids))).all()
-    used: dict[int, set[str]] = {}
-    for case_id, source_id in rows:
-        used.setdefault(case_id, set()).add(str(source_id))
-    return {k: frozenset(v) for k, v in used.items()}
 
 
 def _solve(instance: ReturnInstance, config: PlanConfig, pool: SolverPool) -> ReturnResult:
@@ -173,8 +135,9 @@ def optimise(session: Session, *, actor: Principal, cipher: FieldCipher, ids: It
     if len(agencies) != 1:
         raise InvalidInput("cases", "the cases of one agency per return plan")
     agency_id = agencies.pop()
-    sources = _sources(session, actor, agency_id, body.funding_source_ids)
-    used = _used_lifetime(session, case_ids)
+    sources = budget.active_sources(session, actor, body.funding_source_ids,
+                                    agency_id=agency_id)
+    used = budget.used_lifetime(session, case_ids)
     pools: dict[tuple[str, str], BedPool] = {}
     names: dict[int, str] = {}
     for f in found:

@@ -175,18 +175,24 @@ def update_source(session: Session, *, actor: Principal, source_id: int,
 # ---- allocations ------------------------------------------------------------------------
 
 
-def _sources(session: Session, actor: Principal, ids: list[int] | None) -> list[FundingSource]:
+def active_sources(session: Session, actor: Principal, ids: list[int] | None, *,
+                   agency_id: int | None = None) -> list[FundingSource]:
+    """The sources to spend from: those named (each visible, active and, with `agency_id`,
+    that agency's), or by default every active source of `agency_id` (else the caller's
+    agency). Shared by allocations and return plans."""
+    owner = agency_id if agency_id is not None else actor.agency_id
     if ids is None:
         query = select(FundingSource).where(FundingSource.active == True)  # noqa: E712
-        if actor.agency_id is not None:
-            query = query.where(FundingSource.agency_id == actor.agency_id)
+        if owner is not None:
+            query = query.where(FundingSource.agency_id == owner)
         return list(session.exec(query.order_by(col(FundingSource.id))).all())
     if len(set(ids)) != len(ids):
         raise InvalidInput("funding_source_ids", "ids must be unique")
     rows = []
     for i, source_id in enumerate(ids):
         row = session.get(FundingSource, source_id)
-        if row is None or not can_see(actor, row.agency_id):
+        if row is None or not can_see(actor, row.agency_id) or (
+                agency_id is not None and row.agency_id != agency_id):
             raise FundingSourceNotFound("funding source not found")
         if not row.active:
             raise InvalidInput(f"funding_source_ids.{i}", "the funding source is not active")
@@ -194,7 +200,7 @@ def _sources(session: Session, actor: Principal, ids: list[int] | None) -> list[
     return rows
 
 
-def _used_lifetime(session: Session, case_ids: list[int]) -> dict[int, frozenset[str]]:
+def used_lifetime(session: Session, case_ids: list[int]) -> dict[int, frozenset[str]]:
     """Per case, the sources that paid for it in committed allocations."""
     rows = session.exec(
         select(TravelAllocationItem.case_id, TravelAllocationItem.funding_source_id)
@@ -235,8 +241,8 @@ def allocate_budget(session: Session, *, actor: Principal, cipher: FieldCipher,
         data = case_service.load_case_data(session, actor=actor, cipher=cipher,
                                            case_id=c.case_id, purpose=PURPOSE)
         ages[c.case_id] = tuple(m.age for m in data.household)
-    sources = _sources(session, actor, body.funding_source_ids)
-    used = _used_lifetime(session, ids)
+    sources = active_sources(session, actor, body.funding_source_ids)
+    used = used_lifetime(session, ids)
     cases = [CaseNeed(str(c.case_id), c.priority, ages[c.case_id],
                       tuple(Candidate(k.itinerary_id, k.cost_cents) for k in c.candidates),
                       used.get(c.case_id, frozenset())) for c in body.cases]
@@ -330,17 +336,7 @@ def commit_allocation(session: Session, *, actor: Principal, cipher: FieldCipher
     for item in session.exec(select(TravelAllocationItem).where(
             TravelAllocationItem.allocation_id == allocation_id)).all():
         totals[item.funding_source_id] = totals.get(item.funding_source_id, 0) + item.cost_cents
-    for source_id, cost in sorted(totals.items()):
-        spent = session.execute(update(FundingSource).where(
-            col(FundingSource.id) == source_id, col(FundingSource.active).is_(True),
-            col(FundingSource.spent_cents) + cost <= col(FundingSource.budget_cents)).values(
-            spent_cents=FundingSource.spent_cents + cost, updated_at=now,
-            version=FundingSource.version + 1))
-        if spent.rowcount != 1:  # type: ignore[attr-defined]
-            session.rollback()
-            raise FundingExhausted(
-                f"funding source {source_id} no longer has {cost} cents left (or is inactive): "
-                "allocate again")
+    spend(session, totals, now, again="allocate again")
     session.refresh(row)
     public = _allocation_public(cipher, row)
     plans = (_stage_plans(session, actor=actor, cipher=cipher, funded=public.funded,
@@ -351,6 +347,23 @@ def commit_allocation(session: Session, *, actor: Principal, cipher: FieldCipher
             "plans": [p.id for p in plans]})
     session.commit()
     return AllocationCommitResult(**public.model_dump(), plans=plans)
+
+
+def spend(session: Session, totals: dict[int, int], now: datetime, *, again: str) -> None:
+    """Record `totals` (cents by source id) as spent, each by a conditional UPDATE that refuses
+    to go past a source's budget or to spend from an inactive one: then the whole transaction
+    is rolled back and the 409 names the source and what to do (`again`)."""
+    for source_id, cost in sorted(totals.items()):
+        spent = session.execute(update(FundingSource).where(
+            col(FundingSource.id) == source_id, col(FundingSource.active).is_(True),
+            col(FundingSource.spent_cents) + cost <= col(FundingSource.budget_cents)).values(
+            spent_cents=FundingSource.spent_cents + cost, updated_at=now,
+            version=FundingSource.version + 1))
+        if spent.rowcount != 1:  # type: ignore[attr-defined]
+            session.rollback()
+            raise FundingExhausted(
+                f"funding source {source_id} no longer has {cost} cents left (or is inactive): "
+                f"{again}")
 
 
 def _stage_plans(session: Session, *, actor: Principal, cipher: FieldCipher,
