@@ -287,7 +287,7 @@ def _exchange(pool: _Children, child: _Child, job: bytes, limits: PoolLimits) ->
             ready = None
         if ready != READY:
             log.warning("solver worker did not start", extra={"exitcode": child.process.poll()})
-            raise SolverUnavailable("the solver worker could not start; retry shortly")
+            raise _NotStarted
         child.ready = True
     deadline = time.monotonic() + limits.wall_time_s  # the child takes the job now
     try:
@@ -307,15 +307,40 @@ def _exchange(pool: _Children, child: _Child, job: bytes, limits: PoolLimits) ->
     return str(tag), value
 
 
+class _NotStarted(Exception):
+    """A child never said it was ready (it died or hung while starting)."""
+
+
+def _exchange_on_a_started_child(pool: _Children, job: bytes,
+                                 limits: PoolLimits) -> tuple[_Child, str, Any]:
+    """Take a child and hand it the job. A spare that died before it was ever used (killed, or
+    out of memory while idle: it can still look alive for a moment after a SIGKILL on a busy
+    machine) is replaced once rather than failing the caller's solve."""
+    for attempt in range(2):
+        try:
+            child = _take(pool, limits.memory_mb)
+        except OSError as exc:
+            raise SolverUnavailable("the solver worker could not start; retry shortly") from exc
+        try:
+            tag, value = _exchange(pool, child, job, limits)
+        except _NotStarted:
+            _discard(pool, child, limits)
+            if attempt:
+                raise SolverUnavailable("the solver worker could not start; retry shortly") \
+                    from None
+            continue
+        except BaseException:
+            _discard(pool, child, limits)
+            raise
+        return child, tag, value
+    raise AssertionError("unreachable")
+
+
 def _run(pool: _Children, fn: Callable[..., R], args: tuple[Any, ...], limits: PoolLimits) -> R:
     job = frame(pickle.dumps((fn, args)))
-    try:
-        child = _take(pool, limits.memory_mb)
-    except OSError as exc:
-        raise SolverUnavailable("the solver worker could not start; retry shortly") from exc
+    child, tag, value = _exchange_on_a_started_child(pool, job, limits)
     keep = False
     try:
-        tag, value = _exchange(pool, child, job, limits)
         child.jobs += 1
         # After bad input the child is as it was; after any other failure it exits.
         keep = tag == "ok" or (isinstance(value, Failure) and value.kind == "input")

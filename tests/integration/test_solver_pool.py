@@ -126,6 +126,25 @@ def test_a_worker_killed_with_sigkill_is_unavailable_and_the_next_solve_works() 
     assert _solve().assignments
 
 
+def test_a_spare_that_dies_before_its_first_job_is_replaced_not_reported() -> None:
+    # A spare that looks alive when taken but ends without ever saying it is ready (as one
+    # SIGKILLed a moment ago can, on a busy machine): the solve goes to a fresh child.
+    pool = SolverPool()
+    dying = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1)"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+    with pool.children.lock:
+        spare = solver_pool._Child(dying, LIMITS.memory_mb)
+        pool.children.every.add(spare)
+        pool.children.idle.append(spare)
+    try:
+        households, shelters = _instance()
+        result = pool.solve_batch(households, shelters, MatchWeights(), OPTIONS, LIMITS)
+        assert result.assignments
+        assert dying.poll() is not None and spare not in pool.children.idle
+    finally:
+        pool.close()
+
+
 def test_the_child_imports_only_the_solver_package() -> None:
     # A builtin as the job, so that unpickling it imports nothing more into the child.
     loaded = run_in_worker(eval, ("sorted(__import__('sys').modules)",), LIMITS)
