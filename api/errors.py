@@ -13,7 +13,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from psycopg.errors import NumericValueOutOfRange
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -23,6 +22,10 @@ from core.errors import DomainError, ErrorKind
 log = logging.getLogger("homeward.errors")
 
 PROBLEM_JSON = "application/problem+json"
+# PostgreSQL's SQLSTATE for a number too large for its column, read off the driver's error
+# rather than by importing the driver's error classes (which would load psycopg into every
+# process, SQLite ones included, at start-up).
+_NUMERIC_VALUE_OUT_OF_RANGE = "22003"
 
 STATUS_BY_KIND: dict[ErrorKind, int] = {
     "invalid": 422,
@@ -94,7 +97,7 @@ def install(app: FastAPI, *, retry_after_s: int) -> None:
         assert isinstance(exc, DBAPIError)
         if exc.connection_invalidated or isinstance(exc, OperationalError):
             return await _unavailable(request, exc)
-        if isinstance(exc, DataError) and isinstance(exc.orig, NumericValueOutOfRange):
+        if isinstance(exc, DataError) and _sqlstate(exc.orig) == _NUMERIC_VALUE_OUT_OF_RANGE:
             return await _out_of_range(request, exc)
         return await _unexpected(request, exc)
 
@@ -107,3 +110,8 @@ def install(app: FastAPI, *, retry_after_s: int) -> None:
     app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(DBAPIError, _dbapi)
     app.add_exception_handler(Exception, _unexpected)
+
+
+def _sqlstate(error: BaseException | None) -> str | None:
+    state = getattr(error, "sqlstate", None)
+    return state if isinstance(state, str) else None

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, Table, create_engine, event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
@@ -139,6 +139,23 @@ def make_engine(settings: DatabaseSettings, turns: WriterTurns | None = None) ->
 
 # The key, in a read session's `info`, of the factory of write sessions for its audit rows.
 SIDE_WRITER = "homeward.side_writer"
+
+
+def insert_skipping_conflicts(connection: Connection, table: Table, *,
+                              index_elements: list[str]) -> Any:
+    """An INSERT for this connection's dialect that skips rows clashing on `index_elements`.
+
+    Both dialects spell it `ON CONFLICT DO NOTHING`, through each dialect's own `insert`;
+    imported here, when first used, because importing SQLAlchemy's PostgreSQL dialect loads
+    all its drivers' modules (asyncpg's among them) into every process at start-up (issue 14).
+    """
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
 
 
 class Database:

@@ -18,9 +18,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table
-from sqlalchemy.dialects import postgresql, sqlite
 
 from core.clock import utcnow
+from core.db import insert_skipping_conflicts
 from logistics.beds.models import UnmetNeed
 
 _TABLE: Table = UnmetNeed.__table__  # type: ignore[attr-defined]
@@ -74,7 +74,5 @@ def need(*, subject: str, state: str | None, population: str | None, bed_type: s
 
 def record(connection: Connection, row: dict[str, Any]) -> None:
     """Insert the row unless its need is already recorded (the caller commits)."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(_TABLE).values(**row).on_conflict_do_nothing(
-        index_elements=["dedupe_key"])
-    connection.execute(stmt)
+    connection.execute(insert_skipping_conflicts(connection, _TABLE,
+                                                 index_elements=["dedupe_key"]).values(**row))

@@ -24,13 +24,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import Table, func, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from core import audit
 from core.clock import utcnow
 from core.crypto import FieldCipher
-from core.db import SIDE_WRITER
+from core.db import SIDE_WRITER, insert_skipping_conflicts
 from core.models import Role
 from core.principal import SYSTEM, Principal
 from delivery import outbox
@@ -60,10 +59,9 @@ def _insert_new(session: Session, rows: list[dict[str, object]]) -> list[int]:
     """
     if not rows:
         return []
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(_TABLE).on_conflict_do_nothing(
-        index_elements=["check_in_id", "kind"]).returning(_TABLE.c.id)
+    statement = insert_skipping_conflicts(
+        session.connection(), _TABLE, index_elements=["check_in_id", "kind"]
+    ).returning(_TABLE.c.id)
     inserted: list[int] = []
     for row in rows:
         inserted += [int(i) for i in session.connection().execute(statement.values(**row))
