@@ -62,9 +62,6 @@ class StatsPublic(BaseModel):
     columns: list[list[str]] | None  # combinations of group_by[1:], None for one dimension
     measures: dict[Measure, MeasureTable]
     notes: list[str]
-    # Measures whose cells count a multi-state tip in each state it touches (only when state
-    # is grouped by); their totals over states still count each tip once.
-    counted_in_each_state: list[Measure]
 
 
 class ReleaseTable(BaseModel):

@@ -101,8 +101,7 @@ def _month_row(session: Session, month: str) -> StatsRelease:
     if row is not None:
         return row
     period = _period(month)
-    states, types, tables = counts.month_tables(counts.raw_counts(session, *_window(period)),
-                                                month)
+    states, types, tables = counts.month_tables(counts.raw_counts(session, *_window(period)))
     return _store(session, period, states, types, tables)
 
 
@@ -248,8 +247,7 @@ def as_table(release: StatsReleasePublic, dim: Dimension) -> StatsPublic:
     return StatsPublic(group_by=[dim], date_from=release.first_day, date_to=release.last_day,
                        rows=rows, columns=None,
                        measures={m: one(t) for m, t in release.measures.items()},
-                       notes=release.notes,
-                       counted_in_each_state=[])
+                       notes=release.notes)
 
 
 def get_chart(session: Session, *, actor: Principal, period: str, name: str, fmt: str,

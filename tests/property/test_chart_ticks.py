@@ -44,7 +44,7 @@ def test_the_trend_chart_labels_its_axis_with_the_ticks() -> None:
     table = MeasureTable(cells=[[5], [3]], row_totals=None, column_totals=None, total=8)
     stats = StatsPublic(group_by=[Dimension.MONTH], date_from="2026-01-01",
                         date_to="2026-02-28", rows=["2026-01", "2026-02"], columns=None,
-                        measures={Measure.CASES: table}, notes=[], counted_in_each_state=[])
+                        measures={Measure.CASES: table}, notes=[])
     svg = charts.to_svg(charts.monthly_trends(stats, [Measure.CASES]))
     labels = [f'text-anchor="end" fill="#222222">{t}</text>' for t in range(6)]
     assert all(label in svg for label in labels)

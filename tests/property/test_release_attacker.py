@@ -111,7 +111,7 @@ def _publish(year: dict[str, dict[Measure, Counter[counts.Key]]]) -> System:
             values[system.index[("tip", month, key, kind)]] += n
     parts = []
     for month, raw in year.items():
-        states, types, tables = counts.month_tables(raw, month)
+        states, types, tables = counts.month_tables(raw)
         parts.append(releases.MonthTables(month, states, types, tables))
         for measure in MEASURES:
             _figures(system, tables[measure], measure, [month], states, types,
@@ -214,7 +214,7 @@ def test_the_quarter_adds_nothing_a_month_hid() -> None:
                          (month, "TX", "sex", "unknown"): 20})
         raw[month] = {Measure.CASES: cases, Measure.TIPS: Counter[counts.Key](),
                       Measure.CONTACTS: cases}
-    parts = [releases.MonthTables(m, *counts.month_tables(r, m)) for m, r in raw.items()]
+    parts = [releases.MonthTables(m, *counts.month_tables(r)) for m, r in raw.items()]
     assert parts[0].measures[Measure.CASES].by_state[1] == "<3"
     assert parts[1].measures[Measure.CASES].by_state[1] == 9
     states, _, tables = releases.combine(parts, [Measure.CASES])
@@ -231,7 +231,7 @@ def _cases(month: str, cells: dict[tuple[str, str], int]) -> dict[Measure, Count
 
 def _release(year: dict[str, dict[Measure, Counter[counts.Key]]]) -> list[object]:
     """Everything published for a quarter: its three months and the quarter."""
-    parts = [releases.MonthTables(m, *counts.month_tables(raw, m)) for m, raw in year.items()]
+    parts = [releases.MonthTables(m, *counts.month_tables(raw)) for m, raw in year.items()]
     return [*(p.measures for p in parts), releases.combine(parts, MEASURES)]
 
 
