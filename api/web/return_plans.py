@@ -32,6 +32,7 @@ from api.web.coordinator import BED_LABELS
 from core.clock import utcnow
 from core.errors import DomainError, InvalidInput
 from core.models import Role
+from core.principal import Principal
 from core.web_auth import WebIdentity
 from logistics.cases import service as case_service
 from logistics.cases.models import CaseStatus
@@ -77,6 +78,19 @@ def _form_page(request: Request, services: Services, session: Session, identity:
 def form_page(request: Request, services: ServicesDep, session: SessionDep,
               identity: IdentityDep) -> Response:
     return _form_page(request, services, session, identity, fields=_defaults())
+
+
+def _refs(session: Session, principal: Principal, ids: list[int]) -> dict[int, str]:
+    """The references of these cases as the viewer may see them (others keep their number),
+    read without holding a transaction: the solve after it opens its own."""
+    out = {}
+    for case_id in ids:
+        try:
+            out[case_id] = case_service.visible_case(session, principal, case_id).case_ref
+        except DomainError:
+            continue
+    session.rollback()
+    return out
 
 
 def _plain(errors: list[tuple[str, str]], refs: list[str]) -> str:
@@ -156,8 +170,7 @@ def optimise(request: Request, services: ServicesDep, session: SessionDep, ident
     refs: dict[int, str] = {}
     body = None
     try:
-        refs = {c.id: c.case_ref for c in case_service.list_cases(
-            session, actor=principal, cipher=services.cipher, status=None, limit=200, offset=0)}
+        refs = _refs(session, principal, [int(c) for c in include if c.isdigit()][:200])
         body = _body(fields, refs)
         s = services.settings
         if body.options.time_limit_s > s.solver_time_limit_cap_s:
@@ -196,14 +209,19 @@ def _plan_page(request: Request, services: Services, session: Session, identity:
     principal = require(identity, *ROLES)
     session.rollback()
     plan = service.get(session, actor=principal, cipher=services.cipher, plan_id=plan_id)
-    refs = {c.id: c.case_ref for c in case_service.list_cases(
-        session, actor=principal, cipher=services.cipher, status=None, limit=500, offset=0)}
+    refs = _refs(session, principal, sorted({*(p.case_id for p in plan.planned),
+                                             *(u.case_id for u in plan.unplaced)}))
     views = view.shelter_views(session, actor=principal, cipher=services.cipher,
                                ids=[p.shelter_id for p in plan.planned])
     names = view.funding_names(budget.list_sources(session, actor=principal))
     session.commit()
+    rows = sorted(view.rows(plan, views), key=lambda r: refs.get(r["p"].case_id, ""))
+    zones = {r["p"].case_id: r["shelter"].timezone for r in rows if r["shelter"]}
+    held = {} if done is None else {
+        a.case_id: view.at_shelter(a.hold_expires_at, zones.get(a.case_id, ""))
+        for a in done.accepted}
     return render(request, services.settings, "return_plan.html", identity=identity,
-                  status=status, plan=plan, rows=view.rows(plan, views), refs=refs,
+                  status=status, plan=plan, rows=rows, refs=refs, held=held,
                   reasons=view.reasons, proof=view.proof(plan), funding_names=names,
                   pending=view.accepted_pending(plan), done=done, notice=notice,
                   bed_labels=BED_LABELS, duration=travel_view.duration,

@@ -49,11 +49,11 @@ def _text(page: str) -> str:
 
 
 def _world(client: TestClient, make: AccountFactory, admin: Account, agency_admin: Account,
-           *, confidential: bool = False) -> tuple[Account, int, int, int]:
+           *, confidential: bool = False, **extra: object) -> tuple[Account, int, int, int]:
     manager = make.account(Role.CASE_MANAGER)
     made = client.post("/v1/shelters", json=shelter_body(
         admin.agency_id, name="Near House", max_hold_minutes=1440, **DENVER,
-        confidential_location=confidential,
+        confidential_location=confidential, **extra,
         beds=[{"bed_type": "adult_female", "total": 1, "occupied": 0}]), headers=admin.headers)
     assert made.status_code == 201, made.text
     fund = client.post("/v1/funding-sources", json={"name": "Return fund",
@@ -165,7 +165,10 @@ def test_plain_errors_keep_the_form(
 def test_a_safe_house_only_as_its_public_cell_and_in_spanish(
         client: TestClient, services: Services, make: AccountFactory, admin: Account,
         agency_admin: Account, at_one: None) -> None:
-    manager, _fund, urgent, calm = _world(client, make, admin, agency_admin, confidential=True)
+    every_day = {d: [["06:00", "22:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat",
+                                                    "sun")}
+    manager, _fund, urgent, calm = _world(client, make, admin, agency_admin, confidential=True,
+                                          intake_hours={"windows": every_day})
     token = sign_in(client, services, manager.name, next_page="/web/return-plans")
     client.cookies.set("hw_lang", "es")
     where = _optimise(client, token, _form(token, {urgent: ("Denver", "CO"),
@@ -177,6 +180,8 @@ def test_a_safe_house_only_as_its_public_cell_and_in_spanish(
     assert "Regreso a casa juntos" in text  # the menu entry
     assert "Los cupos o el dinero fueron a casos" in text
     assert "Aceptar todos" in text
+    # Intake at the arrival's weekday, in the shelter's time, in Spanish.
+    assert "06:00–22:00 llega dentro del horario de admisión" in text
 
 
 def test_every_string_of_the_page_is_in_the_spanish_catalogue() -> None:
