@@ -1,10 +1,10 @@
 """How a joint return plan reads on its page: shelters as the viewer may see them, local times,
 intake hours at the arrival, reasons and the proof in plain words.
 
-A planned case names its shelter; what the page says about where that shelter is comes from
-`logistics.shelters.service.present`, as the API would answer the viewer (the street address
-only where it may be seen), and a safe house is placed only by its public grid cell
-(`public_points`), never by its point. Times are local at the shelter (arrival, hold lapse,
+A planned case names its shelter; the page says where it is as anyone may see it: a public
+shelter's street address as `logistics.shelters.service.present` shows it to every viewer, and
+a safe house only by its public grid cell (`public_points`), never its address or point (its
+sealed point is not even opened, for its own staff either). Times are local at the shelter (arrival, hold lapse,
 intake hours) or at each stop (the itinerary, through `travel_view.steps`). The solver's reason
 codes and its bound, gap and widening certificate become sentences with Spanish msgids.
 """
@@ -71,16 +71,22 @@ def shelter_views(session: Session, *, actor: Principal, cipher: FieldCipher,
     out = {}
     for row in rows:
         assert row.id is not None
-        seen = shelters.present(session, actor=actor, cipher=cipher, shelter=row)
         point = points.get(row.id)
-        cell = (None if point is None or point.cell_deg is None
-                else (round(point.lat, 3), round(point.lon, 3)))
+        if row.confidential_location:
+            # A safe house: never its address nor its sealed point (not even opened here, for
+            # its own staff), only the public cell every viewer's map draws.
+            address = None
+            cell = None if point is None else (round(point.lat, 3), round(point.lon, 3))
+        else:
+            address = shelters.present(session, actor=actor, cipher=cipher,
+                                       shelter=row).street_address
+            cell = None
         out[row.id] = ShelterView(
-            name=seen.name, city=seen.city, state=seen.state, timezone=seen.timezone,
-            # A safe house's street address is never put on this shared page.
-            address=None if row.confidential_location else seen.street_address,
-            cell=cell, cell_deg=None if cell is None or point is None else point.cell_deg,
-            intake=None if seen.intake_hours is None else seen.intake_hours.windows)
+            name=row.name, city=row.city, state=row.state, timezone=row.timezone,
+            address=address, cell=cell,
+            cell_deg=None if cell is None or point is None else point.cell_deg,
+            intake=None if not row.intake_hours else {
+                day: [(a, b) for a, b in spans] for day, spans in row.intake_hours.items()})
     return out
 
 
