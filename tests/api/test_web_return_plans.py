@@ -19,12 +19,14 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from api.config import Settings
 from api.deps import Services
 from api.web import common, travel_view
 from api.web import return_plans_view as view
 from core.models import Role
 from logistics.return_plans.models import ReturnObjective, ReturnPlanPublic, WideningCertificate
 from solvers.return_plan import REASON_TEXT
+from tests.api import test_web_audited_pages as audited
 from tests.api.test_return_plans import DENVER, _case, start
 from tests.api.travel_support import load_year_round
 from tests.api.web_support import sign_in
@@ -49,7 +51,7 @@ def _text(page: str) -> str:
 
 
 def _world(client: TestClient, make: AccountFactory, admin: Account, agency_admin: Account,
-           *, confidential: bool = False, **extra: object) -> tuple[Account, int, int, int]:
+           *, confidential: bool = False, **extra: object) -> tuple[Account, int, int, int, int]:
     manager = make.account(Role.CASE_MANAGER)
     made = client.post("/v1/shelters", json=shelter_body(
         admin.agency_id, name="Near House", max_hold_minutes=1440, **DENVER,
@@ -61,7 +63,7 @@ def _world(client: TestClient, make: AccountFactory, admin: Account, agency_admi
                        headers=agency_admin.headers)
     assert fund.status_code == 201, fund.text
     return manager, int(fund.json()["id"]), _case(client, manager, "R-1", 5), \
-        _case(client, manager, "R-2", 2)
+        _case(client, manager, "R-2", 2), int(made.json()["id"])
 
 
 def _form(token: str, rows: dict[int, tuple[str, str]], include: list[int],
@@ -82,7 +84,7 @@ def _optimise(client: TestClient, token: str, form: dict[str, object]) -> str:
 def test_plan_two_cases_accept_one_and_see_it_on_the_case_page(
         client: TestClient, services: Services, make: AccountFactory, admin: Account,
         agency_admin: Account, at_one: None) -> None:
-    manager, fund, urgent, calm = _world(client, make, admin, agency_admin)
+    manager, fund, urgent, calm, _shelter = _world(client, make, admin, agency_admin)
     token = sign_in(client, services, manager.name, next_page="/web/return-plans")
     form_page = client.get("/web/return-plans").text
     assert 'href="/web/return-plans"' in form_page  # in the case manager's menu
@@ -132,7 +134,7 @@ def test_plan_two_cases_accept_one_and_see_it_on_the_case_page(
 def test_plain_errors_keep_the_form(
         client: TestClient, services: Services, make: AccountFactory, admin: Account,
         agency_admin: Account, at_one: None) -> None:
-    manager, _fund, urgent, calm = _world(client, make, admin, agency_admin)
+    manager, _fund, urgent, calm, _shelter = _world(client, make, admin, agency_admin)
     token = sign_in(client, services, manager.name, next_page="/web/return-plans")
     rows = {urgent: ("Denver", "CO"), calm: ("Atlantis", "CO")}
     none = client.post("/web/return-plans/optimise", data=_form(token, rows, []))
@@ -155,6 +157,11 @@ def test_plain_errors_keep_the_form(
     nothing = client.post(f"{where}/accept", data={"csrf_token": token, "key": key})
     assert nothing.status_code == 422
     assert "Nothing was accepted: case_ids: tick the cases to accept" in _text(nothing.text)
+    with frozen_clock(start() + timedelta(minutes=5)):
+        every = client.post(f"{where}/accept", data={"csrf_token": token, "key": key,
+                                                     "every": "1"})
+    assert every.status_code == 200, _text(every.text)
+    assert f'id="accepted-{urgent}"' in every.text and "Accept all" not in every.text
     other = make.account(Role.ADVOCATE)
     client.cookies.clear()
     sign_in(client, services, other.name, next_page="/web/cases")
@@ -167,8 +174,9 @@ def test_a_safe_house_only_as_its_public_cell_and_in_spanish(
         agency_admin: Account, at_one: None) -> None:
     every_day = {d: [["06:00", "22:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat",
                                                     "sun")}
-    manager, _fund, urgent, calm = _world(client, make, admin, agency_admin, confidential=True,
-                                          intake_hours={"windows": every_day})
+    manager, _fund, urgent, calm, shelter = _world(
+        client, make, admin, agency_admin, confidential=True,
+        intake_hours={"windows": every_day})
     token = sign_in(client, services, manager.name, next_page="/web/return-plans")
     client.cookies.set("hw_lang", "es")
     where = _optimise(client, token, _form(token, {urgent: ("Denver", "CO"),
@@ -181,7 +189,21 @@ def test_a_safe_house_only_as_its_public_cell_and_in_spanish(
     assert "Los cupos o el dinero fueron a casos" in text
     assert "Aceptar todos" in text
     # Intake at the arrival's weekday, in the shelter's time, in Spanish.
-    assert "06:00–22:00 llega dentro del horario de admisión" in text
+    assert "06:00\u201322:00 llega dentro del horario de admisión" in text
+    # Someone else takes the one bed meanwhile: nothing is accepted, and the page says why.
+    other = make.account(Role.ADVOCATE)
+    taken = client.post(f"/v1/shelters/{shelter}/holds", json={
+        "bed_type": "adult_female", "case_ref": "X-1", "ttl_minutes": 1440},
+        headers=other.headers)
+    assert taken.status_code == 201, taken.text
+    key = re.search(r'name="key" value="([^"]+)"', page).group(1)
+    with frozen_clock(start() + timedelta(minutes=5)):
+        refused = client.post(f"{where}/accept", data={"csrf_token": token, "key": key,
+                                                       "every": "1"})
+    assert refused.status_code == 409
+    assert "No se aceptó nada" in _text(refused.text) and "optimise again" in refused.text
+    assert client.get("/v1/travel-plans", params={"case_id": urgent},
+                      headers=manager.headers).json() == []
 
 
 def test_every_string_of_the_page_is_in_the_spanish_catalogue() -> None:
@@ -202,3 +224,10 @@ def test_every_string_of_the_page_is_in_the_spanish_catalogue() -> None:
     assert missing == []
     assert [m for m in ids if set(re.findall(r"{(\w+)}", m))
             != set(re.findall(r"{(\w+)}", spanish[m]))] == []
+
+
+def test_the_pages_audit_reads_without_failing_beside_another_writer(
+        client: TestClient, services: Services, settings: Settings, make: AccountFactory,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    audited.test_a_write_during_an_audited_page_neither_fails_it_nor_slips_in(
+        client, services, settings, make, monkeypatch, "/web/return-plans")
