@@ -4,9 +4,10 @@ intake hours at the arrival, reasons and the proof in plain words.
 A planned case names its shelter; the page says where it is as anyone may see it: a public
 shelter's street address as `logistics.shelters.service.present` shows it to every viewer, and
 a safe house only by its public grid cell (`public_points`), never its address or point (its
-sealed point is not even opened, for its own staff either). Times are local at the shelter (arrival, hold lapse,
-intake hours) or at each stop (the itinerary, through `travel_view.steps`). The solver's reason
-codes and its bound, gap and widening certificate become sentences with Spanish msgids.
+sealed point is not even opened, for its own staff either). Times are local at the shelter
+(arrival, hold lapse, intake hours) or at each stop (the itinerary, through
+`travel_view.steps`). The solver's reason codes and its bound, gap and widening certificate
+become sentences with Spanish msgids.
 """
 
 from __future__ import annotations
