@@ -25,12 +25,13 @@ from sqlmodel import Session
 
 from api.deps import Services, ServicesDep, SessionDep, request_digest
 from api.errors import STATUS_BY_KIND
+from api.routes.return_plans import plan_config
 from api.web import forms, travel_view
 from api.web import return_plans_view as view
 from api.web.common import IdentityDep, PostDep, redirect, render, require
 from api.web.coordinator import BED_LABELS
 from core.clock import utcnow
-from core.errors import DomainError, InvalidInput
+from core.errors import DomainError
 from core.models import Role
 from core.principal import Principal
 from core.web_auth import WebIdentity
@@ -172,12 +173,7 @@ def optimise(request: Request, services: ServicesDep, session: SessionDep, ident
     try:
         refs = _refs(session, principal, [int(c) for c in include if c.isdigit()][:200])
         body = _body(fields, refs)
-        s = services.settings
-        if body.options.time_limit_s > s.solver_time_limit_cap_s:
-            raise InvalidInput("options.time_limit_s",
-                               f"at most {s.solver_time_limit_cap_s:g} seconds")
-        config = service.PlanConfig(memory_mb=s.solver_memory_mb, workers=s.solver_workers,
-                                    max_concurrent=s.solver_max_concurrent)
+        config = plan_config(services.settings, body)
         plan = service.optimise(session, actor=principal, cipher=services.cipher,
                                 ids=services.itinerary_ids, timetables=services.timetables,
                                 pool=services.solver_pool, config=config, body=body,
