@@ -3,7 +3,8 @@
 The server runs on the real clock, so the feed here has one daily train from Chicago that leaves
 90 minutes from now and reaches Denver five hours later: a bed held from now reaches its
 arrival. A case manager ticks two cases going to Denver, plans them as one decision, accepts
-one with the keyboard alone, and opens its case page, which shows the hold and the travel plan.
+one with the keyboard alone, and opens its case page, which shows the hold and the travel plan;
+the plan reads in Spanish on a phone.
 The form and the plan are checked with axe-core and screenshotted, on a desktop and on a
 390 px phone, with the fixtures of `test_pages_in_chromium`.
 """
@@ -108,6 +109,7 @@ def test_two_cases_planned_one_accepted_by_keyboard_then_its_case_page(
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     _check(page, "return_plan_accepted_phone", scroll_to="#accepted-result")
     plan_href = result.get_by_role("link", name="Plan").get_attribute("href")
+    plan_page = page.url
     result.get_by_role("link", name="R-1").click()
     page.get_by_role("heading", level=1, name="Case R-1").wait_for()
     sync_api.expect(page.locator("#case-holds")).to_contain_text("Near House")
@@ -117,3 +119,11 @@ def test_two_cases_planned_one_accepted_by_keyboard_then_its_case_page(
     assert len(holds) == 1
     assert datetime.fromisoformat(holds[0]["expires_at"]) > datetime.now(CHICAGO) + timedelta(
         hours=6)  # held until arrival (5 h after a departure 90 min away) plus the buffer
+    # The plan again, in Spanish, on the phone: R-1 accepted, R-2 still to accept.
+    page.goto(plan_page)
+    page.get_by_role("link", name="Español").click()
+    page.get_by_role("heading", level=1, name="Plan de regreso").wait_for()
+    sync_api.expect(page.locator(f"#planned-{first}")).to_contain_text("Aceptado")
+    assert page.get_by_label("Aceptar R-2").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    _check(page, "return_plan_es_phone", scroll_to="#planned-title")
