@@ -162,6 +162,9 @@ def test_plain_errors_keep_the_form(
                                                      "every": "1"})
     assert every.status_code == 200, _text(every.text)
     assert f'id="accepted-{urgent}"' in every.text and "Accept all" not in every.text
+    missing = client.get("/web/return-plans/999999")
+    assert missing.status_code == 404
+    assert "return plan 999999 not found" in _text(missing.text)
     other = make.account(Role.ADVOCATE)
     client.cookies.clear()
     sign_in(client, services, other.name, next_page="/web/cases")
