@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.config import Settings
 from api.deps import IdempotencyKey, PrincipalDep, ServicesDep, SessionDep, request_digest
 from core.errors import InvalidInput
 from logistics.return_plans import acceptance, service
@@ -19,15 +20,21 @@ from logistics.return_plans.models import (
 router = APIRouter(prefix="/v1", tags=["return plans"])
 
 
+def plan_config(settings: Settings, body: ReturnPlanOptimiseRequest) -> service.PlanConfig:
+    """The operator's solver limits for a joint solve; a time limit over the cap is refused
+    (shared with the web page, `api.web.return_plans`)."""
+    if body.options.time_limit_s > settings.solver_time_limit_cap_s:
+        raise InvalidInput("options.time_limit_s",
+                           f"at most {settings.solver_time_limit_cap_s:g} seconds")
+    return service.PlanConfig(memory_mb=settings.solver_memory_mb,
+                              workers=settings.solver_workers,
+                              max_concurrent=settings.solver_max_concurrent)
+
+
 @router.post("/return-plans/optimise", response_model=ReturnPlanPublic, status_code=201)
 def optimise(body: ReturnPlanOptimiseRequest, session: SessionDep, principal: PrincipalDep,
              services: ServicesDep) -> object:
-    s = services.settings
-    if body.options.time_limit_s > s.solver_time_limit_cap_s:
-        raise InvalidInput("options.time_limit_s",
-                           f"at most {s.solver_time_limit_cap_s:g} seconds")
-    config = service.PlanConfig(memory_mb=s.solver_memory_mb, workers=s.solver_workers,
-                                max_concurrent=s.solver_max_concurrent)
+    config = plan_config(services.settings, body)
     return service.optimise(session, actor=principal, cipher=services.cipher,
                             ids=services.itinerary_ids, timetables=services.timetables,
                             pool=services.solver_pool, config=config, body=body,

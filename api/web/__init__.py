@@ -13,13 +13,23 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import services_of
-from api.web import advocate, auth_pages, case_actions, cases, coordinator, messages, rescue, travel
+from api.web import (
+    advocate,
+    auth_pages,
+    case_actions,
+    cases,
+    coordinator,
+    messages,
+    rescue,
+    return_plans,
+    travel,
+)
 from api.web.common import HERE, SESSION_COOKIE, SignInRequired, WebForbidden, redirect, render
 
 
 def install(app: FastAPI) -> None:
     for module in (auth_pages, coordinator, cases, case_actions, advocate, rescue, travel,
-                   messages):
+                   return_plans, messages):
         app.include_router(module.router)
     app.include_router(coordinator.holds_router)  # "My holds", "Holds on my beds"
     app.mount("/web/static", StaticFiles(directory=HERE / "static"), name="web-static")

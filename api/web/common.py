@@ -157,6 +157,7 @@ def nav_for(principal: Principal) -> list[tuple[str, str]]:
         items += [("/web/cases", "Cases and safety plans"), ("/web/rescue", "Mass rescue")]
     if admin or role is Role.CASE_MANAGER:
         items.append(("/web/travel", "Travel home"))
+        items.append(("/web/return-plans", "Return home together"))
     if admin or role is Role.SHELTER_COORDINATOR:
         items.append(("/web/holds/shelters", "Holds on my beds"))
     if admin or role in (Role.ADVOCATE, Role.CASE_MANAGER):
