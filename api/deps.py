@@ -30,7 +30,6 @@ from core.errors import (
     Unauthenticated,
 )
 from core.principal import Principal
-from logistics.beds import holds_warning
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _IF_MATCH = re.compile(r'^\s*"?(\d{1,18})"?\s*$')
@@ -55,10 +54,7 @@ async def get_session(request: Request, services: ServicesDep) -> AsyncIterator[
     # async: creating a Session does no I/O (it connects on first use, in the handler's
     # thread), so this costs no thread-pool hop. Closing one that still has a transaction
     # open (reads never commit) does I/O and goes to the pool; a committed one does not.
-    write = request.method not in _READ_METHODS
-    session = services.db.new_session(write=write)
-    if write:  # holds placed in this request warn of their lapse (holds_warning.py)
-        holds_warning.install(session, services.lapse_warning)
+    session = services.db.new_session(write=request.method not in _READ_METHODS)
     try:
         yield session
     finally:

@@ -17,7 +17,7 @@ from api.config import Settings
 from core.crypto import FieldCipher, load_or_create_key
 from core.db import Database, DatabaseSettings
 from delivery.retention import Retention
-from logistics.beds.holds_warning import LapseWarning
+from logistics.beds.holds_warning import LapseWarning, install
 from logistics.probes.rules import ProbeLimits
 from logistics.travel.timetables import TimetableStore, inherited
 from logistics.travel.vouch import ItineraryIds
@@ -78,10 +78,13 @@ def build_services(settings: Settings) -> Services:
     folder = sqlite_path.parent if sqlite_path is not None else settings.key_file.parent
     cache_dir = folder / "timetables"
     timetables = inherited(cache_dir) or TimetableStore(cache_dir)
-    return Services(settings=settings, db=db, cipher=FieldCipher(key),
-                    itinerary_ids=ItineraryIds.from_key(
-                        key, lifetime=timedelta(minutes=settings.itinerary_id_minutes)),
-                    timetables=timetables)
+    services = Services(settings=settings, db=db, cipher=FieldCipher(key),
+                        itinerary_ids=ItineraryIds.from_key(
+                            key, lifetime=timedelta(minutes=settings.itinerary_id_minutes)),
+                        timetables=timetables)
+    # Every session of the app, whichever use case opens it, warns of its holds' lapse.
+    install(db.session_info, services.lapse_warning)
+    return services
 
 
 def delivery_guards() -> dict[str, Guard]:

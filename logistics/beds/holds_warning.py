@@ -19,13 +19,14 @@ this kind, and a moot message is cancelled with the reason instead of sent. An e
 `reschedule`, which cancels the old warning and writes one for the new expiry.
 
 The cipher (to seal the body) and `lead` (HOMEWARD_HOLD_LAPSE_WARNING_MINUTES) reach `_stage`
-on the session (`install`, done by the API for its write sessions), so that no use case that
-holds beds has to pass them along; a session without them (a script, a unit test of the
-inventory) holds beds without a warning.
+in the session's `info` (`install`: the app puts them in every session its `Database` opens,
+request or not, since matching opens its own), so that no use case that holds beds has to pass
+them along; a session without them (a bare script) holds beds without a warning.
 """
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,10 +49,11 @@ class LapseWarning:
     lead: timedelta
 
 
-def install(session: Session, warning: LapseWarning | None) -> None:
-    """Let holds staged in this session schedule their warning (None or a zero lead: none)."""
+def install(info: MutableMapping[str, Any], warning: LapseWarning | None) -> None:
+    """Let holds staged in a session with this `info` (a session's, or the `session_info` a
+    `Database` gives all its sessions) schedule their warning (None or no lead: none)."""
     if warning is not None and warning.lead > timedelta(0):
-        session.info[KEY] = warning
+        info[KEY] = warning
 
 
 def _case(session: Session, agency_id: int, case_ref: str) -> tuple[int | None, int | None]:
