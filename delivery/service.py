@@ -49,6 +49,7 @@ from delivery.outbox import ADDRESS_FIELD, SECRET_FIELD, Recipient, endpoints_fo
 
 BODY_READERS = (Role.ADVOCATE, Role.CASE_MANAGER)
 READERS = (Role.ADVOCATE, Role.CASE_MANAGER, Role.AGENCY_ADMIN, Role.SHELTER_COORDINATOR)
+RETRY_ATTEMPTS = 8  # a retried message's new budget of attempts
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
@@ -264,6 +265,7 @@ def retry_message(session: Session, *, actor: Principal, cipher: FieldCipher,
                   message_id: int) -> MessagePublic:
     """Send a dead message again: pending at once with a fresh budget of attempts, and the
     same idempotency key, so a receiver that did process it after all still sees it once.
+    Attempts keep counting (each attempt is a distinct signed request, never a replay).
     For those who manage delivery: the message's agency's admins and platform admins (others
     get the 404 of a missing message, or 403 for a reader of the agency). Audited."""
     row = session.get(OutboxMessage, message_id)
@@ -285,9 +287,10 @@ def retry_message(session: Session, *, actor: Principal, cipher: FieldCipher,
     session.execute(update(OutboxMessage).where(
         col(OutboxMessage.id) == message_id,
         col(OutboxMessage.state) == MessageState.DEAD.value,
-    ).values(state=MessageState.PENDING.value, attempts=0, next_attempt_at=now,
+    ).values(state=MessageState.PENDING.value, max_attempts=row.attempts + RETRY_ATTEMPTS,
+             next_attempt_at=now,
              last_error=None, lease_until=None, claimed_by=None, receipt=None,
-             endpoint_id=endpoint.id, channel=endpoint.channel.value))
+             endpoint_id=endpoint.id, channel=str(endpoint.channel)))
     audit.record(session, actor, action="message.retry", object_type="outbox_message",
                  object_id=message_id, purpose="delivery",
                  details={"previous_error": previous, "endpoint_id": endpoint.id})
