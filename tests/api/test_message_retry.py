@@ -120,3 +120,35 @@ def test_tip_notices_lose_their_body_then_their_row_and_case_messages_stay(
     assert sorted(r["details"]["rows_deleted"] for r in audit
                   if r["action"] == "message.retention") == [0, len(tips)]
     assert advocate.id
+
+
+def test_the_messages_page_sends_a_dead_message_again_for_admins_in_spanish_too(
+        client: TestClient, admin: Account, make: AccountFactory, services: Services) -> None:
+    from tests.api.web_support import sign_in
+
+    advocate, case_id, org_id = _setup(client, admin, make)
+    _refer(client, advocate, case_id, org_id)
+    [dead] = messages(client, advocate, state="dead")
+    button = f'action="/web/messages/{dead["id"]}/retry"'
+    sign_in(client, services, advocate.name, next_page="/web/messages")
+    assert button not in client.get("/web/messages").text  # an advocate does not manage it
+    client.cookies.clear()
+
+    agency_admin = make.account(Role.AGENCY_ADMIN, name="desk-admin")
+    csrf = sign_in(client, services, agency_admin.name, next_page="/web/messages")
+    page = client.get("/web/messages", params={"state": "dead"})
+    assert button in page.text and "Send again" in page.text
+    forged = client.post(f"/web/messages/{dead['id']}/retry", data={"csrf_token": "forged"})
+    assert forged.status_code == 403
+    refused = client.post(f"/web/messages/{dead['id']}/retry",
+                          data={"csrf_token": csrf, "state": "dead"})
+    assert refused.status_code == 409 and "no active endpoint reaches" in refused.text
+
+    webhook(client, admin, "https://partner.example.org", organization_id=org_id)
+    spanish = client.post(f"/web/messages/{dead['id']}/retry", data={"csrf_token": csrf},
+                          headers={"Accept-Language": "es"})
+    assert spanish.status_code == 200, spanish.text
+    assert f"El mensaje {dead['id']} se enviará de nuevo." in spanish.text
+    [again] = messages(client, advocate, kind="referral.sent")
+    assert again["state"] == "pending"
+    assert button not in spanish.text  # no longer dead
