@@ -128,8 +128,7 @@ class Worker:
     def _claimed(self, session: Session, row: OutboxMessage, now: datetime) -> Claimed:
         assert row.id is not None
         body = open_body(self.cipher, row)
-        guard = self.guards.get(row.kind)
-        skip = None if guard is None else guard(session, row, body, now)
+        skip = self._skip(session, row, body, now)
         if skip is not None:
             return Claimed(id=row.id, channel=row.channel, attempts=row.attempts,
                            max_attempts=row.max_attempts, outgoing=None, skip=skip)
@@ -145,6 +144,18 @@ class Worker:
                 attempt=row.attempts)
         return Claimed(id=row.id, channel=row.channel, attempts=row.attempts,
                        max_attempts=row.max_attempts, outgoing=outgoing)
+
+    def _skip(self, session: Session, row: OutboxMessage, body: dict[str, Any],
+              now: datetime) -> str | None:
+        guard = self.guards.get(row.kind)
+        if guard is None:
+            return None
+        try:
+            with session.begin_nested():  # a failed statement must not end the claim
+                return guard(session, row, body, now)
+        except Exception:  # a broken guard must not stall the queue: send, as without one
+            log.exception("guard failed on message %s", row.id)
+            return None
 
     def send(self, claimed: Claimed) -> Outcome:
         if claimed.skip is not None:
