@@ -140,3 +140,25 @@ def test_a_batch_hold_warns_through_the_same_place(
     held = {str(a["hold_id"]) for a in done.json()["assignments"]}
     assert len(held) == 2
     assert {m["source_id"] for m in _warnings(client, advocate)} == held
+
+
+def test_a_failing_guard_does_not_stall_the_queue(
+        client: TestClient, make: AccountFactory, admin: Account, services: Services) -> None:
+    from sqlalchemy import text
+
+    advocate = make.account(Role.ADVOCATE)
+    shelter = _shelter(client, admin, make.agency("Gulf Coast Shelters"))
+
+    def broken(session: Any, message: Any, body: Any, now: datetime) -> str | None:
+        session.execute(text("SELECT * FROM no_such_table"))  # fails inside the claim
+        return "never"
+
+    with receiver() as (url, got):
+        webhook(client, admin, url, agency_id=advocate.agency_id)
+        hold = _hold(client, advocate, shelter, case_ref="G-1")
+        run = Worker(services.db, services.cipher,
+                     {Channel.WEBHOOK: WebhookSender(httpx.Client(timeout=5))}, name="w2",
+                     guards={"hold.lapsing": broken})
+        due = datetime.fromisoformat(hold["expires_at"]) - LEAD
+        assert run.run_once(now=due).delivered == 1
+        assert len(got.processed) == 1
