@@ -162,3 +162,27 @@ def test_a_failing_guard_does_not_stall_the_queue(
         due = datetime.fromisoformat(hold["expires_at"]) - LEAD
         assert run.run_once(now=due).delivered == 1
         assert len(got.processed) == 1
+
+
+def test_a_travel_plan_bed_warns_and_cancelling_the_plan_cancels_the_warning(
+        client: TestClient, make: AccountFactory, admin: Account, services: Services) -> None:
+    from tests.api.test_travel_plans import _move, _plan
+    from tests.api.travel_support import load_year_round, tomorrow
+    from tests.support import shelter_body
+
+    load_year_round(services)
+    manager = make.account(Role.CASE_MANAGER)
+    shelter = client.post("/v1/shelters", json=shelter_body(admin.agency_id,
+                                                            max_hold_minutes=1440),
+                          headers=admin.headers).json()["id"]
+    case_id = open_case(client, manager)
+    webhook(client, manager, "https://pager.example.org", account_id=manager.id)
+    plan = _plan(client, manager, case_id, tomorrow().replace(hour=13), shelter_id=shelter,
+                 bed_type="adult_female", hold_buffer_minutes=90)
+    [warning] = _warnings(client, manager)
+    assert warning["source_id"] == str(plan["hold_id"]) and warning["case_id"] == case_id
+    assert datetime.fromisoformat(warning["next_attempt_at"]) == datetime.fromisoformat(
+        plan["hold"]["expires_at"]) - LEAD
+    _move(client, manager, plan["id"], "cancelled")  # releases the hold in its transaction
+    [warning] = _warnings(client, manager)
+    assert (warning["state"], warning["last_error"]) == ("cancelled", "hold released")
