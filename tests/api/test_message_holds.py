@@ -4,7 +4,7 @@ Every hold is staged in one place (`holds._stage`), which writes the warning in 
 transaction, due HOMEWARD_HOLD_LAPSE_WARNING_MINUTES (15 here) before the hold expires, to the
 case's case manager, else the holder, else the agency desk. Confirming or releasing the hold
 cancels it; a hold that lapsed or was extended meanwhile is skipped by the worker's guard with
-the reason recorded. The single-hold path and the batch path are both shown.
+the reason recorded. The single, batch and travel-plan paths are shown.
 """
 
 from __future__ import annotations
