@@ -502,6 +502,7 @@ def worker(
     import signal
     import threading
 
+    from api.services import delivery_guards
     from delivery.runner import build_worker
 
     stop = threading.Event()
@@ -510,16 +511,35 @@ def worker(
         delivering = build_worker(
             services.db, services.cipher, name=name, batch=conf.delivery_batch,
             lease_s=conf.delivery_lease_s, backoff_base_s=conf.delivery_backoff_base_s,
-            backoff_cap_s=conf.delivery_backoff_cap_s, timeout_s=conf.delivery_timeout_s)
+            backoff_cap_s=conf.delivery_backoff_cap_s, timeout_s=conf.delivery_timeout_s,
+            guards=delivery_guards(), retention=services.message_retention)
         if once:
             report = delivering.run_once()
             typer.echo(f"claimed {report.claimed}, delivered {report.delivered}, "
-                       f"retrying {report.retried}, dead {report.dead}")
+                       f"retrying {report.retried}, dead {report.dead}, "
+                       f"skipped {report.skipped}")
             return
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
         typer.echo(f"delivery worker {delivering.name} running", err=True)
         delivering.run(stop, idle_s=services.settings.delivery_idle_s)
+
+
+messages_app = typer.Typer(help="Outbox messages.", no_args_is_help=True)
+app.add_typer(messages_app, name="messages")
+
+
+@messages_app.command("purge")
+def messages_purge() -> None:
+    """Apply the retention of settled messages without a case (tip notices): bodies emptied
+    after HOMEWARD_MESSAGE_BODY_RETENTION_DAYS, rows deleted after
+    HOMEWARD_MESSAGE_ROW_RETENTION_DAYS. The worker also does this every hour."""
+    from core.clock import utcnow
+    from delivery.retention import purge
+
+    with _services() as services, services.db.write_session() as session:
+        done = purge(session, retention=services.message_retention, now=utcnow())
+    typer.echo(f"bodies emptied {done.bodies}, rows deleted {done.rows}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -68,6 +68,11 @@ class Settings(BaseModel):
     delivery_backoff_cap_s: float = Field(default=3600.0, gt=0)
     delivery_timeout_s: float = Field(default=10.0, gt=0)
     delivery_idle_s: float = Field(default=1.0, gt=0)
+    # A bed hold's lapse warning is due this long before it expires (0: no warnings); settled
+    # messages without a case (tip notices) lose their body, then their row, after these days.
+    hold_lapse_warning_minutes: int = Field(default=15, ge=0, le=24 * 60)
+    message_body_retention_days: int = Field(default=30, ge=0)
+    message_row_retention_days: int = Field(default=365, ge=0)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -109,6 +114,9 @@ class Settings(BaseModel):
             "HOMEWARD_DELIVERY_BACKOFF_CAP_S": "delivery_backoff_cap_s",
             "HOMEWARD_DELIVERY_TIMEOUT_S": "delivery_timeout_s",
             "HOMEWARD_DELIVERY_IDLE_S": "delivery_idle_s",
+            "HOMEWARD_HOLD_LAPSE_WARNING_MINUTES": "hold_lapse_warning_minutes",
+            "HOMEWARD_MESSAGE_BODY_RETENTION_DAYS": "message_body_retention_days",
+            "HOMEWARD_MESSAGE_ROW_RETENTION_DAYS": "message_row_retention_days",
         }
         for var, name in mapping.items():
             if env.get(var):

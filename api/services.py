@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING
 from api.config import Settings
 from core.crypto import FieldCipher, load_or_create_key
 from core.db import Database, DatabaseSettings
+from delivery.retention import Retention
+from logistics.beds.holds_warning import LapseWarning, install
 from logistics.probes.rules import ProbeLimits
 from logistics.travel.timetables import TimetableStore, inherited
 from logistics.travel.vouch import ItineraryIds
 
 if TYPE_CHECKING:
+    from delivery.worker import Guard
     from logistics.matching.solver_pool import SolverPool
 
 
@@ -43,6 +46,17 @@ class Services:
 
         return SolverPool()
 
+    @cached_property
+    def lapse_warning(self) -> LapseWarning:
+        """What a write session needs to warn of a bed hold's lapse (holds_warning.py)."""
+        return LapseWarning(cipher=self.cipher, lead=timedelta(
+            minutes=self.settings.hold_lapse_warning_minutes))
+
+    @property
+    def message_retention(self) -> Retention:
+        return Retention(body_days=self.settings.message_body_retention_days,
+                         row_days=self.settings.message_row_retention_days)
+
     @property
     def probe_limits(self) -> ProbeLimits:
         return ProbeLimits(limit=self.settings.probe_limit,
@@ -64,7 +78,18 @@ def build_services(settings: Settings) -> Services:
     folder = sqlite_path.parent if sqlite_path is not None else settings.key_file.parent
     cache_dir = folder / "timetables"
     timetables = inherited(cache_dir) or TimetableStore(cache_dir)
-    return Services(settings=settings, db=db, cipher=FieldCipher(key),
-                    itinerary_ids=ItineraryIds.from_key(
-                        key, lifetime=timedelta(minutes=settings.itinerary_id_minutes)),
-                    timetables=timetables)
+    services = Services(settings=settings, db=db, cipher=FieldCipher(key),
+                        itinerary_ids=ItineraryIds.from_key(
+                            key, lifetime=timedelta(minutes=settings.itinerary_id_minutes)),
+                        timetables=timetables)
+    # Every session of the app, whichever use case opens it, warns of its holds' lapse.
+    install(db.session_info, services.lapse_warning)
+    return services
+
+
+def delivery_guards() -> dict[str, Guard]:
+    """Per message kind, why a due message may have become moot (the worker skips it)."""
+    from delivery.models import MessageKind
+    from logistics.beds import holds_warning
+
+    return {MessageKind.HOLD_LAPSING.value: holds_warning.skip_reason}

@@ -169,6 +169,9 @@ class Database:
         self._turns = _writer_turns(settings)
         self.engine = make_engine(settings, self._turns)
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
+        # Put in every session's `info`: what the application hands to use cases deep below
+        # their callers (a bed hold's lapse warning: logistics/beds/holds_warning.py).
+        self.session_info: dict[str, object] = {}
 
     @property
     def dialect(self) -> str:
@@ -184,6 +187,7 @@ class Database:
         its writer turn like any other (`core.audit.record`).
         """
         session = Session(self._write_engine if write else self.engine, expire_on_commit=False)
+        session.info.update(self.session_info)
         if not write and self.dialect == "sqlite":
             session.info[SIDE_WRITER] = self.write_session
         return session

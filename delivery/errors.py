@@ -33,3 +33,11 @@ class ReceiptRefused(DeliveryError):
     kind: ClassVar[ErrorKind] = "forbidden"
     code = "receipt-refused"
     title = "Receipt refused"
+
+
+class MessageNotRetryable(DeliveryError):
+    """Only a dead message with its body still kept can be sent again."""
+
+    kind: ClassVar[ErrorKind] = "conflict"
+    code = "message-not-retryable"
+    title = "Message cannot be retried"

@@ -52,6 +52,7 @@ class MessageKind(StrEnum):
     ALERT_RAISED = "alert.raised"
     ALERT_ESCALATED = "alert.escalated"
     PLAN_SMS = "plan.sms"
+    HOLD_LAPSING = "hold.lapsing"
 
 
 def _sql_in(values: type[StrEnum]) -> str:

@@ -131,6 +131,9 @@ def cancel(session: Session, *, source_type: str, source_id: object,
 
 
 def open_body(cipher: FieldCipher, message: OutboxMessage) -> dict[str, Any]:
+    """The message's body; {} once retention emptied it (`delivery.retention`)."""
+    if not message.body_sealed:
+        return {}
     value: dict[str, Any] = json.loads(cipher.open(message.body_sealed, field=BODY_FIELD))
     return value
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import random
 import socket
+from collections.abc import Mapping
 from datetime import timedelta
 
 import httpx
@@ -17,7 +18,8 @@ from core.crypto import FieldCipher
 from core.db import Database
 from delivery.channels import Sender, WebhookSender
 from delivery.models import Channel
-from delivery.worker import Backoff, Worker
+from delivery.retention import Retention
+from delivery.worker import Backoff, Guard, Worker
 
 
 def build_senders(client: httpx.Client) -> dict[Channel, Sender]:
@@ -30,10 +32,13 @@ def build_senders(client: httpx.Client) -> dict[Channel, Sender]:
 
 def build_worker(db: Database, cipher: FieldCipher, *, name: str | None = None,
                  batch: int = 20, lease_s: int = 120, backoff_base_s: float = 10.0,
-                 backoff_cap_s: float = 3600.0, timeout_s: float = 10.0) -> Worker:
+                 backoff_cap_s: float = 3600.0, timeout_s: float = 10.0,
+                 guards: Mapping[str, Guard] | None = None,
+                 retention: Retention | None = None) -> Worker:
     client = httpx.Client(timeout=timeout_s)
     return Worker(db, cipher, build_senders(client),
                   name=name or f"{socket.gethostname()}:{os.getpid()}", batch=batch,
                   lease=timedelta(seconds=lease_s),
                   backoff=Backoff(base_s=backoff_base_s, cap_s=backoff_cap_s),
-                  rng=random.Random())  # noqa: S311 (jitter, not a secret)
+                  rng=random.Random(),  # noqa: S311 (jitter, not a secret)
+                  guards=guards, retention=retention)

@@ -9,7 +9,8 @@ table by name, as `core.purge` walks tables, so that this package imports no dom
 Messages: the caller's agency's (every agency's for a platform admin), newest first, filtered
 by state, case, channel or kind. Bodies are shown only to advocates and case managers of the
 message's agency and to platform admins; anyone else sees the delivery state with `body: null`.
-Every list and read is audited with the ids it showed.
+Every list and read is audited with the ids it showed. A dead message can be sent again
+(`retry_message`) by those who manage delivery, with its idempotency key unchanged.
 """
 
 from __future__ import annotations
@@ -21,12 +22,19 @@ from sqlalchemy import Table, select, update
 from sqlmodel import Session, SQLModel, col
 
 from core import audit
+from core.clock import utcnow
 from core.crypto import FieldCipher
 from core.models import Account, Role
 from core.principal import SYSTEM, Principal
 from delivery import sms
 from delivery.channels import webhook_url_ok
-from delivery.errors import EndpointNotFound, InvalidDelivery, MessageNotFound, ReceiptRefused
+from delivery.errors import (
+    EndpointNotFound,
+    InvalidDelivery,
+    MessageNotFound,
+    MessageNotRetryable,
+    ReceiptRefused,
+)
 from delivery.models import (
     Channel,
     DeliveryEndpoint,
@@ -35,11 +43,13 @@ from delivery.models import (
     MessagePublic,
     MessageState,
     OutboxMessage,
+    Purpose,
 )
-from delivery.outbox import ADDRESS_FIELD, SECRET_FIELD, open_body
+from delivery.outbox import ADDRESS_FIELD, SECRET_FIELD, Recipient, endpoints_for, open_body
 
 BODY_READERS = (Role.ADVOCATE, Role.CASE_MANAGER)
 READERS = (Role.ADVOCATE, Role.CASE_MANAGER, Role.AGENCY_ADMIN, Role.SHELTER_COORDINATOR)
+RETRY_ATTEMPTS = 8  # a retried message's new budget of attempts
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
@@ -155,7 +165,7 @@ def present(cipher: FieldCipher, row: OutboxMessage, *, body: bool) -> MessagePu
         state=row.state, attempts=row.attempts, max_attempts=row.max_attempts,
         next_attempt_at=row.next_attempt_at, last_error=row.last_error, receipt=row.receipt,
         created_at=row.created_at, delivered_at=row.delivered_at,
-        body=open_body(cipher, row) if body else None)
+        body=open_body(cipher, row) if body and row.body_sealed else None)
 
 
 def list_messages(session: Session, *, actor: Principal, cipher: FieldCipher,
@@ -229,3 +239,62 @@ def record_sms_receipt(session: Session, *, cipher: FieldCipher, url: str,
     audit.record(session, SYSTEM, action="message.receipt", object_type="outbox_message",
                  object_id=row.id, purpose="delivery", details={"status": status})
     session.commit()
+
+
+def _endpoint_for_retry(session: Session, row: OutboxMessage) -> DeliveryEndpoint | None:
+    """The message's own endpoint while active, else the first active one of its recipient
+    (a message dead for want of an endpoint goes to the one configured since)."""
+    current = session.get(DeliveryEndpoint, row.endpoint_id) if row.endpoint_id else None
+    if current is not None and current.active:
+        return current
+    kind, _, rest = row.recipient.partition(":")
+    ident, _, purpose = rest.partition(":")
+    if not ident.isdigit():
+        return None
+    owner = {"organization": "organization_id", "agency": "agency_id",
+             "account": "account_id", "survivor": "case_id"}.get(kind)
+    if owner is None:
+        return None
+    to = Recipient(**{owner: int(ident)},
+                   purpose=Purpose(purpose) if purpose else Purpose.DEFAULT)
+    found = endpoints_for(session, to)
+    return found[0] if found else None
+
+
+def retry_message(session: Session, *, actor: Principal, cipher: FieldCipher,
+                  message_id: int) -> MessagePublic:
+    """Send a dead message again: pending at once with a fresh budget of attempts, and the
+    same idempotency key, so a receiver that did process it after all still sees it once.
+    Attempts keep counting (each attempt is a distinct signed request, never a replay).
+    For those who manage delivery: the message's agency's admins and platform admins (others
+    get the 404 of a missing message, or 403 for a reader of the agency). Audited."""
+    row = session.get(OutboxMessage, message_id)
+    if row is None or not _visible(actor, row):
+        raise MessageNotFound(f"message {message_id} not found")
+    if not actor.administers(row.agency_id):
+        actor.require_platform_admin()
+    if row.state != MessageState.DEAD:
+        raise MessageNotRetryable(f"message {message_id} is {row.state}; only a dead message "
+                                  "is sent again")
+    if not row.body_sealed:
+        raise MessageNotRetryable(f"message {message_id}'s body was purged by retention")
+    endpoint = _endpoint_for_retry(session, row)
+    if endpoint is None:
+        raise MessageNotRetryable(f"no active endpoint reaches {row.recipient}: configure one, "
+                                  "then retry")
+    previous = row.last_error
+    now = utcnow()
+    session.execute(update(OutboxMessage).where(
+        col(OutboxMessage.id) == message_id,
+        col(OutboxMessage.state) == MessageState.DEAD.value,
+    ).values(state=MessageState.PENDING.value, max_attempts=row.attempts + RETRY_ATTEMPTS,
+             next_attempt_at=now,
+             last_error=None, lease_until=None, claimed_by=None, receipt=None,
+             endpoint_id=endpoint.id, channel=str(endpoint.channel)))
+    audit.record(session, actor, action="message.retry", object_type="outbox_message",
+                 object_id=message_id, purpose="delivery",
+                 details={"previous_error": previous, "endpoint_id": endpoint.id})
+    session.refresh(row)
+    public = present(cipher, row, body=_may_read_body(actor))
+    session.commit()
+    return public

@@ -15,6 +15,13 @@ fixed, half random, from an injectable `random.Random`), up to the message's `ma
 then, or at once for a final refusal, the message is `dead` with the reason. Nothing here
 reads the wall clock on its own: `run_once(now=...)` lets a test drive the worker step by
 step; `run` is the loop of `homeward worker`.
+
+A message may be made moot between its writing and its time (a bed hold's lapse warning once
+the hold is confirmed): the worker takes `guards`, per message kind, each saying why a claimed
+message should not leave; such a message is `cancelled` with that reason instead of sent. The
+guards come from the domains (the API passes them), so this package imports none of them.
+`run` also applies the retention of messages without a case (`delivery.retention`) now and
+then, when given one.
 """
 
 from __future__ import annotations
@@ -22,9 +29,10 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, or_, update
 from sqlmodel import Session, col, select
@@ -35,6 +43,10 @@ from core.db import Database
 from delivery.channels import Outcome, Outgoing, Senders
 from delivery.models import Channel, DeliveryEndpoint, MessageState, OutboxMessage
 from delivery.outbox import ADDRESS_FIELD, SECRET_FIELD, open_body
+from delivery.retention import Retention, purge
+
+# Why a claimed message of some kind should not leave after all (None: send it).
+Guard = Callable[[Session, OutboxMessage, dict[str, Any], datetime], str | None]
 
 log = logging.getLogger("homeward.delivery")
 
@@ -57,7 +69,8 @@ class Claimed:
     channel: Channel | None
     attempts: int
     max_attempts: int
-    outgoing: Outgoing | None  # None: the endpoint is gone or inactive
+    outgoing: Outgoing | None  # None: the endpoint is gone or inactive, or skipped
+    skip: str | None = None  # a guard's reason not to send it
 
 
 @dataclass
@@ -66,6 +79,7 @@ class RunReport:
     delivered: int = 0
     retried: int = 0
     dead: int = 0
+    skipped: int = 0
 
 
 def due(now: datetime) -> ColumnElement[bool]:
@@ -81,8 +95,13 @@ class Worker:
     def __init__(self, db: Database, cipher: FieldCipher, senders: Senders, *, name: str,
                  batch: int = 20, lease: timedelta = timedelta(minutes=2),
                  backoff: Backoff | None = None, rng: random.Random | None = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow,
+                 guards: Mapping[str, Guard] | None = None,
+                 retention: Retention | None = None) -> None:
         self.db, self.cipher, self.senders, self.name = db, cipher, senders, name
+        self.guards = dict(guards or {})
+        self.retention = retention
+        self._purged_at: datetime | None = None
         self.batch, self.lease = batch, lease
         self.backoff = backoff or Backoff()
         self.rng = rng or random.Random(0)  # noqa: S311 (jitter, not a secret)
@@ -102,18 +121,23 @@ class Worker:
                 lease_until=now + self.lease, attempts=OutboxMessage.attempts + 1))
             rows = session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
                                 .order_by(col(OutboxMessage.id))).all()
-            claimed = [self._claimed(session, row) for row in rows]
+            claimed = [self._claimed(session, row, now) for row in rows]
             session.commit()
         return claimed
 
-    def _claimed(self, session: Session, row: OutboxMessage) -> Claimed:
+    def _claimed(self, session: Session, row: OutboxMessage, now: datetime) -> Claimed:
         assert row.id is not None
+        body = open_body(self.cipher, row)
+        skip = self._skip(session, row, body, now)
+        if skip is not None:
+            return Claimed(id=row.id, channel=row.channel, attempts=row.attempts,
+                           max_attempts=row.max_attempts, outgoing=None, skip=skip)
         endpoint = session.get(DeliveryEndpoint, row.endpoint_id) if row.endpoint_id else None
         outgoing = None
         if endpoint is not None and endpoint.active:
             outgoing = Outgoing(
                 message_id=row.id, idempotency_key=row.idempotency_key, kind=row.kind,
-                body=open_body(self.cipher, row),
+                body=body,
                 address=self.cipher.open(endpoint.address_sealed, field=ADDRESS_FIELD),
                 secret=self.cipher.open_optional(endpoint.secret_sealed, field=SECRET_FIELD),
                 settings=dict(endpoint.settings), discreet=endpoint.discreet,
@@ -121,7 +145,21 @@ class Worker:
         return Claimed(id=row.id, channel=row.channel, attempts=row.attempts,
                        max_attempts=row.max_attempts, outgoing=outgoing)
 
+    def _skip(self, session: Session, row: OutboxMessage, body: dict[str, Any],
+              now: datetime) -> str | None:
+        guard = self.guards.get(row.kind)
+        if guard is None:
+            return None
+        try:
+            with session.begin_nested():  # a failed statement must not end the claim
+                return guard(session, row, body, now)
+        except Exception:  # a broken guard must not stall the queue: send, as without one
+            log.exception("guard failed on message %s", row.id)
+            return None
+
     def send(self, claimed: Claimed) -> Outcome:
+        if claimed.skip is not None:
+            return Outcome(delivered=False, retry=False, detail=claimed.skip)
         if claimed.outgoing is None:
             return Outcome(delivered=False, retry=False, detail="endpoint removed or inactive")
         sender = self.senders.get(claimed.channel) if claimed.channel else None
@@ -138,6 +176,9 @@ class Worker:
                  now: datetime) -> tuple[MessageState, dict[str, object]]:
         values: dict[str, object] = {"last_error": None if outcome.delivered
                                      else outcome.detail[:300], "lease_until": None}
+        if claimed.skip is not None:
+            values["last_error"] = f"skipped: {claimed.skip}"[:300]
+            return MessageState.CANCELLED, values
         if outcome.delivered:
             values.update(delivered_at=now, provider_ref=outcome.provider_ref)
             return MessageState.DELIVERED, values
@@ -180,6 +221,8 @@ class Worker:
                 report.delivered += 1
             elif state == MessageState.PENDING:
                 report.retried += 1
+            elif state == MessageState.CANCELLED:
+                report.skipped += 1
             else:
                 report.dead += 1
         return report
@@ -188,9 +231,20 @@ class Worker:
         """Deliver until `stop` is set, pausing `idle_s` whenever nothing was due."""
         while not stop.is_set():
             try:
+                self.keep_tidy(self.clock())
                 report = self.run_once()
             except Exception:  # the database went away for a moment: try again later
                 log.exception("delivery round failed")
                 report = RunReport()
             if report.claimed == 0:
                 stop.wait(idle_s)
+
+    def keep_tidy(self, now: datetime) -> int:
+        """Apply the retention, at most once per its `every`; rows touched."""
+        if self.retention is None or (self._purged_at is not None
+                                      and now - self._purged_at < self.retention.every):
+            return 0
+        self._purged_at = now
+        with self.db.write_session() as session:
+            done = purge(session, retention=self.retention, now=now)
+        return done.bodies + done.rows

@@ -1,9 +1,10 @@
 """Messages that leave Homeward over HTTP: their delivery state, and the endpoints they go to.
 
 `GET /v1/messages` and `GET /v1/messages/{id}` show the outbox (audited; bodies only to those
-who may read them); `POST /v1/delivery/endpoints` registers where a partner, an agency desk,
-an account or a survivor is reached; `POST /callbacks/sms-status` takes an SMS provider's
-signed delivery receipts. See docs/messages.md.
+who may read them); `POST /v1/messages/{id}/retry` sends a dead one again (audited, same
+idempotency key); `POST /v1/delivery/endpoints` registers where a partner, an agency desk, an
+account or a survivor is reached; `POST /callbacks/sms-status` takes an SMS provider's signed
+delivery receipts. See docs/messages.md.
 """
 
 from __future__ import annotations
@@ -41,6 +42,15 @@ def get_message(message_id: int, session: SessionDep, principal: PrincipalDep,
                 services: ServicesDep) -> object:
     return delivery_service.get_message(session, actor=principal, cipher=services.cipher,
                                         message_id=message_id)
+
+
+@router.post("/messages/{message_id}/retry", response_model=MessagePublic)
+def retry_message(message_id: int, session: SessionDep, principal: PrincipalDep,
+                  services: ServicesDep) -> object:
+    """Send a dead message again, with the same idempotency key (agency and platform
+    admins; 409 unless it is dead and still has its body and an endpoint)."""
+    return delivery_service.retry_message(session, actor=principal, cipher=services.cipher,
+                                          message_id=message_id)
 
 
 @router.post("/delivery/endpoints", response_model=EndpointPublic, status_code=201)

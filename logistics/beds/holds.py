@@ -23,7 +23,7 @@ from core.clock import utcnow
 from core.models import Role
 from core.principal import Principal
 from logistics.beds import hold_sql as sql
-from logistics.beds import unmet
+from logistics.beds import holds_warning, unmet
 from logistics.beds.inventory import find_shelter, lock_and_expire, lock_and_tidy
 from logistics.beds.models import BedHold, HoldCreate, HoldPublic, HoldSource, HoldStatus
 from logistics.errors import (
@@ -120,17 +120,23 @@ def _stage(session: Session, *, actor: Principal, inventory_id: int | None, shel
         return int(conn.execute(sql.AVAILABLE, params).scalar_one())
     if taken[0]:  # TAKE_BEDS already took these beds off `held`; mark their holds expired
         conn.execute(sql.EXPIRE_LAPSED, params)
+    expires = until or now + timedelta(minutes=ttl_minutes)
     values = {"inventory_id": inventory_id, "shelter_id": shelter_id,
               "bed_type": bed_type.value, "beds": beds, "case_ref": case_ref,
               "account_id": actor.account_id, "agency_id": actor.agency_id,
               "status": HoldStatus.ACTIVE.value, "created_at": now,
-              "expires_at": until or now + timedelta(minutes=ttl_minutes), "closed_at": None,
+              "expires_at": expires, "closed_at": None,
               "source": source.value}
     hold_id = conn.execute(sql.INSERT_HOLD, values).scalar_one()
     audit.record(session, actor, action="hold.create", object_type="bed_hold",
                  object_id=hold_id, purpose="placement",
                  details={"shelter_id": shelter_id, "bed_type": bed_type.value,
                           "beds": beds, "ttl_minutes": ttl_minutes, "source": source.value})
+    # The one place every path that holds beds goes through: its lapse warning goes here too.
+    holds_warning.schedule(session, hold_id=hold_id, agency_id=actor.agency_id,
+                           account_id=actor.account_id, shelter_id=shelter_id,
+                           bed_type=bed_type.value, beds=beds, case_ref=case_ref,
+                           expires_at=expires, now=now)
     return HoldPublic.model_validate({**values, "id": hold_id})
 
 
@@ -247,6 +253,8 @@ def stage_close(session: Session, *, actor: Principal, hold: BedHold, confirm: b
                      updated_by=actor.account_id)
     session.execute(update(BedInventory).where(col(BedInventory.id) == hold.inventory_id)
                     .values(**moved))
+    holds_warning.cancel(session, hold_id=hold.id,
+                         reason="hold confirmed" if confirm else "hold released")
     audit.record(session, actor, action="hold.confirm" if confirm else "hold.release",
                  object_type="bed_hold", object_id=hold.id, purpose="placement",
                  details={"shelter_id": hold.shelter_id, "beds": hold.beds})

@@ -344,6 +344,25 @@ def _message(w: World, s: Side, c: Account) -> Call:
     return Call("GET", f"/v1/messages/{rows[0]['id']}")
 
 
+def _retry(w: World, s: Side, c: Account) -> Call:
+    """The side's referral message, dead again, with an endpoint for its organisation now."""
+    from sqlalchemy import update
+
+    from delivery.models import OutboxMessage
+
+    rows = w.ok(w.root, Call("GET", f"/v1/messages?case_id={s.case}&kind=referral.sent"))
+    endpoints = w.ok(w.root, Call("GET", "/v1/delivery/endpoints"))
+    if not any(e["organization_id"] == w.org for e in endpoints):
+        w.ok(w.root, Call("POST", "/v1/delivery/endpoints", {
+            "channel": "webhook", "address": "https://partner.example.org/hook",
+            "secret": "0123456789abcdef", "organization_id": w.org}))
+    with w.make.services.db.write_session() as session:
+        session.execute(update(OutboxMessage).where(
+            OutboxMessage.id == rows[0]["id"]).values(state="dead"))  # type: ignore[arg-type]
+        session.commit()
+    return Call("POST", f"/v1/messages/{rows[0]['id']}/retry")
+
+
 def _send_sms(w: World, s: Side, c: Account) -> Call:
     w.ok(w.root, Call("POST", "/v1/delivery/endpoints", {
         "channel": "sms", "address": "+15550001111", "case_id": s.case, "safe": True}))
@@ -590,6 +609,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # messages (issue 21): every role of the agency sees delivery state (bodies only some)
     ("GET", "/v1/messages"): Rule(ALL, None, lambda w, s, c: Call("GET", "/v1/messages")),
     ("GET", "/v1/messages/{message_id}"): Rule(ALL, PLATFORM, _message),
+    ("POST", "/v1/messages/{message_id}/retry"): Rule(ADMINS, PLATFORM, _retry),
     ("GET", "/v1/delivery/endpoints"): Rule(ALL, None, lambda w, s, c: Call(
         "GET", "/v1/delivery/endpoints")),
     ("POST", "/v1/delivery/endpoints"): Rule(ADMINS, PLATFORM, lambda w, s, c: Call(
