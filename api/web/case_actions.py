@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from api.deps import Services, ServicesDep, SessionDep
 from api.errors import STATUS_BY_KIND
-from api.web import forms
+from api.web import forms, wording
 from api.web.cases import WORKERS, Notice, case_page, error_notice
 from api.web.common import PostDep, require
 from core.errors import DomainError
@@ -43,8 +43,9 @@ def _refused(request: Request, services: Services, session: Session, identity: W
     if isinstance(exc, DomainError):
         return case_page(request, services, session, identity, case_id, error_notice(exc),
                          STATUS_BY_KIND[exc.kind])
-    detail = ("; ".join(f"{f}: {m}" for f, m in forms.validation_errors(exc))
-              if isinstance(exc, ValidationError) else str(exc))
+    detail = (forms.validation_errors(exc) if isinstance(exc, ValidationError)
+              else exc.errors if isinstance(exc, forms.FormError)
+              else [("form", wording.Phrase(str(exc)))])
     return case_page(request, services, session, identity, case_id,
                      ("error", "{detail}", {"detail": detail}), 422)
 

@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from api.deps import Services, ServicesDep, SessionDep
 from api.errors import STATUS_BY_KIND
-from api.web import forms
+from api.web import forms, wording
 from api.web.common import IdentityDep, PostDep, pick_language, redirect, render, require
 from core.clock import utcnow
 from core.errors import DomainError, InvalidInput
@@ -53,12 +53,12 @@ GROUPS = {Group.INDICATORS: "Trafficking indicators", Group.DANGER: "Current dan
           Group.SITUATION: "Situation", Group.NEEDS: "Needs"}
 LETTER_OF = {gender: letter.upper() for letter, gender in forms.GENDER_LETTERS.items()}
 Notice = tuple[str, str, dict[str, object]]
-Errors = dict[str, list[str]]
+Errors = dict[str, list[wording.Phrase]]
 T = TypeVar("T")
 
 
 def error_notice(exc: DomainError) -> Notice:
-    return ("error", "{detail}", {"detail": exc.detail})
+    return ("error", "{detail}", {"detail": wording.from_domain(exc)})
 
 
 class CaseForm:
@@ -132,7 +132,7 @@ def form_errors(exc: Exception) -> Errors:
     if isinstance(exc, ValidationError):
         return forms.by_field(forms.validation_errors(exc))
     if isinstance(exc, InvalidInput):
-        return forms.by_field([(exc.field, exc.detail)])
+        return forms.by_field([(exc.field, wording.from_domain(exc))])
     raise exc
 
 
@@ -215,7 +215,7 @@ def case_page(request: Request, services: Services, session: Session, identity: 
             services.db, actor=principal, cipher=cipher,
             request=MatchRequest(case_id=case_id, limit=5), probe_limits=services.probe_limits)
     except DomainError as exc:
-        match_error = exc.detail
+        match_error = wording.from_domain(exc)
     language = pick_language(request)
     lang = language if language in plan_i18n.available_languages() else "en"
     questions = [(GROUPS[item.group], item, plan_i18n.translate(lang, f"question.{item.key}"))
