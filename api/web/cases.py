@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from api.deps import Services, ServicesDep, SessionDep
 from api.errors import STATUS_BY_KIND
-from api.web import forms, wording
+from api.web import forms, places, wording
 from api.web.common import IdentityDep, PostDep, pick_language, redirect, render, require
 from core.clock import utcnow
 from core.errors import DomainError, InvalidInput
@@ -151,7 +151,8 @@ def cases_page(request: Request, services: Services, session: Session, identity:
                                     status=None, limit=50, offset=0)
     return render(request, services.settings, "cases.html", identity=identity, status=status,
                   cases=found, notice=notice, form_id="new-case", action="/web/cases",
-                  values=values or {"languages": "en", "urgency": "3"}, errors=errors or {})
+                  values=values or {"languages": "en", "urgency": "3"}, errors=errors or {},
+                  places=places.choices())
 
 
 @router.post("/cases")
@@ -230,7 +231,7 @@ def case_page(request: Request, services: Services, session: Session, identity: 
                   service_types=list(ServiceType), field_groups=list(CaseFieldGroup),
                   form_id="edit-case", action=f"/web/cases/{case_id}",
                   values=values or case_values(case), errors=errors or {},
-                  summary=case_values(case),
+                  summary=case_values(case), places=places.choices(),
                   version=case.version, editing=bool(errors))
 
 
