@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from api.deps import Services, ServicesDep, SessionDep
 from api.errors import STATUS_BY_KIND
-from api.web import forms, places, wording
+from api.web import forms, places, recipient_search, wording
 from api.web.common import IdentityDep, PostDep, pick_language, redirect, render, require
 from core.clock import utcnow
 from core.errors import DomainError, InvalidInput
@@ -39,6 +39,7 @@ from logistics.travel import alerts as alert_service
 from logistics.travel import plans as travel_service
 from network.consent import service as consent_service
 from network.consent.models import CaseFieldGroup
+from network.directory import service as directory_service
 from network.directory.models import ServiceType
 from network.referrals import service as referral_service
 from safety_plans import i18n as plan_i18n
@@ -185,7 +186,8 @@ def _part(read: Callable[[], T]) -> T | None:
 
 def case_page(request: Request, services: Services, session: Session, identity: WebIdentity,
               case_id: int, notice: Notice | None = None, status: int = 200,
-              values: dict[str, Any] | None = None, errors: Errors | None = None) -> Response:
+              values: dict[str, Any] | None = None, errors: Errors | None = None,
+              recipients: recipient_search.RecipientSearch | None = None) -> Response:
     principal = require(identity, *WORKERS)
     session.rollback()
     cipher = services.cipher
@@ -232,7 +234,15 @@ def case_page(request: Request, services: Services, session: Session, identity: 
                   form_id="edit-case", action=f"/web/cases/{case_id}",
                   values=values or case_values(case), errors=errors or {},
                   summary=case_values(case), places=places.choices(),
+                  found=recipients or recipient_search.defaults(case),
+                  organization_names=_organization_names(session, referrals, releases),
                   version=case.version, editing=bool(errors))
+
+
+def _organization_names(session: Session, *parts: list[Any] | None) -> dict[int, str]:
+    """Directory names of the organisations the case's referrals and releases went to."""
+    ids = sorted({item.recipient_id for part in parts for item in part or []})
+    return {i: view.name for i, view in directory_service.present_many(session, ids).items()}
 
 
 @router.get("/cases/{case_id}")
