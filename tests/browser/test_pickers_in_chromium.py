@@ -18,7 +18,7 @@ from api.deps import Services
 from core.models import Role
 from tests.browser import test_case_journeys as journeys
 from tests.browser import test_pages_in_chromium as chromium
-from tests.support import AccountFactory
+from tests.support import Account, AccountFactory
 
 pytestmark = chromium.pytestmark
 site, sync_api, page = chromium.site, chromium.sync_api, journeys.page
@@ -90,3 +90,42 @@ def test_the_spanish_intake_page_answers_bad_input_in_spanish(
         "indique la latitud y la longitud")
     assert "Input should" not in page.content()
     _check(page, "case_intake_errors_es", scroll_to="#new-case-exclusion_points")
+
+
+def test_a_recipient_found_in_the_directory_is_picked_and_the_referral_sent(
+        page: Any, client: TestClient, services: Services, make: AccountFactory,
+        admin: Account) -> None:
+    from tests.api.test_web_recipients import _directory, _houston_case
+
+    ids = _directory(client, admin)
+    manager = make.account(Role.CASE_MANAGER)
+    case_id = _houston_case(client, manager)
+    _sign_in(page, services, manager.name)
+    page.goto(f"/web/cases/{case_id}")
+    refer = page.locator("#refer")
+    sync_api.expect(refer.get_by_label("City", exact=True)).to_have_value("Houston")
+    # Keyboard only: type part of the name, Enter searches (htmx swaps only the results).
+    refer.get_by_label("Name contains").fill("law")
+    refer.get_by_label("Name contains").press("Enter")
+    choice = refer.get_by_role("radio", name="Houston Survivors' Law Project")
+    sync_api.expect(choice).to_be_checked()  # the one hit
+    assert refer.get_by_role("radio").count() == 1
+    # A wider search offers both Houston organizations; pick by keyboard.
+    refer.get_by_label("Name contains").fill("")
+    refer.get_by_role("button", name="Search the directory").click()
+    sync_api.expect(refer.get_by_role("radio")).to_have_count(2)
+    refer.get_by_role("radio", name="Houston Survivors' Law Project").check()
+    refer.get_by_label("Service", exact=True).select_option("legal")
+    refer.get_by_label("Share").select_option("none")
+    _check(page, "case_referral_picker", scroll_to="#refer")
+    refer.get_by_role("button", name="Send referral").click()
+    sync_api.expect(page.locator(".notice.ok")).to_contain_text("Referral")
+    sync_api.expect(page.locator("#referrals")).to_contain_text("Houston Survivors' Law Project")
+    listed = client.get(f"/v1/referrals?case_id={case_id}", headers=manager.headers).json()
+    items = listed["items"] if isinstance(listed, dict) else listed
+    assert [r["recipient_id"] for r in items] == [ids["law"]]
+    # In Spanish, the same picker.
+    page.goto(f"/web/language?to=es&next=/web/cases/{case_id}")
+    page.get_by_role("button", name="Buscar en el directorio").click()
+    sync_api.expect(page.locator("#refer").get_by_role("radio")).to_have_count(2)
+    _check(page, "case_referral_picker_es", scroll_to="#refer")
