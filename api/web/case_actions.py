@@ -19,7 +19,7 @@ from sqlmodel import Session
 from api.deps import Services, ServicesDep, SessionDep
 from api.errors import STATUS_BY_KIND
 from api.web import forms, recipient_search, wording
-from api.web.cases import WORKERS, Notice, case_page, error_notice
+from api.web.cases import WORKERS, Notice, case_page, cases_page, error_notice
 from api.web.common import IdentityDep, PostDep, render, require
 from core.errors import DomainError
 from core.web_auth import WebIdentity
@@ -156,8 +156,12 @@ def recipients(request: Request, services: ServicesDep, session: SessionDep,
                service: Annotated[str, Query(max_length=40)] = "",
                language: Annotated[str, Query(max_length=12)] = "") -> Response:
     principal = require(identity, *WORKERS)
-    case = case_service.get_case(session, actor=principal, cipher=services.cipher,
-                                 case_id=case_id)
+    try:
+        case = case_service.get_case(session, actor=principal, cipher=services.cipher,
+                                     case_id=case_id)
+    except DomainError as exc:  # another agency's case reads as not found, as in the API
+        return cases_page(request, services, session, identity, error_notice(exc),
+                          STATUS_BY_KIND[exc.kind])
     found = recipient_search.search(session, case, recipient_search.RecipientSearch(
         name=name, city=city, state=state, service=service,
         language=language))

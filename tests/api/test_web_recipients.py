@@ -108,3 +108,8 @@ def test_a_bad_search_or_no_pick_is_answered_in_spanish(
         "csrf_token": token, "service_type": "legal", "share": "none"})
     assert unpicked.status_code == 422
     assert "elija la organización" in _notice(unpicked.text)
+    # Another agency's case is not found here either (nothing of it is searched or shown).
+    other = make.account(Role.ADVOCATE, agency="Elsewhere Hotline")
+    theirs = _houston_case(client, other)
+    refused = client.get(f"/web/cases/{theirs}/recipients", params={"state": "TX"})
+    assert refused.status_code == 404 and "Houston" not in _notice(refused.text)
