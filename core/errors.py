@@ -8,6 +8,7 @@ to problem+json lives in one place (`api/errors.py`).
     ├── InvalidInput, NotFound, Forbidden, Unauthenticated, Conflict, PreconditionFailed,
     │   PreconditionRequired, TooManyAttempts, IdempotencyMismatch
     └── each package's base: LogisticsError, NetworkError, SafetyPlanError, ...
+    RuleBroken (ValueError with a code: a validator's refusal a page can translate)
     KeyError_, DecryptionError (ValueError: a bad key or a sealed value that does not open)
     AuditTampering (RuntimeError: code that tried to change the audit log; a bug)
 """
@@ -102,6 +103,19 @@ class IdempotencyMismatch(DomainError):
     kind: ClassVar[ErrorKind] = "invalid"
     code = "idempotency-key-reused"
     title = "Idempotency-Key reused with a different request"
+
+
+class RuleBroken(ValueError):
+    """A validator's refusal with a stable `code` (e.g. `location-incomplete`).
+
+    Raised inside pydantic validators, it stays a `value_error` whose message is the English
+    text, so the API answers exactly as before; a web page reads the code from the error's
+    context and says it in the page's language (`api/web/wording.py`).
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class KeyError_(ValueError):

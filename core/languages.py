@@ -14,6 +14,8 @@ from zoneinfo import available_timezones
 from babel import Locale, UnknownLocaleError
 from pydantic import AfterValidator
 
+from core.errors import RuleBroken
+
 
 def normalise_language(code: str) -> str:
     """The ISO 639 code in lower case, or ValueError when CLDR does not know it."""
@@ -21,7 +23,7 @@ def normalise_language(code: str) -> str:
     try:
         Locale.parse(cleaned)
     except (UnknownLocaleError, ValueError) as exc:
-        raise ValueError("unknown language code (use ISO 639, e.g. 'es')") from exc
+        raise RuleBroken("language-code", "unknown language code (use ISO 639, e.g. 'es')") from exc
     return cleaned.split("_")[0]
 
 
@@ -41,7 +43,8 @@ def known_timezones() -> frozenset[str]:
 
 def check_timezone(value: str) -> str:
     if value not in known_timezones():
-        raise ValueError("unknown time zone (use an IANA name such as America/Chicago)")
+        raise RuleBroken("time-zone",
+                         "unknown time zone (use an IANA name such as America/Chicago)")
     return value
 
 

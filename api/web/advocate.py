@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import Services, ServicesDep, SessionDep
 from api.errors import STATUS_BY_KIND
 from api.plan_response import plan_response
-from api.web import forms
+from api.web import forms, wording
 from api.web.cases import GROUPS as GROUPS  # the screening groups' msgids, read by tests
 from api.web.cases import case_page
 from api.web.common import (
@@ -47,11 +47,11 @@ Notice = tuple[str, str, dict[str, object]]
 
 
 def _error(exc: DomainError) -> Notice:
-    return ("error", "{detail}", {"detail": exc.detail})
+    return ("error", "{detail}", {"detail": wording.from_domain(exc)})
 
 
 def _form_error(exc: forms.FormError) -> Notice:
-    return ("error", "{detail}", {"detail": "; ".join(f"{f}: {m}" for f, m in exc.errors)})
+    return ("error", "{detail}", {"detail": exc.errors})
 
 
 def _answers(form: dict[str, str]) -> dict[str, Any]:

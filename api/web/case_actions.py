@@ -3,23 +3,24 @@
 Each is one use case the JSON API also calls (`POST /v1/shelters/{id}/holds`,
 `DELETE /v1/holds/{id}`, `POST /v1/holds/{id}/confirm`, `POST /v1/referrals`,
 `POST /v1/cases/{id}/releases`, `POST /v1/releases/{id}/revoke`), with the same rules; the
-answer is the case page again with a notice saying what happened or why not.
+answer is the case page again with a notice saying what happened or why not. The referral's
+recipient is picked from a directory search (`GET .../recipients`, `recipient_search.py`).
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
 from api.deps import Services, ServicesDep, SessionDep
 from api.errors import STATUS_BY_KIND
-from api.web import forms
-from api.web.cases import WORKERS, Notice, case_page, error_notice
-from api.web.common import PostDep, require
+from api.web import forms, recipient_search, wording
+from api.web.cases import WORKERS, Notice, case_page, cases_page, error_notice
+from api.web.common import IdentityDep, PostDep, render, require
 from core.errors import DomainError
 from core.web_auth import WebIdentity
 from logistics.beds import holds as hold_service
@@ -43,8 +44,9 @@ def _refused(request: Request, services: Services, session: Session, identity: W
     if isinstance(exc, DomainError):
         return case_page(request, services, session, identity, case_id, error_notice(exc),
                          STATUS_BY_KIND[exc.kind])
-    detail = ("; ".join(f"{f}: {m}" for f, m in forms.validation_errors(exc))
-              if isinstance(exc, ValidationError) else str(exc))
+    detail = (forms.validation_errors(exc) if isinstance(exc, ValidationError)
+              else exc.errors if isinstance(exc, forms.FormError)
+              else [("form", wording.Phrase(str(exc)))])
     return case_page(request, services, session, identity, case_id,
                      ("error", "{detail}", {"detail": detail}), 422)
 
@@ -90,11 +92,14 @@ def close_hold(request: Request, services: ServicesDep, session: SessionDep,
 
 @router.post("/referrals")
 def refer(request: Request, services: ServicesDep, session: SessionDep, identity: PostDep,
-          case_id: int, recipient_id: Annotated[str, Form(max_length=12)],
-          service_type: Annotated[ServiceType, Form()],
+          case_id: int, service_type: Annotated[ServiceType, Form()],
+          recipient_id: Annotated[str, Form(max_length=12)] = "",
           share: Annotated[str, Form(pattern="^(released|none)$")] = "released") -> Response:
     principal = require(identity, *WORKERS)
     try:
+        if not recipient_id.strip():
+            raise forms.FormError([("recipient_id", "search the directory and choose the "
+                                                    "organization the referral goes to")])
         data = ReferralCreate.model_validate({
             "case_id": case_id, "recipient_id": forms.whole(recipient_id, "recipient_id"),
             "service_type": service_type, "fields": None if share == "released" else []})
@@ -139,3 +144,28 @@ def revoke_release(request: Request, services: ServicesDep, session: SessionDep,
                          STATUS_BY_KIND[exc.kind])
     return case_page(request, services, session, identity, case_id,
                      ("ok", "Release {id} revoked.", {"id": release_id}))
+
+
+Text = Annotated[str, Query(max_length=100)]
+
+
+@router.get("/recipients")
+def recipients(request: Request, services: ServicesDep, session: SessionDep,
+               identity: IdentityDep, case_id: int, name: Text = "", city: Text = "",
+               state: Annotated[str, Query(max_length=2)] = "",
+               service: Annotated[str, Query(max_length=40)] = "",
+               language: Annotated[str, Query(max_length=12)] = "") -> Response:
+    principal = require(identity, *WORKERS)
+    try:
+        case = case_service.get_case(session, actor=principal, cipher=services.cipher,
+                                     case_id=case_id)
+    except DomainError as exc:  # another agency's case reads as not found, as in the API
+        return cases_page(request, services, session, identity, error_notice(exc),
+                          STATUS_BY_KIND[exc.kind])
+    found = recipient_search.search(session, case, recipient_search.RecipientSearch(
+        name=name, city=city, state=state, service=service,
+        language=language))
+    if request.headers.get("hx-request") == "true":
+        return render(request, services.settings, "_recipients.html", identity=identity,
+                      found=found, case=case)
+    return case_page(request, services, session, identity, case_id, recipients=found)

@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from api.deps import Services, ServicesDep, SessionDep
 from api.errors import STATUS_BY_KIND
-from api.web import forms
+from api.web import forms, places, recipient_search, wording
 from api.web.common import IdentityDep, PostDep, pick_language, redirect, render, require
 from core.clock import utcnow
 from core.errors import DomainError, InvalidInput
@@ -39,6 +39,7 @@ from logistics.travel import alerts as alert_service
 from logistics.travel import plans as travel_service
 from network.consent import service as consent_service
 from network.consent.models import CaseFieldGroup
+from network.directory import service as directory_service
 from network.directory.models import ServiceType
 from network.referrals import service as referral_service
 from safety_plans import i18n as plan_i18n
@@ -53,12 +54,12 @@ GROUPS = {Group.INDICATORS: "Trafficking indicators", Group.DANGER: "Current dan
           Group.SITUATION: "Situation", Group.NEEDS: "Needs"}
 LETTER_OF = {gender: letter.upper() for letter, gender in forms.GENDER_LETTERS.items()}
 Notice = tuple[str, str, dict[str, object]]
-Errors = dict[str, list[str]]
+Errors = dict[str, list[wording.Phrase]]
 T = TypeVar("T")
 
 
 def error_notice(exc: DomainError) -> Notice:
-    return ("error", "{detail}", {"detail": exc.detail})
+    return ("error", "{detail}", {"detail": wording.from_domain(exc)})
 
 
 class CaseForm:
@@ -132,7 +133,7 @@ def form_errors(exc: Exception) -> Errors:
     if isinstance(exc, ValidationError):
         return forms.by_field(forms.validation_errors(exc))
     if isinstance(exc, InvalidInput):
-        return forms.by_field([(exc.field, exc.detail)])
+        return forms.by_field([(exc.field, wording.from_domain(exc))])
     raise exc
 
 
@@ -151,7 +152,8 @@ def cases_page(request: Request, services: Services, session: Session, identity:
                                     status=None, limit=50, offset=0)
     return render(request, services.settings, "cases.html", identity=identity, status=status,
                   cases=found, notice=notice, form_id="new-case", action="/web/cases",
-                  values=values or {"languages": "en", "urgency": "3"}, errors=errors or {})
+                  values=values or {"languages": "en", "urgency": "3"}, errors=errors or {},
+                  places=places.choices())
 
 
 @router.post("/cases")
@@ -184,7 +186,8 @@ def _part(read: Callable[[], T]) -> T | None:
 
 def case_page(request: Request, services: Services, session: Session, identity: WebIdentity,
               case_id: int, notice: Notice | None = None, status: int = 200,
-              values: dict[str, Any] | None = None, errors: Errors | None = None) -> Response:
+              values: dict[str, Any] | None = None, errors: Errors | None = None,
+              recipients: recipient_search.RecipientSearch | None = None) -> Response:
     principal = require(identity, *WORKERS)
     session.rollback()
     cipher = services.cipher
@@ -215,7 +218,7 @@ def case_page(request: Request, services: Services, session: Session, identity: 
             services.db, actor=principal, cipher=cipher,
             request=MatchRequest(case_id=case_id, limit=5), probe_limits=services.probe_limits)
     except DomainError as exc:
-        match_error = exc.detail
+        match_error = wording.from_domain(exc)
     language = pick_language(request)
     lang = language if language in plan_i18n.available_languages() else "en"
     questions = [(GROUPS[item.group], item, plan_i18n.translate(lang, f"question.{item.key}"))
@@ -230,8 +233,16 @@ def case_page(request: Request, services: Services, session: Session, identity: 
                   service_types=list(ServiceType), field_groups=list(CaseFieldGroup),
                   form_id="edit-case", action=f"/web/cases/{case_id}",
                   values=values or case_values(case), errors=errors or {},
-                  summary=case_values(case),
+                  summary=case_values(case), places=places.choices(),
+                  found=recipients or recipient_search.defaults(case),
+                  organization_names=_organization_names(session, referrals, releases),
                   version=case.version, editing=bool(errors))
+
+
+def _organization_names(session: Session, *parts: list[Any] | None) -> dict[int, str]:
+    """Directory names of the organisations the case's referrals and releases went to."""
+    ids = sorted({item.recipient_id for part in parts for item in part or []})
+    return {i: view.name for i, view in directory_service.present_many(session, ids).items()}
 
 
 @router.get("/cases/{case_id}")

@@ -16,13 +16,14 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from babel.messages.pofile import read_po
 from fastapi import Depends, Form, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from api.config import Settings
 from api.deps import ServicesDep
+from api.web import wording
 from core import web_auth
 from core.errors import Unauthenticated
 from core.models import Role
@@ -55,26 +56,42 @@ class WebForbidden(Exception):
         self.reason = reason
 
 
+def po_path(language: str) -> str:
+    return str(LOCALE_DIR / language / "LC_MESSAGES" / "web.po")
+
+
 @cache
 def catalogue(language: str) -> Mapping[str, str]:
-    path = LOCALE_DIR / language / "LC_MESSAGES" / "web.po"
-    if not path.is_file():
-        return {}
-    with path.open("rb") as fh:
-        parsed = read_po(fh, locale=language, domain="web")
-    return {str(m.id): str(m.string) for m in parsed
-            if isinstance(m.id, str) and m.id and isinstance(m.string, str) and m.string
-            and not m.fuzzy}
+    """The page strings' translations (entries without a context; see `wording` for those)."""
+    return {msgid: text for (context, msgid), text in
+            wording.table(language, po_path(language)).items() if not context}
+
+
+def _said(value: object, say: wording.Say) -> object:
+    if isinstance(value, wording.Phrase):
+        return say(value)
+    if isinstance(value, list):  # [(field, Phrase)]: a form's errors in one notice
+        return Markup("; ").join(Markup("{}: {}").format(field, say(message))
+                                 for field, message in value)
+    return value
 
 
 def translator(language: str) -> Translate:
     table = catalogue(language)
+    say = sayer(language)
 
     def gettext(message: str, **params: object) -> str:
         text = table.get(message, message)
+        if any(isinstance(v, wording.Phrase | list) for v in params.values()):
+            return escape(text).format(**{k: _said(v, say) for k, v in params.items()})
         return text.format(**params) if params else text
 
     return gettext
+
+
+def sayer(language: str) -> wording.Say:
+    """Renders an error `Phrase` in the language (English, marked so, when untranslated)."""
+    return wording.sayer(wording.table(language, po_path(language)), language)
 
 
 def pick_language(request: Request) -> str:
@@ -189,7 +206,8 @@ def render(request: Request, settings: Settings, template: str, *,
     language = pick_language(request)
     principal = identity.principal if identity else None
     html = ENV.get_template(template).render(
-        _=translator(language), lang=language, languages=LANGUAGES, path=request.url.path,
+        _=translator(language), say=sayer(language), lang=language, languages=LANGUAGES,
+        path=request.url.path,
         user=principal, csrf=identity.csrf_token if identity else "",
         nav=nav_for(principal) if principal else [],
         quick_exit_url=settings.web_quick_exit_url,

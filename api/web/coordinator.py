@@ -24,6 +24,7 @@ from sqlmodel import Session
 
 from api.deps import Services, ServicesDep, SessionDep
 from api.errors import STATUS_BY_KIND
+from api.web import wording
 from api.web.common import IdentityDep, PostDep, redirect, render, require
 from core.clock import utcnow
 from core.errors import DomainError
@@ -109,7 +110,7 @@ def board(request: Request, services: ServicesDep, session: SessionDep, identity
 
 
 def _failed(exc: DomainError) -> tuple[str, str, dict[str, object]]:
-    return ("error", "{detail}", {"detail": exc.detail})
+    return ("error", "{detail}", {"detail": wording.from_domain(exc)})
 
 
 @router.post("/{shelter_id}/beds/{bed_type}/{action}")

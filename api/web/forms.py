@@ -3,7 +3,8 @@
 The pages accept compact text where a person types: a household as "34F 9M 6F" (age and
 F/M/T/N for female, male, transgender, non-binary), lists as comma-separated words. They are
 parsed into exactly the models the JSON API takes, so validation is the API's; errors name
-the field and never repeat the value typed (it may be personal data).
+the field and never repeat the value typed (it may be personal data). Each message is a
+`wording.Phrase`, so the page says it in its own language (the API's stay English).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from api.web.wording import Phrase, from_validation
 from logistics.matching.models import MatchCase
 
 GENDER_LETTERS = {"f": "female", "m": "male", "t": "transgender", "n": "nonbinary"}
@@ -24,12 +26,16 @@ CSV_COLUMNS = ("case_ref", "members", "lat", "lon", "city", "state", "languages"
 MAX_CSV_ROWS = 500
 
 
-class FormError(ValueError):
-    """Input a person can correct: each entry is (field, message)."""
+Problems = list[tuple[str, Phrase]]
 
-    def __init__(self, errors: list[tuple[str, str]]) -> None:
-        super().__init__("; ".join(f"{f}: {m}" for f, m in errors))
-        self.errors = errors
+
+class FormError(ValueError):
+    """Input a person can correct: each entry is (field, message: a msgid or a Phrase)."""
+
+    def __init__(self, errors: list[tuple[str, str]] | list[tuple[str, Phrase]]) -> None:
+        found: Problems = [(f, m if isinstance(m, Phrase) else Phrase(m)) for f, m in errors]
+        super().__init__("; ".join(f"{f}: {m.text}" for f, m in found))
+        self.errors = found
 
 
 def members(text: str, field: str = "members") -> list[dict[str, Any]]:
@@ -74,12 +80,9 @@ def location(lat: str | None, lon: str | None, city: str | None,
     return found
 
 
-def validation_errors(exc: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
-    out = []
-    for err in exc.errors(include_input=False, include_url=False):
-        where = ".".join(str(p) for p in err["loc"]) or "form"
-        out.append((prefix + where, str(err["msg"])))
-    return out
+def validation_errors(exc: ValidationError, prefix: str = "") -> Problems:
+    """The API's validation errors, each keyed on pydantic's type (see `wording`)."""
+    return from_validation(exc, prefix)
 
 
 # Form field names of the case form, and where the API's error locations land among them.
@@ -107,9 +110,9 @@ def form_field(api_field: str) -> str:
     return "form"
 
 
-def by_field(errors: list[tuple[str, str]]) -> dict[str, list[str]]:
+def by_field(errors: Problems) -> dict[str, list[Phrase]]:
     """Errors grouped by form field, for messages shown beside each field."""
-    grouped: dict[str, list[str]] = {}
+    grouped: dict[str, list[Phrase]] = {}
     for field, message in errors:
         grouped.setdefault(form_field(field), []).append(message)
     return grouped
@@ -146,7 +149,7 @@ def whole(text: str | None, field: str) -> int | None:
 
 def case_body(form: dict[str, str], needs: list[str]) -> dict[str, Any]:
     """The case form as the JSON body `POST /v1/cases` takes (validation is the API's)."""
-    errors: list[tuple[str, str]] = []
+    errors: Problems = []
     body: dict[str, Any] = {"case_ref": (form.get("case_ref") or "").strip(),
                             "trafficking_type": form.get("trafficking_type") or "sex",
                             "languages": words(form.get("languages")) or ["en"],
@@ -228,13 +231,13 @@ def households_csv(text: str, shared: list[dict[str, Any]] | None = None) -> lis
     """Parse the households CSV (header row first; see CSV_COLUMNS); all errors at once."""
     reader = csv.DictReader(io.StringIO(text.strip()))
     if reader.fieldnames is None or "case_ref" not in reader.fieldnames:
-        raise FormError([("csv", "the first line must name the columns: "
-                                 + ",".join(CSV_COLUMNS))])
+        raise FormError([("csv", Phrase("the first line must name the columns: {columns}",
+                                        {"columns": ",".join(CSV_COLUMNS)}))])
     cases: list[MatchCase] = []
-    errors: list[tuple[str, str]] = []
+    errors: Problems = []
     for index, row in enumerate(reader, start=2):
         if index - 1 > MAX_CSV_ROWS:
-            errors.append(("csv", f"at most {MAX_CSV_ROWS} households at once"))
+            errors.append(("csv", Phrase("at most {n} households at once", {"n": MAX_CSV_ROWS})))
             break
         try:
             cases.append(case_row(row, index, shared))

@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import Services, ServicesDep
 from api.errors import STATUS_BY_KIND
-from api.web import forms
+from api.web import forms, wording
 from api.web.common import IdentityDep, PostDep, render, require
 from core.errors import DomainError
 from core.models import Role
@@ -130,12 +130,12 @@ async def run(request: Request, services: ServicesDep, identity: PostDep,
     raid = {"lat": raid_lat, "lon": raid_lon, "radius_km": raid_radius_km}
 
     def page(result: BatchMatchResult | None, notice: Notice | None, status: int,
-             map_json: str | None = None, row_errors: list[tuple[str, str]] | None = None
+             map_json: str | None = None, row_errors: forms.Problems | None = None
              ) -> Response:
         return render(request, services.settings, "rescue.html", identity=identity,
                       status=status, households=households, result=result, notice=notice,
                       map_json=map_json, held=hold and result is not None, raid=raid,
-                      row_errors=row_errors or [])
+                      row_errors=[(wording.place(f), m) for f, m in row_errors or []])
 
     try:
         cases = forms.households_csv(
@@ -156,7 +156,7 @@ async def run(request: Request, services: ServicesDep, identity: PostDep,
     try:
         result, spec = await run_in_threadpool(solve)
     except DomainError as exc:
-        return page(None, ("error", "{detail}", {"detail": exc.detail}),
+        return page(None, ("error", "{detail}", {"detail": wording.from_domain(exc)}),
                     STATUS_BY_KIND[exc.kind])
     # A re-run keeps the batch holds its cases already have: they count as held, not placed.
     placed = len(result.assignments) + len(result.already_held)

@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from api.deps import Services, ServicesDep, SessionDep
 from api.errors import STATUS_BY_KIND
-from api.web import forms
+from api.web import forms, wording
 from api.web import travel_view as view
 from api.web.common import IdentityDep, PostDep, redirect, render, require
 from api.web.coordinator import BED_LABELS
@@ -217,12 +217,11 @@ def search(request: Request, services: ServicesDep, session: SessionDep, identit
         beds_at = (_beds_at_destination(session, services, principal, fields)
                    if result.itineraries else [])
     except forms.FormError as exc:
-        detail = "; ".join(f"{f}: {m}" for f, m in exc.errors)
         return _page(request, services, session, identity, fields=fields, zone_text=zone_text,
-                     notice=("error", "{detail}", {"detail": detail}), status=422)
+                     notice=("error", "{detail}", {"detail": exc.errors}), status=422)
     except DomainError as exc:
         return _page(request, services, session, identity, fields=fields, zone_text=zone_text,
-                     notice=("error", "{detail}", {"detail": exc.detail}),
+                     notice=("error", "{detail}", {"detail": wording.from_domain(exc)}),
                      status=STATUS_BY_KIND[exc.kind])
     return _page(request, services, session, identity, fields=fields, result=result,
                  zone_text=zone_text, beds_at=beds_at)
@@ -256,7 +255,7 @@ def choose(request: Request, services: ServicesDep, session: SessionDep, identit
     except DomainError as exc:
         return _page(request, services, session, identity,
                      fields=_defaults(case_id, services, session),
-                     notice=("error", "{detail}", {"detail": exc.detail}),
+                     notice=("error", "{detail}", {"detail": wording.from_domain(exc)}),
                      status=STATUS_BY_KIND[exc.kind])
     # What became of the hold (held, lapsing before arrival, or no bed free) is shown by the
     # plan page from the hold itself; a hold asked for and not placed is said there too.
@@ -336,7 +335,7 @@ def change_status(request: Request, services: ServicesDep, session: SessionDep,
                                        data=PlanTransition(status=status, booking_references=refs))
     except DomainError as exc:
         return _plan_page(request, services, session, identity, plan_id,
-                          ("error", "{detail}", {"detail": exc.detail}),
+                          ("error", "{detail}", {"detail": wording.from_domain(exc)}),
                           STATUS_BY_KIND[exc.kind])
     return _plan_page(request, services, session, identity, plan_id,
                       ("ok", "Done.", {}))
@@ -354,7 +353,7 @@ def check_in(request: Request, services: ServicesDep, session: SessionDep, ident
             data=CheckInRecord(safe=forms.yes(safe), note=note.strip() or None))
     except DomainError as exc:
         return _plan_page(request, services, session, identity, plan_id,
-                          ("error", "{detail}", {"detail": exc.detail}),
+                          ("error", "{detail}", {"detail": wording.from_domain(exc)}),
                           STATUS_BY_KIND[exc.kind])
     return _plan_page(request, services, session, identity, plan_id,
                       ("ok", "Check-in recorded.", {}))
@@ -371,7 +370,7 @@ def acknowledge_alert(request: Request, services: ServicesDep, session: SessionD
                                   data=AlertAcknowledge(note=note.strip() or None))
     except DomainError as exc:
         return _plan_page(request, services, session, identity, plan_id,
-                          ("error", "{detail}", {"detail": exc.detail}),
+                          ("error", "{detail}", {"detail": wording.from_domain(exc)}),
                           STATUS_BY_KIND[exc.kind])
     return _plan_page(request, services, session, identity, plan_id,
                       ("ok", "Alert acknowledged.", {}))

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from api.web import forms
+from api.web.wording import Phrase
 from logistics.travel.feed_models import ItineraryPublic
 from logistics.travel.plan_models import PlanStatus
 
@@ -153,8 +154,8 @@ def avoid_points(text: str) -> list[dict[str, float]]:
         try:
             lat, lon, radius = (float(p) for p in parts)
         except ValueError:
-            raise forms.FormError([("avoid_points", f'line {n}: write "lat, lon, radius in km"')]
-                                  ) from None
+            raise forms.FormError([("avoid_points", Phrase(
+                'line {n}: write "lat, lon, radius in km"', {"n": n}))]) from None
         points.append({"lat": lat, "lon": lon, "radius_km": radius})
     return points
 

@@ -21,6 +21,7 @@ from sqlalchemy import CheckConstraint, LargeBinary, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.clock import utcnow
+from core.errors import RuleBroken
 from core.types import StrictBool, StrictFloat, StrictInt, UTCDateTime
 
 MAX_MEMBERS = 30
@@ -110,11 +111,11 @@ class Location(BaseModel):
     @model_validator(mode="after")
     def _complete(self) -> Location:
         if (self.lat is None) != (self.lon is None):
-            raise ValueError("give both lat and lon, or neither")
+            raise RuleBroken("lat-lon-pair", "give both lat and lon, or neither")
         if (self.city is None) != (self.state is None):
-            raise ValueError("give both city and state, or neither")
+            raise RuleBroken("city-state-pair", "give both city and state, or neither")
         if self.lat is None and self.city is None:
-            raise ValueError("give lat and lon, or city and state")
+            raise RuleBroken("location-missing", "give lat and lon, or city and state")
         return self
 
 
@@ -141,14 +142,14 @@ class Exclusions(BaseModel):
     def _cities(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         cleaned = tuple(c.strip() for c in value)
         if any(not c or len(c) > 120 for c in cleaned):
-            raise ValueError('each city is "Name" or "Name, ST", 1-120 characters')
+            raise RuleBroken("city-form", 'each city is "Name" or "Name, ST", 1-120 characters')
         return cleaned
 
     @field_validator("states")
     @classmethod
     def _states(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if any(len(s) != 2 or not s.isascii() or not s.isupper() for s in value):
-            raise ValueError("states are two-letter codes such as 'TX'")
+            raise RuleBroken("state-code", "states are two-letter codes such as 'TX'")
         return tuple(sorted(set(value)))
 
     @field_validator("shelter_ids")

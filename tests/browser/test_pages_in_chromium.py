@@ -199,7 +199,7 @@ def test_case_manager_picks_a_trip_without_id_and_sees_no_flight(
     page.goto("/web/cases")
     page.get_by_label("Case reference").fill("T-77")
     page.get_by_label("Household").fill("30F 9M")
-    page.get_by_label("City").fill("Chicago")
+    page.get_by_label("City", exact=True).fill("Chicago")
     page.get_by_label("State (two letters)").fill("IL")
     page.get_by_role("button", name="Open case").click()
     page.get_by_role("link", name="Plan travel home").click()
