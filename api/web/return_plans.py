@@ -16,6 +16,7 @@ double click replays the first answer; the answer links each case's page, hold a
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -26,7 +27,7 @@ from sqlmodel import Session
 from api.deps import Services, ServicesDep, SessionDep, request_digest
 from api.errors import STATUS_BY_KIND
 from api.routes.return_plans import plan_config
-from api.web import forms, travel_view
+from api.web import forms, travel_view, wording
 from api.web import return_plans_view as view
 from api.web.common import IdentityDep, PostDep, redirect, render, require
 from api.web.coordinator import BED_LABELS
@@ -94,17 +95,19 @@ def _refs(session: Session, principal: Principal, ids: list[int]) -> dict[int, s
     return out
 
 
-def _plain(errors: list[tuple[str, str]], refs: list[str]) -> str:
+def _plain(errors: Sequence[tuple[str, wording.Phrase | str]], refs: list[str]
+           ) -> list[tuple[str, wording.Phrase]]:
     """API error locations in a case manager's words: `cases.1.destination` is the case's
-    reference and "destination"."""
+    reference and "destination"; each message said in the page's language when it can be."""
     out = []
     for where, message in errors:
         parts = where.split(".")
         if parts[0] == "cases" and len(parts) > 1 and parts[1].isdigit() \
                 and int(parts[1]) < len(refs):
             where = " ".join([refs[int(parts[1])], *parts[2:]])
-        out.append(f"{where}: {message}")
-    return "; ".join(out)
+        out.append((where, message if isinstance(message, wording.Phrase)
+                    else wording.Phrase(message)))
+    return out
 
 
 def _body(fields: dict[str, Any], refs: dict[int, str]) -> ReturnPlanOptimiseRequest:
@@ -181,12 +184,13 @@ def optimise(request: Request, services: ServicesDep, session: SessionDep, ident
     except (forms.FormError, DomainError) as exc:
         session.rollback()
         order = [refs.get(c.case_id, str(c.case_id)) for c in body.cases] if body else []
+        detail: list[tuple[str, wording.Phrase]] | wording.Phrase
         if isinstance(exc, forms.FormError):
             detail, status = _plain(exc.errors, order), 422
         else:
             errors = exc.extra.get("errors")
             detail = (_plain([(e["field"], e["message"]) for e in errors], order)
-                      if isinstance(errors, list) else exc.detail)
+                      if isinstance(errors, list) else wording.from_domain(exc))
             status = STATUS_BY_KIND[exc.kind]
         return _form_page(request, services, session, identity, fields=fields, status=status,
                           notice=("error", "Nothing was planned: {detail}", {"detail": detail}))
@@ -231,7 +235,7 @@ def plan_page(request: Request, services: ServicesDep, session: SessionDep,
         return _plan_page(request, services, session, identity, plan_id)
     except DomainError as exc:
         return _form_page(request, services, session, identity, fields=_defaults(),
-                          notice=("error", "{detail}", {"detail": exc.detail}),
+                          notice=("error", "{detail}", {"detail": wording.from_domain(exc)}),
                           status=STATUS_BY_KIND[exc.kind])
 
 
@@ -266,7 +270,7 @@ def accept(request: Request, services: ServicesDep, session: SessionDep, identit
         return _plan_page(request, services, session, identity, plan_id,
                           status=STATUS_BY_KIND[exc.kind],
                           notice=("error", "Nothing was accepted: {detail}",
-                                  {"detail": exc.detail}))
+                                  {"detail": wording.from_domain(exc)}))
     return _plan_page(request, services, session, identity, plan_id, done=done,
                       notice=("ok", "Accepted: holds placed, travel plans made and the money "
                                     "committed.", {}))
