@@ -332,9 +332,10 @@ def transport_load_national(
     = "../shared/data",
     cities: Annotated[int, typer.Option(min=2, max=3407, help="synthetic bus cities")] = 2000,
     redate: Annotated[bool, typer.Option(
-        "--redate", help="shift the stale Amtrak calendar (2022-05-20..2024-04-07) by whole "
-                         "weeks to run from today on, for demos and benchmarks; the feed is "
-                         "marked re-dated wherever its dates are shown")] = False,
+        "--redate", help="shift the stale Amtrak calendar (trains mostly 2022-05-20.."
+                         "2024-04-07) by whole weeks so that its publication week is this "
+                         "week, for demos and benchmarks; the feed is marked re-dated "
+                         "wherever its dates are shown")] = False,
 ) -> None:
     """Load the real Amtrak feed (if present) plus the synthetic bus and air network."""
     from pathlib import Path

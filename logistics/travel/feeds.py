@@ -260,8 +260,9 @@ def import_gtfs(session: Session, *, actor: Principal, path: Path, name: str | N
 def load_amtrak(session: Session, *, actor: Principal, data_dir: Path,
                 redate_to: date | None = None) -> FeedPublic | None:
     """The real 2023 Amtrak feed from `data_dir` (the shared data folder); None if absent.
-    It ran 2022-05-20..2024-04-07: `redate_to` (today) shifts it to run from today on, for
-    demos and benchmarks, with the feed marked re-dated."""
+    Its trains run mostly 2022-05-20..2024-04-07: `redate_to` (today) shifts it so that its
+    publication week (feed_info, 2023-04-08) is today's, for demos and benchmarks, with the
+    feed marked re-dated."""
     feed_dir = data_dir / "amtrak_gtfs_2023"
     if not feed_dir.is_dir():
         return None
