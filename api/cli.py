@@ -305,10 +305,15 @@ def transport_import_gtfs(
                                                   "importing a name again replaces it")] = None,
     stations: Annotated[str | None, typer.Option(
         help="Amtrak station metadata CSV (station types, cities)")] = None,
+    redate: Annotated[bool, typer.Option(
+        "--redate", help="shift a stale feed's calendar by whole weeks so that its publication "
+                         "week (feed_info.txt, else its first day) is this week, for demos and "
+                         "benchmarks; the feed is marked re-dated")] = False,
 ) -> None:
     """Validate and store a GTFS feed in one transaction; a broken feed changes nothing."""
     from pathlib import Path
 
+    from core.clock import utcnow
     from logistics.travel import feeds as transport_service
     with _services() as services:
         migrate.upgrade(services.db.engine)
@@ -316,7 +321,8 @@ def transport_import_gtfs(
             with services.db.write_session() as session:
                 feed = transport_service.import_gtfs(
                     session, actor=SYSTEM, path=Path(path), name=name,
-                    stations_csv=Path(stations) if stations else None)
+                    stations_csv=Path(stations) if stations else None,
+                    redate_to=utcnow().date() if redate else None)
         except DomainError as exc:
             raise _fail(exc.detail) from exc
         _persist_timetable(services)

@@ -117,3 +117,16 @@ def test_cli_redate_then_houston_to_new_york_without_id_by_amtrak(
             if leg["mode"] == "rail"}
     assert "Amtrak" in rail
     assert found["feed_notes"] == [feeds["amtrak-2023"]["validity_note"]]
+
+
+def test_cli_import_gtfs_redate_says_so(database_url: str, tmp_path: Path) -> None:
+    env = {"HOMEWARD_DATABASE_URL": database_url, "HOMEWARD_SECRET_KEY": TEST_KEY}
+    folder = small_feed(tmp_path / "feed")
+    plain = CliRunner().invoke(cli, ["transport", "import-gtfs", str(folder), "--name", "a"],
+                               env=env)
+    assert plain.exit_code == 0, plain.output
+    assert "service 2023-01-01..2023-12-31" in plain.output and "NOTE" not in plain.output
+    moved = CliRunner().invoke(cli, ["transport", "import-gtfs", str(folder), "--name", "a",
+                                     "--redate"], env=env)
+    assert moved.exit_code == 0, moved.output
+    assert "NOTE: a is re-dated: its published calendar 2023-01-01..2023-12-31" in moved.output
