@@ -305,10 +305,15 @@ def transport_import_gtfs(
                                                   "importing a name again replaces it")] = None,
     stations: Annotated[str | None, typer.Option(
         help="Amtrak station metadata CSV (station types, cities)")] = None,
+    redate: Annotated[bool, typer.Option(
+        "--redate", help="shift a stale feed's calendar by whole weeks so that its publication "
+                         "week (feed_info.txt, else its first day) is this week, for demos and "
+                         "benchmarks; the feed is marked re-dated")] = False,
 ) -> None:
     """Validate and store a GTFS feed in one transaction; a broken feed changes nothing."""
     from pathlib import Path
 
+    from core.clock import utcnow
     from logistics.travel import feeds as transport_service
     with _services() as services:
         migrate.upgrade(services.db.engine)
@@ -316,12 +321,15 @@ def transport_import_gtfs(
             with services.db.write_session() as session:
                 feed = transport_service.import_gtfs(
                     session, actor=SYSTEM, path=Path(path), name=name,
-                    stations_csv=Path(stations) if stations else None)
+                    stations_csv=Path(stations) if stations else None,
+                    redate_to=utcnow().date() if redate else None)
         except DomainError as exc:
             raise _fail(exc.detail) from exc
         _persist_timetable(services)
     typer.echo(f"feed {feed.id} {feed.name}: {feed.stops} stops, {feed.trips} trips, "
                f"{feed.stop_times} stop times, service {feed.start_date}..{feed.end_date}")
+    if feed.validity_note:
+        typer.echo(f"  NOTE: {feed.validity_note}")
 
 
 @transport_app.command("load-national")
@@ -329,10 +337,16 @@ def transport_load_national(
     data_dir: Annotated[str, typer.Option(help="shared data folder holding amtrak_gtfs_2023")]
     = "../shared/data",
     cities: Annotated[int, typer.Option(min=2, max=3407, help="synthetic bus cities")] = 2000,
+    redate: Annotated[bool, typer.Option(
+        "--redate", help="shift the stale Amtrak calendar (trains mostly 2022-05-20.."
+                         "2024-04-07) by whole weeks so that its publication week is this "
+                         "week, for demos and benchmarks; the feed is marked re-dated "
+                         "wherever its dates are shown")] = False,
 ) -> None:
     """Load the real Amtrak feed (if present) plus the synthetic bus and air network."""
     from pathlib import Path
 
+    from core.clock import utcnow
     from fixtures.national_transit import national_gtfs
     from logistics.travel import feeds as transport_service
 
@@ -343,10 +357,14 @@ def transport_load_national(
             feeds = transport_service.load_national(
                 session, actor=SYSTEM, data_dir=Path(data_dir), synthetic=files,
                 synthetic_stops=stops,
-                source=f"fixtures.transit_synth: {cities} GeoNames places, 35 airports, seed 7")
+                source=f"fixtures.transit_synth: {cities} GeoNames places, 35 airports, seed 7",
+                redate_to=utcnow().date() if redate else None)
         _persist_timetable(services)
     for feed in feeds:
-        typer.echo(f"feed {feed.id} {feed.name}: {feed.stops} stops, {feed.trips} trips")
+        typer.echo(f"feed {feed.id} {feed.name}: {feed.stops} stops, {feed.trips} trips, "
+                   f"service {feed.start_date}..{feed.end_date}")
+        if feed.validity_note:
+            typer.echo(f"  NOTE: {feed.validity_note}")
 
 
 retention_app = typer.Typer(help="Retention of personal data.", no_args_is_help=True)
@@ -427,9 +445,14 @@ def demo(
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
     data_dir: Annotated[Path, typer.Option(help="shared public data (Amtrak GTFS), if present")]
     = SHARED_DATA,
+    redate: Annotated[bool, typer.Option(
+        "--redate/--no-redate", help="shift the stale 2023 Amtrak calendar by whole weeks to "
+                                     "run from today on (said in the output, the feed list "
+                                     "and every search answer)")] = True,
 ) -> None:
     """Migrate the database, load demo data, create one account per role, print each one's
     web sign-in and API token, serve."""
+    from core.clock import utcnow
     from logistics.travel import feeds as transport_service
     address = f"http://{host}:{port}"
     typer.echo(f"Homeward demo: web pages at {address}/ (accounts below, after loading)")
@@ -437,8 +460,15 @@ def demo(
     tokens = _demo_tokens(settings)
     passwords = _demo_passwords(settings, list(tokens))
     with _services(settings) as services, services.db.write_session() as session:
-        feed = transport_service.load_demo_transport(session, actor=SYSTEM, data_dir=data_dir)
-    typer.echo(f"Amtrak timetable: {'loaded' if feed else f'not found under {data_dir}'}")
+        feed = transport_service.load_demo_transport(
+            session, actor=SYSTEM, data_dir=data_dir,
+            redate_to=utcnow().date() if redate else None)
+    if feed is None:
+        typer.echo(f"Amtrak timetable: not found under {data_dir}")
+    else:
+        typer.echo(f"Amtrak timetable: loaded, service {feed.start_date}..{feed.end_date}")
+        if feed.validity_note:
+            typer.echo(f"  NOTE: {feed.validity_note}")
     typer.echo(f"\nWeb pages: {address}/  (sign in with a name and password below)")
     typer.echo(f"API docs:  {address}/docs  (programs send `Authorization: Bearer <token>`)")
     typer.echo("Demo accounts, one per role (shown once; run `make demo` again for new ones):")

@@ -40,6 +40,9 @@ class TransportFeed(SQLModel, table=True):
     trips: int
     stop_times: int
     content_hash: str = Column_(sa_type=String(64))
+    # Whole weeks the feed's calendar was shifted by at import (`--redate`), 0 when not:
+    # start_date/end_date are the shifted dates, the published ones are these weeks earlier.
+    redated_weeks: int = Column_(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class TransportFeedData(SQLModel, table=True):
@@ -89,6 +92,9 @@ class FeedPublic(SQLModel):
     trips: int
     stop_times: int
     content_hash: str
+    redated_weeks: int = 0
+    # Empty, or a sentence saying the dates are shifted from the published ones (never silent).
+    validity_note: str = ""
 
 
 _STRICT = ConfigDict(extra="forbid")
@@ -181,6 +187,9 @@ class ItineraryFound(ItineraryPublic):
 class ItinerarySearchResult(BaseModel):
     itineraries: list[ItineraryFound]
     reasons: list[str]
+    # One sentence per stored feed whose calendar was re-dated: its times are a past timetable
+    # shown on today's dates, for demos and benchmarks, not the carrier's current schedule.
+    feed_notes: list[str] = []
 
 
 def dump_itinerary(itinerary: ItineraryPublic) -> dict[str, Any]:

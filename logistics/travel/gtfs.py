@@ -271,10 +271,17 @@ def read_feed(path: str | Path) -> Feed:
     trips = _frequencies(source, trips)
     transfers = []
     for line, r in _rows(source, "transfers.txt", False):
+        kind = _int(r.get("transfer_type", ""), "transfers.txt", line, "transfer_type", range(6))
+        if kind >= 4:
+            continue  # in-seat rules between trips (stops optional); the engine has no blocks
+        if kind == 3 and any(r.get(f"{end}_{what}_id", "") for end in ("from", "to")
+                             for what in ("route", "trip")):
+            # Scoped to routes or trips: the engine's stops know no routes, and a stop-wide ban
+            # would forbid the changes the feed allows, so such a row is not honoured (documented).
+            continue
         for fld in ("from_stop_id", "to_stop_id"):
             if r.get(fld, "") not in stops:
                 raise GtfsError("transfers.txt", line, fld, f"unknown stop {r.get(fld)!r}")
-        kind = _int(r.get("transfer_type", ""), "transfers.txt", line, "transfer_type", range(6))
         mt = r.get("min_transfer_time", "")
         secs = _int(mt, "transfers.txt", line, "min_transfer_time", range(1 << 31)) if mt else None
         transfers.append((r["from_stop_id"], r["to_stop_id"], kind, secs))
@@ -410,14 +417,18 @@ def _carrier(policy: CarrierPolicy, agency_id: str, agency_name: str, agency_tz:
 def _stops(feed: Feed, stop_ids: list[str], info: Mapping[str, StopInfo],
            default_transfer_minutes: int) -> tuple[dict[str, int], list[Stop], list[Footpath]]:
     """The used stops as the engine's values, their index, and transfers.txt's walks between
-    stops: a same-stop row (type 2) sets that stop's minimum change time, a row between two
-    stops is a footpath, and type 3 ("no transfer") adds nothing."""
+    stops: a same-stop row of type 2 sets that stop's minimum change time, one of type 3 forbids
+    changing trips there (`Stop.no_transfer`), a row between two stops is a footpath unless it
+    is of type 3."""
     index = {sid: i for i, sid in enumerate(stop_ids)}
     same_stop: dict[str, int] = {}
+    no_change: set[str] = set()
     footpaths: list[Footpath] = []
     for src, dst, kind, secs in feed.transfers:
         minutes = -(-secs // 60) if secs is not None else 0
-        if src == dst and kind == 2:
+        if src == dst and kind == 3:
+            no_change.add(src)
+        elif src == dst and kind == 2:
             same_stop[src] = max(same_stop.get(src, 0), minutes)
         elif src != dst and kind != 3 and src in index and dst in index:
             footpaths.append(Footpath(index[src], index[dst], minutes))
@@ -426,7 +437,8 @@ def _stops(feed: Feed, stop_ids: list[str], info: Mapping[str, StopInfo],
         name, lat, lon, tz, wheelchair = feed.stops[sid]
         extra = info.get(sid, StopInfo())
         stops.append(Stop(sid, name, lat, lon, tz, extra.city, extra.state, extra.station_type,
-                          wheelchair, max(default_transfer_minutes, same_stop.get(sid, 0))))
+                          wheelchair, max(default_transfer_minutes, same_stop.get(sid, 0)),
+                          sid in no_change))
     return index, stops, footpaths
 
 

@@ -42,7 +42,7 @@ from logistics.travel.feed_models import (
     TransportStop,
     TripLeg,
 )
-from logistics.travel.feeds import parse, unpack
+from logistics.travel.feeds import parse, redated_notes, unpack
 from logistics.travel.gtfs import (
     AIRPORT_PREFIX,
     Feed,
@@ -292,4 +292,5 @@ def search(session: Session, *, actor: Principal, body: ItinerarySearchRequest, 
     found, reasons = find(session, body, timetables)
     vouched = vouch(ids, account_id=actor.account_id or 0, search=body, itineraries=found,
                     now=now or utcnow())
-    return ItinerarySearchResult(itineraries=vouched, reasons=reasons)
+    return ItinerarySearchResult(itineraries=vouched, reasons=reasons,
+                                 feed_notes=redated_notes(session))

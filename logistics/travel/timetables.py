@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from solvers.transit.calendar import ServiceCalendar
 
 # Bumped whenever ServiceCalendar or the way it is built changes: an older file is not read.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 HORIZONS = 2
 log = logging.getLogger("homeward.transport")
 

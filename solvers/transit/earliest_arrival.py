@@ -51,6 +51,7 @@ def trip_scan_earliest_arrival(
     stop_patterns = tt.stop_patterns
     footpaths = tt.footpaths
     transfer = tt.transfer_minutes
+    no_transfer = tt.no_transfer or [False] * len(transfer)
     n = len(transfer)
     ready = [INF] * n
     best = INF
@@ -117,7 +118,8 @@ def trip_scan_earliest_arrival(
                     best = min(best, a + targets[v])
                     if targets[v] == 0:
                         break
-                r = a + max(transfer[v], min_transfer_minutes)
+                # No change of trip at a no-transfer stop: only a walk away from it.
+                r = INF if no_transfer[v] else a + max(transfer[v], min_transfer_minutes)
                 if r < ready[v]:
                     ready[v] = r
                     if r + h[v] < best:

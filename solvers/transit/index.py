@@ -3,8 +3,9 @@
 Elementary connections are grouped into trips and then into FIFO route patterns (same stop
 sequence, same pickup/drop-off rules, same carrier, no overtaking), which lets a search pick the
 earliest usable trip of a pattern with one bisection and scan the rest of that trip in order. The
-index also keeps the connections sorted by departure, per-stop minimum transfer times, one-hop
-footpaths, and cumulative along-route distances that drive distance-based fares.
+index also keeps the connections sorted by departure, per-stop minimum transfer times and
+no-transfer flags, one-hop footpaths, and cumulative along-route distances that drive
+distance-based fares.
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ class Timetable:
     # Stop latitudes and longitudes, and the longest footpath in metres, for fare bounds.
     coords: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
     longest_footpath_m: int | None = None
+    # Per stop: no change of trip there (`Stop.no_transfer`).
+    no_transfer: list[bool] = field(default_factory=list)
 
 
 def _trip_rows(network: Network) -> dict[int, list[Connection]]:
@@ -173,14 +176,15 @@ def index_patterns(network: Network, patterns: list[Pattern],
         if fp.from_stop != fp.to_stop:
             footpaths[fp.from_stop].append((fp.to_stop, fp.minutes))
     transfer = [s.min_transfer_minutes for s in network.stops]
+    no_transfer = [s.no_transfer for s in network.stops]
     hops = [(pat.stops[j - 1], pat.stops[j], min(map(int.__sub__, pat.arr[j], pat.dep[j - 1])))
             for pat in patterns for j in range(1, len(pat.stops))]
     hops.extend((u, v, walk) for u, walks in enumerate(footpaths) for v, walk in walks)
     return Timetable(network, patterns, stop_patterns, footpaths, transfer, ordered or [],
                      static_in_edges(n, hops),
                      flat_patterns([p.stops for p in patterns], footpaths),
-                     raptor_arrays(patterns, footpaths, transfer), stop_coords(network),
-                     longest_footpath_m(network, footpaths))
+                     raptor_arrays(patterns, footpaths, transfer, no_transfer),
+                     stop_coords(network), longest_footpath_m(network, footpaths), no_transfer)
 
 
 def stop_coords(network: Network) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

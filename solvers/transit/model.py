@@ -45,6 +45,9 @@ class Stop:
     # GTFS wheelchair_boarding: 0 unknown, 1 accessible, 2 not accessible.
     wheelchair: int = 0
     min_transfer_minutes: int = 0
+    # GTFS transfers.txt type 3 on this stop to itself: no change of trip here. One may still
+    # stay seated, start or end the journey here, or walk a footpath away after alighting.
+    no_transfer: bool = False
 
 
 @dataclass(frozen=True, slots=True)

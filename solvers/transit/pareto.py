@@ -69,7 +69,11 @@ class Search:
         for leg in dest:
             self.egress.setdefault(leg.stop, []).append(leg)
         self.access = [carrier_access(c, party, query.has_photo_id) for c in tt.network.carriers]
-        self.mtt = [max(m, query.min_transfer_minutes) for m in tt.transfer_minutes]
+        # NONE at a no-transfer stop: a ride ending there leaves a label that can only finish
+        # (door leg) or walk away, never board again.
+        self.no_transfer = tt.no_transfer or [False] * len(tt.transfer_minutes)
+        self.mtt = [NONE if nt else max(m, query.min_transfer_minutes)
+                    for m, nt in zip(tt.transfer_minutes, self.no_transfer, strict=True)]
         limit = query.depart_after + query.max_hours * 60
         limit = min(limit, window_end)
         self.limit = limit if query.arrive_by is None else min(limit, query.arrive_by)
@@ -174,6 +178,17 @@ class Search:
             self._reach_destination(stop, lid)
         return lid
 
+    def _finish(self, stop: int, label: Label) -> None:
+        """A ride ending at a no-transfer stop can only end the journey there by its door leg.
+        It goes straight to the destination check and stays out of the stop's bag, where any
+        label that can still board (ready before NONE) would wrongly dominate it."""
+        if label[2] > self.budget:
+            return
+        lid = len(self.labels)
+        self.labels.append(label)
+        self.alive.append(False)
+        self._reach_destination(stop, lid)
+
     def _overnight_ok(self, stop: int, start: int, end: int, count: int) -> int | None:
         """New overnight count after waiting at `stop`, or None if the wait is not allowed."""
         st = self.tt.network.stops[stop]
@@ -262,7 +277,7 @@ class Search:
         useful = self.last_useful[self.query.max_transfers - rides]
         forbidden, bound, limit, mtt = self.forbidden, self.bound, self.limit, self.mtt
         rides_left, left, footpaths = self.rides_left, self.max_rides - rides - 1, tt.footpaths
-        late = self.latest[left]
+        late, no_transfer = self.latest[left], self.no_transfer
         for pi, pos in tt.stop_patterns[stop]:
             pat = tt.patterns[pi]
             access = self.access[pat.carrier]
@@ -318,7 +333,9 @@ class Search:
                     break
                 lock = int(conditional and carrier.alone_no_transfers)
                 ride: tuple[object, ...] = ("ride", pi, k, pos, j, fare)
-                if here:
+                if here and no_transfer[v]:
+                    self._finish(v, (a, a, cost + fare, rides + 1, night, lock, lid, ride))
+                elif here:
                     new = (a + mtt[v], a, cost + fare, rides + 1, night, lock, lid, ride)
                     nid = self._add(v, new)
                     if nid is not None:

@@ -92,6 +92,17 @@ def _solve(tt: Timetable, query: TripQuery, any_one: bool = False
         limit, bound = window
         search = Search(tt, query, party, forbidden, origin, dest, limit, bound)
         found.extend((t, search) for t in search.run(any_one))
+    if window is not None and not found:
+        # The window follows the fastest trip by any carrier; one the party may not use (a
+        # flight without photo ID) can end it days before the first train this party can
+        # take arrives (Houston -> New York without ID found nothing). So when nothing is
+        # found in it, the search runs once more over the query's whole horizon.
+        whole = query.depart_after + query.max_hours * 60
+        for party in parties:
+            if whole <= window[0] or (any_one and found):
+                break
+            search = Search(tt, query, party, forbidden, origin, dest, whole, window[1])
+            found.extend((t, search) for t in search.run(any_one))
     found.sort(key=lambda ts: (ts[0].arr, ts[0].cost, ts[0].rides, ts[0].escorted))
     kept: list[tuple[Target, Search]] = []
     for t, s in found:

@@ -10,8 +10,8 @@ trip-scanning search in `transit_ea` costs about 2.5 microseconds per stop visit
 slow exactly when the answer is far away or missing and the whole reachable network has to be
 explored; the rounds cost about 2 ms each and a long journey needs ten or so. Semantics are the
 same as the trip-scanning search and the networkx reference: ready at a source at its time,
-alight where drop-off is allowed, board again after max(stop minimum, query minimum) minutes or
-after one footpath, never pass through an unusable stop.
+alight where drop-off is allowed, board again after max(stop minimum, query minimum) minutes
+(never at a no-transfer stop) or after one footpath, never pass through an unusable stop.
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ class RaptorArrays:
     foot_to: Ints
     foot_minutes: Ints
     transfer: Ints
+    # Stops where no change of trip is allowed: a ride ending there never makes one ready.
+    no_transfer: Bools
 
 
 class _Pattern(Protocol):
@@ -73,7 +75,8 @@ class _Pattern(Protocol):
 
 
 def raptor_arrays(patterns: Sequence[_Pattern], footpaths: Sequence[Sequence[tuple[int, int]]],
-                  transfer: Sequence[int]) -> RaptorArrays | None:
+                  transfer: Sequence[int], no_transfer: Sequence[bool] | None = None
+                  ) -> RaptorArrays | None:
     """The flat arrays, or None when a pattern has too many trips for the index encoding."""
     if any(len(p.trips) >= NO_TRIP for p in patterns):
         return None
@@ -96,7 +99,8 @@ def raptor_arrays(patterns: Sequence[_Pattern], footpaths: Sequence[Sequence[tup
     foot = np.array(pairs, dtype=np.int64).reshape(-1, 3)
     return RaptorArrays(stop, pickup, dropoff, first, trips, cell_start, slot * SLOT + dep - t0,
                         arr, slot * SLOT + arr - t0, dep, t0, foot[:, 0].copy(),
-                        foot[:, 1].copy(), foot[:, 2].copy(), np.array(transfer, dtype=np.int64))
+                        foot[:, 1].copy(), foot[:, 2].copy(), np.array(transfer, dtype=np.int64),
+                        np.array(no_transfer or [False] * len(transfer), dtype=np.bool_))
 
 
 def raptor_earliest_arrival(
@@ -122,7 +126,8 @@ def raptor_earliest_arrival(
     target_extra = np.fromiter(targets.values(), np.int64, len(targets))
     extra = np.full(n, NONE, np.int64)
     extra[target] = target_extra
-    mtt = np.maximum(ra.transfer, min_transfer_minutes)
+    # NONE where no change of trip is allowed: an arrival there is never ready to board.
+    mtt = np.where(ra.no_transfer, NONE, np.maximum(ra.transfer, min_transfer_minutes))
     if usable is None:
         ok_stop = np.ones(n, np.bool_)
         alight, reset = ra.dropoff, ra.first
@@ -184,8 +189,9 @@ def latest_ready(
 
     Backward RAPTOR: per round, the latest trip each slot can be alighted from in time, then a
     running maximum against the direction of travel gives the latest trip each earlier slot can
-    board. Pickup/drop-off and transfer rules are kept; carriers, fares and layover rules are not,
-    so the times are upper bounds on what the multi-criteria search can do."""
+    board. Pickup/drop-off, transfer times and no-transfer stops are kept; carriers, fares and
+    layover rules are not, so the times are upper bounds on what the multi-criteria search can
+    do."""
     n = len(ra.transfer)
     ok_stop = np.array(usable, dtype=np.bool_)
     ok_slot = ok_stop[ra.stop]
@@ -204,7 +210,8 @@ def latest_ready(
     out = [ready.tolist()]
     for _ in range(rides):
         # Latest arrival at each stop from which the rest can still be done.
-        onward = np.maximum(end, np.where(ready > -NONE, ready - mtt, -NONE))
+        again = (ready > -NONE) & ~ra.no_transfer
+        onward = np.maximum(end, np.where(again, ready - mtt, -NONE))
         then = np.maximum(end, ready)[foot_to] - foot_minutes
         np.maximum.at(onward, foot_from, np.where(then > -NONE // 2, then, -NONE))
         by = onward[ra.stop[alight]]

@@ -3,10 +3,11 @@
 Built straight from a `Network`'s connections, independently of the pattern index the fast
 search uses. Every connection has a departure node and an arrival node; a trip chains its
 arrival node to its next departure node (staying seated); each stop has a chain of "ready to
-board" nodes in time order, entered after alighting plus the minimum transfer time or after a
-footpath; ready nodes lead to departures that allow pickup, and arrivals that allow drop-off lead
-to a per-stop sink. Edge weights are time differences, so the distance to a sink is the arrival
-time minus the departure time. It is slow and simple on purpose: the benchmark baseline.
+board" nodes in time order, entered after alighting plus the minimum transfer time (never at a
+no-transfer stop) or after a footpath; ready nodes lead to departures that allow pickup, and
+arrivals that allow drop-off lead to a per-stop sink. Edge weights are time differences, so the
+distance to a sink is the arrival time minus the departure time. It is slow and simple on
+purpose: the benchmark baseline.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def build_reference(network: Network, min_transfer_minutes: int = 0) -> Referenc
         if c.pickup:
             ready[c.from_stop].add(c.dep)
         if c.dropoff:
-            ready[c.to_stop].add(c.arr + mtt[c.to_stop])
+            if not network.stops[c.to_stop].no_transfer:
+                ready[c.to_stop].add(c.arr + mtt[c.to_stop])
             for w, walk in walks[c.to_stop]:
                 ready[w].add(c.arr + walk)
     base = 2 * len(conns)
@@ -71,7 +73,8 @@ def build_reference(network: Network, min_transfer_minutes: int = 0) -> Referenc
             graph.add_edge(ids[(c.from_stop, c.dep)], 2 * i, weight=0)
         if c.dropoff:
             v = c.to_stop
-            graph.add_edge(2 * i + 1, ids[(v, c.arr + mtt[v])], weight=mtt[v])
+            if not network.stops[v].no_transfer:
+                graph.add_edge(2 * i + 1, ids[(v, c.arr + mtt[v])], weight=mtt[v])
             graph.add_edge(2 * i + 1, sink_base + v, weight=0)
             for w, walk in walks[v]:
                 graph.add_edge(2 * i + 1, ids[(w, c.arr + walk)], weight=walk)

@@ -21,6 +21,8 @@ def test_demo_sets_up_accounts_and_dc_shelters(settings: Settings, client: TestC
     assert result.exit_code == 0, result.output
     if SHARED_DATA.is_dir():
         assert "Amtrak timetable: loaded" in result.output
+        # The 2023 feed is re-dated to run today, and the demo says so (never silently).
+        assert "NOTE: amtrak-2023 is re-dated" in result.output
     assert result.output.startswith("Homeward demo: web pages at http://127.0.0.1:8000/")
     accounts = re.findall(r"^\s+(demo-[a-z-]+)\s+(\S{16})\s+(hw_\S+)$", result.output,
                           re.MULTILINE)

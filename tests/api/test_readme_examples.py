@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from typer.testing import CliRunner
 from api.cli import SHARED_DATA
 from api.cli import app as cli
 from api.config import Settings
+from core.clock import utcnow
 from tests.conftest import TEST_KEY
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -68,6 +70,8 @@ class Reader:
         if assignments := re.fullmatch(r'(\w+="[^"]*"(?:;\s*)?)+', command):
             for name, value in re.findall(r'(\w+)="([^"]*)"', assignments.group(0)):
                 self.env[name] = self.expand(value)
+        elif found := re.fullmatch(r"(\w+)=\$\(date -u -d tomorrow \+%F\)\s*(?:#.*)?", command):
+            self.env[found.group(1)] = (utcnow() + timedelta(days=1)).date().isoformat()
         elif found := re.fullmatch(r"export (\w+)=\$\((?:\S*/)?homeward (.*)\)", command):
             result = CliRunner().invoke(cli, shlex.split(found.group(2)), env=self.cli_env)
             assert result.exit_code == 0, result.output

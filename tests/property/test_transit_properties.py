@@ -67,7 +67,8 @@ def networks(draw: st.DrawFn) -> Network:
         Stop(f"S{i}", f"Stop {i}", 35.0 + y, -90.0 + x, "America/Chicago",
              city=f"City{i}", state=draw(st.sampled_from(STATES)),
              station_type=draw(st.sampled_from(list(StationType))),
-             min_transfer_minutes=draw(st.integers(0, 20)))
+             min_transfer_minutes=draw(st.integers(0, 20)),
+             no_transfer=draw(st.integers(0, 3)) == 0)
         for i, (x, y) in enumerate(cells)
     )
     trips, conns = [], []
@@ -208,6 +209,8 @@ def test_itineraries_are_consistent_safe_and_pareto(net: Network, data: st.DataO
                 if leg.overnight_layover and not query.allow_outdoor_overnight:
                     assert leg.indoor_waiting is True
                 if leg in rides and prev in rides:
+                    # transfers.txt type 3: no change of trip at this stop.
+                    assert not by_id[leg.from_stop].no_transfer
                     mtt = max(query.min_transfer_minutes, by_id[leg.from_stop].min_transfer_minutes)
                     assert leg.depart - prev.arrive >= mtt
             prev = leg

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -100,3 +101,28 @@ def test_child_travels_with_escort_whose_fare_counts() -> None:
     cheapest_adult = min(i.cost_cents for i in adult.itineraries)
     # Escort pays adult fare, the 10-year-old half fare on rail.
     assert min(i.cost_cents for i in escorted.itineraries) > cheapest_adult
+
+
+GREELEY = Place(40.4337, -104.6977, "Greeley")
+
+
+def test_no_change_of_trip_at_denver_which_transfers_txt_marks_type_3() -> None:
+    """Amtrak's transfers.txt has `DEN,DEN,3`: the Zephyr's Denver arrival cannot connect to
+    the Thruway bus to Greeley there, though the times would allow it; riding through Denver
+    on the Zephyr is still fine."""
+    tt = timetable()
+    ix = {s.stop_id: i for i, s in enumerate(tt.network.stops)}
+    assert tt.network.stops[ix["DEN"]].no_transfer
+    assert not tt.network.stops[ix["CHI"]].no_transfer
+    assert earliest_arrival(tt, ix["CHI"], ix["GRE"], eight_eastern()) is None
+    through = earliest_arrival(tt, ix["CHI"], ix["GSC"], eight_eastern())
+    assert through is not None  # Glenwood Springs, on the Zephyr beyond Denver
+    # The bus itself runs and is boardable at Denver by someone who starts there.
+    denver_day = int(datetime(2023, 4, 13, 12, tzinfo=ZoneInfo("America/Denver")).timestamp())
+    assert earliest_arrival(tt, ix["DEN"], ix["GRE"], denver_day // 60) is not None
+    result = plan_trips(tt, TripQuery(CHICAGO, GREELEY, eight_eastern(), max_transfers=3))
+    for it in result.itineraries:
+        rides = [leg for leg in it.legs if leg.mode in (Mode.RAIL, Mode.BUS)]
+        changes = [b.from_stop for a, b in itertools.pairwise(rides)
+                   if a.to_stop == b.from_stop]
+        assert "DEN" not in changes, it

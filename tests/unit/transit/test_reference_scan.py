@@ -7,7 +7,8 @@ connections in departure order once per origin and departure time. The engine an
 the solver API from one calendar-aware timetable built once for the module (`build_calendar`,
 then `expand` per departure day). Semantics are the engine's documented ones: ready at the
 origin at the departure time, staying seated is free, alighting needs drop-off and boarding
-pickup, a transfer at a stop takes max(the stop's transfers.txt minimum, the query's minimum).
+pickup, a transfer at a stop takes max(the stop's transfers.txt minimum, the query's minimum),
+and no transfer at all where transfers.txt has a type 3 row from the stop to itself.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class Gtfs:
     added: dict[str, set[date]]
     removed: dict[str, set[date]]
     transfer: dict[str, int]
+    no_change: set[str]
 
     def runs(self, service: str, day: date) -> bool:
         if day in self.removed.get(service, ()):
@@ -101,8 +103,13 @@ def gtfs() -> Gtfs:
         if r["from_stop_id"] == r["to_stop_id"] and r["transfer_type"] == "2":
             secs = int(r["min_transfer_time"] or 0)
             transfer[r["from_stop_id"]] = max(transfer.get(r["from_stop_id"], 0), -(-secs // 60))
+    # Type 3 on a stop to itself: no change of trip there (GTFS reference).
+    no_change = {r["from_stop_id"] for r in rows("transfers.txt")
+                 if r["from_stop_id"] == r["to_stop_id"] and r["transfer_type"] == "3"}
     assert not any(r["from_stop_id"] != r["to_stop_id"] for r in rows("transfers.txt"))
-    return Gtfs(trips, ordered, weekly, added, removed, transfer)
+    assert not any(r.get(f) for r in rows("transfers.txt")
+                   for f in ("from_route_id", "to_route_id", "from_trip_id", "to_trip_id"))
+    return Gtfs(trips, ordered, weekly, added, removed, transfer, no_change)
 
 
 Conn = tuple[int, int, str, str, str, bool, bool]  # dep, arr, trip instance, from, to, pick, drop
@@ -132,7 +139,7 @@ def connections(day: date) -> tuple[list[Conn], list[int]]:
 def scan(day: date, origin: str, start: int, min_transfer: int) -> dict[str, int]:
     """Earliest arrival at every stop from `origin` ready at minute `start`."""
     conns, keys = connections(day)
-    transfer = gtfs().transfer
+    transfer, no_change = gtfs().transfer, gtfs().no_change
     ready = {origin: start}
     best: dict[str, int] = {}
     boarded: set[str] = set()
@@ -144,6 +151,8 @@ def scan(day: date, origin: str, start: int, min_transfer: int) -> dict[str, int
             boarded.add(trip)
         if drop and arr < best.get(b, never):
             best[b] = arr
+            if b in no_change:
+                continue
             again = arr + max(transfer.get(b, 0), min_transfer)
             if again < ready.get(b, never):
                 ready[b] = again
@@ -213,8 +222,9 @@ def test_cross_country_to_los_angeles(origin: str, hour: int, zone: str,
     assert want is not None and got == want
     hours = (got - start) / 60
     if origin == "CHI" and min_transfer == 0:
-        # Issue 16: the 18:35 Central arrival (16:35 in Los Angeles), not 21:11; it needs a
-        # change of less than 30 minutes.
-        assert local(got, "America/Chicago") == "2023-04-15T18:35:00-05:00"
+        # Issue 16 found an 18:35 Central arrival on the 15th; it changed trains at Vancouver WA
+        # and Bakersfield, which transfers.txt marks type 3 (no transfer), so it is no answer.
+        assert {"VAN", "BFD"} <= gtfs().no_change
+        assert local(got, "America/Chicago") == "2023-04-16T13:43:00-05:00"
     # Past the end of the old window of service days d-1 .. d+2 (issue 16: 85 h and 93 h).
     assert 72 < hours < 7 * 24
