@@ -68,7 +68,7 @@ def _case_id(page: Any) -> int:
     found = re.search(r"/web/cases/(\d+)", page.url)
     assert found, page.url
     return int(found.group(1))
-PHONE = {"width": 390, "height": 844}
+PHONE = chromium.PHONE
 DC = (38.9007, -77.0090)          # Harbor House, shelter_body's default
 BALTIMORE = (39.2904, -76.6122)
 ANNAPOLIS = (38.9784, -76.4922)

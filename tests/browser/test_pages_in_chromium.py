@@ -31,6 +31,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [pytest.mark.servers,
               pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")]
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+PHONE = {"width": 390, "height": 844}  # a phone's viewport, for the layout checks
 
 ROOT = Path(__file__).resolve().parents[2]
 # Screenshots go to a temporary folder, or to docs/screenshots/ with HOMEWARD_SCREENSHOTS=1

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from api.deps import Services
@@ -24,8 +23,9 @@ from core.models import Role
 from tests.api.test_return_plans import DENVER, _case
 from tests.api.test_travel_api import load_small
 from tests.api.travel_support import CHICAGO, YEAR_ROUND
+from tests.browser import test_pages_in_chromium as chromium
 from tests.browser.test_pages_in_chromium import (  # noqa: F401 (fixtures)
-    CHROMIUM,
+    PHONE,
     _check,
     _sign_in,
     page,
@@ -33,10 +33,8 @@ from tests.browser.test_pages_in_chromium import (  # noqa: F401 (fixtures)
 )
 from tests.support import Account, AccountFactory, shelter_body
 
-pytestmark = [pytest.mark.servers,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")]
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-PHONE = {"width": 390, "height": 844}
+pytestmark = chromium.pytestmark
+sync_api = chromium.sync_api
 
 
 def _gtfs_time(minutes: int) -> str:

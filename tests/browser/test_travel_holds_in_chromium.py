@@ -13,14 +13,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from api.deps import Services
 from core.models import Role
 from tests.api.test_web_travel_holds import OMAHA_POINT, chicago_case
+from tests.browser import test_pages_in_chromium as chromium
 from tests.browser.test_pages_in_chromium import (  # noqa: F401 (fixtures)
-    CHROMIUM,
+    PHONE,
     _check,
     _sign_in,
     page,
@@ -28,10 +28,8 @@ from tests.browser.test_pages_in_chromium import (  # noqa: F401 (fixtures)
 )
 from tests.support import Account, AccountFactory, coordinator, shelter_body
 
-pytestmark = [pytest.mark.servers,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")]
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-PHONE = {"width": 390, "height": 844}
+pytestmark = chromium.pytestmark
+sync_api = chromium.sync_api
 
 
 def _denver_shelter(client: TestClient, admin: Account, make: AccountFactory) -> int:
