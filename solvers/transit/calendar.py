@@ -20,8 +20,10 @@ national network where building from connections took over 20 s.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -85,6 +87,45 @@ class ServiceCalendar:
                 date.fromordinal(self.first_day + int(active[-1])))
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class ExpandedTrips(Sequence[Trip]):
+    """The trip instances of an expanded timetable, each made as a `Trip` when it is read.
+
+    A national day has about 170,000 instances and a search reads a few dozen of them (the
+    legs it returns, an accessible query's boardings), so making every `Trip` up front was a
+    quarter of the expansion, paid by every server before it could answer (issue 14).
+    Instance i is template `template[i]` of group `group[i]` on service day `label[i]`.
+    """
+
+    groups: tuple[TripGroup, ...]
+    labels: tuple[str, ...]
+    group: Ints
+    template: Ints
+    label: Ints
+
+    def __len__(self) -> int:
+        return len(self.group)
+
+    @overload
+    def __getitem__(self, i: int) -> Trip: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Trip]: ...
+
+    def __getitem__(self, i: int | slice) -> Trip | Sequence[Trip]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self.group):
+            raise IndexError(i)
+        g, t = self.groups[int(self.group[i])], int(self.template[i])
+        return Trip(g.trip_ids[t], g.carrier, g.names[t], g.headsigns[t],
+                    self.labels[int(self.label[i])], g.wheelchair[t])
+
+    def __iter__(self) -> Iterator[Trip]:
+        return (self[i] for i in range(len(self)))
+
+
 def _split_fifo(dep: Ints, arr: Ints) -> list[list[int]]:
     """Rows (already sorted) grouped so that no row overtakes an earlier one of its group:
     the greedy first-fit of `build_timetable`, skipped when the whole block is FIFO."""
@@ -113,10 +154,14 @@ def expand(cal: ServiceCalendar, day: date) -> Timetable:
     days = np.arange(max(0, start - DAYS_BEFORE), min(cal.days, start + DAYS_AFTER + 1),
                      dtype=np.int64)
     first_minute = (day.toordinal() - date(1970, 1, 1).toordinal()) * 1440
-    labels = [date.fromordinal(cal.first_day + int(d)).isoformat() for d in days]
-    trips: list[Trip] = []
+    labels = tuple(date.fromordinal(cal.first_day + int(d)).isoformat() for d in days)
+    # Per instance, in trip order: its group, its template in the group, its service day.
+    of_group: list[Ints] = []
+    of_template: list[Ints] = []
+    of_day: list[Ints] = []
+    n_trips = 0
     patterns: list[Pattern] = []
-    for g in cal.groups:
+    for gi, g in enumerate(cal.groups):
         running = cal.runs[g.service][:, days]
         template, which = np.nonzero(running)
         if not len(template):
@@ -138,18 +183,22 @@ def expand(cal: ServiceCalendar, day: date) -> Timetable:
         # overtake each other: only a pattern of several templates needs the FIFO check.
         parts = (_split_fifo(dep, arr) if len(g.trip_ids) > 1
                  else [list(range(len(template)))])
-        ids, names, heads, chairs, carrier = (g.trip_ids, g.names, g.headsigns, g.wheelchair,
-                                              g.carrier)
         for members in parts:
             pat = Pattern(g.carrier, g.stops, g.pickup, g.dropoff, g.cum_dist)
             whole = len(members) == len(template)
             rows = slice(None) if whole else np.array(members, dtype=np.int64)
-            pat.trips = list(range(len(trips), len(trips) + len(members)))
-            trips.extend([Trip(ids[t], carrier, names[t], heads[t], labels[w], chairs[t])
-                          for t, w in zip(template[rows].tolist(), which[rows].tolist(),
-                                          strict=True)])
+            pat.trips = list(range(n_trips, n_trips + len(members)))
+            n_trips += len(members)
+            of_group.append(np.full(len(members), gi, dtype=np.int64))
+            of_template.append(template[rows])
+            of_day.append(which[rows])
             pat.dep = dep[rows].T.tolist()
             pat.arr = arr[rows].T.tolist()
             patterns.append(pat)
-    network = Network(cal.stops, cal.carriers, tuple(trips), (), cal.footpaths)
+    def joined(parts: list[Ints]) -> Ints:
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    trips = ExpandedTrips(cal.groups, labels, joined(of_group), joined(of_template),
+                          joined(of_day))
+    network = Network(cal.stops, cal.carriers, trips, (), cal.footpaths)
     return index_patterns(network, patterns)

@@ -10,6 +10,7 @@ benchmark network and the HTTP layer can all build them without importing search
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -119,7 +120,8 @@ class Footpath:
 class Network:
     stops: tuple[Stop, ...]
     carriers: tuple[Carrier, ...]
-    trips: tuple[Trip, ...]
+    # A tuple, or an expansion's `ExpandedTrips` (each Trip made when it is read).
+    trips: Sequence[Trip]
     connections: tuple[Connection, ...]
     footpaths: tuple[Footpath, ...] = ()
 
