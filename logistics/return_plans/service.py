@@ -155,7 +155,7 @@ def optimise(session: Session, *, actor: Principal, cipher: FieldCipher, ids: It
     session.rollback()  # nothing written: the solve must not hold a transaction open
     result = _solve(instance, config, pool)
     cert = widening_certificate(cases, result, {f.case.case_id: f.left_out for f in found},
-                                instance.options.minor_bonus)
+                                instance.options.minor_bonus, instance)
     itineraries = {f.case.case_id: f.itineraries for f in found}
     searches = {f.case.case_id: f.search for f in found}
     planned = []
