@@ -1,7 +1,8 @@
 """Re-planning from GTFS-Realtime (issue 22 item 3): a synthetic feed cancels the train three
-accepted return plans ride; each of their travel plans is reported with the reason and a
-proposal (the same shelter by the next train, saying the hold would lapse first); a feed
-cancelling another trip, or the train on another day, touches nothing."""
+accepted return plans ride; each of their travel plans is reported with the reason, as a
+stored disruption, and why nothing restores it (the next train arrives after a hold at the one
+shelter could last); a feed cancelling another trip, or the train on another day, touches
+nothing. Proposals, accepting them and alerts: `test_return_plan_disruptions`."""
 
 from __future__ import annotations
 
@@ -65,14 +66,12 @@ def test_a_cancelled_train_marks_the_three_plans_riding_it(
     assert {a["travel_plan_id"] for a in answer["affected"]} == travel
     for a in answer["affected"]:
         assert "is cancelled" in a["reasons"][0]
-        proposal = a["proposal"]
-        assert proposal["kind"] == "same_shelter_other_trip", proposal
-        # The next train leaves a day later: the 24-hour hold lapses first, and it says so.
-        new = proposal["itinerary"]
-        assert datetime.fromisoformat(new["depart"]) > datetime.fromisoformat(train["depart"])
-        assert proposal["hold_covers_arrival"] is False
-        assert "renew the hold" in proposal["sentence"]
-        assert new["itinerary_id"]
+        assert a["disruption_id"]
+        # The next train leaves a day later: a hold at the only (24-hour) shelter would lapse
+        # first, and there is no other shelter: no proposal, and it says why.
+        assert a["proposals"] == []
+        assert any("same shelter" in r for r in a["no_proposal_reasons"])
+        assert "the itinerary no longer runs" in a["no_proposal_reasons"]
 
     # The same feed from a file, on the command line (for cron): the three plans and why.
     feed = tmp_path / "alerts.pb"
@@ -82,6 +81,10 @@ def test_a_cancelled_train_marks_the_three_plans_riding_it(
             "HOMEWARD_DATABASE_URL": settings.database_url, "HOMEWARD_SECRET_KEY": TEST_KEY})
     assert ran.exit_code == 0, ran.output
     assert "3 travel plans disrupted" in ran.output
+    # Read twice (the API, then the file): still the same three disruptions.
+    assert {f"disruption {a['disruption_id']}" for a in answer["affected"]} == {
+        line.split(":")[0].split(", ")[1] for line in ran.output.splitlines()
+        if "disruption" in line}
     assert ran.output.count("is cancelled") == 3
 
     assert _replan(client, manager, cancelling("B1", day))["affected"] == []
