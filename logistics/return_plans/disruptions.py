@@ -64,14 +64,16 @@ def cause_of(reasons: list[str]) -> str:
 
 
 def stage(session: Session, *, cipher: FieldCipher, plan: TravelPlan, kind: DisruptionKind,
-          reasons: list[str], now: datetime) -> int:
+          reasons: list[str], now: datetime, feed: dict[str, object] | None = None) -> int:
     """The disruption of `plan` for these reasons, recorded once (see the module docstring);
-    its id, new or already stored. No commit."""
+    its id, new or already stored. `feed` is the part of a feed that touches the plan (kept
+    so that proposals asked for later avoid it too). No commit."""
     assert plan.id is not None
     cause = cause_of(reasons)
     row = {"agency_id": plan.agency_id, "case_id": plan.case_id, "travel_plan_id": plan.id,
            "hold_id": plan.hold_id, "kind": kind.value, "cause": cause,
-           "reasons_sealed": cipher.seal(json.dumps(reasons), field=REASONS_FIELD),
+           "reasons_sealed": cipher.seal(json.dumps({"reasons": reasons, "feed": feed or {}}),
+                                         field=REASONS_FIELD),
            "status": DisruptionStatus.OPEN.value, "detected_at": now}
     insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql"
               else sqlite.insert)
@@ -159,7 +161,16 @@ def watch_registry(cipher: FieldCipher) -> None:
 
 
 def reasons_of(cipher: FieldCipher, row: ReturnDisruption) -> list[str]:
-    return list(json.loads(cipher.open(row.reasons_sealed, field=REASONS_FIELD)))
+    return list(json.loads(cipher.open(row.reasons_sealed, field=REASONS_FIELD))["reasons"])
+
+
+def feeds_of(session: Session, cipher: FieldCipher, travel_plan_id: int) -> list[dict[str, object]]:
+    """The feed parts of every open disruption of one plan (what proposals must avoid)."""
+    rows = session.exec(select(ReturnDisruption).where(
+        ReturnDisruption.travel_plan_id == travel_plan_id,
+        ReturnDisruption.status == DisruptionStatus.OPEN.value)).all()
+    return [dict(json.loads(cipher.open(r.reasons_sealed, field=REASONS_FIELD))["feed"])
+            for r in rows]
 
 
 def stored_proposals(cipher: FieldCipher, row: ReturnDisruption

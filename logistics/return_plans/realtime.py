@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 from google.protobuf.message import DecodeError
 from google.transit import gtfs_realtime_pb2
@@ -91,6 +92,35 @@ def leg_reasons(itinerary: ItineraryPublic, d: Disruptions) -> list[str]:
     return reasons
 
 
+def touching(itinerary: ItineraryPublic, d: Disruptions) -> dict[str, object]:
+    """The part of `d` that touches this itinerary, as JSON (stored with its disruption, so
+    proposals asked for later still avoid it)."""
+    trips: dict[str, list[str]] = {}
+    for leg in itinerary.legs:
+        dates = d.cancelled.get(leg.trip_id) if leg.trip_id else None
+        if leg.trip_id and dates is not None and (dates & _dates(leg)):
+            trips[leg.trip_id] = sorted(dates)
+    stops = sorted({s for leg in itinerary.legs for s in (leg.from_stop_id, leg.to_stop_id)
+                    if s in d.stops})
+    routes = sorted({leg.route for leg in itinerary.legs if leg.route in d.routes})
+    return {"cancelled": trips, "stops": stops, "routes": routes}
+
+
+def merged(parts: list[dict[str, object]]) -> Disruptions:
+    """One `Disruptions` from stored parts (`touching`)."""
+    cancelled: dict[str, set[str]] = {}
+    stops: set[str] = set()
+    routes: set[str] = set()
+    for part in parts:
+        trips = cast(dict[str, list[str]], part.get("cancelled") or {})
+        for trip, dates in trips.items():
+            cancelled.setdefault(trip, set()).update(dates)
+        stops.update(cast(list[str], part.get("stops") or []))
+        routes.update(cast(list[str], part.get("routes") or []))
+    return Disruptions({k: frozenset(v) for k, v in cancelled.items()}, frozenset(routes),
+                       frozenset(stops))
+
+
 def detect(session: Session, *, actor: Principal, cipher: FieldCipher, d: Disruptions,
            now: datetime) -> list[tuple[TravelPlan, int, list[str]]]:
     """Every live plan (of the caller's agency; all for the system) the disruptions touch,
@@ -112,5 +142,6 @@ def detect(session: Session, *, actor: Principal, cipher: FieldCipher, d: Disrup
         kind = (DisruptionKind.TRIP_CANCELLED if any("is cancelled" in r for r in reasons)
                 else DisruptionKind.OUT_OF_SERVICE)
         found.append((plan, disruptions.stage(session, cipher=cipher, plan=plan, kind=kind,
-                                              reasons=reasons, now=now), reasons))
+                                              reasons=reasons, now=now,
+                                              feed=touching(itinerary, d)), reasons))
     return found

@@ -265,8 +265,9 @@ def refresh(session: Session, *, actor: Principal, cipher: FieldCipher, ids: Iti
     if row.status != DisruptionStatus.OPEN:
         session.rollback()
         raise ReturnPlanConflict(f"disruption {disruption_id} is {row.status}")
+    d = realtime.merged(disruptions.feeds_of(session, cipher, row.travel_plan_id))
     proposals, none = propose(session, actor=actor, cipher=cipher, ids=ids,
-                              timetables=timetables, row=row, d=Disruptions(), now=now)
+                              timetables=timetables, row=row, d=d, now=now)
     store(cipher, row, proposals, none, actor.account_id)
     session.add(row)
     audit.record(session, actor, action="return_disruption.propose",
