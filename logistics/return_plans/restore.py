@@ -319,7 +319,7 @@ def accept(session: Session, *, actor: Principal, cipher: FieldCipher, ids: Itin
         if shelter is None or p.hold_until > now + timedelta(minutes=shelter.max_hold_minutes):
             raise _conflict(session, f"a hold at shelter {p.shelter_id} can no longer last "
                                      "until the arrival plus buffer")
-        reserve_holds(session, actor.agency_id, 1, now)
+        reserve_holds(session, row.agency_id, 1, now)
     result = session.execute(update(TravelPlan).where(
         col(TravelPlan.id) == old.id,
         col(TravelPlan.status).in_([s.value for s in disruptions.LIVE])).values(
