@@ -24,7 +24,7 @@ import hashlib
 import json
 from datetime import datetime
 
-from sqlalchemy import Table
+from sqlalchemy import Table, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -286,13 +286,19 @@ def get(session: Session, *, actor: Principal, cipher: FieldCipher,
 
 def decide(session: Session, row: ReturnDisruption, *, actor: Principal,
            status: DisruptionStatus, now: datetime, replaced_by: int | None = None) -> None:
-    """Close an open disruption (accepted or rejected) and stop its escalation. No commit."""
-    if row.status != DisruptionStatus.OPEN:
+    """Close an open disruption (accepted or rejected) and stop its escalation. No commit.
+    A conditional UPDATE, so two decisions racing cannot both win."""
+    done = session.execute(update(ReturnDisruption).where(
+        col(ReturnDisruption.id) == row.id,
+        col(ReturnDisruption.status) == DisruptionStatus.OPEN.value).values(
+        status=status.value, decided_at=now, decided_by=actor.account_id,
+        replaced_by_plan_id=replaced_by))
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        current = session.exec(select(ReturnDisruption.status).where(
+            ReturnDisruption.id == row.id)).one()
         session.rollback()
-        raise ReturnPlanConflict(f"disruption {row.id} is already {row.status}")
-    row.status, row.decided_at, row.decided_by = status, now, actor.account_id
-    row.replaced_by_plan_id = replaced_by
-    session.add(row)
+        raise ReturnPlanConflict(f"disruption {row.id} is already {current}")
+    session.refresh(row)
     outbox.cancel(session, source_type=SOURCE, source_id=row.id)
     audit.record(session, actor, action=f"return_disruption.{status.value}",
                  object_type="return_disruption", object_id=row.id, purpose=PLANNERS_PURPOSE,
