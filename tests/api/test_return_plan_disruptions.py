@@ -27,7 +27,9 @@ from typer.testing import CliRunner
 
 from api.cli import app as cli
 from api.config import Settings
+from api.deps import Services
 from core.models import Role
+from logistics.return_plans import feed_poll
 from tests.api.test_messages import messages, webhook
 from tests.api.test_return_plan_realtime import cancelling
 from tests.api.test_return_plans import _accept, _feed, _optimise, _shelter, start
@@ -247,3 +249,39 @@ def test_a_hold_released_or_lapsed_disrupts_its_plan(
         (first["travel_plan_id"], "hold_ended", "accepted"),
         (second["travel_plan_id"], "hold_ended", "open"),
         (out["travel_plan_id"], "hold_ended", "open")]
+
+
+def test_two_readers_of_the_same_feed_at_once_record_each_disruption_once(
+        client: TestClient, make: AccountFactory, admin: Account, agency_admin: Account,
+        services: Services) -> None:
+    # On PostgreSQL (HOMEWARD_TEST_POSTGRES_URL) the two transactions really overlap; the
+    # unique (plan, cause) and ON CONFLICT DO NOTHING keep it to one row and one alert each.
+    manager, _, plan, accepted = _accepted(client, make, admin, agency_admin, 2)
+    train = next(leg for leg in plan["planned"][0]["itinerary"]["legs"] if leg["mode"] == "rail")
+    day = datetime.fromisoformat(train["depart"]).strftime("%Y%m%d")
+    data = base64.b64decode(cancelling(train["trip_id"], day))
+    with receiver() as (url, _got):
+        webhook(client, manager, url, account_id=manager.id)
+    start_line = threading.Barrier(2)
+    outputs: list[list[str]] = []
+
+    def read() -> None:
+        start_line.wait()
+        outputs.append(feed_poll.read_once(services.db, cipher=services.cipher,
+                                           ids=services.itinerary_ids,
+                                           timetables=services.timetables, data=data))
+
+    with frozen_clock(start() + AT):
+        readers = [threading.Thread(target=read) for _ in range(2)]
+        for r in readers:
+            r.start()
+        for r in readers:
+            r.join()
+    assert [o[-2] for o in outputs] == ["2 travel plans disrupted"] * 2
+    found = _get(client, manager, "/v1/return-plans/disruptions")
+    assert sorted(d["travel_plan_id"] for d in found) == sorted(
+        a["travel_plan_id"] for a in accepted["accepted"])
+    for a in accepted["accepted"]:
+        raised = [m for m in messages(client, manager, case_id=a["case_id"])
+                  if m["kind"] == "alert.raised"]
+        assert len(raised) == 1
