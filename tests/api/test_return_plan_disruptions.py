@@ -215,6 +215,7 @@ def test_a_hold_released_or_lapsed_disrupts_its_plan(
         agency_admin: Account) -> None:
     manager, near, plan, accepted = _accepted(client, make, admin, agency_admin, 2)
     first, second = accepted["accepted"]
+    other = _shelter(client, admin, "Other House", 3, 1440)
     # The shelter's side releases the first hold: the disruption is there at once.
     with frozen_clock(start() + AT):
         gone = client.delete(f"/v1/holds/{first['hold_id']}", headers=admin.headers)
@@ -223,9 +224,13 @@ def test_a_hold_released_or_lapsed_disrupts_its_plan(
     assert d["kind"] == "hold_ended" and d["travel_plan_id"] == first["travel_plan_id"]
     assert "was released" in d["reasons"][0] and d["proposals"] is None
     made = _post(client, manager, f"/v1/return-plans/disruptions/{d['id']}/proposals").json()
-    kinds = [p["kind"] for p in made["proposals"]]
-    assert kinds[0] == "same_shelter_new_hold"
-    assert made["proposals"][0]["shelter_id"] == near
+    # The train still runs: its own bed again, or the other shelter by the same train (every
+    # other itinerary is dominated by the train, so there is no third).
+    assert [(p["kind"], p["shelter_id"]) for p in made["proposals"]] == [
+        ("same_shelter_new_hold", near), ("other_shelter_same_trip", other)]
+    assert len(made["no_proposal_reasons"]) == 1
+    same_trip = made["proposals"][1]["itinerary"]
+    assert same_trip["depart"] == plan["planned"][0]["itinerary"]["depart"]
     done = _post(client, manager, f"/v1/return-plans/disruptions/{d['id']}/proposals/0/accept")
     assert done.status_code == 200, done.text
     out = done.json()
