@@ -6,7 +6,8 @@ sweeps for plans whose destination hold has ended; it returns lines to print. `p
 a URL with httpx (a timeout on every request, no redirects to other schemes) and runs
 `read_once` every `every_s` seconds; a fetch that fails, an HTTP error or a body that is not
 a FeedMessage is reported and the next attempt waits twice as long (up to 16 intervals),
-resetting after a good read, so a bad feed never ends the loop. No survivor data is printed:
+resetting after a good read, so a bad feed (or a database that is briefly away) never ends
+the loop. No survivor data is printed:
 plan and case ids and the reasons (trip, route and stop ids) only.
 """
 
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.crypto import FieldCipher
 from core.db import Database
@@ -74,10 +76,12 @@ def poll(db: Database, poller: Poller, *, cipher: FieldCipher, ids: ItineraryIds
             try:
                 lines = read_once(db, cipher=cipher, ids=ids, timetables=timetables,
                                   data=fetch(client, poller))
-            except (httpx.HTTPError, ValueError, DomainError) as exc:
+            except (httpx.HTTPError, ValueError, DomainError, SQLAlchemyError) as exc:
                 good = False
-                echo(f"feed not read ({type(exc).__name__}: {exc}); retrying in "
-                     f"{poller.every_s * backoff:g} s")
+                # A database error's text carries its SQL parameters: its kind only.
+                why = (type(exc).__name__ if isinstance(exc, SQLAlchemyError)
+                       else f"{type(exc).__name__}: {exc}")
+                echo(f"feed not read ({why}); retrying in {poller.every_s * backoff:g} s")
                 wait = poller.every_s * backoff
                 backoff = min(backoff * 2, MAX_BACKOFF)
             else:

@@ -290,3 +290,19 @@ def test_two_readers_of_the_same_feed_at_once_record_each_disruption_once(
         raised = [m for m in messages(client, manager, case_id=a["case_id"])
                   if m["kind"] == "alert.raised"]
         assert len(raised) == 1
+
+
+def test_the_poll_backs_off_on_bad_answers_and_recovers(services: Services) -> None:
+    empty = base64.b64decode(cancelling("NO-SUCH-TRIP", "20200101"))
+    waits: list[float] = []
+    lines: list[str] = []
+    with serving([(500, b""), (200, b"not a feed"), (200, empty), (503, b"")]) as url:
+        good = feed_poll.poll(services.db, feed_poll.Poller(url=url, timeout_s=30, every_s=1.0),
+                              cipher=services.cipher, ids=services.itinerary_ids,
+                              timetables=services.timetables, echo=lines.append, rounds=4,
+                              sleep=waits.append)
+    assert waits == [1.0, 2.0, 1.0]  # doubled after each failure, back after a good read
+    assert not good
+    assert [line.split(" (")[0] for line in lines if line.startswith("feed not read")] == [
+        "feed not read"] * 3
+    assert "0 travel plans disrupted" in lines
