@@ -27,6 +27,7 @@ from logistics.travel.feed_models import ItineraryFound
 
 class DisruptionKind(StrEnum):
     TRIP_CANCELLED = "trip_cancelled"
+    TRIP_DELAYED = "trip_delayed"  # so late that a connection is missed or the hold lapses
     OUT_OF_SERVICE = "out_of_service"  # a stop or route (a GTFS-Realtime NO_SERVICE alert)
     HOLD_ENDED = "hold_ended"  # released, expired or lapsed before the arrival
 

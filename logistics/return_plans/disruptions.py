@@ -89,6 +89,7 @@ def stage(session: Session, *, cipher: FieldCipher, plan: TravelPlan, kind: Disr
     case = session.get(Case, plan.case_id)
     if case is not None:
         what = {DisruptionKind.TRIP_CANCELLED: "a trip of the travel plan is cancelled",
+                DisruptionKind.TRIP_DELAYED: "a trip of the travel plan is too late",
                 DisruptionKind.OUT_OF_SERVICE: "a stop or route of the travel plan is out of "
                                                "service",
                 DisruptionKind.HOLD_ENDED: "the destination bed hold has ended"}[kind]

@@ -64,7 +64,7 @@ from logistics.return_plans.models import (
     ReturnOptions,
     ReturnPlan,
 )
-from logistics.return_plans.realtime import Disruptions, leg_reasons
+from logistics.return_plans.realtime import Disruptions, leg_reasons, rides_delayed
 from logistics.return_plans.service import public_of
 from logistics.shelters.models import BedInventory, Shelter
 from logistics.travel import plans as plan_service
@@ -116,9 +116,11 @@ def _itineraries(session: Session, timetables: TimetableStore, search: Itinerary
         body = search.model_copy(update={"depart_after": after})
         answers, _ = transport_search.find(session, body, timetables)
         for it in answers:
-            if not leg_reasons(it, d) and datetime.fromisoformat(it.depart) > now:
+            if (not leg_reasons(it, d) and not rides_delayed(it, d)
+                    and datetime.fromisoformat(it.depart) > now):
                 found.setdefault(digest(it), (it, body))
-        hit = [datetime.fromisoformat(it.depart) for it in answers if leg_reasons(it, d)]
+        hit = [datetime.fromisoformat(it.depart) for it in answers
+               if leg_reasons(it, d) or rides_delayed(it, d)]
         if not hit:
             break
         after = min(hit) + timedelta(minutes=1)
@@ -189,7 +191,8 @@ def propose(session: Session, *, actor: Principal, cipher: FieldCipher, ids: Iti
     spare = _free(session, hold.shelter_id, str(hold.bed_type), now) + (
         hold.beds if hold_alive else 0)
     windows = intake.windows(shelter.intake_hours, shelter.timezone, now, until_max)
-    runs = not leg_reasons(current, d) and datetime.fromisoformat(current.depart) > now
+    runs = (not leg_reasons(current, d) and not rides_delayed(current, d)
+            and datetime.fromisoformat(current.depart) > now)
     same = [(it, body) for it, body in trips if digest(it) == digest(current)]
     for it, body in (same if runs else []) + others:
         arrive = _minute(it.arrive) + same_handover

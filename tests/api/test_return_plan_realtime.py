@@ -2,7 +2,8 @@
 accepted return plans ride; each of their travel plans is reported with the reason, as a
 stored disruption, and why nothing restores it (the next train arrives after a hold at the one
 shelter could last); a feed cancelling another trip, or the train on another day, touches
-nothing. Proposals, accepting them and alerts: `test_return_plan_disruptions`."""
+nothing; a delay touches them only once it outlasts the hold. Proposals, accepting them and
+alerts: `test_return_plan_disruptions`."""
 
 from __future__ import annotations
 
@@ -34,6 +35,19 @@ def cancelling(trip_id: str, day: str) -> str:
     entity.trip_update.trip.start_date = day
     entity.trip_update.trip.schedule_relationship = (
         gtfs_realtime_pb2.TripDescriptor.CANCELED)
+    return base64.b64encode(feed.SerializeToString()).decode()
+
+
+def delaying(trip_id: str, day: str, seconds: int) -> str:
+    feed = gtfs_realtime_pb2.FeedMessage()
+    feed.header.gtfs_realtime_version = "2.0"
+    entity = feed.entity.add()
+    entity.id = "late-1"
+    entity.trip_update.trip.trip_id = trip_id
+    entity.trip_update.trip.start_date = day
+    stop = entity.trip_update.stop_time_update.add()
+    stop.stop_id = "DEN"
+    stop.arrival.delay = seconds
     return base64.b64encode(feed.SerializeToString()).decode()
 
 
@@ -88,6 +102,15 @@ def test_a_cancelled_train_marks_the_three_plans_riding_it(
     assert ran.output.count("is cancelled") == 3
 
     assert _replan(client, manager, cancelling("B1", day))["affected"] == []
+    # A delay the hold absorbs (30 min: the hold runs an hour past the arrival) is no
+    # disruption; two hours is: the arrival comes after the hold lapses.
+    assert _replan(client, manager, delaying(train["trip_id"], day, 30 * 60))["affected"] == []
+    late = _replan(client, manager, delaying(train["trip_id"], day, 2 * 3600))["affected"]
+    assert {a["travel_plan_id"] for a in late} == travel
+    assert all("120 min late: the arrival comes after the bed hold lapses" in a["reasons"][0]
+               for a in late)
+    assert {a["disruption_id"] for a in late}.isdisjoint(
+        {a["disruption_id"] for a in answer["affected"]})
     other_day = (datetime.fromisoformat(train["depart"]) + timedelta(days=2)).strftime("%Y%m%d")
     assert _replan(client, manager, cancelling(train["trip_id"], other_day))["affected"] == []
     stranger = make.account(Role.CASE_MANAGER, agency="Elsewhere Hotline")

@@ -36,7 +36,7 @@ def upgrade() -> None:
     sa.Column('decided_at', core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('decided_by', sa.Integer(), nullable=True),
     sa.Column('replaced_by_plan_id', sa.Integer(), nullable=True),
-    sa.CheckConstraint("kind IN ('trip_cancelled', 'out_of_service', 'hold_ended')", name=op.f('ck_return_disruption_kind')),
+    sa.CheckConstraint("kind IN ('trip_cancelled', 'trip_delayed', 'out_of_service', 'hold_ended')", name=op.f('ck_return_disruption_kind')),
     sa.CheckConstraint("status IN ('open', 'accepted', 'rejected', 'resolved')", name=op.f('ck_return_disruption_status')),
     sa.ForeignKeyConstraint(['agency_id'], ['agency.id'], name=op.f('fk_return_disruption_agency_id_agency')),
     sa.ForeignKeyConstraint(['case_id'], ['survivor_case.id'], name=op.f('fk_return_disruption_case_id_survivor_case')),
