@@ -26,7 +26,6 @@ disruption marked accepted. Anything gone since rolls it all back with a 409.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import math
 from datetime import UTC, datetime, timedelta
@@ -394,7 +393,7 @@ def replan_request(session: Session, *, actor: Principal, cipher: FieldCipher,
     """`POST /v1/return-plans/realtime`: the feed comes base64-encoded."""
     try:
         data = base64.b64decode(body.feed_base64, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a str with other than ASCII characters
         raise InvalidInput("feed_base64", "not base64") from None
     return replan_feed(session, actor=actor, cipher=cipher, ids=ids, timetables=timetables,
                        data=data)

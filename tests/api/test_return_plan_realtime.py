@@ -118,3 +118,6 @@ def test_a_cancelled_train_marks_the_three_plans_riding_it(
     bad = client.post("/v1/return-plans/realtime", json={"feed_base64": "bm90IGEgZmVlZA=="},
                       headers=manager.headers)
     assert bad.status_code == 422
+    accented = client.post("/v1/return-plans/realtime", json={"feed_base64": "café"},
+                           headers=manager.headers)
+    assert accented.status_code == 422  # not a 500 (found by the schema fuzzer)
