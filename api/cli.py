@@ -239,24 +239,44 @@ def travel_sweep_checkins() -> None:
 
 
 @travel_app.command("realtime")
-def travel_realtime(path: Path) -> None:
-    """Report every live travel plan a GTFS-Realtime feed file disrupts (cancelled trips,
-    no-service alerts), with the reasons; proposals come from the API
-    (`POST /v1/return-plans/realtime`)."""
-    from core.errors import InvalidInput
-    from core.principal import SYSTEM
-    from logistics.return_plans import realtime
+def travel_realtime(
+    path: Annotated[Path | None, typer.Argument(help="a GTFS-Realtime feed file")] = None,
+    url: Annotated[str | None, typer.Option(help="fetch the feed from this URL instead")] = None,
+    every: Annotated[float | None, typer.Option(
+        help="with --url: read it again every this many seconds, until stopped")] = None,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the URL")] = 20.0,
+    rounds: Annotated[int | None, typer.Option(hidden=True)] = None,
+) -> None:
+    """Record a disruption (and alert the case manager) for every live travel plan a
+    GTFS-Realtime feed disrupts, and for every plan whose destination hold has ended; print
+    them. Proposals come from the API (`POST /v1/return-plans/disruptions/{id}/proposals`).
+    With --url and --every it polls: a feed that cannot be fetched or read is reported and
+    retried with backoff (doubling, up to 16 times the interval), never ending the loop."""
+    from logistics.return_plans import feed_poll
 
-    with _services() as services, services.db.write_session() as session:
-        try:
-            out = realtime.replan(session, actor=SYSTEM, cipher=services.cipher,
-                                  ids=services.itinerary_ids, timetables=services.timetables,
-                                  searches={}, data=path.read_bytes(), propose=False)
-        except InvalidInput as exc:
-            raise _fail(str(exc)) from None
-    for a in out.affected:
-        typer.echo(f"travel plan {a.travel_plan_id} (case {a.case_id}): {'; '.join(a.reasons)}")
-    typer.echo(f"{len(out.affected)} travel plans disrupted")
+    if (path is None) == (url is None):
+        raise _fail("give a feed FILE or --url, not both")
+    if every is not None and (url is None or every < 0):
+        raise _fail("--every goes with --url, and is at least 0 seconds")
+    with _services() as services:
+        if path is not None:
+            try:
+                lines = feed_poll.read_once(services.db, cipher=services.cipher,
+                                            ids=services.itinerary_ids,
+                                            timetables=services.timetables,
+                                            data=path.read_bytes())
+            except DomainError as exc:
+                raise _fail(str(exc)) from None
+            for line in lines:
+                typer.echo(line)
+            return
+        assert url is not None
+        poller = feed_poll.Poller(url=url, timeout_s=timeout, every_s=every or 0.0)
+        done = feed_poll.poll(services.db, poller, cipher=services.cipher,
+                              ids=services.itinerary_ids, timetables=services.timetables,
+                              echo=typer.echo, rounds=1 if every is None else rounds)
+        if every is None and not done:
+            raise _fail("the feed could not be fetched or read")
 
 
 stats_app = typer.Typer(help="Published statistics releases.", no_args_is_help=True)

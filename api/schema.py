@@ -10,6 +10,7 @@ import delivery.models  # noqa: F401
 import logistics.beds.models
 import logistics.cases.models
 import logistics.probes.models
+import logistics.return_plans.disruption_models
 import logistics.return_plans.models
 import logistics.shelters.models
 import logistics.travel.alert_models

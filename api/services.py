@@ -19,6 +19,7 @@ from core.db import Database, DatabaseSettings
 from delivery.retention import Retention
 from logistics.beds.holds_warning import LapseWarning, install
 from logistics.probes.rules import ProbeLimits
+from logistics.return_plans import disruptions
 from logistics.travel.timetables import TimetableStore, inherited
 from logistics.travel.vouch import ItineraryIds
 
@@ -78,7 +79,10 @@ def build_services(settings: Settings) -> Services:
     folder = sqlite_path.parent if sqlite_path is not None else settings.key_file.parent
     cache_dir = folder / "timetables"
     timetables = inherited(cache_dir) or TimetableStore(cache_dir)
-    services = Services(settings=settings, db=db, cipher=FieldCipher(key),
+    cipher = FieldCipher(key)
+    # A hold released early disrupts the plans riding on it, in the release's transaction.
+    disruptions.watch_registry(cipher)
+    services = Services(settings=settings, db=db, cipher=cipher,
                         itinerary_ids=ItineraryIds.from_key(
                             key, lifetime=timedelta(minutes=settings.itinerary_id_minutes)),
                         timetables=timetables)

@@ -1,13 +1,24 @@
-"""Return plans over HTTP (issue 22): optimise many cases' way home at once, read, accept."""
+"""Return plans over HTTP (issue 22): optimise many cases' way home at once, read, accept;
+re-plan when a feed or the registry disrupts accepted plans."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from api.config import Settings
-from api.deps import IdempotencyKey, PrincipalDep, ServicesDep, SessionDep, request_digest
+from api.deps import (
+    IdempotencyKey,
+    PageDep,
+    PrincipalDep,
+    ServicesDep,
+    SessionDep,
+    request_digest,
+)
 from core.errors import InvalidInput
-from logistics.return_plans import acceptance, service
+from logistics.return_plans import acceptance, disruptions, restore, service
+from logistics.return_plans.disruption_models import DisruptionDecisionResult, DisruptionPublic
 from logistics.return_plans.models import (
     ReplanRequest,
     ReplanResult,
@@ -44,9 +55,52 @@ def optimise(body: ReturnPlanOptimiseRequest, session: SessionDep, principal: Pr
 @router.post("/return-plans/realtime", response_model=ReplanResult)
 def replan(body: ReplanRequest, session: SessionDep, principal: PrincipalDep,
            services: ServicesDep) -> object:
-    return service.replan(session, actor=principal, cipher=services.cipher,
+    return restore.replan_request(session, actor=principal, cipher=services.cipher,
+                                  ids=services.itinerary_ids, timetables=services.timetables,
+                                  body=body).model_dump(mode="json", by_alias=True)
+
+
+@router.get("/return-plans/disruptions", response_model=list[DisruptionPublic])
+def list_disruptions(session: SessionDep, principal: PrincipalDep, services: ServicesDep,
+                     page: PageDep, case_id: Annotated[int | None, Query(ge=1)] = None,
+                     open: Annotated[bool, Query()] = False) -> object:
+    return disruptions.list_disruptions(session, actor=principal, cipher=services.cipher,
+                                        case_id=case_id, open_only=open, limit=page.limit,
+                                        offset=page.offset)
+
+
+@router.get("/return-plans/disruptions/{disruption_id}", response_model=DisruptionPublic)
+def get_disruption(disruption_id: int, session: SessionDep, principal: PrincipalDep,
+                   services: ServicesDep) -> object:
+    return disruptions.get(session, actor=principal, cipher=services.cipher,
+                           disruption_id=disruption_id)
+
+
+@router.post("/return-plans/disruptions/{disruption_id}/proposals",
+             response_model=DisruptionPublic)
+def propose(disruption_id: int, session: SessionDep, principal: PrincipalDep,
+            services: ServicesDep) -> object:
+    return restore.refresh(session, actor=principal, cipher=services.cipher,
+                           ids=services.itinerary_ids, timetables=services.timetables,
+                           disruption_id=disruption_id).model_dump(mode="json", by_alias=True)
+
+
+@router.post("/return-plans/disruptions/{disruption_id}/proposals/{proposal_id}/accept",
+             response_model=DisruptionDecisionResult)
+def accept_proposal(disruption_id: int, proposal_id: int, session: SessionDep,
+                    principal: PrincipalDep, services: ServicesDep) -> object:
+    return restore.accept(session, actor=principal, cipher=services.cipher,
                           ids=services.itinerary_ids, timetables=services.timetables,
-                          body=body).model_dump(mode="json", by_alias=True)
+                          disruption_id=disruption_id,
+                          proposal_id=proposal_id).model_dump(mode="json", by_alias=True)
+
+
+@router.post("/return-plans/disruptions/{disruption_id}/reject",
+             response_model=DisruptionPublic)
+def reject(disruption_id: int, session: SessionDep, principal: PrincipalDep,
+           services: ServicesDep) -> object:
+    return disruptions.reject(session, actor=principal, cipher=services.cipher,
+                              disruption_id=disruption_id)
 
 
 @router.get("/return-plans/{plan_id}", response_model=ReturnPlanPublic)

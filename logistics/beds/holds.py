@@ -23,7 +23,7 @@ from core.clock import utcnow
 from core.models import Role
 from core.principal import Principal
 from logistics.beds import hold_sql as sql
-from logistics.beds import holds_warning, unmet
+from logistics.beds import holds_warning, hooks, unmet
 from logistics.beds.inventory import find_shelter, lock_and_expire, lock_and_tidy
 from logistics.beds.models import BedHold, HoldCreate, HoldPublic, HoldSource, HoldStatus
 from logistics.errors import (
@@ -258,6 +258,8 @@ def stage_close(session: Session, *, actor: Principal, hold: BedHold, confirm: b
     audit.record(session, actor, action="hold.confirm" if confirm else "hold.release",
                  object_type="bed_hold", object_id=hold.id, purpose="placement",
                  details={"shelter_id": hold.shelter_id, "beds": hold.beds})
+    if not confirm:
+        hooks.holds_ended(session, [hold.id], now)  # a plan riding on it is disrupted
     return True
 
 

@@ -81,7 +81,7 @@ def _wanted(session: Session, row: ReturnPlan, public: ReturnPlanPublic,
     return sorted((planned[c] for c in ids), key=lambda p: (p.shelter_id, p.bed_type, p.case_id))
 
 
-def _reserve_holds(session: Session, agency_id: int, wanted: int, now: datetime) -> None:
+def reserve_holds(session: Session, agency_id: int, wanted: int, now: datetime) -> None:
     conn = session.connection()
     budget = conn.execute(hold_sql.LOCK_BUDGET, {"agency": agency_id}).scalar_one()
     used = int(conn.execute(hold_sql.BATCH_HOLDS_IN_USE,
@@ -137,7 +137,7 @@ def accept(session: Session, *, actor: Principal, cipher: FieldCipher, ids: Itin
             return ReturnPlanAcceptResult.model_validate(replay)
     public = service.public_of(cipher, row)
     wanted = _wanted(session, row, public, body)
-    _reserve_holds(session, row.agency_id, len(wanted), now)
+    reserve_holds(session, row.agency_id, len(wanted), now)
     buffer = timedelta(minutes=public.hold_buffer_minutes)
     accepted: list[AcceptedCase] = []
     totals: dict[int, int] = {}

@@ -20,6 +20,7 @@ from sqlmodel import Field, SQLModel
 from core.clock import utcnow
 from core.types import Instant, StrictBool, StrictInt, UTCDateTime
 from logistics.cases.models import Location
+from logistics.return_plans.disruption_models import RestoreProposal
 from logistics.travel.feed_models import ItineraryFound, ItinerarySearchRequest
 
 _IN = ConfigDict(extra="forbid")
@@ -150,19 +151,14 @@ class ReplanRequest(BaseModel):
     feed_base64: str = Value(min_length=1, max_length=10_000_000)
 
 
-class ReplanProposal(BaseModel):
-    kind: str  # same_shelter_other_trip | other_trip | none
-    itinerary: ItineraryFound | None
-    hold_covers_arrival: bool
-    sentence: str
-
-
 class Disrupted(BaseModel):
     travel_plan_id: int
     case_id: int
     hold_id: int | None
+    disruption_id: int
     reasons: list[str]
-    proposal: ReplanProposal
+    proposals: list[RestoreProposal]
+    no_proposal_reasons: list[str]
 
 
 class ReplanResult(BaseModel):

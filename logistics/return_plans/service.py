@@ -7,25 +7,22 @@ have used, and solves `solvers.return_plan.solve` (in the solver worker pool whe
 large), then stores the answer sealed, with the widening certificate. The candidate search and
 the solve hold no write transaction; the case reads are audited with the stored plan.
 
-Accepting is `logistics.return_plans.acceptance`; re-planning from GTFS-Realtime is
-`logistics.return_plans.realtime`.
+Accepting is `logistics.return_plans.acceptance`; re-planning (GTFS-Realtime and registry
+disruptions, proposals, accepting one) is `logistics.return_plans.restore`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from core import audit
 from core.clock import utcnow
 from core.crypto import FieldCipher
 from core.db import Database
 from core.errors import InvalidInput
-from core.models import Role
 from core.principal import Principal
 from logistics.cases.models import CaseStatus
 from logistics.cases.service import can_see, decode, visible_case
@@ -35,11 +32,9 @@ from logistics.errors import (
 from logistics.matching.solver_pool import PoolLimits, SolverPool
 from logistics.probes import service as probe_guard
 from logistics.probes.rules import CaseGeometry, ProbeLimits, case_probes
-from logistics.return_plans import candidates, realtime
+from logistics.return_plans import candidates, disruptions
 from logistics.return_plans.models import (
     PlannedCase,
-    ReplanRequest,
-    ReplanResult,
     ReturnObjective,
     ReturnPlan,
     ReturnPlanOptimiseRequest,
@@ -49,9 +44,8 @@ from logistics.return_plans.models import (
     WideningCertificate,
 )
 from logistics.travel import budget
-from logistics.travel.feed_models import ItinerarySearchRequest
 from logistics.travel.timetables import TimetableStore
-from logistics.travel.vouch import ItineraryIds, digest
+from logistics.travel.vouch import ItineraryIds
 from solvers.errors import SolverInputError
 from solvers.return_plan import (
     REASON_TEXT,
@@ -64,7 +58,7 @@ from solvers.return_plan import (
 )
 from solvers.return_plan.candidates import widening_certificate
 
-PLANNERS = (Role.CASE_MANAGER, Role.AGENCY_ADMIN, Role.PLATFORM_ADMIN)
+PLANNERS = disruptions.PLANNERS
 PURPOSE = "return planning"
 RESULT_FIELD = "return_plan.result"
 ALLOCATION_FIELD = "travel_allocation.result"  # logistics.travel.budget's field name
@@ -155,7 +149,7 @@ def optimise(session: Session, *, actor: Principal, cipher: FieldCipher, ids: It
     session.rollback()  # nothing written: the solve must not hold a transaction open
     result = _solve(instance, config, pool)
     cert = widening_certificate(cases, result, {f.case.case_id: f.left_out for f in found},
-                                instance.options.minor_bonus)
+                                instance.options.minor_bonus, instance)
     itineraries = {f.case.case_id: f.itineraries for f in found}
     searches = {f.case.case_id: f.search for f in found}
     planned = []
@@ -227,30 +221,3 @@ def get(session: Session, *, actor: Principal, cipher: FieldCipher,
     public = public_of(cipher, row)
     session.commit()
     return public
-
-
-def known_searches(session: Session, *, actor: Principal,
-                   cipher: FieldCipher) -> dict[str, ItinerarySearchRequest]:
-    """The searches behind the accepted return plans' itineraries, by itinerary digest."""
-    query = select(ReturnPlan).where(col(ReturnPlan.status) != ReturnPlanStatus.PROPOSED.value)
-    if actor.agency_id is not None:
-        query = query.where(ReturnPlan.agency_id == actor.agency_id)
-    found = {}
-    for row in session.exec(query).all():
-        for p in public_of(cipher, row).planned:
-            found[digest(p.itinerary)] = p.search
-    return found
-
-
-def replan(session: Session, *, actor: Principal, cipher: FieldCipher, ids: ItineraryIds,
-           timetables: TimetableStore, body: ReplanRequest,
-           now: datetime | None = None) -> ReplanResult:
-    """The live plans a GTFS-Realtime feed disrupts, each with a proposal (`realtime`)."""
-    actor.require_role(*PLANNERS)
-    try:
-        data = base64.b64decode(body.feed_base64, validate=True)
-    except binascii.Error:
-        raise InvalidInput("feed_base64", "not base64") from None
-    return realtime.replan(session, actor=actor, cipher=cipher, ids=ids, timetables=timetables,
-                           searches=known_searches(session, actor=actor, cipher=cipher),
-                           data=data, now=now)

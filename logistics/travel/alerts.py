@@ -69,6 +69,31 @@ def _insert_new(session: Session, rows: list[dict[str, object]]) -> list[int]:
     return inserted
 
 
+def notify_case_manager(session: Session, *, cipher: FieldCipher, case: Case, agency_id: int,
+                        source_type: str, source_id: int, subject: str, text: str,
+                        escalated_subject: str, escalated_text: str, data: dict[str, object],
+                        now: datetime) -> None:
+    """Enqueue a message to the case's case manager (the account that opened the case, or the
+    agency's default desk when that account has no endpoint) at once, and its escalation to
+    the agency's on-call contact after the escalation delay; cancelling the source's
+    escalation (`outbox.cancel`) stops it. Shared by safety alerts and return-plan
+    disruptions (`logistics.return_plans.disruptions`)."""
+    body = {"subject": subject, "text": text, "data": data}
+    manager = outbox.Recipient(account_id=case.created_by)
+    if case.created_by is None or not outbox.endpoints_for(session, manager):
+        manager = outbox.Recipient(agency_id=agency_id)
+    common = {"cipher": cipher, "agency_id": agency_id, "case_id": case.id,
+              "source_type": source_type, "source_id": source_id, "now": now}
+    outbox.enqueue(session, kind=MessageKind.ALERT_RAISED.value, to=manager, body=body,
+                   **common)  # type: ignore[arg-type]
+    on_call = outbox.Recipient(agency_id=agency_id, purpose=Purpose.ON_CALL)
+    escalated = {**body, "subject": escalated_subject, "text": escalated_text}
+    outbox.enqueue(session, kind=MessageKind.ALERT_ESCALATED.value, to=on_call,
+                   body=escalated, escalation_level=1,
+                   not_before=now + outbox.escalation_delay(session, agency_id),
+                   **common)  # type: ignore[arg-type]
+
+
 def _notify(session: Session, cipher: FieldCipher, alert_ids: list[int], now: datetime) -> None:
     """Enqueue each new alert's message to the case manager and its escalation to on-call."""
     for alert_id in alert_ids:
@@ -81,24 +106,16 @@ def _notify(session: Session, cipher: FieldCipher, alert_ids: list[int], now: da
         data = {"alert_id": alert_id, "kind": str(alert.kind), "case_id": alert.case_id,
                 "case_ref": case.case_ref, "plan_id": alert.plan_id,
                 "check_in_id": alert.check_in_id, "raised_at": now.isoformat()}
-        body = {"subject": f"Safety alert on case {case.case_ref}",
-                "text": f"Travel safety alert {alert_id}: {what} on case {case.case_ref}. "
-                        "Acknowledge it in Homeward.", "data": data}
-        manager = outbox.Recipient(account_id=case.created_by)
-        if case.created_by is None or not outbox.endpoints_for(session, manager):
-            manager = outbox.Recipient(agency_id=alert.agency_id)
-        common = {"cipher": cipher, "agency_id": alert.agency_id, "case_id": alert.case_id,
-                  "source_type": "travel_alert", "source_id": alert_id, "now": now}
-        outbox.enqueue(session, kind=MessageKind.ALERT_RAISED.value, to=manager, body=body,
-                       **common)  # type: ignore[arg-type]
-        on_call = outbox.Recipient(agency_id=alert.agency_id, purpose=Purpose.ON_CALL)
-        escalated = {**body, "subject": f"Unacknowledged safety alert on case {case.case_ref}",
-                     "text": f"ESCALATED: travel safety alert {alert_id} ({what}) on case "
-                             f"{case.case_ref} has not been acknowledged."}
-        outbox.enqueue(session, kind=MessageKind.ALERT_ESCALATED.value, to=on_call,
-                       body=escalated, escalation_level=1,
-                       not_before=now + outbox.escalation_delay(session, alert.agency_id),
-                       **common)  # type: ignore[arg-type]
+        notify_case_manager(
+            session, cipher=cipher, case=case, agency_id=alert.agency_id,
+            source_type="travel_alert", source_id=alert_id,
+            subject=f"Safety alert on case {case.case_ref}",
+            text=f"Travel safety alert {alert_id}: {what} on case {case.case_ref}. "
+                 "Acknowledge it in Homeward.",
+            escalated_subject=f"Unacknowledged safety alert on case {case.case_ref}",
+            escalated_text=f"ESCALATED: travel safety alert {alert_id} ({what}) on case "
+                           f"{case.case_ref} has not been acknowledged.",
+            data=data, now=now)
 
 
 def _audit(session: Session, actor: Principal, object_id: object, action: str,

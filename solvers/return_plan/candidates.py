@@ -13,14 +13,30 @@ so `widened_bound = value + weight of the unplaced cases that have one outside t
 (plus those whose own options were cut short). When that equals the value (every case placed,
 or no unplaced case had anything left out) the pruning provably lost nothing: `certified`.
 Otherwise `widening_gap = (widened_bound - value) / widened_bound` says how much it might.
+
+Itineraries outside the search's Pareto set (arrival, cost, transfers) are never modelled.
+Every rule but one is monotone in them: a dominated itinerary arrives no earlier (so its hold
+lapses no later than the dominating one's) and costs no less (so no source pays it that would
+not pay the other), and it departs after the same `depart_after`, avoiding the same zones. The
+exception is intake hours: a later, dominated arrival may fall inside a window that the
+Pareto arrival misses. So, given the instance, a case with an option refused only for intake
+hours (`intake_blocked`) counts as cut short, like a case whose pools were truncated. The
+certificate speaks of level 1 (weighted persons home) only: a dominated itinerary leaving
+later can still be shorter, so levels 2-4 are optimal over the modelled itineraries only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from solvers.return_plan.rules import weight
-from solvers.return_plan.types import ReturnCase, ReturnOption, ReturnResult, TripOption
+from solvers.return_plan.rules import option_problem, weight
+from solvers.return_plan.types import (
+    ReturnCase,
+    ReturnInstance,
+    ReturnOption,
+    ReturnResult,
+    TripOption,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +98,25 @@ def build_options(pool: Pool, *, k: int, per_shelter: int) -> tuple[tuple[Return
     return options, left_out
 
 
+def intake_blocked(instance: ReturnInstance) -> set[str]:
+    """Cases with an option refused only for intake hours: a later itinerary outside the
+    search's Pareto set might arrive inside the window (see the module docstring)."""
+    pools = {b.key: b for b in instance.beds}
+    buffer = instance.options.hold_buffer_minutes
+    return {c.case_id for c in instance.cases for o in c.options
+            if option_problem(c, o, pools.get((o.shelter_id, o.bed_type)), now=instance.now,
+                              buffer=buffer) == "outside_intake_hours"}
+
+
 def widening_certificate(cases: tuple[ReturnCase, ...], result: ReturnResult,
-                         left_out: dict[str, bool], minor_bonus: int) -> CandidateCertificate:
+                         left_out: dict[str, bool], minor_bonus: int,
+                         instance: ReturnInstance | None = None) -> CandidateCertificate:
+    """The level-1 certificate; pass `instance` to count intake-blocked cases as cut short
+    (without it, itineraries outside the Pareto set are assumed not to matter)."""
+    if instance is not None:
+        blocked = intake_blocked(instance)
+        left_out = {c.case_id: left_out.get(c.case_id, False) or c.case_id in blocked
+                    for c in cases}
     placed = {c.case_id for c in result.chosen}
     value = result.objective.weighted_persons
     # A case with something left out may, by moving there, free a modelled bed or money for

@@ -318,6 +318,43 @@ def _optimise(s: Side) -> dict[str, Any]:
             "options": {"time_limit_s": 1}}
 
 
+def _disruption(w: World, s: Side, c: Account, *, proposal: bool = False) -> int:
+    """A fresh stored disruption of a fresh travel plan of side `s`; with `proposal`, one
+    proposal vouched for the caller `c` (the same shelter by the search's first itinerary, a
+    new hold), as the realtime route would store it."""
+    from logistics.return_plans import disruptions, restore
+    from logistics.return_plans.disruption_models import (
+        DisruptionKind,
+        ProposalKind,
+        RestoreProposal,
+        ReturnDisruption,
+    )
+    from logistics.travel.plan_models import TravelPlan
+
+    services, now = w.make.services, datetime.now(UTC)
+    plan_id = w.fresh_travel(s)
+    found = w.send(c, Call("POST", "/v1/itineraries/search",
+                           query(depart_after=tomorrow().isoformat())))
+    with services.db.write_session() as session:
+        plan = session.get(TravelPlan, plan_id)
+        assert plan is not None
+        made = disruptions.stage(session, cipher=services.cipher, plan=plan,
+                                 kind=DisruptionKind.TRIP_CANCELLED,
+                                 reasons=[f"trip T1 is cancelled ({uuid.uuid4()})"], now=now)
+        row = session.get(ReturnDisruption, made)
+        assert row is not None
+        if proposal and found.is_success and c.id is not None:
+            it = found.json()["itineraries"][0]
+            restore.store(services.cipher, row, [RestoreProposal.model_validate({
+                "id": 0, "kind": ProposalKind.SAME_SHELTER_LATER_TRIP, "shelter_id": s.shelter,
+                "bed_type": BED, "beds": 1, "itinerary": it, "arrive_at_shelter": now,
+                "hold_until": now + timedelta(hours=1), "keeps_hold": False,
+                "reasons": []})], [], c.id)
+            session.add(row)
+        session.commit()
+    return made
+
+
 def _return_plan(w: World, s: Side, c: Account) -> int:
     # The case is in Houston, beyond the small feed: nothing is planned, so accepting it is a
     # no-op for those allowed (the accepting itself is tested in test_return_plans.py).
@@ -547,6 +584,22 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/return-plans/realtime"): Rule(frozenset({CM, AA, PA}), None,
                                                 lambda w, s, c: Call(
         "POST", "/v1/return-plans/realtime", _feed())),
+    ("GET", "/v1/return-plans/disruptions"): Rule(frozenset({CM, AA, PA}), None,
+                                                  lambda w, s, c: Call(
+        "GET", "/v1/return-plans/disruptions")),
+    ("GET", "/v1/return-plans/disruptions/{disruption_id}"): Rule(
+        frozenset({CM, AA, PA}), PLATFORM, lambda w, s, c: Call(
+            "GET", f"/v1/return-plans/disruptions/{_disruption(w, s, c)}")),
+    ("POST", "/v1/return-plans/disruptions/{disruption_id}/proposals"): Rule(
+        frozenset({CM, AA, PA}), PLATFORM, lambda w, s, c: Call(
+            "POST", f"/v1/return-plans/disruptions/{_disruption(w, s, c)}/proposals")),
+    ("POST", "/v1/return-plans/disruptions/{disruption_id}/proposals/{proposal_id}/accept"):
+        Rule(frozenset({CM, AA, PA}), PLATFORM, lambda w, s, c: Call(
+            "POST", f"/v1/return-plans/disruptions/{_disruption(w, s, c, proposal=True)}"
+                    "/proposals/0/accept")),
+    ("POST", "/v1/return-plans/disruptions/{disruption_id}/reject"): Rule(
+        frozenset({CM, AA, PA}), PLATFORM, lambda w, s, c: Call(
+            "POST", f"/v1/return-plans/disruptions/{_disruption(w, s, c)}/reject")),
     ("GET", "/v1/funding-sources"): Rule(frozenset({CM, AA, PA}), None, lambda w, s, c: Call(
         "GET", "/v1/funding-sources")),
     ("POST", "/v1/funding-sources"): Rule(ADMINS, PLATFORM, lambda w, s, c: Call(

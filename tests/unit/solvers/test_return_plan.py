@@ -132,3 +132,26 @@ def test_a_past_departure_and_bad_input() -> None:
     with pytest.raises(ReturnPlanInputError) as err:
         solve(ReturnInstance(NOW, (case("c"), case("c")), (), FUND, OPTS))
     assert err.value.field == "cases"
+
+
+def test_the_certificate_counts_a_case_refused_only_for_intake_hours() -> None:
+    # The Pareto itinerary arrives at 20:00, after intake closes at 17:00; a dominated one
+    # (later, dearer) arriving at 09:00 next day would be taken in. The search never yields
+    # it, so the certificate must not claim widening cannot help.
+    from solvers.return_plan.candidates import widening_certificate
+
+    window = ((NOW + 8 * 60, NOW + 17 * 60), (NOW + DAY + 8 * 60, NOW + DAY + 17 * 60))
+    cases = (case("c", opt("s", "late", 0, 20 * 60, 100)),)
+    inst = ReturnInstance(NOW, cases, (pool("s", intake=window),), FUND, OPTS)
+    r = solve(inst)
+    assert r.unplaced[0].reasons == ("outside_intake_hours",)
+    # Without the instance (the old call) the pruning looks harmless: unsound.
+    assert widening_certificate(cases, r, {"c": False}, 5).certified
+    cert = widening_certificate(cases, r, {"c": False}, 5, inst)
+    assert not cert.certified and cert.cases_left_out == 1 and cert.widened_bound == 3
+    # A hold lapse is monotone in arrival, so it needs no such care: still certified.
+    lapsing = (case("c", opt("s", "slow", 0, 20 * 60, 100)),)
+    inst = ReturnInstance(NOW, lapsing, (pool("s", hold=600),), FUND, OPTS)
+    r = solve(inst)
+    assert r.unplaced[0].reasons == ("hold_lapses_before_arrival",)
+    assert widening_certificate(lapsing, r, {"c": False}, 5, inst).certified
