@@ -198,7 +198,7 @@ def main() -> int:
     joint = solve(inst)
     joint_s = time.perf_counter() - t2
     problems = validate_plan(inst, joint)
-    cert = widening_certificate(inst.cases, joint, left_out, 5)
+    cert = widening_certificate(inst.cases, joint, left_out, 5, inst)
 
     # Sequential: match (batch matching at the destinations), search (fastest), allocate.
     t3 = time.perf_counter()

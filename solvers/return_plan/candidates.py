@@ -110,13 +110,13 @@ def intake_blocked(instance: ReturnInstance) -> set[str]:
 
 def widening_certificate(cases: tuple[ReturnCase, ...], result: ReturnResult,
                          left_out: dict[str, bool], minor_bonus: int,
-                         instance: ReturnInstance | None = None) -> CandidateCertificate:
-    """The level-1 certificate; pass `instance` to count intake-blocked cases as cut short
-    (without it, itineraries outside the Pareto set are assumed not to matter)."""
-    if instance is not None:
-        blocked = intake_blocked(instance)
-        left_out = {c.case_id: left_out.get(c.case_id, False) or c.case_id in blocked
-                    for c in cases}
+                         instance: ReturnInstance) -> CandidateCertificate:
+    """The level-1 certificate. A case refused only for intake hours counts as cut short:
+    an itinerary outside the search's Pareto set (later, dearer) may arrive inside the window,
+    so for it the pruning is not harmless (`intake_blocked`)."""
+    blocked = intake_blocked(instance)
+    left_out = {c.case_id: left_out.get(c.case_id, False) or c.case_id in blocked
+                for c in cases}
     placed = {c.case_id for c in result.chosen}
     value = result.objective.weighted_persons
     # A case with something left out may, by moving there, free a modelled bed or money for

@@ -145,8 +145,6 @@ def test_the_certificate_counts_a_case_refused_only_for_intake_hours() -> None:
     inst = ReturnInstance(NOW, cases, (pool("s", intake=window),), FUND, OPTS)
     r = solve(inst)
     assert r.unplaced[0].reasons == ("outside_intake_hours",)
-    # Without the instance (the old call) the pruning looks harmless: unsound.
-    assert widening_certificate(cases, r, {"c": False}, 5).certified
     cert = widening_certificate(cases, r, {"c": False}, 5, inst)
     assert not cert.certified and cert.cases_left_out == 1 and cert.widened_bound == 3
     # A hold lapse is monotone in arrival, so it needs no such care: still certified.
