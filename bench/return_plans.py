@@ -1,10 +1,12 @@
 """Benchmark of joint return planning against the sequential pipeline (a script, not a test).
 
-200 households found in one raid in Houston go home to 40 states on the national synthetic
-network (`fixtures.national_transit`, buses among 2,000 US places and daily flights). Around
+200 households found in one raid in Houston go home to 40 states on the national network
+(`bench.national`: Amtrak's feed from ../shared/data on its real dates, April 2023, beside the
+synthetic buses among 2,000 US places and daily flights; `--no-amtrak` for the synthetic one
+alone). Around
 the three largest places of each destination state stand 3-5 shelters with a few free beds,
 hold limits of 4-24 hours and, for half, intake 08:00-20:00 local. 80 % of the households
-have photo ID (without it the synthetic network's regional buses reach no other state). Two
+have photo ID (without it, only Amtrak and the regional buses). Two
 funding sources (a general fund and a youth fund for ages 0-24) hold together about 60 % of
 what sending everyone home on the cheapest trip would cost.
 
@@ -31,11 +33,12 @@ import random
 import sys
 import time
 from datetime import UTC, date, datetime
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.national import national_calendar
 from core.gazetteer import us_cities
-from fixtures.national_transit import national_gtfs
-from logistics.travel.feeds import parse
-from logistics.travel.gtfs import build_calendar
 from solvers.matching import (
     BatchOptions,
     Household,
@@ -129,16 +132,17 @@ def main() -> int:
     parser.add_argument("--time-limit", type=float, default=15.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
-    # Without photo ID the synthetic network reaches no other state (its buses are regional
-    # and flights need ID), so that share of households cannot go home in either pipeline.
+    # Without photo ID only Amtrak and the regional buses carry a household (flights need ID).
     parser.add_argument("--id-rate", type=float, default=0.8)
+    parser.add_argument("--no-amtrak", dest="amtrak", action="store_false",
+                        help="the synthetic network alone")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     t0 = time.perf_counter()
-    files, info = national_gtfs(cities=2000, seed=7)
-    tt = expand(build_calendar(parse(files), stop_info=info, default_transfer_minutes=10), DAY)
+    tt = expand(national_calendar(2000, amtrak=args.amtrak), DAY)
     now = int(datetime(2023, 4, 12, 15, tzinfo=UTC).timestamp()) // 60  # 10:00 in Houston
-    print(f"national synthetic timetable: {len(tt.network.stops)} stops, "
+    print(f"national timetable ({'Amtrak and ' if args.amtrak else ''}synthetic): "
+          f"{len(tt.network.stops)} stops, "
           f"{len(tt.network.trips)} trip instances ({time.perf_counter() - t0:.1f} s)")
 
     by_state: dict[str, list] = {}
