@@ -90,7 +90,7 @@ def main() -> int:
     rng = random.Random(args.seed)
     cases = [random_case(rng) for _ in range(max(args.plans, args.pdfs))]
     small = {"id": 1, "language": "en", "steps": ["call 911"]}
-    pdf_fonts.warm()
+    pdf_fonts.warm(available_languages())
 
     results: dict[str, tuple[float, float]] = {}
     for lang in available_languages():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
+from fpdf.output import OutputProducer
 
 from safety_plans import pdf_fonts
 from safety_plans.languages import language_info
@@ -32,6 +33,7 @@ class _PlanPDF(FPDF):
         super().__init__(format="Letter", unit="mm")
         info = language_info(view.language)
         self.page_label = view.page_label
+        self.language = view.language
         self.script = info.script
         self.rtl = info.direction == "rtl"
         self.align = Align.R if self.rtl else Align.L
@@ -89,6 +91,16 @@ class _PlanPDF(FPDF):
         self.set_font(self.family, "", 8)
         label = self.page_label.replace("{page}", str(self.page_no()))
         self.cell(0, 6, label, align="C")
+
+
+class _PlanOutput(OutputProducer):
+    """fpdf2's writer, started once every page (footers too) is drawn: only then is the set
+    of glyphs known that picks each font's tables (`pdf_fonts.attach_tables`)."""
+
+    def __init__(self, fpdf: FPDF) -> None:
+        assert isinstance(fpdf, _PlanPDF)
+        pdf_fonts.attach_tables(fpdf, fpdf.language)
+        super().__init__(fpdf)
 
 
 def _all_text(view: PlanView) -> str:
@@ -156,4 +168,4 @@ def render_pdf(plan: Plan, language: str | None = None, *, discreet: bool = Fals
         pdf.para(LINE_MM, view.cover_note)
         pdf.add_page()
     _write_body(pdf, view)
-    return bytes(pdf.output())
+    return bytes(pdf.output(output_producer_class=_PlanOutput))
