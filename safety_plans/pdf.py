@@ -38,11 +38,12 @@ class _PlanPDF(FPDF):
         self.rtl = info.direction == "rtl"
         self.align = Align.R if self.rtl else Align.L
         self.family = pdf_fonts.FAMILY_OF_SCRIPT[info.script]
-        needed = pdf_fonts.families_in(_all_text(view)) | {self.family, "latin"}
-        for family in sorted(needed):
+        fallbacks = pdf_fonts.fallbacks(self.family, _all_text(view))
+        for family in [self.family, *fallbacks]:
             pdf_fonts.install(self, family)
-        self.set_fallback_fonts(sorted(needed - {self.family}), exact_match=False)
-        if needed & pdf_fonts.COMPLEX:
+        if fallbacks:
+            self.set_fallback_fonts(fallbacks, exact_match=False)
+        if {self.family, *fallbacks} & pdf_fonts.COMPLEX:
             self.set_text_shaping(True, direction="rtl" if self.rtl else None)
 
     def para(self, height: float, text: str, width: float = 0, *, pad: float = 0) -> None:

@@ -3,9 +3,9 @@
 `safety_plans/fonts/` holds Noto Sans (Latin with Vietnamese, Greek and Cyrillic), Noto Sans
 Arabic, Devanagari and Thai, and Noto Sans CJK SC cut down to common hanzi and every Hangul
 syllable (built by ``python -m fixtures.prepare_fonts``; SIL Open Font License, ``OFL.txt``).
-A PDF registers the family of its language's script and, as fpdf2 fallbacks, the families of
-any other script its text contains (a shelter's name in Chinese in an English plan), so every
-character is drawn with a real glyph.
+A PDF registers the family of its language's script and, as fpdf2 fallbacks, the families
+that draw any character of its text that family lacks (a shelter's name in Chinese in an
+English plan), so every character is drawn with a real glyph.
 
 Parsing a font costs tens to hundreds of milliseconds (the CJK one most), so each file is
 parsed once per process into a template; a document gets a copy that shares the parsed
@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import copy
 import io
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,14 +56,6 @@ FAMILIES: dict[str, str] = {
     "cjk": "NotoSansCJKsc-{style}.ttf",
 }
 STYLES = {"": "Regular", "B": "Bold"}
-# Which family draws a character outside Latin/Cyrillic, by Unicode block.
-_SCRIPT_OF = (
-    ("arabic", re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")),
-    ("devanagari", re.compile(r"[\u0900-\u097f\ua8e0-\ua8ff]")),
-    ("thai", re.compile(r"[\u0e00-\u0e7f]")),
-    ("cjk", re.compile(r"[\u1100-\u11ff\u3000-\u30ff\u3130-\u318f\u3400-\u9fff\uac00-\ud7af"
-                       r"\uf900-\ufaff\uff00-\uffef]")),
-)
 # Scripts whose glyphs HarfBuzz must choose (joining, conjuncts, stacked marks).
 COMPLEX = frozenset({"arabic", "devanagari", "thai"})
 _DROPPED = ("GSUB", "GPOS", "GDEF")
@@ -94,9 +85,21 @@ class _SubsetMap(SubsetMap):
         return super().get_glyph(glyph, unicode, glyph_name, glyph_width)
 
 
-def families_in(text: str) -> set[str]:
-    """The non-Latin families needed to draw ``text``."""
-    return {family for family, pattern in _SCRIPT_OF if pattern.search(text)}
+def fallbacks(family: str, text: str) -> list[str]:
+    """The other families needed to draw ``text`` in ``family``: those that have a glyph for
+    a character ``family`` lacks (Latin beside Thai, CJK for a Chinese name in an English
+    plan). fpdf2 checks the script of every character of a document that has fallback fonts,
+    so a plan that needs none (Chinese and its ASCII, English) is drawn without any."""
+    main = _template(family, "").cmap
+    lacking = {ord(char) for char in set(text) if ord(char) not in main and char not in "\n\t"}
+    needed = []
+    for other in FAMILIES:
+        if other != family and lacking:
+            cmap = _template(other, "").cmap
+            if any(code in cmap for code in lacking):
+                needed.append(other)
+                lacking = {code for code in lacking if code not in cmap}
+    return needed
 
 
 _LOCK = threading.Lock()
@@ -145,7 +148,7 @@ def _template(family: str, style: str) -> TTFFont:
     # Shaping reads glyph names and advances from these while drawing, in every thread:
     # decompiled now, they are only read afterwards (lazy loading seeks a shared file).
     font.ttfont.getGlyphOrder()
-    font.ttfont["hmtx"]  # noqa: B018
+    font.ttfont["hmtx"]
     return font
 
 
