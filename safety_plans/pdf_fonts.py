@@ -37,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from fontTools import subset as ftsubset  # type: ignore[import-untyped]
 from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
@@ -116,21 +116,27 @@ class _Prepared:
 _T = TypeVar("_T")
 
 
-def _once(build: Callable[..., _T]) -> Callable[..., _T]:
+class _Once(Generic[_T]):
     """Like functools.cache, but a value is built by one thread only: the others wait for it
     instead of each parsing the same font again (a burst of first PDFs after a restart)."""
-    built: dict[tuple[str, ...], _T] = {}
 
-    def get(*key: str) -> _T:
-        value = built.get(key)
+    def __init__(self, build: Callable[..., _T]) -> None:
+        self.build = build
+        self.built: dict[tuple[str, ...], _T] = {}
+
+    def __call__(self, *key: str) -> _T:
+        value = self.built.get(key)
         if value is None:
             with _LOCK:
-                value = built.get(key)
+                value = self.built.get(key)
                 if value is None:
-                    value = built[key] = build(*key)
+                    value = self.built[key] = self.build(*key)
         return value
 
-    return get
+    def clear(self) -> None:
+        """Forget every value (tests: to race threads on building them)."""
+        with _LOCK:
+            self.built = {}
 
 
 @cache
@@ -138,7 +144,7 @@ def _file_bytes(path: Path) -> bytes:
     return path.read_bytes()
 
 
-@_once
+@_Once
 def _template(family: str, style: str) -> TTFFont:
     holder = FPDF()
     holder.add_font(family, style, str(_path(family, style)))
@@ -156,7 +162,7 @@ def _path(family: str, style: str) -> Path:
     return FONT_DIR / FAMILIES[family].format(style=STYLES[style])
 
 
-@_once
+@_Once
 def _prepared(family: str, style: str, language: str) -> _Prepared:
     font = TTFont(io.BytesIO(_file_bytes(_path(family, style))), recalcTimestamp=False)
     options = ftsubset.Options(notdef_outline=True, recommended_glyphs=True, glyph_names=True,
