@@ -135,3 +135,16 @@ def test_each_pdf_holds_its_own_form(language: str) -> None:
 
 def test_gender_is_part_of_the_plan_inputs() -> None:
     assert PlanInputs.model_validate({"gender": "female"}).gender == "female"
+
+
+# Arabic second-person forms that only address a man (unvocalised, the others read for both).
+ARABIC_MASCULINE = re.compile(r"\bتثق\b|\bثق\b|\bتصبح\b|\bتحتاج\b|ملزمًا|مستعدًا|مؤهلًا|\bتُخبر\b")
+
+
+@pytest.mark.parametrize("discreet", [False, True])
+@pytest.mark.parametrize("gender", ["female", None, "nonbinary"])
+def test_arabic_addresses_a_woman_or_an_unknown_gender_without_masculine_forms(
+        gender: str | None, discreet: bool) -> None:
+    view = _view("ar", gender, discreet=discreet)
+    text = "\n".join([view.disclaimer, *(s.text for s in view.steps)])
+    assert not ARABIC_MASCULINE.findall(text)
