@@ -138,7 +138,7 @@ def test_gender_is_part_of_the_plan_inputs() -> None:
 
 
 # Arabic second-person forms that only address a man (unvocalised, the others read for both).
-ARABIC_MASCULINE = re.compile(r"\bتثق\b|\bثق\b|\bتصبح\b|\bتحتاج\b|ملزمًا|مستعدًا|مؤهلًا|\bتُخبر\b")
+ARABIC_MASCULINE = re.compile(r"\bتثق\b|\bثق\b|\bتصبح\b|\bتحتاج\b|ملزمًا|مستعدًا|مؤهلًا|\bتُخبر\b")  # noqa: RUF001
 
 
 @pytest.mark.parametrize("discreet", [False, True])
