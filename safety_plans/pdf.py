@@ -11,8 +11,13 @@ A plan whose wording is a draft, has gaps or fell back to English says so under 
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Sequence
+from functools import cache
+
 from fpdf import FPDF
-from fpdf.enums import Align, XPos, YPos
+from fpdf.enums import Align, TextDirection, XPos, YPos
+from fpdf.line_break import Fragment
 from fpdf.output import OutputProducer
 
 from safety_plans import pdf_fonts
@@ -62,6 +67,18 @@ class _PlanPDF(FPDF):
                       new_x=XPos.LEFT, new_y=YPos.NEXT)
         self.set_x(self.l_margin)
 
+    def _preload_bidirectional_text(self, text: str, markdown: bool) -> Sequence[Fragment]:
+        """fpdf2 runs the Unicode bidi algorithm on every shaped line (a quarter of a Hindi or
+        Thai page's time). A left-to-right plan's line without a right-to-left character
+        or a bidi control is one left-to-right run whatever it finds, so it is skipped
+        there; Arabic plans, and any line holding Arabic, still go through it."""
+        if self.text_shaping and not self.rtl and not markdown and text \
+                and _left_to_right_only(text):
+            self.text_shaping["paragraph_direction"] = TextDirection.LTR
+            self.text_shaping["fragment_direction"] = TextDirection.LTR
+            return self._preload_font_styles(text, markdown)
+        return super()._preload_bidirectional_text(text, markdown)
+
     def measure(self, text: str) -> float:
         """A word's width, remembered across documents: the same catalogue words recur in
         every plan, and measuring shaped right-to-left text runs the bidi algorithm."""
@@ -92,6 +109,20 @@ class _PlanPDF(FPDF):
         self.set_font(self.family, "", 8)
         label = self.page_label.replace("{page}", str(self.page_no()))
         self.cell(0, 6, label, align="C")
+
+
+# Bidi classes that leave a left-to-right paragraph one left-to-right run: strong L, and the
+# weak and neutral classes, which resolve to L when no R, AL or AN is present (W7, N1-N2).
+_LTR_CLASSES = frozenset({"L", "EN", "ES", "ET", "CS", "NSM", "BN", "B", "S", "WS", "ON"})
+
+
+@cache
+def _ltr_char(char: str) -> bool:
+    return unicodedata.bidirectional(char) in _LTR_CLASSES
+
+
+def _left_to_right_only(text: str) -> bool:
+    return all(_ltr_char(char) for char in text)
 
 
 class _PlanOutput(OutputProducer):

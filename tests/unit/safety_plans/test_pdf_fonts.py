@@ -129,3 +129,18 @@ def test_threads_rendering_different_languages_match_serial_output() -> None:
     assert sorted(parallel) == list(range(len(jobs)))
     for index, (language, _) in enumerate(jobs):
         assert parallel[index] == serial[index], language
+
+
+@pytest.mark.parametrize(("language", "name"), [
+    ("hi", "आशा घर (Asha) 12-B"), ("th", "บ้านสุข 5/7"), ("en", "मिलन 7 — Casa «Sol»"),
+    ("th", "مأوى الأمل 3"), ("vi", "Nhà Bình An 2°"),
+])
+def test_skipping_bidi_on_left_to_right_lines_changes_no_byte(
+        monkeypatch: pytest.MonkeyPatch, language: str, name: str) -> None:
+    """Shaped left-to-right lines skip fpdf2's bidi pass (speed); the PDF must be the same."""
+    from safety_plans import pdf
+
+    plan = _plan(language, name)
+    fast = _normalised(render_pdf(plan))
+    monkeypatch.setattr(pdf, "_left_to_right_only", lambda text: False)
+    assert _normalised(render_pdf(plan)) == fast
