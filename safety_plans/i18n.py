@@ -80,6 +80,13 @@ def catalogue(language: str) -> Mapping[str, str]:
     return {mid: text for (ctx, mid), text in _parsed(language).items() if ctx is None}
 
 
+def all_text(language: str) -> str:
+    """Every message of a language with its variants, and English's (shown for any gap):
+    what its documents can draw besides the user's own words."""
+    texts = [*_parsed(language).values(), *_parsed(DEFAULT_LANGUAGE).values()]
+    return "\n".join(texts)
+
+
 def variant(language: str, message_id: str, context: str | None) -> str | None:
     """A message's variant for a gettext context ("feminine", "masculine"), if the language
     has one: Spanish needs them where a word agrees with the person, English does not."""

@@ -11,8 +11,14 @@ A plan whose wording is a draft, has gaps or fell back to English says so under 
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Sequence
+from functools import cache
+
 from fpdf import FPDF
-from fpdf.enums import Align, XPos, YPos
+from fpdf.enums import Align, TextDirection, XPos, YPos
+from fpdf.line_break import Fragment
+from fpdf.output import OutputProducer
 
 from safety_plans import pdf_fonts
 from safety_plans.languages import language_info
@@ -32,15 +38,17 @@ class _PlanPDF(FPDF):
         super().__init__(format="Letter", unit="mm")
         info = language_info(view.language)
         self.page_label = view.page_label
+        self.language = view.language
         self.script = info.script
         self.rtl = info.direction == "rtl"
         self.align = Align.R if self.rtl else Align.L
         self.family = pdf_fonts.FAMILY_OF_SCRIPT[info.script]
-        needed = pdf_fonts.families_in(_all_text(view)) | {self.family, "latin"}
-        for family in sorted(needed):
+        fallbacks = pdf_fonts.fallbacks(self.family, _all_text(view))
+        for family in [self.family, *fallbacks]:
             pdf_fonts.install(self, family)
-        self.set_fallback_fonts(sorted(needed - {self.family}), exact_match=False)
-        if needed & pdf_fonts.COMPLEX:
+        if fallbacks:
+            self.set_fallback_fonts(fallbacks, exact_match=False)
+        if {self.family, *fallbacks} & pdf_fonts.COMPLEX:
             self.set_text_shaping(True, direction="rtl" if self.rtl else None)
 
     def para(self, height: float, text: str, width: float = 0, *, pad: float = 0) -> None:
@@ -58,6 +66,18 @@ class _PlanPDF(FPDF):
             self.cell(width - 2 * pad, height, line, align=self.align,
                       new_x=XPos.LEFT, new_y=YPos.NEXT)
         self.set_x(self.l_margin)
+
+    def _preload_bidirectional_text(self, text: str, markdown: bool) -> Sequence[Fragment]:
+        """fpdf2 runs the Unicode bidi algorithm on every shaped line (a quarter of a Hindi or
+        Thai page's time). A left-to-right plan's line without a right-to-left character
+        or a bidi control is one left-to-right run whatever it finds, so it is skipped
+        there; Arabic plans, and any line holding Arabic, still go through it."""
+        if self.text_shaping and not self.rtl and not markdown and text \
+                and _left_to_right_only(text):
+            self.text_shaping["paragraph_direction"] = TextDirection.LTR
+            self.text_shaping["fragment_direction"] = TextDirection.LTR
+            return self._preload_font_styles(text, markdown)
+        return super()._preload_bidirectional_text(text, markdown)
 
     def measure(self, text: str) -> float:
         """A word's width, remembered across documents: the same catalogue words recur in
@@ -89,6 +109,30 @@ class _PlanPDF(FPDF):
         self.set_font(self.family, "", 8)
         label = self.page_label.replace("{page}", str(self.page_no()))
         self.cell(0, 6, label, align="C")
+
+
+# Bidi classes that leave a left-to-right paragraph one left-to-right run: strong L, and the
+# weak and neutral classes, which resolve to L when no R, AL or AN is present (W7, N1-N2).
+_LTR_CLASSES = frozenset({"L", "EN", "ES", "ET", "CS", "NSM", "BN", "B", "S", "WS", "ON"})
+
+
+@cache
+def _ltr_char(char: str) -> bool:
+    return unicodedata.bidirectional(char) in _LTR_CLASSES
+
+
+def _left_to_right_only(text: str) -> bool:
+    return all(_ltr_char(char) for char in text)
+
+
+class _PlanOutput(OutputProducer):
+    """fpdf2's writer, started once every page (footers too) is drawn: only then is the set
+    of glyphs known that picks each font's tables (`pdf_fonts.attach_tables`)."""
+
+    def __init__(self, fpdf: FPDF) -> None:
+        assert isinstance(fpdf, _PlanPDF)
+        pdf_fonts.attach_tables(fpdf, fpdf.language)
+        super().__init__(fpdf)
 
 
 def _all_text(view: PlanView) -> str:
@@ -156,4 +200,4 @@ def render_pdf(plan: Plan, language: str | None = None, *, discreet: bool = Fals
         pdf.para(LINE_MM, view.cover_note)
         pdf.add_page()
     _write_body(pdf, view)
-    return bytes(pdf.output())
+    return bytes(pdf.output(output_producer_class=_PlanOutput))
