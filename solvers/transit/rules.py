@@ -125,11 +125,9 @@ def spans_night(tz: str, start: int, end: int) -> bool:
     if end <= start:
         return False
     ls = local_minute(tz, start)
-    le = ls + (end - start)
-    first_day = ls // 1440
-    return any(
-        ls < day * 1440 + NIGHT_END and le > day * 1440 for day in range(first_day, le // 1440 + 1)
-    )
+    minute = ls % 1440
+    # Either it starts inside a night, or it lasts past the next local midnight.
+    return minute < NIGHT_END or ls + (end - start) > ls - minute + 1440
 
 
 def next_service_start(service: UnscheduledService, tz: str, earliest: int, minutes: int) -> int:
