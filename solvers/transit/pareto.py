@@ -80,7 +80,6 @@ class Search:
         self.targets: list[Target] = []
         self.target_keys: list[tuple[int, int, int]] = []
         self.max_rides = query.max_transfers + 1
-        self.fare_cache: dict[tuple[int, int], int] = {}
         self.fare_rows: dict[tuple[int, int], list[int]] = {}
         # Lower bounds on what any completion adds: minutes (static, door leg included), and
         # the cheapest ride for this party when another ride is still needed.
@@ -361,19 +360,19 @@ class Search:
 
     def _fares(self, pi: int, pos: int, carrier: Carrier) -> list[int]:
         """What the party pays on pattern `pi` from position `pos` to each later position
-        (index by position; 0 up to `pos`), worked out once per search."""
+        (indexed by position; only later ones mean anything), worked out once per search:
+        `party_fare`, with the adult fare computed once for the whole party."""
         key = (pi, pos)
         fares = self.fare_rows.get(key)
         if fares is None:
             cum = self.tt.patterns[pi].cum_dist
-            cache, party, cid = self.fare_cache, self.party, self.tt.patterns[pi].carrier
-            fares = [0] * len(cum)
-            for j in range(pos + 1, len(cum)):
-                dist = cum[j] - cum[pos]
-                fare = cache.get((cid, dist), -1)
-                if fare < 0:
-                    fare = cache[(cid, dist)] = party_fare(carrier, dist, party)
-                fares[j] = fare
+            base, rate, start = carrier.fare_base_cents, carrier.fare_cents_per_100km, cum[pos]
+            adult = [base + rate * (c - start) // 100_000 for c in cum]
+            shares = [_percent(carrier, age) for age in self.party.ages]
+            if shares == [100]:
+                fares = adult
+            else:
+                fares = [sum(x * share // 100 for share in shares) for x in adult]
             self.fare_rows[key] = fares
         return fares
 
