@@ -28,6 +28,7 @@ from solvers.transit.rules import (
     Party,
     carrier_access,
     next_service_start,
+    night_free_minutes,
     party_fare,
     spans_night,
 )
@@ -81,6 +82,8 @@ class Search:
         self.target_keys: list[tuple[int, int, int]] = []
         self.max_rides = query.max_transfers + 1
         self.fare_rows: dict[tuple[int, int], list[int]] = {}
+        # Per carrier, the share of the adult fare each traveller pays, in percent.
+        self.shares = [[_percent(c, age) for age in party.ages] for c in tt.network.carriers]
         # Lower bounds on what any completion adds: minutes (static, door leg included), and
         # the cheapest ride for this party when another ride is still needed.
         self.bound = bound if bound is not None else [0] * len(tt.transfer_minutes)
@@ -179,6 +182,11 @@ class Search:
         st = self.tt.network.stops[stop]
         if not spans_night(st.tz, start, end):
             return count
+        return self._night_wait(stop, count)
+
+    def _night_wait(self, stop: int, count: int) -> int | None:
+        """New overnight count after a wait at `stop` through a night, or None if not allowed."""
+        st = self.tt.network.stops[stop]
         if st.station_type != StationType.INDOOR and not self.query.allow_outdoor_overnight:
             return None
         return count + 1 if count < self.query.max_overnight_layovers else None
@@ -263,8 +271,14 @@ class Search:
         forbidden, bound, limit, mtt = self.forbidden, self.bound, self.limit, self.mtt
         rides_left, left, footpaths = self.rides_left, self.max_rides - rides - 1, tt.footpaths
         late = self.latest[left]
-        budget, beaten = self.budget, self._beaten
+        budget = self.budget
         rides1 = rides + 1
+        # Minutes one may wait here before the wait spans a night: no limit before the first
+        # ride unless the traveller was driven here (a walk or taxi can start later).
+        free = NONE
+        if rides > 0 or label[7][1].mode == Mode.DRIVER:  # type: ignore[attr-defined]
+            free = night_free_minutes(tt.network.stops[stop].tz, arrived)
+        labels, bags, egress = self.labels, self.bags, self.egress
         # Only a wheelchair or an unaccompanied-minor query can refuse the earliest trip.
         checked = self.query.accessible
         for pi, pos in tt.stop_patterns[stop]:
@@ -285,13 +299,12 @@ class Search:
             if k == len(deps) or deps[k] > self.limit:
                 continue
             dep = deps[k]
-            step0 = label[7]
-            if rides == 0 and step0[1].mode != Mode.DRIVER:  # type: ignore[attr-defined]
-                night: int | None = overnight
-            else:
-                night = self._overnight_ok(stop, arrived, dep, overnight)
-            if night is None:
-                continue
+            night = overnight
+            if dep - arrived > free:
+                waited = self._night_wait(stop, overnight)
+                if waited is None:
+                    continue
+                night = waited
             conditional = access == Access.CONDITIONAL
             lock = int(conditional and carrier.alone_no_transfers)
             fares = self._fares(pi, pos, carrier)
@@ -324,7 +337,12 @@ class Search:
                 # them after walks from airports), and `_add` decides the same for the rest.
                 if here:
                     again = a + mtt[v]
-                    if not beaten(v, again, paid, rides1, night, lock):
+                    for i in bags.get(v, ()):
+                        b = labels[i]
+                        if (b[0] <= again and b[2] <= paid and b[3] <= rides1 and b[4] <= night
+                                and b[5] <= lock and (b[3] > 0 or v not in egress)):
+                            break
+                    else:
                         new = (again, a, paid, rides1, night, lock, lid,
                                ("ride", pi, k, pos, j, fare))
                         nid = self._add(v, new)
@@ -335,28 +353,16 @@ class Search:
                     need = rides_left[w]
                     if need > left or (need and t > late[w]):
                         continue
-                    if beaten(w, t, paid, rides1, night, lock):
-                        continue
-                    walked = ("ride", pi, k, pos, j, fare, w, walk)
-                    wid = self._add(w, (t, t, paid, rides1, night, lock, lid, walked))
-                    if wid is not None:
-                        nxt.setdefault(w, []).append(wid)
-
-    def _beaten(self, stop: int, ready: int, cost: int, rides: int, night: int, lock: int
-                ) -> bool:
-        """Whether a label of the stop's bag is at least as good as one with these values that
-        has ridden (`_add`'s test, for a label not built yet)."""
-        bag = self.bags.get(stop)
-        if not bag:
-            return False
-        labels = self.labels
-        finish = stop in self.egress
-        for i in bag:
-            b = labels[i]
-            if (b[0] <= ready and b[2] <= cost and b[3] <= rides and b[4] <= night
-                    and b[5] <= lock and (b[3] > 0 or not finish)):
-                return True
-        return False
+                    for i in bags.get(w, ()):
+                        b = labels[i]
+                        if (b[0] <= t and b[2] <= paid and b[3] <= rides1 and b[4] <= night
+                                and b[5] <= lock and (b[3] > 0 or w not in egress)):
+                            break
+                    else:
+                        walked = ("ride", pi, k, pos, j, fare, w, walk)
+                        wid = self._add(w, (t, t, paid, rides1, night, lock, lid, walked))
+                        if wid is not None:
+                            nxt.setdefault(w, []).append(wid)
 
     def _fares(self, pi: int, pos: int, carrier: Carrier) -> list[int]:
         """What the party pays on pattern `pi` from position `pos` to each later position
@@ -368,7 +374,7 @@ class Search:
             cum = self.tt.patterns[pi].cum_dist
             base, rate, start = carrier.fare_base_cents, carrier.fare_cents_per_100km, cum[pos]
             adult = [base + rate * (c - start) // 100_000 for c in cum]
-            shares = [_percent(carrier, age) for age in self.party.ages]
+            shares = self.shares[self.tt.patterns[pi].carrier]
             if shares == [100]:
                 fares = adult
             else:
