@@ -281,23 +281,24 @@ class Search:
         labels, bags, egress = self.labels, self.bags, self.egress
         # Only a wheelchair or an unaccompanied-minor query can refuse the earliest trip.
         checked = self.query.accessible
+        patterns, access_of = tt.patterns, self.access
         for pi, pos in tt.stop_patterns[stop]:
-            pat = tt.patterns[pi]
-            access = self.access[pat.carrier]
-            if access == Access.EXCLUDED or (access == Access.CONDITIONAL and rides > 0):
-                continue
             # Alighting after `end` leaves too few rides to reach the destination.
             end = useful[pi] + 1
             if end <= pos + 1:
                 continue
-            carrier = carriers[pat.carrier]
+            pat = patterns[pi]
+            access = access_of[pat.carrier]
+            if access == Access.EXCLUDED or (access == Access.CONDITIONAL and rides > 0):
+                continue
             deps = pat.dep[pos]
             k = bisect_left(deps, ready)
             if checked or access != Access.OK:
                 while k < len(deps) and not self._trip_ok(pat.trips[k], deps[k], stop, access):
                     k += 1
-            if k == len(deps) or deps[k] > self.limit:
+            if k == len(deps) or deps[k] > limit:
                 continue
+            carrier = carriers[pat.carrier]
             dep = deps[k]
             night = overnight
             if dep - arrived > free:
