@@ -28,6 +28,7 @@ from solvers.transit.rules import (
     Party,
     carrier_access,
     next_service_start,
+    night_free_minutes,
     party_fare,
     spans_night,
 )
@@ -84,7 +85,9 @@ class Search:
         self.targets: list[Target] = []
         self.target_keys: list[tuple[int, int, int]] = []
         self.max_rides = query.max_transfers + 1
-        self.fare_cache: dict[tuple[int, int], int] = {}
+        self.fare_rows: dict[tuple[int, int], list[int]] = {}
+        # Per carrier, the share of the adult fare each traveller pays, in percent.
+        self.shares = [[_percent(c, age) for age in party.ages] for c in tt.network.carriers]
         # Lower bounds on what any completion adds: minutes (static, door leg included), and
         # the cheapest ride for this party when another ride is still needed.
         self.bound = bound if bound is not None else [0] * len(tt.transfer_minutes)
@@ -194,6 +197,11 @@ class Search:
         st = self.tt.network.stops[stop]
         if not spans_night(st.tz, start, end):
             return count
+        return self._night_wait(stop, count)
+
+    def _night_wait(self, stop: int, count: int) -> int | None:
+        """New overnight count after a wait at `stop` through a night, or None if not allowed."""
+        st = self.tt.network.stops[stop]
         if st.station_type != StationType.INDOOR and not self.query.allow_outdoor_overnight:
             return None
         return count + 1 if count < self.query.max_overnight_layovers else None
@@ -278,32 +286,45 @@ class Search:
         forbidden, bound, limit, mtt = self.forbidden, self.bound, self.limit, self.mtt
         rides_left, left, footpaths = self.rides_left, self.max_rides - rides - 1, tt.footpaths
         late, no_transfer = self.latest[left], self.no_transfer
+        budget = self.budget
+        rides1 = rides + 1
+        # Minutes one may wait here before the wait spans a night: no limit before the first
+        # ride unless the traveller was driven here (a walk or taxi can start later).
+        free = NONE
+        if rides > 0 or label[7][1].mode == Mode.DRIVER:  # type: ignore[attr-defined]
+            free = night_free_minutes(tt.network.stops[stop].tz, arrived)
+        labels, bags, egress = self.labels, self.bags, self.egress
+        # Only a wheelchair or an unaccompanied-minor query can refuse the earliest trip.
+        checked = self.query.accessible
+        patterns, access_of = tt.patterns, self.access
         for pi, pos in tt.stop_patterns[stop]:
-            pat = tt.patterns[pi]
-            access = self.access[pat.carrier]
-            if access == Access.EXCLUDED or (access == Access.CONDITIONAL and rides > 0):
-                continue
             # Alighting after `end` leaves too few rides to reach the destination.
             end = useful[pi] + 1
             if end <= pos + 1:
                 continue
-            carrier = carriers[pat.carrier]
+            pat = patterns[pi]
+            access = access_of[pat.carrier]
+            if access == Access.EXCLUDED or (access == Access.CONDITIONAL and rides > 0):
+                continue
             deps = pat.dep[pos]
             k = bisect_left(deps, ready)
-            while k < len(deps) and not self._trip_ok(pat.trips[k], deps[k], stop, access):
-                k += 1
-            if k == len(deps) or deps[k] > self.limit:
+            if checked or access != Access.OK:
+                while k < len(deps) and not self._trip_ok(pat.trips[k], deps[k], stop, access):
+                    k += 1
+            if k == len(deps) or deps[k] > limit:
                 continue
+            carrier = carriers[pat.carrier]
             dep = deps[k]
-            step0 = label[7]
-            if rides == 0 and step0[1].mode != Mode.DRIVER:  # type: ignore[attr-defined]
-                night: int | None = overnight
-            else:
-                night = self._overnight_ok(stop, arrived, dep, overnight)
-            if night is None:
-                continue
+            night = overnight
+            if dep - arrived > free:
+                waited = self._night_wait(stop, overnight)
+                if waited is None:
+                    continue
+                night = waited
             conditional = access == Access.CONDITIONAL
-            stops, arr_rows, dropoff, cum = pat.stops, pat.arr, pat.dropoff, pat.cum_dist
+            lock = int(conditional and carrier.alone_no_transfers)
+            fares = self._fares(pi, pos, carrier)
+            stops, arr_rows, dropoff = pat.stops, pat.arr, pat.dropoff
             for j in range(pos + 1, end):
                 v = stops[j]
                 if forbidden[v]:
@@ -324,31 +345,63 @@ class Search:
                 walks = footpaths[v]
                 if not here and not walks:
                     continue
-                dist = cum[j] - cum[pos]
-                fare = self.fare_cache.get((pat.carrier, dist), -1)
-                if fare < 0:
-                    fare = party_fare(carrier, dist, self.party)
-                    self.fare_cache[(pat.carrier, dist)] = fare
-                if cost + fare > self.budget:
+                fare = fares[j]
+                paid = cost + fare
+                if paid > budget:
                     break
-                lock = int(conditional and carrier.alone_no_transfers)
-                ride: tuple[object, ...] = ("ride", pi, k, pos, j, fare)
+                # A stop where the feed forbids changing trips (transfers.txt type 3) ends
+                # the journey there, outside the bags (`_finish`): it is never boarded from.
                 if here and no_transfer[v]:
-                    self._finish(v, (a, a, cost + fare, rides + 1, night, lock, lid, ride))
+                    self._finish(v, (a, a, paid, rides1, night, lock, lid,
+                                     ("ride", pi, k, pos, j, fare)))
+                # The bag test of `_add` first: it turns away about 9 labels in 10 (most of
+                # them after walks from airports), and `_add` decides the same for the rest.
                 elif here:
-                    new = (a + mtt[v], a, cost + fare, rides + 1, night, lock, lid, ride)
-                    nid = self._add(v, new)
-                    if nid is not None:
-                        nxt.setdefault(v, []).append(nid)
+                    again = a + mtt[v]
+                    for i in bags.get(v, ()):
+                        b = labels[i]
+                        if (b[0] <= again and b[2] <= paid and b[3] <= rides1 and b[4] <= night
+                                and b[5] <= lock and (b[3] > 0 or v not in egress)):
+                            break
+                    else:
+                        new = (again, a, paid, rides1, night, lock, lid,
+                               ("ride", pi, k, pos, j, fare))
+                        nid = self._add(v, new)
+                        if nid is not None:
+                            nxt.setdefault(v, []).append(nid)
                 for w, walk in walks:
                     t = a + walk
                     need = rides_left[w]
                     if need > left or (need and t > late[w]):
                         continue
-                    walked = (*ride, w, walk)
-                    wid = self._add(w, (t, t, cost + fare, rides + 1, night, lock, lid, walked))
-                    if wid is not None:
-                        nxt.setdefault(w, []).append(wid)
+                    for i in bags.get(w, ()):
+                        b = labels[i]
+                        if (b[0] <= t and b[2] <= paid and b[3] <= rides1 and b[4] <= night
+                                and b[5] <= lock and (b[3] > 0 or w not in egress)):
+                            break
+                    else:
+                        walked = ("ride", pi, k, pos, j, fare, w, walk)
+                        wid = self._add(w, (t, t, paid, rides1, night, lock, lid, walked))
+                        if wid is not None:
+                            nxt.setdefault(w, []).append(wid)
+
+    def _fares(self, pi: int, pos: int, carrier: Carrier) -> list[int]:
+        """What the party pays on pattern `pi` from position `pos` to each later position
+        (indexed by position; only later ones mean anything), worked out once per search:
+        `party_fare`, with the adult fare computed once for the whole party."""
+        key = (pi, pos)
+        fares = self.fare_rows.get(key)
+        if fares is None:
+            cum = self.tt.patterns[pi].cum_dist
+            base, rate, start = carrier.fare_base_cents, carrier.fare_cents_per_100km, cum[pos]
+            adult = [base + rate * (c - start) // 100_000 for c in cum]
+            shares = self.shares[self.tt.patterns[pi].carrier]
+            if shares == [100]:
+                fares = adult
+            else:
+                fares = [sum(x * share // 100 for share in shares) for x in adult]
+            self.fare_rows[key] = fares
+        return fares
 
     def _trip_ok(self, trip: int, dep: int, stop: int, access: Access) -> bool:
         if self.query.accessible and self.tt.network.trips[trip].wheelchair == 2:

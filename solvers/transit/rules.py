@@ -122,14 +122,14 @@ def is_daytime(tz: str, start: int, end: int) -> bool:
 
 def spans_night(tz: str, start: int, end: int) -> bool:
     """Whether waiting from `start` to `end` touches 00:00-05:00 local time."""
-    if end <= start:
-        return False
-    ls = local_minute(tz, start)
-    le = ls + (end - start)
-    first_day = ls // 1440
-    return any(
-        ls < day * 1440 + NIGHT_END and le > day * 1440 for day in range(first_day, le // 1440 + 1)
-    )
+    return end - start > night_free_minutes(tz, start)
+
+
+def night_free_minutes(tz: str, start: int) -> int:
+    """How long one can wait from `start` without touching 00:00-05:00 local time: 0 inside
+    a night, else until the next local midnight."""
+    minute = local_minute(tz, start) % 1440
+    return 0 if minute < NIGHT_END else 1440 - minute
 
 
 def next_service_start(service: UnscheduledService, tz: str, earliest: int, minutes: int) -> int:

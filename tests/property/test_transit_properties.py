@@ -38,9 +38,11 @@ from solvers.transit.earliest_arrival import (
     target_bounds,
     trip_scan_earliest_arrival,
 )
+from solvers.transit.index import local_minute
 from solvers.transit.plan import _solve
 from solvers.transit.raptor import NONE
 from solvers.transit.reference import build_reference, reference_earliest_arrival
+from solvers.transit.rules import NIGHT_END, night_free_minutes, spans_night
 
 T0 = 28_000_000  # 2023-03-28 UTC, in epoch minutes
 STATES = ("AA", "BB", "CC")
@@ -286,3 +288,17 @@ def _trip_stop_lists(net: Network) -> dict[tuple[str, int, str], list[str]]:
             rest = [net.stops[r.to_stop].stop_id for r in rows[i:]]
             out[(net.trips[trip].trip_id, c.dep, net.stops[c.from_stop].stop_id)] = rest
     return out
+
+
+@given(st.sampled_from(["America/Chicago", "America/New_York", "Asia/Kolkata", "UTC"]),
+       st.integers(T0 - 2 * 1440, T0 + 400 * 1440), st.integers(-60, 3 * 1440))
+def test_night_wait_in_constant_time_matches_a_minute_by_minute_walk(
+    tz: str, start: int, wait: int
+) -> None:
+    """A wait spans a night when some minute of it falls between 00:00 and 05:00 local time
+    (counted from the local time at its start, as the search does); `spans_night` answers it
+    from the minutes left before the next night instead of walking the minutes."""
+    local = local_minute(tz, start)
+    walked = any((local + i) % 1440 < NIGHT_END for i in range(wait))
+    assert spans_night(tz, start, start + wait) == walked
+    assert (wait > night_free_minutes(tz, start)) == (walked if wait > 0 else False)
