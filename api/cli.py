@@ -8,6 +8,7 @@ audited like an API call.
 from __future__ import annotations
 
 import importlib
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -537,13 +538,16 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 def _start_delivery_worker() -> subprocess.Popen[bytes]:
     """`homeward worker` as a child process: its own interpreter, never forked with the
     server's threads and connections."""
-    return subprocess.Popen([sys.executable, "-m", "api.cli", "worker"])
+    return subprocess.Popen([sys.executable, "-m", "api.cli", "worker",  # noqa: S603 (ours)
+                             "--exit-with-parent", str(os.getpid())])
 
 
 @app.command()
 def worker(
     name: Annotated[str | None, typer.Option(help="this worker's name in claims")] = None,
     once: Annotated[bool, typer.Option("--once", help="one round, then exit")] = False,
+    exit_with_parent: Annotated[int | None, typer.Option(
+        hidden=True, help="the pid of `homeward serve --with-worker`: stop when it dies")] = None,
 ) -> None:
     """Deliver outbox messages (referrals, tip notices, alerts, plan SMS) until stopped.
 
@@ -571,6 +575,10 @@ def worker(
             return
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
+        if exit_with_parent is not None:
+            # Started beside a server: a server killed outright (SIGKILL) must not leave its
+            # worker delivering on its own, unsupervised, for hours (seen in the tests).
+            serving.exit_with_parent(exit_with_parent)
         typer.echo(f"delivery worker {delivering.name} running", err=True)
         delivering.run(stop, idle_s=services.settings.delivery_idle_s)
 

@@ -188,6 +188,36 @@ def test_killing_the_supervisor_while_it_serves_leaves_none(settings: Settings,
         wait_for(lambda: _gone(parent, port), what="every worker to exit")
 
 
+def test_killing_the_server_stops_its_delivery_worker(settings: Settings,
+                                                      tmp_path: Path) -> None:
+    """`serve --with-worker`: a server killed outright used to leave its delivery worker
+    running alone (parent pid 1), still claiming and sending messages, for hours."""
+    env = {**os.environ, "HOMEWARD_DATABASE_URL": settings.database_url,
+           "HOMEWARD_SECRET_KEY": TEST_KEY}
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    log = tmp_path / "server.log"
+
+    def delivery_worker(parent: int) -> set[int]:
+        return {pid for pid in _children(parent)
+                if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes()}
+
+    with log.open("w") as out:
+        server = subprocess.Popen([str(HOMEWARD), "serve", "--port", str(port),
+                                   "--with-worker"], env=env, cwd=tmp_path, stdout=out,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for(lambda: "delivery worker" in log.read_text(), what="the delivery worker to run",
+                 alive=lambda: server.poll() is None, log=log)
+        (worker,) = delivery_worker(server.pid)
+    finally:
+        server.kill()
+        server.wait()
+    wait_for(lambda: not _alive(worker), what="the delivery worker to exit", log=log)
+    wait_for(lambda: _gone(server.pid, port), what="nothing of the server to be left", log=log)
+
+
 def _links(pid: int) -> list[str]:
     """What the open file descriptors of `pid` point at (files, "socket:[...]", pipes)."""
     found = []
