@@ -23,7 +23,7 @@ from api.config import Settings
 from core.errors import DomainError
 from core.models import AccountCreate, AgencyKind, Role
 from core.principal import SYSTEM
-from fixtures.national import Scale
+from fixtures.scale import Scale
 
 
 class _OnFirstUse:

@@ -19,7 +19,7 @@ from core.db import Database, DatabaseSettings
 from delivery.retention import Retention
 from logistics.beds.holds_warning import LapseWarning, install
 from logistics.probes.rules import ProbeLimits
-from logistics.return_plans import disruptions
+from logistics.return_plans.watch import watch_registry
 from logistics.travel.timetables import TimetableStore, inherited
 from logistics.travel.vouch import ItineraryIds
 
@@ -81,7 +81,7 @@ def build_services(settings: Settings) -> Services:
     timetables = inherited(cache_dir) or TimetableStore(cache_dir)
     cipher = FieldCipher(key)
     # A hold released early disrupts the plans riding on it, in the release's transaction.
-    disruptions.watch_registry(cipher)
+    watch_registry(cipher)
     services = Services(settings=settings, db=db, cipher=cipher,
                         itinerary_ids=ItineraryIds.from_key(
                             key, lifetime=timedelta(minutes=settings.itinerary_id_minutes)),

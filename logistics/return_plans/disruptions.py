@@ -8,11 +8,12 @@ alerts (`logistics.travel.alerts.notify_case_manager`). Deciding on the disrupti
 reject) cancels the escalation.
 
 Registry changes reach it two ways, both from this room (the registry below must not import a
-higher one): a hold released early (by the shelter's staff, say) calls the hook this module
-registers with `logistics.beds.hooks`, in the release's own transaction; a hold that lapses
-does so by the clock, not by any service call (holds are marked expired lazily, by whichever
-write next touches their beds), so `sweep` finds live plans whose hold has ended and runs
-from the CLI loop (`homeward travel realtime --every`) and before disruptions are listed. A
+higher one): a hold released early (by the shelter's staff, say) calls the hook `watch`
+registers with `logistics.beds.hooks` (`stage_holds` here), in the release's own
+transaction; a hold that lapses does so by the clock, not by any service call (holds are
+marked expired lazily, by whichever write next touches their beds), so `sweep` finds live
+plans whose hold has ended and runs from the CLI loop (`homeward travel realtime --every`)
+and before disruptions are listed. A
 bed count can never fall below the beds held (the registry refuses it: CHECK constraint and
 conditional UPDATE) and the registry has no "close a shelter" operation: a shelter closing
 means releasing its holds, which the hook sees.
@@ -35,7 +36,6 @@ from core.db import SIDE_WRITER
 from core.models import Role
 from core.principal import SYSTEM, Principal
 from delivery import outbox
-from logistics.beds import hooks
 from logistics.beds.models import BedHold, HoldStatus
 from logistics.cases.models import Case
 from logistics.cases.service import can_see, visible_case
@@ -152,13 +152,6 @@ def sweep(session: Session, *, cipher: FieldCipher, now: datetime | None = None)
     count = stage_holds(session, cipher=cipher, now=now or utcnow())
     session.commit()
     return count
-
-
-def watch_registry(cipher: FieldCipher) -> None:
-    """Register the hook that records disruptions when holds end early (idempotent)."""
-    def ended(session: Session, hold_ids: list[int], now: datetime) -> None:
-        stage_holds(session, cipher=cipher, now=now, hold_ids=hold_ids)
-    hooks.on_holds_ended(SOURCE, ended)
 
 
 def reasons_of(cipher: FieldCipher, row: ReturnDisruption) -> list[str]:

@@ -13,7 +13,8 @@ from api.deps import Services
 from core.models import Agency, AgencyKind, AuditEntry, Role
 from core.principal import Principal
 from fixtures.loader import LoadReport, load, load_demo
-from fixtures.national import Scale, generate
+from fixtures.national import generate
+from fixtures.scale import Scale
 from logistics.shelters import service as shelters
 from logistics.shelters.models import BedInventory, Shelter
 
