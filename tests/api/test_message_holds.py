@@ -29,14 +29,14 @@ from tests.api.test_batch_holds import _batch, _cases, _shelter
 from tests.api.test_messages import messages, webhook
 from tests.api.test_travel_plans import open_case
 from tests.delivery_support import receiver
-from tests.support import Account, AccountFactory
+from tests.support import SAFETY_CAP_S, Account, AccountFactory
 
 LEAD = timedelta(minutes=15)
 
 
 def worker(services: Services) -> Worker:
     return Worker(services.db, services.cipher,
-                  {Channel.WEBHOOK: WebhookSender(httpx.Client(timeout=5))}, name="w1",
+                  {Channel.WEBHOOK: WebhookSender(httpx.Client(timeout=SAFETY_CAP_S))}, name="w1",
                   backoff=Backoff(base_s=10, cap_s=3600), rng=random.Random(7),
                   guards=delivery_guards())
 
@@ -157,7 +157,8 @@ def test_a_failing_guard_does_not_stall_the_queue(
         webhook(client, admin, url, agency_id=advocate.agency_id)
         hold = _hold(client, advocate, shelter, case_ref="G-1")
         run = Worker(services.db, services.cipher,
-                     {Channel.WEBHOOK: WebhookSender(httpx.Client(timeout=5))}, name="w2",
+                     {Channel.WEBHOOK: WebhookSender(httpx.Client(timeout=SAFETY_CAP_S))},
+                     name="w2",
                      guards={"hold.lapsing": broken})
         due = datetime.fromisoformat(hold["expires_at"]) - LEAD
         assert run.run_once(now=due).delivered == 1

@@ -20,7 +20,7 @@ from delivery.worker import Worker
 from tests.api.test_messages import messages
 from tests.api.test_safety_plans_api import PASSPORT_HELD, _case, _plan, _screen
 from tests.delivery_support import receiver
-from tests.support import AccountFactory
+from tests.support import SAFETY_CAP_S, AccountFactory
 
 TOKEN = "provider-auth-token-42"
 RECEIPTS = "https://homeward.example.org/callbacks/sms-status"
@@ -57,7 +57,7 @@ def test_plan_sms_goes_only_to_a_safe_number_discreetly_and_receipts_update_it(
                    for m in rows)
 
         worker = Worker(services.db, services.cipher,
-                        {Channel.SMS: SmsSender(httpx.Client(timeout=5))}, name="sms",
+                        {Channel.SMS: SmsSender(httpx.Client(timeout=SAFETY_CAP_S))}, name="sms",
                         rng=random.Random(1))
         report = worker.run_once(now=datetime.now(UTC))
         assert report.delivered == len(ids)

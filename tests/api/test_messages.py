@@ -23,12 +23,12 @@ from delivery.models import Channel
 from delivery.worker import Backoff, Worker
 from tests.api.test_consent_referrals import _refer, _release, _setup
 from tests.delivery_support import SECRET, receiver
-from tests.support import Account, AccountFactory
+from tests.support import SAFETY_CAP_S, Account, AccountFactory
 
 
 def worker(services: Services, *, name: str = "w1", batch: int = 20) -> Worker:
     return Worker(services.db, services.cipher,
-                  {Channel.WEBHOOK: WebhookSender(httpx.Client(timeout=5))}, name=name,
+                  {Channel.WEBHOOK: WebhookSender(httpx.Client(timeout=SAFETY_CAP_S))}, name=name,
                   batch=batch, backoff=Backoff(base_s=10, cap_s=3600), rng=random.Random(7))
 
 
