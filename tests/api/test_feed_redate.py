@@ -130,3 +130,30 @@ def test_cli_import_gtfs_redate_says_so(database_url: str, tmp_path: Path) -> No
                                      "--redate"], env=env)
     assert moved.exit_code == 0, moved.output
     assert "NOTE: a is re-dated: its published calendar 2023-01-01..2023-12-31" in moved.output
+
+
+def test_the_travel_page_says_the_timetable_is_re_dated(
+        client: TestClient, services: Services, make: AccountFactory, tmp_path: Path) -> None:
+    """A case manager on the web page is told too, not only the API's `feed_notes`."""
+    from api.web.common import LANG_COOKIE
+    from tests.api.web_support import sign_in
+
+    files = transport_service.read_files(small_feed(tmp_path))
+    today = utcnow().date()
+    with services.db.write_session() as session:
+        feed = transport_service.import_feed(session, actor=SYSTEM, name="small", source="t",
+                                             kind="gtfs", files=files, stop_info=STOP_INFO,
+                                             redate_to=today)
+    manager = make.account(Role.CASE_MANAGER)
+    token = sign_in(client, services, manager.name, next_page="/web/travel")
+    day = date(2023, 4, 13) + timedelta(weeks=feed.redated_weeks)
+    form = {"csrf_token": token, "from_city": "Chicago", "from_state": "IL",
+            "to_city": "Denver", "to_state": "CO", "depart_after": f"{day}T08:00",
+            "ages": "30", "has_id": "yes"}
+    page = client.post("/web/travel/search", data=form)
+    assert page.status_code == 200
+    assert 'id="feed-notes"' in page.text and "re-dated timetable" in page.text
+    assert "+" + str(feed.redated_weeks) + " weeks" in page.text
+    client.cookies.set(LANG_COOKIE, "es")
+    spanish = client.post("/web/travel/search", data=form).text
+    assert "horario con las fechas cambiadas" in spanish
