@@ -84,6 +84,29 @@ def _admin(url: str, sql: str) -> None:
     engine.dispose()
 
 
+ADMIN_URL = os.environ.get("HOMEWARD_BENCH_POSTGRES_URL",
+                           "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def delivered_count(services: Any) -> int:
+    """Messages the workers have delivered so far (read straight from the outbox)."""
+    with services.db.engine.connect() as conn:
+        return int(conn.execute(text(
+            "SELECT count(*) FROM outbox_message WHERE state = 'delivered'")).scalar() or 0)
+
+
+def stop_all(procs: list[subprocess.Popen[bytes]], receiver: Any, services: Any,
+             admin_url: str, name: str) -> None:
+    """Stop the processes still running, the receiver, and drop the bench's database."""
+    for p in procs:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait()
+    receiver.server.shutdown()
+    services.db.dispose()
+    _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def _run(admin_url: str, workers: int, messages: int, paced: int, gap: float,
          workdir: Path) -> tuple[float, list[float]]:
     name = f"hw_bench_delivery_{uuid.uuid4().hex[:8]}"
@@ -118,10 +141,7 @@ def _run(admin_url: str, workers: int, messages: int, paced: int, gap: float,
             return [r.id for r in rows if r.id is not None]
 
         def delivered() -> int:
-            with services.db.engine.connect() as conn:
-                return int(conn.execute(text(
-                    "SELECT count(*) FROM outbox_message WHERE state = 'delivered'")).scalar()
-                    or 0)
+            return delivered_count(services)
 
         enqueue(messages, 0)
         env = {**os.environ, "HOMEWARD_DATABASE_URL": url, "HOMEWARD_SECRET_KEY": key,
@@ -147,12 +167,7 @@ def _run(admin_url: str, workers: int, messages: int, paced: int, gap: float,
         latencies = [(receiver.first[m] - t) * 1000 for m, t in committed.items()]
         return rate, latencies
     finally:
-        for p in procs:
-            os.killpg(p.pid, signal.SIGTERM)
-            p.wait()
-        receiver.server.shutdown()
-        services.db.dispose()
-        _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        stop_all(procs, receiver, services, admin_url, name)
 
 
 def main() -> None:
@@ -161,8 +176,7 @@ def main() -> None:
     parser.add_argument("--paced", type=int, default=200)
     parser.add_argument("--gap", type=float, default=0.02)
     args = parser.parse_args()
-    admin_url = os.environ.get("HOMEWARD_BENCH_POSTGRES_URL",
-                               "postgresql://postgres@127.0.0.1:5432/postgres")
+    admin_url = ADMIN_URL
     results: dict[int, tuple[float, list[float]]] = {}
     with tempfile.TemporaryDirectory() as folder:
         for workers in (1, 3):

@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from api import migrate
 from api.app import build_services
 from api.config import Settings
-from bench.delivery import _admin
+from bench.delivery import ADMIN_URL, _admin, delivered_count, stop_all
 from bench.stats import pct
 from core import service as accounts
 from core.crypto import new_key_text
@@ -202,10 +202,7 @@ def run(admin_url: str, messages: int, clients: int, kill: bool, workdir: Path) 
         procs += workers
 
         def delivered() -> int:
-            with services.db.engine.connect() as conn:
-                return int(conn.execute(text(
-                    "SELECT count(*) FROM outbox_message WHERE state = 'delivered'")).scalar()
-                    or 0)
+            return delivered_count(services)
 
         errors: Counter[int] = Counter()
         local = threading.local()
@@ -266,13 +263,7 @@ def run(admin_url: str, messages: int, clients: int, kill: bool, workdir: Path) 
               f"{pct(first_time, 0.5):.0f} ms, p95 {pct(first_time, 0.95):.0f} ms")
         print(f"load average after: {_load()} at {datetime.now().isoformat(timespec='seconds')}")
     finally:
-        for p in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-                p.wait()
-        receiver.server.shutdown()
-        services.db.dispose()
-        _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        stop_all(procs, receiver, services, admin_url, name)
 
 
 def main() -> None:
@@ -281,10 +272,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--no-kill", dest="kill", action="store_false")
     args = parser.parse_args()
-    admin_url = os.environ.get("HOMEWARD_BENCH_POSTGRES_URL",
-                               "postgresql://postgres@127.0.0.1:5432/postgres")
     with tempfile.TemporaryDirectory() as folder:
-        run(admin_url, args.messages, args.clients, args.kill, Path(folder))
+        run(ADMIN_URL, args.messages, args.clients, args.kill, Path(folder))
 
 
 if __name__ == "__main__":
